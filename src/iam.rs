@@ -1,0 +1,188 @@
+//! IAM: which endpoint, the token request as data, the reply.
+
+use crate::json::{self, Value};
+use crate::secret::{Secret, SecretBuf};
+use alloc::string::String;
+use core::fmt;
+
+pub const IAM_PUBLIC: &str = "https://iam.cloud.ibm.com";
+pub const IAM_PRIVATE: &str = "https://private.iam.cloud.ibm.com";
+pub const IAM_TEST: &str = "https://iam.test.cloud.ibm.com";
+
+/// The IAM base URL: the override if given; else the test IAM for a host
+/// containing `.test.`; else private IAM for a host starting with `private.`
+/// or containing `.private.`; else public IAM.
+pub fn endpoint<'a>(override_url: Option<&'a str>, instance_host: &str) -> &'a str {
+    if let Some(u) = override_url {
+        return u.trim_end_matches('/');
+    }
+    let host = instance_host.to_ascii_lowercase();
+    if host.contains(".test.") {
+        IAM_TEST
+    } else if host.starts_with("private.") || host.contains(".private.") {
+        IAM_PRIVATE
+    } else {
+        IAM_PUBLIC
+    }
+}
+
+/// A trusted profile, by ID (`Profile-…`) or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Profile {
+    Id(String),
+    Name(String),
+}
+
+impl Profile {
+    pub fn from_setting(value: &str) -> Profile {
+        if value.starts_with("Profile-") {
+            Profile::Id(String::from(value))
+        } else {
+            Profile::Name(String::from(value))
+        }
+    }
+}
+
+/// What is exchanged for a token.
+pub enum Grant<'a> {
+    ApiKey(&'a Secret),
+    TrustedProfile { cr_token: &'a Secret, profile: &'a Profile },
+}
+
+/// The form body of `POST {IAM}/identity/token`.
+pub fn token_form(grant: &Grant<'_>) -> Secret {
+    let mut out = SecretBuf::with_capacity(2048);
+    match grant {
+        Grant::ApiKey(key) => {
+            out.push_str("grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=");
+            form_encode(&mut out, key.expose());
+        }
+        Grant::TrustedProfile { cr_token, profile } => {
+            out.push_str("grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Acr-token&cr_token=");
+            form_encode(&mut out, cr_token.expose());
+            let (key, value) = match profile {
+                Profile::Id(v) => ("&profile_id=", v),
+                Profile::Name(v) => ("&profile_name=", v),
+            };
+            out.push_str(key);
+            form_encode(&mut out, value);
+        }
+    }
+    out.into_secret()
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_encode(out: &mut SecretBuf, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => {
+                out.push('%');
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+    }
+}
+
+/// An IAM access token and how long it lives.
+#[derive(Debug)]
+pub struct Token {
+    pub access_token: Secret,
+    pub expires_in: Option<u64>,
+}
+
+/// Why a reply was not what we expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyError {
+    Json(json::Error),
+    /// The JSON lacks a field we need (or it has the wrong type).
+    Missing(&'static str),
+}
+
+impl fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplyError::Json(e) => e.fmt(f),
+            ReplyError::Missing(field) => write!(f, "the reply has no string field `{field}`"),
+        }
+    }
+}
+
+/// Reads `access_token` (and `expires_in`) from the token reply.
+pub fn parse_token_reply(body: &[u8]) -> Result<Token, ReplyError> {
+    let v = json::parse(body).map_err(ReplyError::Json)?;
+    let access_token = match v.get("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err(ReplyError::Missing("access_token")),
+    };
+    let expires_in = match v.get("expires_in") {
+        Some(Value::Number(n)) => n.parse().ok(),
+        _ => None,
+    };
+    Ok(Token { access_token, expires_in })
+}
+
+/// IAM's own words for a refusal (`errorCode`, `errorMessage`), for the log.
+/// Neither carries the key.
+pub fn error_summary(body: &[u8]) -> Option<String> {
+    let v = json::parse(body).ok()?;
+    let code = v.get("errorCode").and_then(Value::as_str)?;
+    let msg = v.get("errorMessage").and_then(Value::as_str).unwrap_or("");
+    let mut s = String::from(code);
+    if !msg.is_empty() {
+        s.push_str(": ");
+        s.push_str(crate::task::clamp_description(msg));
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_rules() {
+        assert_eq!(endpoint(Some("http://127.0.0.1:9/"), "x.test.y"), "http://127.0.0.1:9");
+        assert_eq!(endpoint(None, "abc.us-south.secrets-manager.test.appdomain.cloud"), IAM_TEST);
+        assert_eq!(endpoint(None, "private.abc.us-south.secrets-manager.appdomain.cloud"), IAM_PRIVATE);
+        assert_eq!(endpoint(None, "abc.private.us-south.secrets-manager.appdomain.cloud"), IAM_PRIVATE);
+        assert_eq!(endpoint(None, "abc.us-south.secrets-manager.appdomain.cloud"), IAM_PUBLIC);
+        assert_eq!(endpoint(None, "privatebank.example.com"), IAM_PUBLIC);
+        // .test. wins over private
+        assert_eq!(endpoint(None, "private.abc.test.cloud"), IAM_TEST);
+    }
+
+    #[test]
+    fn forms() {
+        let key = Secret::from("a+b/c=d e");
+        assert_eq!(
+            token_form(&Grant::ApiKey(&key)).expose(),
+            "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey=a%2Bb%2Fc%3Dd+e"
+        );
+        let tok = Secret::from("eyJ.x");
+        let p = Profile::from_setting("Profile-1234");
+        assert_eq!(
+            token_form(&Grant::TrustedProfile { cr_token: &tok, profile: &p }).expose(),
+            "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Acr-token&cr_token=eyJ.x&profile_id=Profile-1234"
+        );
+        assert_eq!(Profile::from_setting("my-profile"), Profile::Name("my-profile".into()));
+    }
+
+    #[test]
+    fn token_reply() {
+        let t = parse_token_reply(br#"{"access_token":"tok","refresh_token":"not_supported","expires_in":3600}"#)
+            .unwrap();
+        assert_eq!(t.access_token.expose(), "tok");
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(parse_token_reply(br#"{"token":"x"}"#).unwrap_err(), ReplyError::Missing("access_token"));
+        assert!(matches!(parse_token_reply(b"<html>"), Err(ReplyError::Json(_))));
+        assert_eq!(
+            error_summary(br#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found."}"#)
+                .as_deref(),
+            Some("BXNIM0415E: Provided API key could not be found.")
+        );
+    }
+}

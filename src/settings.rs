@@ -1,0 +1,319 @@
+//! The job's environment, parsed once into typed settings.
+//!
+//! Pure: it takes the variables as an iterator, so tests need no real
+//! environment. Every problem names the variable and how to fix it.
+
+use crate::iam::{self, Profile};
+use crate::retry::Policy;
+use crate::secret::Secret;
+use crate::url;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create_credentials",
+            Action::Delete => "delete_credentials",
+        }
+    }
+
+    /// The hook's argument.
+    pub fn hook_arg(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// How credhook logs in to IAM.
+#[derive(Debug)]
+pub enum Credential {
+    ApiKey(Secret),
+    /// The compute resource token file; `None` means the platform's default
+    /// locations, searched at run time.
+    TrustedProfile { profile: Profile, cr_token_file: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Everything `credhook run` needs from its environment.
+#[derive(Debug)]
+pub struct Settings {
+    pub action: Action,
+    pub trigger: Option<String>,
+    /// Without a trailing `/`.
+    pub instance_url: String,
+    pub secret_id: String,
+    pub task_id: String,
+    pub secret_name: Option<String>,
+    pub secret_group_id: Option<String>,
+    pub credentials_id: Option<String>,
+    pub secret_version_id: Option<String>,
+    pub credential: Credential,
+    /// `CREDHOOK_IAM_URL`, or chosen from the instance host.
+    pub iam_url: String,
+    /// `CREDHOOK_CA_FILE`: trust only these certificates. Defaults to the
+    /// bundled Mozilla roots.
+    pub ca_file: Option<String>,
+    /// `CREDHOOK_RETRIES`, `CREDHOOK_RETRY_BASE_MS`. Defaults to 3 and 500.
+    pub retry: Policy,
+    /// `CREDHOOK_HTTP_TIMEOUT`, seconds per attempt. Defaults to 30.
+    pub http_timeout_s: u64,
+    /// `CREDHOOK_HOOK`. Defaults to `/hook`.
+    pub hook: String,
+    /// `CREDHOOK_HOOK_TIMEOUT`, seconds. Defaults to 300.
+    pub hook_timeout_s: u64,
+    /// `CREDHOOK_RESOLVE_SECRETS`. Defaults to true.
+    pub resolve_secrets: bool,
+    /// `CREDHOOK_HOOK_IAM_TOKEN`. Defaults to false.
+    pub hook_iam_token: bool,
+}
+
+pub const DEFAULT_HOOK: &str = "/hook";
+pub const DEFAULT_HTTP_TIMEOUT_S: u64 = 30;
+pub const DEFAULT_HOOK_TIMEOUT_S: u64 = 300;
+
+/// One thing wrong with the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub var: &'static str,
+    pub what: String,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.var, self.what)
+    }
+}
+
+/// `CREDHOOK_LOG`: `text` for plain lines, anything else JSON. Read on its
+/// own so that even a broken environment is logged in the chosen format.
+pub fn log_format<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> LogFormat {
+    let mut format = LogFormat::Json;
+    for (k, v) in vars {
+        if k == "CREDHOOK_LOG" && v.eq_ignore_ascii_case("text") {
+            format = LogFormat::Text;
+        }
+    }
+    format
+}
+
+/// Parses the environment. Every problem is reported, not just the first.
+pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<SettingError>> {
+    let env: BTreeMap<&str, &str> = vars.filter(|(_, v)| !v.is_empty()).collect();
+    let get = |k: &str| env.get(k).copied();
+    let mut errors = Vec::new();
+    let mut err = |var: &'static str, what: String| errors.push(SettingError { var, what });
+
+    let required = |var: &'static str, fix: &str, err: &mut dyn FnMut(&'static str, String)| {
+        let v = get(var);
+        if v.is_none() {
+            err(var, format!("is not set; {fix}"));
+        }
+        v.unwrap_or("").to_string()
+    };
+    let set_by_sm = "Secrets Manager sets it when it starts the job; for a local run, export it";
+    let action_raw = required("SM_ACTION", set_by_sm, &mut err);
+    let instance_url = required("SM_INSTANCE_URL", set_by_sm, &mut err);
+    let secret_id = required("SM_SECRET_ID", set_by_sm, &mut err);
+    let task_id = required("SM_SECRET_TASK_ID", set_by_sm, &mut err);
+
+    let action = match action_raw.as_str() {
+        "create_credentials" => Some(Action::Create),
+        "delete_credentials" => Some(Action::Delete),
+        "" => None,
+        other => {
+            err("SM_ACTION", format!("is `{other}`; it must be `create_credentials` or `delete_credentials`"));
+            None
+        }
+    };
+    let credentials_id = get("SM_CREDENTIALS_ID").map(str::to_string);
+    if action == Some(Action::Delete) && credentials_id.is_none() {
+        err("SM_CREDENTIALS_ID", String::from("is not set; a delete needs the ID reported at creation"));
+    }
+
+    let instance_url = instance_url.trim_end_matches('/').to_string();
+    let mut instance_host = String::new();
+    if !instance_url.is_empty() {
+        match url::parse(&instance_url) {
+            Ok(u) => instance_host = u.host.to_string(),
+            Err(e) => err("SM_INSTANCE_URL", e.to_string()),
+        }
+    }
+    let iam_url = iam::endpoint(get("CREDHOOK_IAM_URL"), &instance_host).to_string();
+    if let Err(e) = url::parse(&iam_url) {
+        err("CREDHOOK_IAM_URL", e.to_string());
+    }
+
+    let credential = match (get("CREDHOOK_TRUSTED_PROFILE"), get("SM_ACCESS_APIKEY")) {
+        (Some(p), _) => Some(Credential::TrustedProfile {
+            profile: Profile::from_setting(p),
+            cr_token_file: get("CREDHOOK_CR_TOKEN_FILE").map(str::to_string),
+        }),
+        (None, Some(key)) => Some(Credential::ApiKey(Secret::from(key))),
+        (None, None) => {
+            err(
+                "SM_ACCESS_APIKEY",
+                String::from(
+                    "is not set and neither is CREDHOOK_TRUSTED_PROFILE; give the engine configuration an IAM \
+                     credentials secret, or set CREDHOOK_TRUSTED_PROFILE to a trusted profile ID or name",
+                ),
+            );
+            None
+        }
+    };
+
+    let mut number = |var: &'static str, default: u64, min: u64, max: u64| match get(var) {
+        None => default,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => n,
+            _ => {
+                err(var, format!("is `{v}`; it must be a whole number from {min} to {max} (default {default})"));
+                default
+            }
+        },
+    };
+    let retries = number("CREDHOOK_RETRIES", 3, 0, 20) as u32;
+    let base_ms = number("CREDHOOK_RETRY_BASE_MS", 500, 0, 60_000);
+    let http_timeout_s = number("CREDHOOK_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT_S, 1, 3600);
+    let hook_timeout_s = number("CREDHOOK_HOOK_TIMEOUT", DEFAULT_HOOK_TIMEOUT_S, 1, 86_400);
+
+    let mut flag = |var: &'static str, default: bool| match get(var) {
+        None => default,
+        Some(v) => parse_flag(v).unwrap_or_else(|| {
+            err(var, format!("is `{v}`; it must be true, false, 1 or 0"));
+            default
+        }),
+    };
+    let resolve_secrets = flag("CREDHOOK_RESOLVE_SECRETS", true);
+    let hook_iam_token = flag("CREDHOOK_HOOK_IAM_TOKEN", false);
+
+    match (action, credential) {
+        (Some(action), Some(credential)) if errors.is_empty() => Ok(Settings {
+            action,
+            trigger: get("SM_TRIGGER").map(str::to_string),
+            instance_url,
+            secret_id,
+            task_id,
+            secret_name: get("SM_SECRET_NAME").map(str::to_string),
+            secret_group_id: get("SM_SECRET_GROUP_ID").map(str::to_string),
+            credentials_id,
+            secret_version_id: get("SM_SECRET_VERSION_ID").map(str::to_string),
+            credential,
+            iam_url,
+            ca_file: get("CREDHOOK_CA_FILE").map(str::to_string),
+            retry: Policy { retries, base_ms },
+            http_timeout_s,
+            hook: get("CREDHOOK_HOOK").unwrap_or(DEFAULT_HOOK).to_string(),
+            hook_timeout_s,
+            resolve_secrets,
+            hook_iam_token,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// A boolean setting: `true`/`false` in any case, `1`/`0`.
+pub fn parse_flag(v: &str) -> Option<bool> {
+    match v {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => crate::inputs::parse_boolean(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    const BASE: [(&str, &str); 5] = [
+        ("SM_ACTION", "create_credentials"),
+        ("SM_INSTANCE_URL", "https://abc.us-south.secrets-manager.appdomain.cloud/"),
+        ("SM_SECRET_ID", "s1"),
+        ("SM_SECRET_TASK_ID", "t1"),
+        ("SM_ACCESS_APIKEY", "key-123456"),
+    ];
+
+    fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut v: Vec<_> = BASE.to_vec();
+        v.extend_from_slice(extra);
+        v
+    }
+
+    #[test]
+    fn defaults() {
+        let s = parse(BASE.iter().copied()).unwrap();
+        assert_eq!(s.action, Action::Create);
+        assert_eq!(s.instance_url, "https://abc.us-south.secrets-manager.appdomain.cloud");
+        assert_eq!(s.iam_url, iam::IAM_PUBLIC);
+        assert_eq!(s.retry, Policy { retries: 3, base_ms: 500 });
+        assert_eq!((s.http_timeout_s, s.hook_timeout_s), (30, 300));
+        assert_eq!(s.hook, "/hook");
+        assert!(s.resolve_secrets && !s.hook_iam_token);
+        assert!(matches!(s.credential, Credential::ApiKey(_)));
+    }
+
+    #[test]
+    fn trusted_profile_wins() {
+        let s = parse(with(&[("CREDHOOK_TRUSTED_PROFILE", "Profile-9")]).into_iter()).unwrap();
+        assert!(matches!(s.credential, Credential::TrustedProfile { profile: Profile::Id(_), .. }));
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let env = vec![
+            ("SM_ACTION", "rotate"),
+            ("SM_INSTANCE_URL", "http://sm.example.com"),
+            ("CREDHOOK_RETRIES", "many"),
+            ("CREDHOOK_RESOLVE_SECRETS", "maybe"),
+        ];
+        let errors = parse(env.into_iter()).unwrap_err();
+        let vars: Vec<&str> = errors.iter().map(|e| e.var).collect();
+        assert_eq!(
+            vars,
+            [
+                "SM_SECRET_ID",
+                "SM_SECRET_TASK_ID",
+                "SM_ACTION",
+                "SM_INSTANCE_URL",
+                "SM_ACCESS_APIKEY",
+                "CREDHOOK_RETRIES",
+                "CREDHOOK_RESOLVE_SECRETS"
+            ]
+        );
+        assert!(errors[2].what.contains("`rotate`"));
+        assert!(errors[3].what.contains("only allowed to a loopback host"));
+    }
+
+    #[test]
+    fn delete_needs_credentials_id() {
+        let mut env = with(&[]);
+        env[0] = ("SM_ACTION", "delete_credentials");
+        let errors = parse(env.into_iter()).unwrap_err();
+        assert_eq!(errors[0].var, "SM_CREDENTIALS_ID");
+    }
+
+    #[test]
+    fn flags() {
+        for (v, want) in [("TRUE", true), ("1", true), ("False", false), ("0", false)] {
+            assert_eq!(parse_flag(v), Some(want));
+        }
+        assert_eq!(parse_flag("yes"), None);
+    }
+}
