@@ -21,6 +21,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod hookenv;
 pub mod iam;
 pub mod inputs;
 pub mod json;

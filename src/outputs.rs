@@ -158,6 +158,29 @@ fn clip_name(raw: &str) -> &str {
     }
 }
 
+/// The `id` a hook wrote, read leniently from output that may break the
+/// protocol elsewhere: credentials it created must never be orphaned.
+pub fn find_id(bytes: &[u8]) -> Option<String> {
+    let text = alloc::string::String::from_utf8_lossy(bytes);
+    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    while let Some(line) = lines.next() {
+        let eq = line.find('=');
+        if let Some(h) = line.find("<<").filter(|h| eq.is_none_or(|e| *h < e)) {
+            let delim = &line[h + 2..];
+            if !delim.is_empty() {
+                lines.by_ref().find(|l| *l == delim);
+            }
+            continue;
+        }
+        if let Some(e) = eq {
+            if line[..e].eq_ignore_ascii_case("id") && !line[e + 1..].trim().is_empty() {
+                return Some(line[e + 1..].to_string());
+            }
+        }
+    }
+    None
+}
+
 /// A hook that exited 0 must not report an error.
 pub fn reject_error_fields(report: &Report) -> Result<(), String> {
     if report.error_code.is_some() || report.error_message.is_some() {
@@ -274,6 +297,13 @@ mod tests {
         assert!(parse(b"id=\xff", &s).unwrap_err().contains("not valid UTF-8"));
         let long = format!("username={}", "x".repeat(MAX_VALUE_CHARS + 1));
         assert!(parse(long.as_bytes(), &s).unwrap_err().contains("longer than"));
+    }
+
+    #[test]
+    fn find_id_despite_protocol_errors() {
+        assert_eq!(find_id(b"garbage\nid=c-9\nmore garbage").as_deref(), Some("c-9"));
+        assert_eq!(find_id(b"cert<<EOF\nid=inside\nEOF\nID=outer").as_deref(), Some("outer"));
+        assert_eq!(find_id(b"id=\n"), None);
     }
 
     #[test]

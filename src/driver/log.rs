@@ -1,0 +1,125 @@
+//! The job log: one JSON object per line on stderr (or plain text), every
+//! string passed through the redactor first.
+
+use crate::redact::Redactor;
+use crate::settings::LogFormat;
+use std::io::Write;
+use std::string::String;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// A field's value.
+pub enum V<'a> {
+    S(&'a str),
+    N(u64),
+    B(bool),
+}
+
+pub struct Log {
+    format: LogFormat,
+    task_id: String,
+    action: String,
+    /// Every secret known so far; grows as the job learns them.
+    pub redactor: Redactor,
+    pub started: Instant,
+}
+
+impl Log {
+    pub fn new(format: LogFormat, task_id: &str, action: &str) -> Log {
+        Log {
+            format,
+            task_id: task_id.into(),
+            action: action.into(),
+            redactor: Redactor::default(),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn info(&self, msg: &str, fields: &[(&str, V<'_>)]) {
+        self.event(Level::Info, msg, fields);
+    }
+
+    pub fn warn(&self, msg: &str, fields: &[(&str, V<'_>)]) {
+        self.event(Level::Warn, msg, fields);
+    }
+
+    pub fn error(&self, msg: &str, fields: &[(&str, V<'_>)]) {
+        self.event(Level::Error, msg, fields);
+    }
+
+    pub fn event(&self, level: Level, msg: &str, fields: &[(&str, V<'_>)]) {
+        let line = self.render(level, msg, fields);
+        // One write per line, so lines from a crash never interleave; a log
+        // that cannot be written is not a reason to abandon the task.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    fn render(&self, level: Level, msg: &str, fields: &[(&str, V<'_>)]) -> String {
+        use std::fmt::Write as _;
+        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let ts = crate::time::rfc3339(millis);
+        let r = |s: &str| self.redactor.apply(s);
+        let mut out = String::with_capacity(160);
+        match self.format {
+            LogFormat::Json => {
+                out.push_str("{\"ts\":\"");
+                out.push_str(&ts);
+                out.push_str("\",\"level\":\"");
+                out.push_str(level.as_str());
+                out.push_str("\",\"msg\":");
+                crate::json::write_string(&mut out, &r(msg));
+                out.push_str(",\"task_id\":");
+                crate::json::write_string(&mut out, &self.task_id);
+                out.push_str(",\"action\":");
+                crate::json::write_string(&mut out, &self.action);
+                for (k, v) in fields {
+                    out.push(',');
+                    crate::json::write_string(&mut out, k);
+                    out.push(':');
+                    match v {
+                        V::S(s) => crate::json::write_string(&mut out, &r(s)),
+                        V::N(n) => {
+                            let _ = write!(out, "{n}");
+                        }
+                        V::B(b) => {
+                            let _ = write!(out, "{b}");
+                        }
+                    }
+                }
+                out.push('}');
+            }
+            LogFormat::Text => {
+                let _ = write!(out, "{ts} {:<5} {}", level.as_str().to_uppercase(), r(msg));
+                for (k, v) in fields {
+                    let _ = match v {
+                        V::S(s) => write!(out, " {k}={:?}", r(s)),
+                        V::N(n) => write!(out, " {k}={n}"),
+                        V::B(b) => write!(out, " {k}={b}"),
+                    };
+                }
+            }
+        }
+        out.push('\n');
+        out
+    }
+
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}

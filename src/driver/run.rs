@@ -1,0 +1,501 @@
+//! `credhook run`: one secret task from environment to task update.
+//!
+//! env → schema → inputs → token → secrets → hook → outputs → task update,
+//! with a rollback `delete` whenever a create does not end reported.
+
+use super::hook::{self, Ending, Spec};
+use super::http::{Http, HttpError, Method, Request};
+use super::log::{Log, V};
+use super::{Env, signals};
+use crate::iam::{self, Grant, Token};
+use crate::inputs::{self, Input};
+use crate::outputs::{self, Credentials};
+use crate::schema::{self, Kind, Schema};
+use crate::secret::Secret;
+use crate::settings::{self, Action, Credential, Settings};
+use crate::task::{self, ErrorCode};
+use crate::{hookenv, secrets};
+use std::ffi::OsString;
+use std::format;
+use std::string::{String, ToString};
+use std::time::{Duration, Instant};
+use std::vec::Vec;
+
+/// Exit statuses.
+pub const EXIT_SUCCESS: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_NOT_REPORTED: u8 = 2;
+
+/// A token is refreshed when it expires within this long.
+const TOKEN_MARGIN: Duration = Duration::from_secs(300);
+/// After a stop, a rollback gets at most this long.
+const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(20);
+
+/// The places the platform mounts a compute resource token, in order.
+const CR_TOKEN_PATHS: [&str; 3] = [
+    "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token",
+    "/var/run/secrets/tokens/vault-token",
+    "/var/run/secrets/tokens/sa-token",
+];
+
+/// How the task ended, for the last log line.
+enum Outcome {
+    Reported { status: &'static str, exit: u8 },
+    NotReported(String),
+}
+
+pub fn run(env: &Env) -> u8 {
+    let format = settings::log_format(env.utf8());
+    let mut log = Log::new(
+        format,
+        env.get("SM_SECRET_TASK_ID").unwrap_or(""),
+        env.get("SM_ACTION").unwrap_or(""),
+    );
+    if let Some(key) = env.get("SM_ACCESS_APIKEY") {
+        log.redactor.add(key);
+    }
+    let credential = if env.get("CREDHOOK_TRUSTED_PROFILE").is_some_and(|p| !p.is_empty()) {
+        "trusted_profile"
+    } else if env.get("SM_ACCESS_APIKEY").is_some_and(|k| !k.is_empty()) {
+        "api_key"
+    } else {
+        "none"
+    };
+    log.info(
+        "credhook started",
+        &[
+            ("version", V::S(crate::VERSION)),
+            ("commit", V::S(env!("CREDHOOK_COMMIT"))),
+            ("target", V::S(env!("CREDHOOK_TARGET"))),
+            ("trigger", V::S(env.get("SM_TRIGGER").unwrap_or(""))),
+            ("secret_id", V::S(env.get("SM_SECRET_ID").unwrap_or(""))),
+            ("credential", V::S(credential)),
+        ],
+    );
+    if let Err(e) = signals::harden() {
+        log.warn("could not turn off core dumps", &[("error", V::S(&e.to_string()))]);
+    }
+    if let Err(e) = signals::install() {
+        log.warn("could not install signal handlers", &[("error", V::S(&e.to_string()))]);
+    }
+    let outcome = match settings::parse(env.utf8()) {
+        Err(errors) => {
+            for e in &errors {
+                log.error(&format!("invalid environment: {e}"), &[("variable", V::S(e.var))]);
+            }
+            Outcome::NotReported(format!(
+                "the environment is not valid ({} problem{}); the task cannot be updated",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ))
+        }
+        Ok(settings) => match Http::new(
+            settings.retry,
+            Duration::from_secs(settings.http_timeout_s),
+            settings.ca_file.as_deref(),
+        ) {
+            Err(e) => {
+                log.error(&e.0, &[("variable", V::S("CREDHOOK_CA_FILE"))]);
+                Outcome::NotReported(String::from("the HTTP client could not be set up"))
+            }
+            Ok(http) => {
+                let mut job = Job { env, s: settings, log, http, token: None };
+                let outcome = job.run();
+                log = job.log;
+                outcome
+            }
+        },
+    };
+    let (msg, status, exit) = match &outcome {
+        Outcome::Reported { status, exit } => ("credhook finished", *status, *exit),
+        Outcome::NotReported(why) => (why.as_str(), "not_reported", EXIT_NOT_REPORTED),
+    };
+    let level = if exit == EXIT_SUCCESS { super::log::Level::Info } else { super::log::Level::Error };
+    log.event(
+        level,
+        msg,
+        &[
+            ("outcome", V::S(status)),
+            ("exit", V::N(u64::from(exit))),
+            ("duration_ms", V::N(log.elapsed_ms())),
+        ],
+    );
+    exit
+}
+
+struct Job<'a> {
+    env: &'a Env,
+    s: Settings,
+    log: Log,
+    http: Http,
+    token: Option<(Token, Instant)>,
+}
+
+/// What the hook's run amounts to, before it is reported.
+enum Verdict {
+    Created(Credentials),
+    Deleted,
+    Failed { code: String, description: String },
+}
+
+impl Job<'_> {
+    fn run(&mut self) -> Outcome {
+        // Schema and inputs are checked first, but a problem can only be
+        // reported with a token, so it is held until then.
+        let (schema, problems) = schema::from_env(self.env.utf8());
+        let mut invalid: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        let inputs = match inputs::validate(&schema, |k| self.env.get(k)) {
+            Ok(i) => i,
+            Err(p) => {
+                invalid.extend(p);
+                Vec::new()
+            }
+        };
+        if let Err(why) = self.ensure_token() {
+            return Outcome::NotReported(why);
+        }
+        if signals::stop_requested() {
+            return self.fail(ErrorCode::Stopped.as_str(), "the job was told to stop before the hook ran");
+        }
+        if !invalid.is_empty() {
+            let description = invalid.join("; ");
+            return self.fail(ErrorCode::InvalidInput.as_str(), &description);
+        }
+        let resolved = match self.resolve_secrets(&inputs) {
+            Ok(r) => r,
+            Err(description) => return self.fail(ErrorCode::SecretUnreadable.as_str(), &description),
+        };
+        if signals::stop_requested() {
+            return self.fail(ErrorCode::Stopped.as_str(), "the job was told to stop before the hook ran");
+        }
+        let base_env = self.hook_env(&schema, &inputs, resolved);
+        let action = self.s.action;
+        let run = hook::run(Spec {
+            path: &self.s.hook,
+            arg: action.hook_arg(),
+            env: base_env.clone(),
+            timeout: Duration::from_secs(self.s.hook_timeout_s),
+            honour_stop: true,
+        });
+        let new_id = match action {
+            Action::Create => outputs::find_id(&run.output),
+            Action::Delete => None,
+        };
+        let verdict = self.judge(&schema, &run);
+        self.log_hook(&run, "hook");
+        match verdict {
+            Verdict::Created(c) => {
+                let body = task::created_body(&c);
+                match self.update(body.expose().as_bytes()) {
+                    Ok(()) => Outcome::Reported { status: "credentials_created", exit: EXIT_SUCCESS },
+                    Err(why) => {
+                        self.rollback(&base_env, &c.id);
+                        Outcome::NotReported(why)
+                    }
+                }
+            }
+            Verdict::Deleted => match self.update(task::deleted_body().as_bytes()) {
+                Ok(()) => Outcome::Reported { status: "credentials_deleted", exit: EXIT_SUCCESS },
+                Err(why) => Outcome::NotReported(why),
+            },
+            Verdict::Failed { code, mut description } => {
+                if let Some(id) = new_id {
+                    description.push_str(&self.rollback(&base_env, &id));
+                }
+                self.fail(&code, &description)
+            }
+        }
+    }
+
+    /// Reports `failed`; exit 1 when delivered, else 2.
+    fn fail(&mut self, code: &str, description: &str) -> Outcome {
+        let description = self.log.redactor.apply(description);
+        let description = task::clamp_description(&description);
+        self.log.error("task failed", &[("code", V::S(code)), ("description", V::S(description))]);
+        match self.update(task::failed_body(code, description).as_bytes()) {
+            Ok(()) => Outcome::Reported { status: "failed", exit: EXIT_FAILED },
+            Err(why) => Outcome::NotReported(why),
+        }
+    }
+
+    /// `PUT …/secrets/{id}/tasks/{task}`. A 400/404 is final.
+    fn update(&mut self, body: &[u8]) -> Result<(), String> {
+        self.ensure_token()?;
+        let url = format!(
+            "{}/api/v2/secrets/{}/tasks/{}",
+            self.s.instance_url,
+            path_segment(&self.s.secret_id),
+            path_segment(&self.s.task_id)
+        );
+        let token = self.token.as_ref().map(|(t, _)| &t.access_token);
+        let req = Request {
+            method: Method::Put,
+            url: &url,
+            bearer: token,
+            content_type: Some("application/json"),
+            body: Some(body),
+        };
+        match self.http.send(&self.log, &req) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("the task update was not delivered: {e}")),
+        }
+    }
+
+    /// Gets a token, or a fresh one when it expires within five minutes.
+    fn ensure_token(&mut self) -> Result<(), String> {
+        if let Some((t, at)) = &self.token {
+            let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
+            if at.elapsed() + TOKEN_MARGIN < lifetime {
+                return Ok(());
+            }
+            self.log.info("refreshing the IAM token", &[]);
+        }
+        let cr_token;
+        let grant = match &self.s.credential {
+            Credential::ApiKey(key) => Grant::ApiKey(key),
+            Credential::TrustedProfile { profile, cr_token_file } => {
+                cr_token = read_cr_token(cr_token_file.as_deref())?;
+                self.log.redactor.add(cr_token.expose());
+                Grant::TrustedProfile { cr_token: &cr_token, profile }
+            }
+        };
+        let form = iam::token_form(&grant);
+        let url = format!("{}/identity/token", self.s.iam_url);
+        let req = Request {
+            method: Method::Post,
+            url: &url,
+            bearer: None,
+            content_type: Some("application/x-www-form-urlencoded"),
+            body: Some(form.expose().as_bytes()),
+        };
+        let reply = match self.http.send(&self.log, &req) {
+            Ok(r) => r,
+            Err(HttpError::Status { status, body }) => {
+                let said = iam::error_summary(&body).unwrap_or_default();
+                return Err(format!(
+                    "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",
+                    if said.is_empty() { "" } else { ": " }
+                ));
+            }
+            Err(e) => return Err(format!("no IAM token: {e}")),
+        };
+        let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
+        self.log.redactor.add(token.access_token.expose());
+        self.token = Some((token, Instant::now()));
+        Ok(())
+    }
+
+    /// `GET /api/v2/secrets/{id}` for every `secret_id` input with a value.
+    fn resolve_secrets(&mut self, inputs: &[Input]) -> Result<Vec<(String, Secret)>, String> {
+        let mut vars = Vec::new();
+        if !self.s.resolve_secrets {
+            return Ok(vars);
+        }
+        for input in inputs.iter().filter(|i| i.field.kind == Kind::SecretId) {
+            let Some(id) = &input.value else { continue };
+            self.ensure_token()?;
+            let url = format!("{}/api/v2/secrets/{}", self.s.instance_url, path_segment(id));
+            let token = self.token.as_ref().map(|(t, _)| &t.access_token);
+            let req = Request { method: Method::Get, url: &url, bearer: token, content_type: None, body: None };
+            let name = input.field.api_name();
+            let reply = self.http.send(&self.log, &req).map_err(|e| {
+                let hint = match &e {
+                    HttpError::Status { status: 404, .. } => "check that the secret exists",
+                    HttpError::Status { status: 401 | 403, .. } => {
+                        "give the job's service ID the SecretsReader role on the secret's group"
+                    }
+                    _ => "the job will try again at the next task",
+                };
+                format!("input `{name}`: secret {id} could not be read ({e}); {hint}")
+            })?;
+            let fields = secrets::hook_vars(&input.field.name, &reply.body)
+                .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
+            for (var, value) in fields {
+                if !var.ends_with("_TYPE") {
+                    self.log.redactor.add(value.expose());
+                }
+                vars.push((var, value));
+            }
+        }
+        Ok(vars)
+    }
+
+    fn hook_env(&self, schema: &Schema, inputs: &[Input], resolved: Vec<(String, Secret)>) -> Vec<(OsString, OsString)> {
+        let mut env: Vec<(OsString, OsString)> = self
+            .env
+            .all
+            .iter()
+            .filter(|(k, _)| k.to_str().is_none_or(|k| hookenv::passes(k, schema)))
+            .cloned()
+            .collect();
+        for input in inputs {
+            if let Some(v) = &input.value {
+                env.push((format!("SMIN_{}", input.field.name).into(), v.into()));
+            }
+        }
+        for (k, v) in resolved {
+            env.retain(|(name, _)| name.to_str() != Some(&k));
+            env.push((k.into(), v.expose().into()));
+        }
+        if self.s.hook_iam_token {
+            if let Some((t, _)) = &self.token {
+                env.push(("CREDHOOK_IAM_TOKEN".into(), t.access_token.expose().into()));
+            }
+        }
+        env.push(("CREDHOOK_OUTPUT".into(), hook::OUTPUT_PATH.into()));
+        env
+    }
+
+    /// Turns the hook's run into what the task should say.
+    fn judge(&mut self, schema: &Schema, run: &hook::Run) -> Verdict {
+        let report = if run.output_overflow {
+            Err(format!(
+                "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
+                outputs::MAX_OUTPUT_BYTES
+            ))
+        } else {
+            outputs::parse(&run.output, schema)
+        };
+        if let Ok(r) = &report {
+            for (_, v) in &r.values {
+                self.log.redactor.add(v.expose());
+            }
+        }
+        let fail = |code: ErrorCode, description: String| Verdict::Failed { code: code.as_str().into(), description };
+        let timeout = self.s.hook_timeout_s;
+        match &run.ending {
+            Ending::NotStarted(e) => fail(
+                ErrorCode::HookNotStarted,
+                format!(
+                    "the hook `{}` could not be started: {e}; check that it exists, is executable and starts with a valid #! line",
+                    self.s.hook
+                ),
+            ),
+            Ending::TimedOut => fail(
+                ErrorCode::HookTimedOut,
+                format!("the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"),
+            ),
+            Ending::Stopped => {
+                fail(ErrorCode::Stopped, String::from("the job was told to stop while the hook was running"))
+            }
+            Ending::Exited(0) => {
+                let checked = report.and_then(|r| match self.s.action {
+                    Action::Create => outputs::credentials(schema, r).map(Some),
+                    Action::Delete => outputs::reject_error_fields(&r).map(|()| None),
+                });
+                match checked {
+                    Ok(Some(c)) => Verdict::Created(c),
+                    Ok(None) => Verdict::Deleted,
+                    Err(e) => fail(ErrorCode::BadOutput, e),
+                }
+            }
+            ending => {
+                let how = match ending {
+                    Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
+                    Ending::Exited(c) => format!("the hook exited with status {c}"),
+                    _ => String::from("the hook failed"),
+                };
+                let (code, message) = match &report {
+                    Ok(r) => (r.error_code.clone(), r.error_message.clone()),
+                    Err(e) => {
+                        self.log.warn(&format!("the hook's output was ignored: {e}"), &[]);
+                        (None, None)
+                    }
+                };
+                let code = code.filter(|c| task::is_valid_error_code(c)).unwrap_or_else(|| ErrorCode::HookFailed.as_str().into());
+                let description = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| match &run.last_stderr {
+                    Some(line) => format!("{how}; its last error line: {}", line.trim()),
+                    None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
+                });
+                Verdict::Failed { code, description }
+            }
+        }
+    }
+
+    /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
+    fn log_hook(&self, run: &hook::Run, what: &str) {
+        for (stream, line) in &run.lines {
+            self.log.info(line, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
+        }
+        if run.dropped_lines > 0 {
+            self.log.warn(
+                "hook log lines dropped: more than 256 KiB",
+                &[("dropped_lines", V::N(run.dropped_lines)), ("source", V::S(what))],
+            );
+        }
+        let ending = match &run.ending {
+            Ending::Exited(c) => format!("exited with status {c}"),
+            Ending::Signaled(s) => format!("killed by signal {s}"),
+            Ending::TimedOut => String::from("timed out"),
+            Ending::Stopped => String::from("stopped"),
+            Ending::NotStarted(e) => format!("not started: {e}"),
+        };
+        self.log.info(
+            &format!("{what} {ending}"),
+            &[("duration_ms", V::N(run.duration.as_millis() as u64)), ("source", V::S(what))],
+        );
+    }
+
+    /// Deletes credentials a create made but could not report, through the
+    /// hook's `delete`. Returns a sentence for the task's description.
+    fn rollback(&mut self, base_env: &[(OsString, OsString)], id: &str) -> String {
+        self.log.warn("rolling back: deleting the credentials just created", &[("credentials_id", V::S(id))]);
+        let mut env: Vec<(OsString, OsString)> = base_env
+            .iter()
+            .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
+            .cloned()
+            .collect();
+        env.push(("SM_CREDENTIALS_ID".into(), id.into()));
+        env.push(("SM_ACTION".into(), "delete_credentials".into()));
+        let mut timeout = Duration::from_secs(self.s.hook_timeout_s);
+        if signals::stop_requested() {
+            timeout = timeout.min(ROLLBACK_AFTER_STOP);
+        }
+        let run = hook::run(Spec { path: &self.s.hook, arg: "delete", env, timeout, honour_stop: false });
+        self.log_hook(&run, "rollback");
+        if matches!(run.ending, Ending::Exited(0)) {
+            self.log.info("rollback done: the credentials were deleted", &[("credentials_id", V::S(id))]);
+            format!(" The credentials it had created ({id}) were deleted again.")
+        } else {
+            self.log.error(
+                "rollback failed: the credentials may remain in the external system; delete them by hand",
+                &[("credentials_id", V::S(id))],
+            );
+            format!(" Deleting the credentials it had created ({id}) failed too; delete them by hand.")
+        }
+    }
+}
+
+fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
+    let path = match file {
+        Some(f) => f,
+        None => CR_TOKEN_PATHS.iter().copied().find(|p| std::path::Path::new(p).exists()).ok_or_else(|| {
+            format!(
+                "no compute resource token: none of {} exists; enable the compute resource token for the job or set CREDHOOK_CR_TOKEN_FILE",
+                CR_TOKEN_PATHS.join(", ")
+            )
+        })?,
+    };
+    let raw = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("the compute resource token file `{path}` cannot be read: {e}"))?,
+    );
+    let text = std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!("the compute resource token file `{path}` is empty"));
+    }
+    Ok(Secret::from(token))
+}
+
+/// Percent-encodes an ID for use as one URL path segment.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

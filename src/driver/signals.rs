@@ -1,0 +1,111 @@
+//! Stop signals, child exits, and process hardening.
+//!
+//! SIGTERM and SIGINT set a flag; they and SIGCHLD also write a byte to a
+//! self-pipe, so a `poll` that waits for the hook wakes at once.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
+static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    if sig != libc::SIGCHLD {
+        STOP.store(true, Ordering::SeqCst);
+    }
+    let fd = WAKE_WRITE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; the buffer is a live local and
+        // the pipe is non-blocking, so a full pipe just drops the byte.
+        unsafe { libc::write(fd, (&raw const byte).cast(), 1) };
+    }
+}
+
+/// Turns off core dumps and marks the process non-dumpable, so no secret can
+/// end up in a core file or be read through ptrace by another user process.
+pub fn harden() -> io::Result<()> {
+    let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: setrlimit reads a valid, initialised rlimit struct.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) takes plain integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Installs the handlers for SIGTERM, SIGINT (treated alike) and SIGCHLD.
+pub fn install() -> io::Result<()> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two fds into a live two-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    WAKE_READ.store(fds[0], Ordering::SeqCst);
+    WAKE_WRITE.store(fds[1], Ordering::SeqCst);
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGCHLD] {
+        // SAFETY: a zeroed sigaction is a valid starting value; we set a
+        // handler that only touches atomics and write(2), with SA_RESTART so
+        // blocking I/O elsewhere is not interrupted.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART | if sig == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether SIGTERM or SIGINT has arrived.
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// The read end of the self-pipe (`-1` before [`install`]).
+pub fn wake_fd() -> RawFd {
+    WAKE_READ.load(Ordering::SeqCst)
+}
+
+/// Empties the self-pipe after `poll` said it is readable.
+pub fn drain_wake() {
+    let fd = wake_fd();
+    let mut buf = [0u8; 64];
+    // SAFETY: reading into a live local buffer of the given length from a
+    // non-blocking fd we own.
+    while fd >= 0 && unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+}
+
+/// Sleeps for `d`, or less when a stop signal arrives. Returns false if it did.
+pub fn sleep(d: Duration) -> bool {
+    let end = Instant::now() + d;
+    loop {
+        if stop_requested() {
+            return false;
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        let fd = wake_fd();
+        if fd < 0 {
+            std::thread::sleep(left);
+            continue;
+        }
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd for the duration of the call.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } > 0 {
+            drain_wake();
+        }
+    }
+}

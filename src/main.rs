@@ -1,0 +1,42 @@
+//! The `credhook` binary: parse the command line, dispatch, exit.
+
+use credhook::driver::{Env, run};
+use std::process::ExitCode;
+
+const HELP: &str = "\
+credhook — a credentials provider job for IBM Cloud Secrets Manager custom credentials
+
+Usage:
+  credhook [run]      run one secret task (the default; configured by the environment)
+  credhook --version  print version, git commit and target
+  credhook --help     print this help
+
+Secrets Manager starts the job with SM_* variables; credhook exchanges an IAM
+credential for a token, runs the hook (CREDHOOK_HOOK, default /hook) with
+`create` or `delete`, and updates the secret task. See the README for every
+setting, the hook protocol, exit statuses and error codes.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),
+        ["--version" | "-V"] => {
+            println!(
+                "credhook {} (commit {}, target {})",
+                credhook::VERSION,
+                env!("CREDHOOK_COMMIT"),
+                env!("CREDHOOK_TARGET")
+            );
+            ExitCode::SUCCESS
+        }
+        ["--help" | "-h" | "help"] => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!("credhook: unknown arguments `{}`; see `credhook --help`", other.join(" "));
+            ExitCode::from(2)
+        }
+    }
+}
