@@ -16,7 +16,10 @@ pub fn passes(name: &str, schema: &Schema) -> bool {
     !schema.inputs.iter().any(|f| {
         let n = f.name.as_str();
         name.strip_prefix("SMIN_").is_some_and(|rest| rest == n)
-            || name.strip_prefix("SM_").and_then(|r| r.strip_suffix("_VALUE")).is_some_and(|rest| rest == n)
+            || name
+                .strip_prefix("SM_")
+                .and_then(|r| r.strip_suffix("_VALUE"))
+                .is_some_and(|rest| rest == n)
     })
 }
 
@@ -41,7 +44,14 @@ mod tests {
         ] {
             assert!(!passes(gone, &schema), "{gone}");
         }
-        for kept in ["PATH", "SM_SECRET_ID", "SM_ACTION", "SM_CREDENTIALS_ID", "SMIN_NOTE", "SM_OTHER_VALUE"] {
+        for kept in [
+            "PATH",
+            "SM_SECRET_ID",
+            "SM_ACTION",
+            "SM_CREDENTIALS_ID",
+            "SMIN_NOTE",
+            "SM_OTHER_VALUE",
+        ] {
             assert!(passes(kept, &schema), "{kept}");
         }
     }

@@ -26,7 +26,10 @@ pub fn lookup<'a>(name: &str, get: impl Fn(&str) -> Option<&'a str>) -> Option<&
 
 /// Validates every declared input. Problems are sentences naming the input,
 /// the variable to set and what it must hold.
-pub fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str>) -> Result<Vec<Input>, Vec<String>> {
+pub fn validate<'a>(
+    schema: &Schema,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> Result<Vec<Input>, Vec<String>> {
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
     for field in &schema.inputs {
@@ -37,14 +40,24 @@ pub fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str>) -> R
                 field.api_name(),
                 field.name
             )),
-            None => inputs.push(Input { field: field.clone(), value: None }),
+            None => inputs.push(Input {
+                field: field.clone(),
+                value: None,
+            }),
             Some(v) => match check_value(&field.kind, v) {
-                Ok(v) => inputs.push(Input { field: field.clone(), value: Some(v) }),
+                Ok(v) => inputs.push(Input {
+                    field: field.clone(),
+                    value: Some(v),
+                }),
                 Err(why) => problems.push(format!("input `{}` {why}", field.api_name())),
             },
         }
     }
-    if problems.is_empty() { Ok(inputs) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Checks a value against its type; returns it as the hook should see it.
@@ -53,7 +66,10 @@ pub fn check_value(kind: &Kind, v: &str) -> Result<String, String> {
         Kind::String => Ok(v.to_string()),
         Kind::Integer => match parse_integer(v) {
             Some(_) => Ok(v.to_string()),
-            None => Err(format!("must be a whole number that fits in 64 bits, got `{}`", clip(v))),
+            None => Err(format!(
+                "must be a whole number that fits in 64 bits, got `{}`",
+                clip(v)
+            )),
         },
         Kind::Boolean => match parse_boolean(v) {
             Some(b) => Ok(if b { "true" } else { "false" }.to_string()),
@@ -63,7 +79,11 @@ pub fn check_value(kind: &Kind, v: &str) -> Result<String, String> {
             if members.iter().any(|m| m == v) {
                 Ok(v.to_string())
             } else {
-                Err(format!("must be one of {}, got `{}`", members.join(", "), clip(v)))
+                Err(format!(
+                    "must be one of {}, got `{}`",
+                    members.join(", "),
+                    clip(v)
+                ))
             }
         }
         Kind::SecretId => {
@@ -129,7 +149,12 @@ mod tests {
 
     #[test]
     fn values_primary_then_fallback() {
-        let env = [("SM_A_VALUE", ""), ("SMIN_A_VALUE", "x"), ("SM_B_VALUE", "y"), ("SMIN_B_VALUE", "z")];
+        let env = [
+            ("SM_A_VALUE", ""),
+            ("SMIN_A_VALUE", "x"),
+            ("SM_B_VALUE", "y"),
+            ("SMIN_B_VALUE", "z"),
+        ];
         assert_eq!(lookup("A", env_get(&env)), Some("x"));
         assert_eq!(lookup("B", env_get(&env)), Some("y"));
         assert_eq!(lookup("C", env_get(&env)), None);
@@ -146,7 +171,10 @@ mod tests {
         assert!(check_value(&Kind::Boolean, "yes").is_err());
         let e = Kind::Enum(vec!["a".into(), "b".into()]);
         assert!(check_value(&e, "b").is_ok());
-        assert_eq!(check_value(&e, "c"), Err("must be one of a, b, got `c`".into()));
+        assert_eq!(
+            check_value(&e, "c"),
+            Err("must be one of a, b, got `c`".into())
+        );
         assert!(check_value(&Kind::SecretId, "0b5571f7-21e6-42b7-91c5-3f5ac9793a46").is_ok());
         assert!(check_value(&Kind::SecretId, "0b5571f7-21e6-42b7-91c5-3f5ac9793a4").is_err());
         assert!(check_value(&Kind::SecretId, "0b5571f7x21e6-42b7-91c5-3f5ac9793a46").is_err());

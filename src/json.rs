@@ -145,7 +145,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, what: &'static str) -> Error {
-        Error { offset: self.i, what }
+        Error {
+            offset: self.i,
+            what,
+        }
     }
 
     fn ws(&mut self) {
@@ -259,7 +262,8 @@ impl Parser<'_> {
             }
         }
         // Only ASCII digits and signs were consumed.
-        let text = core::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("invalid number"))?;
+        let text =
+            core::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("invalid number"))?;
         Ok(Value::Number(String::from(text)))
     }
 
@@ -303,7 +307,10 @@ impl Parser<'_> {
     }
 
     fn escape(&mut self) -> Result<char, Error> {
-        let b = *self.s.get(self.i).ok_or_else(|| self.err("unterminated escape"))?;
+        let b = *self
+            .s
+            .get(self.i)
+            .ok_or_else(|| self.err("unterminated escape"))?;
         self.i += 1;
         Ok(match b {
             b'"' => '"',
@@ -335,10 +342,15 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, Error> {
-        let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("short \\u escape"))?;
+        let digits = self
+            .s
+            .get(self.i..self.i + 4)
+            .ok_or_else(|| self.err("short \\u escape"))?;
         let mut v = 0;
         for &d in digits {
-            let n = (d as char).to_digit(16).ok_or_else(|| self.err("invalid \\u escape"))?;
+            let n = (d as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err("invalid \\u escape"))?;
             v = v * 16 + n;
         }
         self.i += 4;
@@ -352,7 +364,11 @@ mod tests {
     use alloc::string::ToString;
 
     fn compact(s: &str) -> String {
-        parse(s.as_bytes()).unwrap().to_compact().expose().to_string()
+        parse(s.as_bytes())
+            .unwrap()
+            .to_compact()
+            .expose()
+            .to_string()
     }
 
     #[test]
@@ -376,8 +392,20 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         for bad in [
-            "", "{", "[1,]", "{\"a\"}", "01", "1.", "\"abc", "tru", "{} x", "\"\\ud800\"", "\"\\x\"",
-            "\"a\nb\"", "-", "1e",
+            "",
+            "{",
+            "[1,]",
+            "{\"a\"}",
+            "01",
+            "1.",
+            "\"abc",
+            "tru",
+            "{} x",
+            "\"\\ud800\"",
+            "\"\\x\"",
+            "\"a\nb\"",
+            "-",
+            "1e",
         ] {
             assert!(parse(bad.as_bytes()).is_err(), "accepted {bad:?}");
         }
@@ -387,14 +415,20 @@ mod tests {
     #[test]
     fn refuses_deep_nesting() {
         let deep = "[".repeat(10_000);
-        assert_eq!(parse(deep.as_bytes()).unwrap_err().what, "nested too deeply");
+        assert_eq!(
+            parse(deep.as_bytes()).unwrap_err().what,
+            "nested too deeply"
+        );
     }
 
     #[test]
     fn get_finds_members() {
         let v = parse(br#"{"a":"1","b":{"c":"2"}}"#).unwrap();
         assert_eq!(v.get("a").and_then(Value::as_str), Some("1"));
-        assert_eq!(v.get("b").and_then(|b| b.get("c")).and_then(Value::as_str), Some("2"));
+        assert_eq!(
+            v.get("b").and_then(|b| b.get("c")).and_then(Value::as_str),
+            Some("2")
+        );
         assert!(v.get("zz").is_none());
     }
 }

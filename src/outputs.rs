@@ -59,7 +59,10 @@ pub fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
     })?;
     let mut report = Report::default();
     let mut seen: Vec<String> = Vec::new();
-    let mut lines = text.split('\n').enumerate().map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
+    let mut lines = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
     // A final newline leaves one empty piece; it is ignored like any blank line.
     while let Some((no, line)) = lines.next() {
         if line.trim().is_empty() || line.starts_with('#') {
@@ -70,7 +73,11 @@ pub fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
         let (raw_name, value) = if let Some(h) = heredoc {
             let delim = &line[h + 2..];
             if delim.is_empty() {
-                return Err(format!("line {no}: `{}<<` needs a delimiter, e.g. `{}<<EOF`", &line[..h], &line[..h]));
+                return Err(format!(
+                    "line {no}: `{}<<` needs a delimiter, e.g. `{}<<EOF`",
+                    &line[..h],
+                    &line[..h]
+                ));
             }
             let mut value = SecretBuf::with_capacity(256);
             let mut closed = false;
@@ -107,11 +114,15 @@ pub fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
             Key::Output(n) => format!("smout_{n}"),
         };
         if seen.contains(&canonical) {
-            return Err(format!("line {no}: `{raw_name}` is written twice; write each name once"));
+            return Err(format!(
+                "line {no}: `{raw_name}` is written twice; write each name once"
+            ));
         }
         seen.push(canonical);
         if value.expose().chars().count() > MAX_VALUE_CHARS {
-            return Err(format!("line {no}: the value of `{raw_name}` is longer than {MAX_VALUE_CHARS} characters"));
+            return Err(format!(
+                "line {no}: the value of `{raw_name}` is longer than {MAX_VALUE_CHARS} characters"
+            ));
         }
         match key {
             Key::Id => report.id = Some(value.expose().to_string()),
@@ -144,7 +155,11 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
         let known: Vec<String> = schema.outputs.iter().map(Field::api_name).collect();
         return Err(format!(
             "line {no}: `{raw}` is not an output of the schema (outputs: {}); declare SMOUT_{} or remove the line",
-            if known.is_empty() { String::from("none") } else { known.join(", ") },
+            if known.is_empty() {
+                String::from("none")
+            } else {
+                known.join(", ")
+            },
             name.to_ascii_uppercase()
         ));
     }
@@ -217,9 +232,15 @@ pub fn credentials(schema: &Schema, report: Report) -> Result<Credentials, Strin
         };
         let (_, value) = values.swap_remove(pos);
         let typed = match &field.kind {
-            Kind::Integer => Typed::Int(parse_integer(value.expose()).ok_or_else(|| type_error(field))?),
-            Kind::Boolean => Typed::Bool(parse_boolean(value.expose()).ok_or_else(|| type_error(field))?),
-            Kind::Enum(members) if !members.iter().any(|m| m == value.expose()) => return Err(type_error(field)),
+            Kind::Integer => {
+                Typed::Int(parse_integer(value.expose()).ok_or_else(|| type_error(field))?)
+            }
+            Kind::Boolean => {
+                Typed::Bool(parse_boolean(value.expose()).ok_or_else(|| type_error(field))?)
+            }
+            Kind::Enum(members) if !members.iter().any(|m| m == value.expose()) => {
+                return Err(type_error(field));
+            }
             _ => Typed::Str(value),
         };
         payload.push((name, typed));
@@ -228,7 +249,11 @@ pub fn credentials(schema: &Schema, report: Report) -> Result<Credentials, Strin
         return Err(format!(
             "the hook did not write the required output{} {}; write `name=value` for each",
             if missing.len() > 1 { "s" } else { "" },
-            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Ok(Credentials { id, payload })
@@ -241,7 +266,10 @@ fn type_error(field: &Field) -> String {
         Kind::Enum(m) => format!("one of {}", m.join(", ")),
         k => format!("a {k}"),
     };
-    format!("output `{}` must be {what}; fix the value the hook writes", field.api_name())
+    format!(
+        "output `{}` must be {what}; fix the value the hook writes",
+        field.api_name()
+    )
 }
 
 #[cfg(test)]
@@ -268,11 +296,19 @@ mod tests {
         assert_eq!(r.id.as_deref(), Some("cred-1"));
         let c = credentials(&schema(), r).unwrap();
         assert_eq!(c.id, "cred-1");
-        let get = |n: &str| c.payload.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+        let get = |n: &str| {
+            c.payload
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+        };
         assert_eq!(get("port"), Some(Typed::Int(5432)));
         assert_eq!(get("admin"), Some(Typed::Bool(true)));
         assert_eq!(get("id"), Some(Typed::Str("inner".into())));
-        assert_eq!(get("cert"), Some(Typed::Str("-----BEGIN-----\nabc\n-----END-----".into())));
+        assert_eq!(
+            get("cert"),
+            Some(Typed::Str("-----BEGIN-----\nabc\n-----END-----".into()))
+        );
         assert_eq!(get("mode"), Some(Typed::Str("ro".into())));
     }
 
@@ -294,15 +330,29 @@ mod tests {
             assert!(e.contains(want), "{out:?}: {e}");
             assert!(!e.contains("topsecret"), "{e}");
         }
-        assert!(parse(b"id=\xff", &s).unwrap_err().contains("not valid UTF-8"));
+        assert!(
+            parse(b"id=\xff", &s)
+                .unwrap_err()
+                .contains("not valid UTF-8")
+        );
         let long = format!("username={}", "x".repeat(MAX_VALUE_CHARS + 1));
-        assert!(parse(long.as_bytes(), &s).unwrap_err().contains("longer than"));
+        assert!(
+            parse(long.as_bytes(), &s)
+                .unwrap_err()
+                .contains("longer than")
+        );
     }
 
     #[test]
     fn find_id_despite_protocol_errors() {
-        assert_eq!(find_id(b"garbage\nid=c-9\nmore garbage").as_deref(), Some("c-9"));
-        assert_eq!(find_id(b"cert<<EOF\nid=inside\nEOF\nID=outer").as_deref(), Some("outer"));
+        assert_eq!(
+            find_id(b"garbage\nid=c-9\nmore garbage").as_deref(),
+            Some("c-9")
+        );
+        assert_eq!(
+            find_id(b"cert<<EOF\nid=inside\nEOF\nID=outer").as_deref(),
+            Some("outer")
+        );
         assert_eq!(find_id(b"id=\n"), None);
     }
 
@@ -311,12 +361,36 @@ mod tests {
         let s = schema();
         let check = |out: &str| credentials(&s, parse(out.as_bytes(), &s).unwrap());
         assert!(check("username=a").unwrap_err().contains("no `id`"));
-        assert!(check("id=1").unwrap_err().contains("required output `username`"));
-        assert!(check("id=1\nusername=").unwrap_err().contains("required output"));
-        assert!(check("id=1\nusername=a\nport=12x").unwrap_err().contains("`port` must be a whole number"));
-        assert!(check("id=1\nusername=a\nadmin=yes").unwrap_err().contains("`admin` must be `true`"));
-        assert!(check("id=1\nusername=a\nmode=x").unwrap_err().contains("one of ro, rw"));
-        assert!(check("id=1\nusername=a\nerror_code=E1").unwrap_err().contains("exited 0"));
+        assert!(
+            check("id=1")
+                .unwrap_err()
+                .contains("required output `username`")
+        );
+        assert!(
+            check("id=1\nusername=")
+                .unwrap_err()
+                .contains("required output")
+        );
+        assert!(
+            check("id=1\nusername=a\nport=12x")
+                .unwrap_err()
+                .contains("`port` must be a whole number")
+        );
+        assert!(
+            check("id=1\nusername=a\nadmin=yes")
+                .unwrap_err()
+                .contains("`admin` must be `true`")
+        );
+        assert!(
+            check("id=1\nusername=a\nmode=x")
+                .unwrap_err()
+                .contains("one of ro, rw")
+        );
+        assert!(
+            check("id=1\nusername=a\nerror_code=E1")
+                .unwrap_err()
+                .contains("exited 0")
+        );
         assert!(check("id=1\nusername=a").is_ok());
     }
 }

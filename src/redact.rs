@@ -18,13 +18,20 @@ impl Redactor {
     /// Adds a value to mask. Values of fewer than 4 characters, integers and
     /// booleans are not masked: they would turn ordinary text into noise.
     pub fn add(&mut self, value: &str) {
-        if value.chars().count() < 4 || parse_integer(value).is_some() || parse_boolean(value).is_some() {
+        if value.chars().count() < 4
+            || parse_integer(value).is_some()
+            || parse_boolean(value).is_some()
+        {
             return;
         }
         if self.secrets.iter().any(|s| s.expose() == value) {
             return;
         }
-        let pos = self.secrets.iter().position(|s| s.expose().len() < value.len()).unwrap_or(self.secrets.len());
+        let pos = self
+            .secrets
+            .iter()
+            .position(|s| s.expose().len() < value.len())
+            .unwrap_or(self.secrets.len());
         self.secrets.insert(pos, Secret::from(value));
         // A multi-line value (a certificate) may be logged a line at a time.
         if value.contains('\n') {
@@ -70,6 +77,9 @@ mod tests {
     fn masks_lines_of_multiline_values() {
         let mut r = Redactor::default();
         r.add("-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----");
-        assert_eq!(r.apply("x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y"), "x [REDACTED] y");
+        assert_eq!(
+            r.apply("x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y"),
+            "x [REDACTED] y"
+        );
     }
 }

@@ -13,7 +13,10 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Policy {
-        Policy { retries: 3, base_ms: 500 }
+        Policy {
+            retries: 3,
+            base_ms: 500,
+        }
     }
 }
 
@@ -47,7 +50,13 @@ pub fn retryable(outcome: Outcome) -> bool {
 ///
 /// The delay is `base × 2^attempt`, jittered into its upper half, and at least
 /// the server's `Retry-After` (capped at 60 s).
-pub fn decide(policy: Policy, attempt: u32, outcome: Outcome, retry_after_s: Option<u64>, random: u64) -> Verdict {
+pub fn decide(
+    policy: Policy,
+    attempt: u32,
+    outcome: Outcome,
+    retry_after_s: Option<u64>,
+    random: u64,
+) -> Verdict {
     if let Outcome::Status(s) = outcome {
         if (200..=399).contains(&s) {
             return Verdict::Done;
@@ -73,15 +82,27 @@ pub fn parse_retry_after(value: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    const P: Policy = Policy { retries: 3, base_ms: 500 };
+    const P: Policy = Policy {
+        retries: 3,
+        base_ms: 500,
+    };
 
     #[test]
     fn what_is_retried() {
         assert_eq!(decide(P, 0, Outcome::Status(200), None, 0), Verdict::Done);
         for s in [400, 401, 403, 404, 409] {
-            assert_eq!(decide(P, 0, Outcome::Status(s), None, 0), Verdict::GiveUp, "{s}");
+            assert_eq!(
+                decide(P, 0, Outcome::Status(s), None, 0),
+                Verdict::GiveUp,
+                "{s}"
+            );
         }
-        for o in [Outcome::Transport, Outcome::Status(429), Outcome::Status(500), Outcome::Status(503)] {
+        for o in [
+            Outcome::Transport,
+            Outcome::Status(429),
+            Outcome::Status(500),
+            Outcome::Status(503),
+        ] {
             assert!(matches!(decide(P, 0, o, None, 0), Verdict::RetryAfterMs(_)));
             assert_eq!(decide(P, 3, o, None, 0), Verdict::GiveUp);
         }
@@ -91,7 +112,10 @@ mod tests {
     fn backoff_doubles_with_jitter_in_upper_half() {
         for (attempt, lo, hi) in [(0, 250, 500), (1, 500, 1000), (2, 1000, 2000)] {
             for r in [0, 1, 7, 499, 12345, u64::MAX] {
-                let Verdict::RetryAfterMs(d) = decide(P, attempt, Outcome::Transport, None, r) else { panic!() };
+                let Verdict::RetryAfterMs(d) = decide(P, attempt, Outcome::Transport, None, r)
+                else {
+                    panic!()
+                };
                 assert!((lo..=hi).contains(&d), "{attempt} {r} {d}");
             }
         }
@@ -99,8 +123,14 @@ mod tests {
 
     #[test]
     fn retry_after_is_a_floor_capped_at_60s() {
-        assert_eq!(decide(P, 0, Outcome::Status(429), Some(2), 0), Verdict::RetryAfterMs(2000));
-        assert_eq!(decide(P, 0, Outcome::Status(429), Some(3600), 0), Verdict::RetryAfterMs(60_000));
+        assert_eq!(
+            decide(P, 0, Outcome::Status(429), Some(2), 0),
+            Verdict::RetryAfterMs(2000)
+        );
+        assert_eq!(
+            decide(P, 0, Outcome::Status(429), Some(3600), 0),
+            Verdict::RetryAfterMs(60_000)
+        );
         assert_eq!(parse_retry_after(" 7 "), Some(7));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
     }

@@ -114,7 +114,9 @@ pub fn parse_schema_string(s: &str) -> Result<(Kind, bool), String> {
         }
     }
     let kind = kind.ok_or_else(|| {
-        String::from("no `type`; add e.g. `type:string` (string, integer, boolean, enum[a|b], secret_id)")
+        String::from(
+            "no `type`; add e.g. `type:string` (string, integer, boolean, enum[a|b], secret_id)",
+        )
     })?;
     Ok((kind, required.unwrap_or(false)))
 }
@@ -143,12 +145,17 @@ fn parse_kind(t: &str) -> Result<Kind, String> {
 }
 
 fn is_enum_member(m: &str) -> bool {
-    !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    !m.is_empty()
+        && m.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// `[A-Z0-9_]+`: what may follow `SMIN_`/`SMOUT_`.
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Whether `value` is meant as a schema string: one of its attributes has the
@@ -162,7 +169,10 @@ fn looks_like_schema(value: &str) -> bool {
 
 /// Parses one declaration; `var` is the full variable name.
 pub fn parse_declaration(dir: Direction, var: &str, value: &str) -> Result<Field, Problem> {
-    let problem = |what: String| Problem { var: var.to_string(), what };
+    let problem = |what: String| Problem {
+        var: var.to_string(),
+        what,
+    };
     let name = &var[dir.prefix().len()..];
     if !is_valid_name(name) {
         return Err(problem(alloc::format!(
@@ -178,7 +188,11 @@ pub fn parse_declaration(dir: Direction, var: &str, value: &str) -> Result<Field
             "`secret_id` is an input type only; declare the output as `type:string`",
         )));
     }
-    Ok(Field { name: name.to_string(), kind, required })
+    Ok(Field {
+        name: name.to_string(),
+        kind,
+        required,
+    })
 }
 
 /// Reads the declarations out of the job's environment. A variable ending in
@@ -214,7 +228,9 @@ pub fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, 
 
 impl Schema {
     pub fn output(&self, api_name: &str) -> Option<&Field> {
-        self.outputs.iter().find(|f| f.name.eq_ignore_ascii_case(api_name))
+        self.outputs
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(api_name))
     }
 }
 
@@ -225,11 +241,20 @@ mod tests {
 
     #[test]
     fn schema_strings() {
-        assert_eq!(parse_schema_string("type:string, required:true"), Ok((Kind::String, true)));
-        assert_eq!(parse_schema_string(" type : integer "), Ok((Kind::Integer, false)));
+        assert_eq!(
+            parse_schema_string("type:string, required:true"),
+            Ok((Kind::String, true))
+        );
+        assert_eq!(
+            parse_schema_string(" type : integer "),
+            Ok((Kind::Integer, false))
+        );
         assert_eq!(
             parse_schema_string("required:false,type:enum[a|b.c|D-1]"),
-            Ok((Kind::Enum(vec!["a".into(), "b.c".into(), "D-1".into()]), false))
+            Ok((
+                Kind::Enum(vec!["a".into(), "b.c".into(), "D-1".into()]),
+                false
+            ))
         );
         for bad in [
             "required:true",
@@ -259,7 +284,14 @@ mod tests {
             ("PATH", "/bin"),
         ];
         let (schema, problems) = from_env(env.iter().map(|(k, v)| (*k, *v)));
-        assert_eq!(schema.inputs, vec![Field { name: "PORT".into(), kind: Kind::Integer, required: true }]);
+        assert_eq!(
+            schema.inputs,
+            vec![Field {
+                name: "PORT".into(),
+                kind: Kind::Integer,
+                required: true
+            }]
+        );
         assert_eq!(schema.outputs.len(), 1);
         assert_eq!(schema.outputs[0].api_name(), "token");
         let vars: Vec<&str> = problems.iter().map(|p| p.var.as_str()).collect();

@@ -10,8 +10,11 @@ use alloc::vec::Vec;
 /// Which reply fields each secret type hands the hook, as (reply field,
 /// variable suffix).
 fn fields_of(secret_type: &str) -> &'static [(&'static str, &'static str)] {
-    const CERT: &[(&str, &str)] =
-        &[("certificate", "CERTIFICATE"), ("private_key", "PRIVATE_KEY"), ("intermediate", "INTERMEDIATE")];
+    const CERT: &[(&str, &str)] = &[
+        ("certificate", "CERTIFICATE"),
+        ("private_key", "PRIVATE_KEY"),
+        ("intermediate", "INTERMEDIATE"),
+    ];
     match secret_type {
         "arbitrary" => &[("payload", "PAYLOAD")],
         "username_password" => &[("username", "USERNAME"), ("password", "PASSWORD")],
@@ -29,7 +32,10 @@ fn fields_of(secret_type: &str) -> &'static [(&'static str, &'static str)] {
 /// (certificates keep their newlines); objects as compact JSON.
 pub fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)>, ReplyError> {
     let v = json::parse(reply).map_err(ReplyError::Json)?;
-    let secret_type = v.get("secret_type").and_then(Value::as_str).ok_or(ReplyError::Missing("secret_type"))?;
+    let secret_type = v
+        .get("secret_type")
+        .and_then(Value::as_str)
+        .ok_or(ReplyError::Missing("secret_type"))?;
     let mut vars = Vec::new();
     vars.push((format!("SMIN_{name}_TYPE"), Secret::from(secret_type)));
     for (field, suffix) in fields_of(secret_type) {
@@ -59,31 +65,48 @@ mod tests {
     fn each_type() {
         assert_eq!(
             vars(r#"{"secret_type":"username_password","username":"u","password":"p","id":"x"}"#),
-            [("SMIN_DB_TYPE".into(), "username_password".into()), ("SMIN_DB_USERNAME".into(), "u".into()), (
-                "SMIN_DB_PASSWORD".into(),
-                "p".into()
-            )]
+            [
+                ("SMIN_DB_TYPE".into(), "username_password".into()),
+                ("SMIN_DB_USERNAME".into(), "u".into()),
+                ("SMIN_DB_PASSWORD".into(), "p".into())
+            ]
         );
-        assert_eq!(vars(r#"{"secret_type":"kv","data":{ "z": 1, "a": {"b": [true]} }}"#)[1].1, r#"{"z":1,"a":{"b":[true]}}"#);
+        assert_eq!(
+            vars(r#"{"secret_type":"kv","data":{ "z": 1, "a": {"b": [true]} }}"#)[1].1,
+            r#"{"z":1,"a":{"b":[true]}}"#
+        );
         assert_eq!(
             vars(r#"{"secret_type":"private_cert","certificate":"-----BEGIN-----\nA\n-----END-----","private_key":"k"}"#)
                 [1]
                 .1,
             "-----BEGIN-----\nA\n-----END-----"
         );
-        assert_eq!(vars(r#"{"secret_type":"custom_credentials","credentials_content":{"b":"2","a":"1"}}"#)[1], (
-            "SMIN_DB_CREDENTIALS".into(),
-            r#"{"b":"2","a":"1"}"#.into()
-        ));
-        assert_eq!(vars(r#"{"secret_type":"service_credentials","credentials":{"apikey":"k"}}"#)[1].0, "SMIN_DB_CREDENTIALS");
-        assert_eq!(vars(r#"{"secret_type":"iam_credentials","api_key":"k"}"#)[1].0, "SMIN_DB_API_KEY");
-        assert_eq!(vars(r#"{"secret_type":"arbitrary","payload":"hello"}"#)[1].1, "hello");
+        assert_eq!(
+            vars(r#"{"secret_type":"custom_credentials","credentials_content":{"b":"2","a":"1"}}"#)
+                [1],
+            ("SMIN_DB_CREDENTIALS".into(), r#"{"b":"2","a":"1"}"#.into())
+        );
+        assert_eq!(
+            vars(r#"{"secret_type":"service_credentials","credentials":{"apikey":"k"}}"#)[1].0,
+            "SMIN_DB_CREDENTIALS"
+        );
+        assert_eq!(
+            vars(r#"{"secret_type":"iam_credentials","api_key":"k"}"#)[1].0,
+            "SMIN_DB_API_KEY"
+        );
+        assert_eq!(
+            vars(r#"{"secret_type":"arbitrary","payload":"hello"}"#)[1].1,
+            "hello"
+        );
         assert_eq!(vars(r#"{"secret_type":"something_new"}"#).len(), 1);
     }
 
     #[test]
     fn bad_replies() {
-        assert_eq!(hook_vars("X", br#"{"payload":"p"}"#).unwrap_err(), ReplyError::Missing("secret_type"));
+        assert_eq!(
+            hook_vars("X", br#"{"payload":"p"}"#).unwrap_err(),
+            ReplyError::Missing("secret_type")
+        );
         assert!(hook_vars("X", b"{").is_err());
     }
 }

@@ -42,7 +42,10 @@ pub enum Credential {
     ApiKey(Secret),
     /// The compute resource token file; `None` means the platform's default
     /// locations, searched at run time.
-    TrustedProfile { profile: Profile, cr_token_file: Option<String> },
+    TrustedProfile {
+        profile: Profile,
+        cr_token_file: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +117,9 @@ pub fn log_format<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> LogForm
 }
 
 /// Parses the environment. Every problem is reported, not just the first.
-pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<SettingError>> {
+pub fn parse<'a>(
+    vars: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<Settings, Vec<SettingError>> {
     let env: BTreeMap<&str, &str> = vars.filter(|(_, v)| !v.is_empty()).collect();
     let get = |k: &str| env.get(k).copied();
     let mut errors = Vec::new();
@@ -138,13 +143,19 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
         "delete_credentials" => Some(Action::Delete),
         "" => None,
         other => {
-            err("SM_ACTION", format!("is `{other}`; it must be `create_credentials` or `delete_credentials`"));
+            err(
+                "SM_ACTION",
+                format!("is `{other}`; it must be `create_credentials` or `delete_credentials`"),
+            );
             None
         }
     };
     let credentials_id = get("SM_CREDENTIALS_ID").map(str::to_string);
     if action == Some(Action::Delete) && credentials_id.is_none() {
-        err("SM_CREDENTIALS_ID", String::from("is not set; a delete needs the ID reported at creation"));
+        err(
+            "SM_CREDENTIALS_ID",
+            String::from("is not set; a delete needs the ID reported at creation"),
+        );
     }
 
     let instance_url = instance_url.trim_end_matches('/').to_string();
@@ -183,7 +194,12 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
         Some(v) => match v.trim().parse::<u64>() {
             Ok(n) if (min..=max).contains(&n) => n,
             _ => {
-                err(var, format!("is `{v}`; it must be a whole number from {min} to {max} (default {default})"));
+                err(
+                    var,
+                    format!(
+                        "is `{v}`; it must be a whole number from {min} to {max} (default {default})"
+                    ),
+                );
                 default
             }
         },
@@ -244,7 +260,10 @@ mod tests {
 
     const BASE: [(&str, &str); 5] = [
         ("SM_ACTION", "create_credentials"),
-        ("SM_INSTANCE_URL", "https://abc.us-south.secrets-manager.appdomain.cloud/"),
+        (
+            "SM_INSTANCE_URL",
+            "https://abc.us-south.secrets-manager.appdomain.cloud/",
+        ),
         ("SM_SECRET_ID", "s1"),
         ("SM_SECRET_TASK_ID", "t1"),
         ("SM_ACCESS_APIKEY", "key-123456"),
@@ -260,9 +279,18 @@ mod tests {
     fn defaults() {
         let s = parse(BASE.iter().copied()).unwrap();
         assert_eq!(s.action, Action::Create);
-        assert_eq!(s.instance_url, "https://abc.us-south.secrets-manager.appdomain.cloud");
+        assert_eq!(
+            s.instance_url,
+            "https://abc.us-south.secrets-manager.appdomain.cloud"
+        );
         assert_eq!(s.iam_url, iam::IAM_PUBLIC);
-        assert_eq!(s.retry, Policy { retries: 3, base_ms: 500 });
+        assert_eq!(
+            s.retry,
+            Policy {
+                retries: 3,
+                base_ms: 500
+            }
+        );
         assert_eq!((s.http_timeout_s, s.hook_timeout_s), (30, 300));
         assert_eq!(s.hook, "/hook");
         assert!(s.resolve_secrets && !s.hook_iam_token);
@@ -272,7 +300,13 @@ mod tests {
     #[test]
     fn trusted_profile_wins() {
         let s = parse(with(&[("CREDHOOK_TRUSTED_PROFILE", "Profile-9")]).into_iter()).unwrap();
-        assert!(matches!(s.credential, Credential::TrustedProfile { profile: Profile::Id(_), .. }));
+        assert!(matches!(
+            s.credential,
+            Credential::TrustedProfile {
+                profile: Profile::Id(_),
+                ..
+            }
+        ));
     }
 
     #[test]

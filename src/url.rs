@@ -84,7 +84,8 @@ pub fn parse(url: &str) -> Result<Url<'_>, UrlError> {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// `""` or `":<port>"` with a valid port.
@@ -126,7 +127,12 @@ mod tests {
 
     #[test]
     fn plain_http_only_to_loopback() {
-        for ok in ["http://localhost:1/", "http://127.0.0.1", "http://127.255.0.1:9", "http://[::1]/"] {
+        for ok in [
+            "http://localhost:1/",
+            "http://127.0.0.1",
+            "http://127.255.0.1:9",
+            "http://[::1]/",
+        ] {
             assert!(parse(ok).is_ok(), "{ok}");
         }
         for no in [
@@ -144,8 +150,15 @@ mod tests {
     #[test]
     fn malformed() {
         for bad in [
-            "ftp://x", "https://", "https://:443", "https://a:b", "https://u:p@host/", "host/path",
-            "https://a b/", "https://[::1/", "https://h:99999/",
+            "ftp://x",
+            "https://",
+            "https://:443",
+            "https://a:b",
+            "https://u:p@host/",
+            "host/path",
+            "https://a b/",
+            "https://[::1/",
+            "https://h:99999/",
         ] {
             assert!(matches!(parse(bad), Err(UrlError::Malformed(_))), "{bad}");
         }

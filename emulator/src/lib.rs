@@ -1,1 +1,653 @@
+//! A local stand-in for IBM Cloud IAM and a Secrets Manager instance, for
+//! trying credhook hooks and for credhook's tests. Loopback only.
+//!
+//! It serves `POST /identity/token` (API key and cr-token grants),
+//! `GET /api/v2/secrets/{id}` from seeded secrets, and
+//! `PUT /api/v2/secrets/{id}/tasks/{task}`, which checks the bearer token and
+//! the body's exact shape and records it. Faults can be scripted per endpoint.
+//! `GET /emulator/updates` returns what was recorded.
+//!
+//! It is not a faithful Secrets Manager: no secret groups, no IAM policies,
+//! no versions. It checks what credhook sends, nothing more.
 
+mod http;
+mod shape;
+mod tls;
+
+use miniserde::json::{self, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub use shape::check_task_body;
+
+/// Which endpoint a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Token,
+    Secret,
+    Task,
+}
+
+impl Endpoint {
+    pub fn parse(s: &str) -> Option<Endpoint> {
+        match s {
+            "token" | "iam" => Some(Endpoint::Token),
+            "secret" | "secrets" => Some(Endpoint::Secret),
+            "task" | "tasks" => Some(Endpoint::Task),
+            _ => None,
+        }
+    }
+}
+
+/// A scripted misbehaviour, used for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Reply with this status and a JSON error body.
+    Status(u16),
+    /// Reply with this status and `Retry-After: <seconds>`.
+    RetryAfter(u16, u64),
+    /// Close the connection without a reply.
+    Reset,
+    /// Say nothing for this long, then close.
+    Stall(Duration),
+    /// A 200 whose body is 2 MiB.
+    Oversized,
+    /// A 200 whose body is not JSON.
+    Malformed,
+    /// A 200 that announces more body than it sends, then closes.
+    Truncated,
+    /// A 200 with `text/html`.
+    Html,
+}
+
+impl Fault {
+    /// `500`, `429@2` (Retry-After 2 s), `reset`, `stall:5`, `oversized`,
+    /// `malformed`, `truncated`, `html`.
+    pub fn parse(s: &str) -> Option<Fault> {
+        Some(match s {
+            "reset" => Fault::Reset,
+            "oversized" => Fault::Oversized,
+            "malformed" => Fault::Malformed,
+            "truncated" => Fault::Truncated,
+            "html" => Fault::Html,
+            _ => {
+                if let Some(secs) = s.strip_prefix("stall:") {
+                    Fault::Stall(Duration::from_secs_f64(secs.parse().ok()?))
+                } else if let Some((status, ra)) = s.split_once('@') {
+                    Fault::RetryAfter(status.parse().ok()?, ra.parse().ok()?)
+                } else {
+                    Fault::Status(s.parse().ok()?)
+                }
+            }
+        })
+    }
+}
+
+/// A task update the emulator accepted.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub secret_id: String,
+    pub task_id: String,
+    /// The body exactly as received.
+    pub body: String,
+}
+
+impl Update {
+    /// The parsed body.
+    pub fn json(&self) -> Value {
+        json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// `status` of the body.
+    pub fn status(&self) -> String {
+        match self.json() {
+            Value::Object(o) => match o.get("status") {
+                Some(Value::String(s)) => s.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
+    }
+
+    /// `errors[0].code` and `.description` of a failed update.
+    pub fn error(&self) -> Option<(String, String)> {
+        let Value::Object(o) = self.json() else {
+            return None;
+        };
+        let Some(Value::Array(errors)) = o.get("errors") else {
+            return None;
+        };
+        let Some(Value::Object(e)) = errors.first() else {
+            return None;
+        };
+        match (e.get("code"), e.get("description")) {
+            (Some(Value::String(c)), Some(Value::String(d))) => Some((c.clone(), d.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// One request as it arrived, for tests that check retries and timing.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub endpoint: Option<Endpoint>,
+    pub method: String,
+    pub path: String,
+    pub at: Instant,
+    /// For token requests: `grant_type` and `profile_id`/`profile_name` (never the key).
+    pub form: Vec<(String, String)>,
+}
+
+pub struct Options {
+    pub tls: bool,
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Where `ca.pem` and the record file go.
+    pub dir: PathBuf,
+    /// API keys IAM accepts.
+    pub api_keys: Vec<String>,
+    /// Compute resource tokens IAM accepts for the cr-token grant.
+    pub cr_tokens: Vec<String>,
+    /// `expires_in` of issued tokens.
+    pub token_ttl: u64,
+    /// Append each accepted update as a JSON line here.
+    pub record_file: Option<PathBuf>,
+}
+
+impl Options {
+    pub fn new(dir: impl Into<PathBuf>) -> Options {
+        Options {
+            tls: true,
+            port: 0,
+            dir: dir.into(),
+            api_keys: vec![String::from("emulator-api-key")],
+            cr_tokens: Vec::new(),
+            token_ttl: 3600,
+            record_file: None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    secrets: HashMap<String, String>,
+    faults: HashMap<Endpoint, VecDeque<Fault>>,
+    updates: Vec<Update>,
+    calls: Vec<Call>,
+    tokens: HashSet<String>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    api_keys: Vec<String>,
+    cr_tokens: Vec<String>,
+    token_ttl: u64,
+    record_file: Option<PathBuf>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking connection thread must not take the emulator down.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running emulator; stops accepting when dropped.
+pub struct Emulator {
+    addr: SocketAddr,
+    tls: bool,
+    ca_file: Option<PathBuf>,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Emulator {
+    pub fn start(opts: Options) -> io::Result<Emulator> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))?;
+        let addr = listener.local_addr()?;
+        let (tls_config, ca_file) = if opts.tls {
+            let pki = tls::generate()?;
+            std::fs::create_dir_all(&opts.dir)?;
+            let path = opts.dir.join("ca.pem");
+            std::fs::write(&path, &pki.ca_pem)?;
+            (Some(pki.config), Some(path))
+        } else {
+            (None, None)
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            api_keys: opts.api_keys,
+            cr_tokens: opts.cr_tokens,
+            token_ttl: opts.token_ttl,
+            record_file: opts.record_file,
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sh, st) = (shared.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let sh = sh.clone();
+                let tls = tls_config.clone();
+                std::thread::spawn(move || {
+                    let _ = conn.set_nodelay(true);
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+                    match tls {
+                        Some(cfg) => {
+                            let Ok(server) = rustls::ServerConnection::new(cfg) else {
+                                return;
+                            };
+                            serve(rustls::StreamOwned::new(server, conn), &sh);
+                        }
+                        None => serve(conn, &sh),
+                    }
+                });
+            }
+        });
+        Ok(Emulator {
+            addr,
+            tls: opts.tls,
+            ca_file,
+            shared,
+            stop,
+        })
+    }
+
+    /// `https://127.0.0.1:<port>` (or `http://`).
+    pub fn url(&self) -> String {
+        format!(
+            "{}://127.0.0.1:{}",
+            if self.tls { "https" } else { "http" },
+            self.addr.port()
+        )
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The throwaway CA to trust (`CREDHOOK_CA_FILE`), when serving HTTPS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
+    }
+
+    /// Serves `raw` (a secret resource as JSON, sent byte for byte) at `GET /api/v2/secrets/{id}`.
+    pub fn add_secret(&self, id: &str, raw: &str) {
+        self.shared
+            .lock()
+            .secrets
+            .insert(id.to_string(), raw.to_string());
+    }
+
+    /// Queues a fault for the next request to `endpoint` that has none queued before it.
+    pub fn fault(&self, endpoint: Endpoint, fault: Fault) {
+        self.shared
+            .lock()
+            .faults
+            .entry(endpoint)
+            .or_default()
+            .push_back(fault);
+    }
+
+    /// The task updates accepted so far.
+    pub fn updates(&self) -> Vec<Update> {
+        self.shared.lock().updates.clone()
+    }
+
+    /// Every request so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.lock().calls.clone()
+    }
+
+    pub fn calls_to(&self, endpoint: Endpoint) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.endpoint == Some(endpoint))
+            .collect()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve<S: Read + Write>(mut s: S, sh: &Shared) {
+    let mut buf = Vec::new();
+    while let Ok(Some(req)) = http::read_request(&mut s, &mut buf) {
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        match handle(&mut s, sh, req) {
+            Ok(true) if !close => continue,
+            _ => return,
+        }
+    }
+}
+
+type Reply = (u16, &'static str, Vec<(&'static str, String)>, Vec<u8>);
+
+fn json_reply(status: u16, body: String) -> Reply {
+    (status, "application/json", Vec::new(), body.into_bytes())
+}
+
+fn error_reply(status: u16, message: &str) -> Reply {
+    json_reply(
+        status,
+        format!(
+            r#"{{"errors":[{{"code":"{}","message":{}}}],"status_code":{status}}}"#,
+            http::reason(status).to_ascii_lowercase().replace(' ', "_"),
+            json::to_string(&message.to_string())
+        ),
+    )
+}
+
+/// Handles one request; `Ok(false)` closes the connection.
+fn handle<S: Write>(s: &mut S, sh: &Shared, req: http::Request) -> io::Result<bool> {
+    let route = route(&req);
+    let endpoint = route.as_ref().map(|r| r.endpoint());
+    let form = if endpoint == Some(Endpoint::Token) {
+        public_form(&req.body)
+    } else {
+        Vec::new()
+    };
+    let fault = {
+        let mut st = sh.lock();
+        st.calls.push(Call {
+            endpoint,
+            method: req.method.clone(),
+            path: req.path.clone(),
+            at: Instant::now(),
+            form,
+        });
+        endpoint.and_then(|e| st.faults.get_mut(&e).and_then(VecDeque::pop_front))
+    };
+    if let Some(fault) = fault {
+        return apply_fault(s, fault);
+    }
+    let (status, ctype, headers, body) = match route {
+        None => error_reply(404, &format!("no route for {} {}", req.method, req.path)),
+        Some(Route::Token) => token(sh, &req),
+        Some(Route::Secret(id)) => match authorized(sh, &req) {
+            Err(r) => r,
+            Ok(()) => match sh.lock().secrets.get(&id) {
+                Some(raw) => json_reply(200, raw.clone()),
+                None => error_reply(404, &format!("Secret {id} not found")),
+            },
+        },
+        Some(Route::Task(secret_id, task_id)) => match authorized(sh, &req) {
+            Err(r) => r,
+            Ok(()) => task_update(sh, &req, secret_id, task_id),
+        },
+        Some(Route::Updates) => {
+            let st = sh.lock();
+            let items: Vec<String> = st.updates.iter().map(record_line).collect();
+            json_reply(200, format!("[{}]", items.join(",")))
+        }
+    };
+    http::write_response(s, status, ctype, &headers, &body, None)?;
+    Ok(true)
+}
+
+fn apply_fault<S: Write>(s: &mut S, fault: Fault) -> io::Result<bool> {
+    match fault {
+        Fault::Status(code) => {
+            let (st, ct, h, b) = error_reply(code, "scripted fault");
+            http::write_response(s, st, ct, &h, &b, None)?;
+            Ok(true)
+        }
+        Fault::RetryAfter(code, secs) => {
+            let (st, ct, _, b) = error_reply(code, "scripted fault");
+            http::write_response(s, st, ct, &[("Retry-After", secs.to_string())], &b, None)?;
+            Ok(true)
+        }
+        Fault::Reset => Ok(false),
+        Fault::Stall(d) => {
+            std::thread::sleep(d);
+            Ok(false)
+        }
+        Fault::Oversized => {
+            let mut body = b"{\"pad\":\"".to_vec();
+            body.resize(2 * 1024 * 1024, b'x');
+            body.extend_from_slice(b"\"}");
+            let _ = http::write_response(s, 200, "application/json", &[], &body, None);
+            Ok(false)
+        }
+        Fault::Malformed => {
+            http::write_response(
+                s,
+                200,
+                "application/json",
+                &[],
+                b"{\"access_token\": \"abc",
+                None,
+            )?;
+            Ok(true)
+        }
+        Fault::Truncated => {
+            http::write_response(s, 200, "application/json", &[], b"{\"access_tok", Some(400))?;
+            Ok(false)
+        }
+        Fault::Html => {
+            http::write_response(
+                s,
+                200,
+                "text/html",
+                &[],
+                b"<html><body>Service Unavailable</body></html>",
+                None,
+            )?;
+            Ok(true)
+        }
+    }
+}
+
+enum Route {
+    Token,
+    Secret(String),
+    Task(String, String),
+    Updates,
+}
+
+impl Route {
+    fn endpoint(&self) -> Endpoint {
+        match self {
+            Route::Token => Endpoint::Token,
+            Route::Secret(_) => Endpoint::Secret,
+            Route::Task(..) | Route::Updates => Endpoint::Task,
+        }
+    }
+}
+
+fn route(req: &http::Request) -> Option<Route> {
+    let path = req.path.split('?').next().unwrap_or("");
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (req.method.as_str(), parts.as_slice()) {
+        ("POST", ["identity", "token"]) => Some(Route::Token),
+        ("GET", ["api", "v2", "secrets", id]) => Some(Route::Secret(id.to_string())),
+        ("PUT", ["api", "v2", "secrets", id, "tasks", task]) => {
+            Some(Route::Task(id.to_string(), task.to_string()))
+        }
+        ("GET", ["emulator", "updates"]) => Some(Route::Updates),
+        _ => None,
+    }
+}
+
+fn authorized(sh: &Shared, req: &http::Request) -> Result<(), Reply> {
+    let token = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token {
+        Some(t) if sh.lock().tokens.contains(t) => Ok(()),
+        Some(_) => Err(error_reply(
+            401,
+            "The bearer token is not one this IAM issued",
+        )),
+        None => Err(error_reply(401, "No Authorization: Bearer header")),
+    }
+}
+
+fn iam_error(code: &str, message: &str) -> Reply {
+    json_reply(
+        400,
+        format!(
+            r#"{{"errorCode":"{code}","errorMessage":{},"context":{{"requestId":"emulator"}}}}"#,
+            json::to_string(&message.to_string())
+        ),
+    )
+}
+
+fn token(sh: &Shared, req: &http::Request) -> Reply {
+    if !req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    {
+        return iam_error(
+            "BXNIM0109E",
+            "Content-Type must be application/x-www-form-urlencoded",
+        );
+    }
+    let form = parse_form(&req.body);
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    match get("grant_type") {
+        Some("urn:ibm:params:oauth:grant-type:apikey") => match get("apikey") {
+            Some(k) if sh.api_keys.iter().any(|a| a == k) => issue(sh),
+            _ => iam_error("BXNIM0415E", "Provided API key could not be found."),
+        },
+        Some("urn:ibm:params:oauth:grant-type:cr-token") => {
+            if get("profile_id").is_none() && get("profile_name").is_none() {
+                return iam_error(
+                    "BXNIM0109E",
+                    "Either profile_id or profile_name must be given.",
+                );
+            }
+            match get("cr_token") {
+                Some(t) if sh.cr_tokens.iter().any(|a| a == t) => issue(sh),
+                _ => iam_error(
+                    "BXNIM0470E",
+                    "The compute resource token could not be verified.",
+                ),
+            }
+        }
+        _ => iam_error("BXNIM0103E", "Unsupported grant_type."),
+    }
+}
+
+fn issue(sh: &Shared) -> Reply {
+    let token = format!("emu.{:016x}{:016x}", random(), random());
+    sh.lock().tokens.insert(token.clone());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    json_reply(
+        200,
+        format!(
+            r#"{{"access_token":"{token}","refresh_token":"not_supported","token_type":"Bearer","expires_in":{},"expiration":{},"scope":"ibm openid"}}"#,
+            sh.token_ttl,
+            now + sh.token_ttl
+        ),
+    )
+}
+
+fn task_update(sh: &Shared, req: &http::Request, secret_id: String, task_id: String) -> Reply {
+    if !req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/json"))
+    {
+        return error_reply(400, "Content-Type must be application/json");
+    }
+    let Ok(body) = String::from_utf8(req.body.clone()) else {
+        return error_reply(400, "the body is not UTF-8");
+    };
+    if let Err(why) = check_task_body(&body) {
+        return error_reply(400, &why);
+    }
+    let update = Update {
+        secret_id,
+        task_id,
+        body,
+    };
+    if let Some(path) = &sh.record_file {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{}", record_line(&update));
+        }
+    }
+    let reply = format!(
+        r#"{{"id":{},"status":{},"updated_at":"now"}}"#,
+        json::to_string(&update.task_id),
+        json::to_string(&update.status())
+    );
+    sh.lock().updates.push(update);
+    json_reply(200, reply)
+}
+
+fn record_line(u: &Update) -> String {
+    format!(
+        r#"{{"secret_id":{},"task_id":{},"body":{}}}"#,
+        json::to_string(&u.secret_id),
+        json::to_string(&u.task_id),
+        u.body
+    )
+}
+
+fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// The form fields that are not secret, for [`Call::form`].
+fn public_form(body: &[u8]) -> Vec<(String, String)> {
+    parse_form(body)
+        .into_iter()
+        .filter(|(k, _)| matches!(k.as_str(), "grant_type" | "profile_id" | "profile_name"))
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+fn random() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish()
+}

@@ -176,9 +176,20 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
     let mut stdout = child.stdout.take().map(OwnedFd::from);
     let mut stderr = child.stderr.take().map(OwnedFd::from);
     let mut output_fd = Some(out_read);
-    let mut out_buf = LineBuf { stream: Stream::Stdout, partial: Vec::new() };
-    let mut err_buf = LineBuf { stream: Stream::Stderr, partial: Vec::new() };
-    let mut collector = Collector { lines: Vec::new(), held: 0, dropped: 0, last_stderr: None };
+    let mut out_buf = LineBuf {
+        stream: Stream::Stdout,
+        partial: Vec::new(),
+    };
+    let mut err_buf = LineBuf {
+        stream: Stream::Stderr,
+        partial: Vec::new(),
+    };
+    let mut collector = Collector {
+        lines: Vec::new(),
+        held: 0,
+        dropped: 0,
+        last_stderr: None,
+    };
     let mut output = Zeroizing::new(Vec::with_capacity(4096));
     let mut overflow = false;
 
@@ -221,19 +232,37 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
 
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
         for fd in [&stdout, &stderr, &output_fd].into_iter().flatten() {
-            fds.push(libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
         let wake = signals::wake_fd();
         if wake >= 0 {
-            fds.push(libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: wake,
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
-        let next = [Some(deadline).filter(|_| ended_by.is_none()), kill_at, drain_until]
-            .into_iter()
-            .flatten()
-            .min();
+        let next = [
+            Some(deadline).filter(|_| ended_by.is_none()),
+            kill_at,
+            drain_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         // Without the self-pipe (signals not installed) poll the child often.
-        let cap = if wake >= 0 { Duration::from_secs(1) } else { Duration::from_millis(10) };
-        let wait = next.map_or(cap, |n| n.saturating_duration_since(Instant::now()).min(cap));
+        let cap = if wake >= 0 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(10)
+        };
+        let wait = next.map_or(cap, |n| {
+            n.saturating_duration_since(Instant::now()).min(cap)
+        });
         let ms = wait.as_millis().clamp(1, 1000) as libc::c_int;
         // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
@@ -297,7 +326,9 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
 /// Appends without leaving an unzeroized copy behind when the buffer grows.
 fn grow_into(buf: &mut Zeroizing<Vec<u8>>, data: &[u8]) {
     if buf.len() + data.len() > buf.capacity() {
-        let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + data.len())));
+        let mut bigger = Zeroizing::new(Vec::with_capacity(
+            (buf.capacity() * 2).max(buf.len() + data.len()),
+        ));
         bigger.extend_from_slice(buf);
         *buf = bigger;
     }
@@ -326,7 +357,12 @@ fn has_exited(pid: libc::pid_t) -> bool {
     // SAFETY: waitid on our own child with WNOWAIT only inspects it; `info`
     // is a live siginfo_t.
     let r = unsafe {
-        libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
     };
     // SAFETY: si_pid is set by waitid (zero when no child changed state).
     r == 0 && unsafe { info.si_pid() } != 0

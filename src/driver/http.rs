@@ -58,7 +58,10 @@ pub enum HttpError {
     Transport(String),
     /// A non-2xx reply (after retries, for 429 and 5xx). The body is kept for
     /// the caller to summarise; it is not logged.
-    Status { status: u16, body: Zeroizing<Vec<u8>> },
+    Status {
+        status: u16,
+        body: Zeroizing<Vec<u8>>,
+    },
     /// The reply body was larger than [`MAX_BODY`].
     TooLarge,
 }
@@ -87,7 +90,11 @@ pub struct Http {
 impl Http {
     /// `ca_file`: trust exactly the certificates in this PEM file instead of
     /// the bundled Mozilla roots.
-    pub fn new(policy: Policy, timeout: Duration, ca_file: Option<&str>) -> Result<Http, SetupError> {
+    pub fn new(
+        policy: Policy,
+        timeout: Duration,
+        ca_file: Option<&str>,
+    ) -> Result<Http, SetupError> {
         let roots = match ca_file {
             None => RootCerts::WebPki,
             Some(path) => RootCerts::new_with_certs(&load_pem(path)?),
@@ -115,7 +122,11 @@ impl Http {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
             ^ u64::from(std::process::id()) << 32;
-        Ok(Http { agent: config.new_agent(), policy, rng: seed | 1 })
+        Ok(Http {
+            agent: config.new_agent(),
+            policy,
+            rng: seed | 1,
+        })
     }
 
     fn random(&mut self) -> u64 {
@@ -175,8 +186,13 @@ impl Http {
         }
     }
 
-    fn attempt(&self, req: &Request<'_>) -> Result<(u16, Zeroizing<Vec<u8>>, Option<u64>), AttemptError> {
-        let bearer = req.bearer.map(|t| Zeroizing::new(std::format!("Bearer {}", t.expose())));
+    fn attempt(
+        &self,
+        req: &Request<'_>,
+    ) -> Result<(u16, Zeroizing<Vec<u8>>, Option<u64>), AttemptError> {
+        let bearer = req
+            .bearer
+            .map(|t| Zeroizing::new(std::format!("Bearer {}", t.expose())));
         let response = match req.method {
             Method::Get => {
                 let mut b = self.agent.get(req.url).header("Accept", "application/json");
@@ -247,17 +263,25 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                return Err(match e.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok()) {
-                    Some(inner) => AttemptError::from(*inner),
-                    None => AttemptError::Transport(String::from("the connection broke while reading the reply")),
-                });
+                return Err(
+                    match e
+                        .into_inner()
+                        .and_then(|i| i.downcast::<ureq::Error>().ok())
+                    {
+                        Some(inner) => AttemptError::from(*inner),
+                        None => AttemptError::Transport(String::from(
+                            "the connection broke while reading the reply",
+                        )),
+                    },
+                );
             }
         };
         if buf.len() + n > MAX_BODY {
             return Err(AttemptError::TooLarge);
         }
         if buf.len() + n > buf.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
+            let mut bigger =
+                Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
             bigger.extend_from_slice(&buf);
             buf = bigger;
         }
@@ -267,15 +291,20 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
 }
 
 fn load_pem(path: &str) -> Result<Vec<Certificate<'static>>, SetupError> {
-    let pem = std::fs::read(path)
-        .map_err(|e| SetupError(std::format!("CREDHOOK_CA_FILE `{path}` cannot be read: {e}")))?;
+    let pem = std::fs::read(path).map_err(|e| {
+        SetupError(std::format!(
+            "CREDHOOK_CA_FILE `{path}` cannot be read: {e}"
+        ))
+    })?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
             Ok(PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
             Err(e) => {
-                return Err(SetupError(std::format!("CREDHOOK_CA_FILE `{path}` is not valid PEM: {e}")));
+                return Err(SetupError(std::format!(
+                    "CREDHOOK_CA_FILE `{path}` is not valid PEM: {e}"
+                )));
             }
         }
     }

@@ -72,7 +72,9 @@ impl Log {
 
     fn render(&self, level: Level, msg: &str, fields: &[(&str, V<'_>)]) -> String {
         use std::fmt::Write as _;
-        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         let ts = crate::time::rfc3339(millis);
         let r = |s: &str| self.redactor.apply(s);
         let mut out = String::with_capacity(160);

@@ -18,16 +18,27 @@ pub struct Env {
 
 impl Env {
     pub fn from_process() -> Env {
-        Env { all: std::env::vars_os().collect() }
+        Env {
+            all: std::env::vars_os().collect(),
+        }
     }
 
-    pub fn from_pairs<K: Into<OsString>, V: Into<OsString>>(pairs: impl IntoIterator<Item = (K, V)>) -> Env {
-        Env { all: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+    pub fn from_pairs<K: Into<OsString>, V: Into<OsString>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Env {
+        Env {
+            all: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     /// The UTF-8 variables.
     pub fn utf8(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
-        self.all.iter().filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
+        self.all
+            .iter()
+            .filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

@@ -54,7 +54,10 @@ pub fn run(env: &Env) -> u8 {
     if let Some(key) = env.get("SM_ACCESS_APIKEY") {
         log.redactor.add(key);
     }
-    let credential = if env.get("CREDHOOK_TRUSTED_PROFILE").is_some_and(|p| !p.is_empty()) {
+    let credential = if env
+        .get("CREDHOOK_TRUSTED_PROFILE")
+        .is_some_and(|p| !p.is_empty())
+    {
         "trusted_profile"
     } else if env.get("SM_ACCESS_APIKEY").is_some_and(|k| !k.is_empty()) {
         "api_key"
@@ -73,15 +76,24 @@ pub fn run(env: &Env) -> u8 {
         ],
     );
     if let Err(e) = signals::harden() {
-        log.warn("could not turn off core dumps", &[("error", V::S(&e.to_string()))]);
+        log.warn(
+            "could not turn off core dumps",
+            &[("error", V::S(&e.to_string()))],
+        );
     }
     if let Err(e) = signals::install() {
-        log.warn("could not install signal handlers", &[("error", V::S(&e.to_string()))]);
+        log.warn(
+            "could not install signal handlers",
+            &[("error", V::S(&e.to_string()))],
+        );
     }
     let outcome = match settings::parse(env.utf8()) {
         Err(errors) => {
             for e in &errors {
-                log.error(&format!("invalid environment: {e}"), &[("variable", V::S(e.var))]);
+                log.error(
+                    &format!("invalid environment: {e}"),
+                    &[("variable", V::S(e.var))],
+                );
             }
             Outcome::NotReported(format!(
                 "the environment is not valid ({} problem{}); the task cannot be updated",
@@ -99,7 +111,13 @@ pub fn run(env: &Env) -> u8 {
                 Outcome::NotReported(String::from("the HTTP client could not be set up"))
             }
             Ok(http) => {
-                let mut job = Job { env, s: settings, log, http, token: None };
+                let mut job = Job {
+                    env,
+                    s: settings,
+                    log,
+                    http,
+                    token: None,
+                };
                 let outcome = job.run();
                 log = job.log;
                 outcome
@@ -110,7 +128,11 @@ pub fn run(env: &Env) -> u8 {
         Outcome::Reported { status, exit } => ("credhook finished", *status, *exit),
         Outcome::NotReported(why) => (why.as_str(), "not_reported", EXIT_NOT_REPORTED),
     };
-    let level = if exit == EXIT_SUCCESS { super::log::Level::Info } else { super::log::Level::Error };
+    let level = if exit == EXIT_SUCCESS {
+        super::log::Level::Info
+    } else {
+        super::log::Level::Error
+    };
     log.event(
         level,
         msg,
@@ -155,7 +177,10 @@ impl Job<'_> {
             return Outcome::NotReported(why);
         }
         if signals::stop_requested() {
-            return self.fail(ErrorCode::Stopped.as_str(), "the job was told to stop before the hook ran");
+            return self.fail(
+                ErrorCode::Stopped.as_str(),
+                "the job was told to stop before the hook ran",
+            );
         }
         if !invalid.is_empty() {
             let description = invalid.join("; ");
@@ -163,10 +188,15 @@ impl Job<'_> {
         }
         let resolved = match self.resolve_secrets(&inputs) {
             Ok(r) => r,
-            Err(description) => return self.fail(ErrorCode::SecretUnreadable.as_str(), &description),
+            Err(description) => {
+                return self.fail(ErrorCode::SecretUnreadable.as_str(), &description);
+            }
         };
         if signals::stop_requested() {
-            return self.fail(ErrorCode::Stopped.as_str(), "the job was told to stop before the hook ran");
+            return self.fail(
+                ErrorCode::Stopped.as_str(),
+                "the job was told to stop before the hook ran",
+            );
         }
         let base_env = self.hook_env(&schema, &inputs, resolved);
         let action = self.s.action;
@@ -187,7 +217,10 @@ impl Job<'_> {
             Verdict::Created(c) => {
                 let body = task::created_body(&c);
                 match self.update(body.expose().as_bytes()) {
-                    Ok(()) => Outcome::Reported { status: "credentials_created", exit: EXIT_SUCCESS },
+                    Ok(()) => Outcome::Reported {
+                        status: "credentials_created",
+                        exit: EXIT_SUCCESS,
+                    },
                     Err(why) => {
                         self.rollback(&base_env, &c.id);
                         Outcome::NotReported(why)
@@ -195,10 +228,16 @@ impl Job<'_> {
                 }
             }
             Verdict::Deleted => match self.update(task::deleted_body().as_bytes()) {
-                Ok(()) => Outcome::Reported { status: "credentials_deleted", exit: EXIT_SUCCESS },
+                Ok(()) => Outcome::Reported {
+                    status: "credentials_deleted",
+                    exit: EXIT_SUCCESS,
+                },
                 Err(why) => Outcome::NotReported(why),
             },
-            Verdict::Failed { code, mut description } => {
+            Verdict::Failed {
+                code,
+                mut description,
+            } => {
                 if let Some(id) = new_id {
                     description.push_str(&self.rollback(&base_env, &id));
                 }
@@ -211,9 +250,15 @@ impl Job<'_> {
     fn fail(&mut self, code: &str, description: &str) -> Outcome {
         let description = self.log.redactor.apply(description);
         let description = task::clamp_description(&description);
-        self.log.error("task failed", &[("code", V::S(code)), ("description", V::S(description))]);
+        self.log.error(
+            "task failed",
+            &[("code", V::S(code)), ("description", V::S(description))],
+        );
         match self.update(task::failed_body(code, description).as_bytes()) {
-            Ok(()) => Outcome::Reported { status: "failed", exit: EXIT_FAILED },
+            Ok(()) => Outcome::Reported {
+                status: "failed",
+                exit: EXIT_FAILED,
+            },
             Err(why) => Outcome::NotReported(why),
         }
     }
@@ -253,10 +298,16 @@ impl Job<'_> {
         let cr_token;
         let grant = match &self.s.credential {
             Credential::ApiKey(key) => Grant::ApiKey(key),
-            Credential::TrustedProfile { profile, cr_token_file } => {
+            Credential::TrustedProfile {
+                profile,
+                cr_token_file,
+            } => {
                 cr_token = read_cr_token(cr_token_file.as_deref())?;
                 self.log.redactor.add(cr_token.expose());
-                Grant::TrustedProfile { cr_token: &cr_token, profile }
+                Grant::TrustedProfile {
+                    cr_token: &cr_token,
+                    profile,
+                }
             }
         };
         let form = iam::token_form(&grant);
@@ -279,7 +330,8 @@ impl Job<'_> {
             }
             Err(e) => return Err(format!("no IAM token: {e}")),
         };
-        let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
+        let token = iam::parse_token_reply(&reply.body)
+            .map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
         self.log.redactor.add(token.access_token.expose());
         self.token = Some((token, Instant::now()));
         Ok(())
@@ -294,16 +346,26 @@ impl Job<'_> {
         for input in inputs.iter().filter(|i| i.field.kind == Kind::SecretId) {
             let Some(id) = &input.value else { continue };
             self.ensure_token()?;
-            let url = format!("{}/api/v2/secrets/{}", self.s.instance_url, path_segment(id));
+            let url = format!(
+                "{}/api/v2/secrets/{}",
+                self.s.instance_url,
+                path_segment(id)
+            );
             let token = self.token.as_ref().map(|(t, _)| &t.access_token);
-            let req = Request { method: Method::Get, url: &url, bearer: token, content_type: None, body: None };
+            let req = Request {
+                method: Method::Get,
+                url: &url,
+                bearer: token,
+                content_type: None,
+                body: None,
+            };
             let name = input.field.api_name();
             let reply = self.http.send(&self.log, &req).map_err(|e| {
                 let hint = match &e {
                     HttpError::Status { status: 404, .. } => "check that the secret exists",
-                    HttpError::Status { status: 401 | 403, .. } => {
-                        "give the job's service ID the SecretsReader role on the secret's group"
-                    }
+                    HttpError::Status {
+                        status: 401 | 403, ..
+                    } => "give the job's service ID the SecretsReader role on the secret's group",
                     _ => "the job will try again at the next task",
                 };
                 format!("input `{name}`: secret {id} could not be read ({e}); {hint}")
@@ -320,7 +382,12 @@ impl Job<'_> {
         Ok(vars)
     }
 
-    fn hook_env(&self, schema: &Schema, inputs: &[Input], resolved: Vec<(String, Secret)>) -> Vec<(OsString, OsString)> {
+    fn hook_env(
+        &self,
+        schema: &Schema,
+        inputs: &[Input],
+        resolved: Vec<(String, Secret)>,
+    ) -> Vec<(OsString, OsString)> {
         let mut env: Vec<(OsString, OsString)> = self
             .env
             .all
@@ -361,7 +428,10 @@ impl Job<'_> {
                 self.log.redactor.add(v.expose());
             }
         }
-        let fail = |code: ErrorCode, description: String| Verdict::Failed { code: code.as_str().into(), description };
+        let fail = |code: ErrorCode, description: String| Verdict::Failed {
+            code: code.as_str().into(),
+            description,
+        };
         let timeout = self.s.hook_timeout_s;
         match &run.ending {
             Ending::NotStarted(e) => fail(
@@ -373,11 +443,14 @@ impl Job<'_> {
             ),
             Ending::TimedOut => fail(
                 ErrorCode::HookTimedOut,
-                format!("the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"),
+                format!(
+                    "the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"
+                ),
             ),
-            Ending::Stopped => {
-                fail(ErrorCode::Stopped, String::from("the job was told to stop while the hook was running"))
-            }
+            Ending::Stopped => fail(
+                ErrorCode::Stopped,
+                String::from("the job was told to stop while the hook was running"),
+            ),
             Ending::Exited(0) => {
                 let checked = report.and_then(|r| match self.s.action {
                     Action::Create => outputs::credentials(schema, r).map(Some),
@@ -398,11 +471,14 @@ impl Job<'_> {
                 let (code, message) = match &report {
                     Ok(r) => (r.error_code.clone(), r.error_message.clone()),
                     Err(e) => {
-                        self.log.warn(&format!("the hook's output was ignored: {e}"), &[]);
+                        self.log
+                            .warn(&format!("the hook's output was ignored: {e}"), &[]);
                         (None, None)
                     }
                 };
-                let code = code.filter(|c| task::is_valid_error_code(c)).unwrap_or_else(|| ErrorCode::HookFailed.as_str().into());
+                let code = code
+                    .filter(|c| task::is_valid_error_code(c))
+                    .unwrap_or_else(|| ErrorCode::HookFailed.as_str().into());
                 let description = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| match &run.last_stderr {
                     Some(line) => format!("{how}; its last error line: {}", line.trim()),
                     None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
@@ -415,12 +491,18 @@ impl Job<'_> {
     /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
     fn log_hook(&self, run: &hook::Run, what: &str) {
         for (stream, line) in &run.lines {
-            self.log.info(line, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
+            self.log.info(
+                line,
+                &[("stream", V::S(stream.as_str())), ("source", V::S(what))],
+            );
         }
         if run.dropped_lines > 0 {
             self.log.warn(
                 "hook log lines dropped: more than 256 KiB",
-                &[("dropped_lines", V::N(run.dropped_lines)), ("source", V::S(what))],
+                &[
+                    ("dropped_lines", V::N(run.dropped_lines)),
+                    ("source", V::S(what)),
+                ],
             );
         }
         let ending = match &run.ending {
@@ -432,14 +514,20 @@ impl Job<'_> {
         };
         self.log.info(
             &format!("{what} {ending}"),
-            &[("duration_ms", V::N(run.duration.as_millis() as u64)), ("source", V::S(what))],
+            &[
+                ("duration_ms", V::N(run.duration.as_millis() as u64)),
+                ("source", V::S(what)),
+            ],
         );
     }
 
     /// Deletes credentials a create made but could not report, through the
     /// hook's `delete`. Returns a sentence for the task's description.
     fn rollback(&mut self, base_env: &[(OsString, OsString)], id: &str) -> String {
-        self.log.warn("rolling back: deleting the credentials just created", &[("credentials_id", V::S(id))]);
+        self.log.warn(
+            "rolling back: deleting the credentials just created",
+            &[("credentials_id", V::S(id))],
+        );
         let mut env: Vec<(OsString, OsString)> = base_env
             .iter()
             .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
@@ -451,17 +539,28 @@ impl Job<'_> {
         if signals::stop_requested() {
             timeout = timeout.min(ROLLBACK_AFTER_STOP);
         }
-        let run = hook::run(Spec { path: &self.s.hook, arg: "delete", env, timeout, honour_stop: false });
+        let run = hook::run(Spec {
+            path: &self.s.hook,
+            arg: "delete",
+            env,
+            timeout,
+            honour_stop: false,
+        });
         self.log_hook(&run, "rollback");
         if matches!(run.ending, Ending::Exited(0)) {
-            self.log.info("rollback done: the credentials were deleted", &[("credentials_id", V::S(id))]);
+            self.log.info(
+                "rollback done: the credentials were deleted",
+                &[("credentials_id", V::S(id))],
+            );
             format!(" The credentials it had created ({id}) were deleted again.")
         } else {
             self.log.error(
                 "rollback failed: the credentials may remain in the external system; delete them by hand",
                 &[("credentials_id", V::S(id))],
             );
-            format!(" Deleting the credentials it had created ({id}) failed too; delete them by hand.")
+            format!(
+                " Deleting the credentials it had created ({id}) failed too; delete them by hand."
+            )
         }
     }
 }
@@ -476,10 +575,12 @@ fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
             )
         })?,
     };
-    let raw = zeroize::Zeroizing::new(
-        std::fs::read(path).map_err(|e| format!("the compute resource token file `{path}` cannot be read: {e}"))?,
-    );
-    let text = std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
+    let raw =
+        zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+            format!("the compute resource token file `{path}` cannot be read: {e}")
+        })?);
+    let text = std::str::from_utf8(&raw)
+        .map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
     let token = text.trim();
     if token.is_empty() {
         return Err(format!("the compute resource token file `{path}` is empty"));
