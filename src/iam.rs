@@ -46,10 +46,7 @@ impl Profile {
 /// What is exchanged for a token.
 pub enum Grant<'a> {
     ApiKey(&'a Secret),
-    TrustedProfile {
-        cr_token: &'a Secret,
-        profile: &'a Profile,
-    },
+    TrustedProfile { cr_token: &'a Secret, profile: &'a Profile },
 }
 
 /// The form body of `POST {IAM}/identity/token`.
@@ -79,9 +76,7 @@ fn form_encode(out: &mut SecretBuf, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
             b' ' => out.push('+'),
             _ => {
                 out.push('%');
@@ -153,10 +148,7 @@ mod tests {
 
     #[test]
     fn endpoint_rules() {
-        assert_eq!(
-            endpoint(Some("http://127.0.0.1:9/"), "x.test.y"),
-            "http://127.0.0.1:9"
-        );
+        assert_eq!(endpoint(Some("http://127.0.0.1:9/"), "x.test.y"), "http://127.0.0.1:9");
         assert_eq!(
             endpoint(None, "abc.us-south.secrets-manager.test.appdomain.cloud"),
             IAM_TEST
@@ -195,28 +187,20 @@ mod tests {
             .expose(),
             "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Acr-token&cr_token=eyJ.x&profile_id=Profile-1234"
         );
-        assert_eq!(
-            Profile::from_setting("my-profile"),
-            Profile::Name("my-profile".into())
-        );
+        assert_eq!(Profile::from_setting("my-profile"), Profile::Name("my-profile".into()));
     }
 
     #[test]
     fn token_reply() {
-        let t = parse_token_reply(
-            br#"{"access_token":"tok","refresh_token":"not_supported","expires_in":3600}"#,
-        )
-        .unwrap();
+        let t =
+            parse_token_reply(br#"{"access_token":"tok","refresh_token":"not_supported","expires_in":3600}"#).unwrap();
         assert_eq!(t.access_token.expose(), "tok");
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(
             parse_token_reply(br#"{"token":"x"}"#).unwrap_err(),
             ReplyError::Missing("access_token")
         );
-        assert!(matches!(
-            parse_token_reply(b"<html>"),
-            Err(ReplyError::Json(_))
-        ));
+        assert!(matches!(parse_token_reply(b"<html>"), Err(ReplyError::Json(_))));
         assert_eq!(
             error_summary(br#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found."}"#)
                 .as_deref(),

@@ -26,10 +26,7 @@ pub fn lookup<'a>(name: &str, get: impl Fn(&str) -> Option<&'a str>) -> Option<&
 
 /// Validates every declared input. Problems are sentences naming the input,
 /// the variable to set and what it must hold.
-pub fn validate<'a>(
-    schema: &Schema,
-    get: impl Fn(&str) -> Option<&'a str>,
-) -> Result<Vec<Input>, Vec<String>> {
+pub fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str>) -> Result<Vec<Input>, Vec<String>> {
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
     for field in &schema.inputs {
@@ -53,11 +50,7 @@ pub fn validate<'a>(
             },
         }
     }
-    if problems.is_empty() {
-        Ok(inputs)
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(inputs) } else { Err(problems) }
 }
 
 /// Checks a value against its type; returns it as the hook should see it.
@@ -79,11 +72,7 @@ pub fn check_value(kind: &Kind, v: &str) -> Result<String, String> {
             if members.iter().any(|m| m == v) {
                 Ok(v.to_string())
             } else {
-                Err(format!(
-                    "must be one of {}, got `{}`",
-                    members.join(", "),
-                    clip(v)
-                ))
+                Err(format!("must be one of {}, got `{}`", members.join(", "), clip(v)))
             }
         }
         Kind::SecretId => {
@@ -171,10 +160,7 @@ mod tests {
         assert!(check_value(&Kind::Boolean, "yes").is_err());
         let e = Kind::Enum(vec!["a".into(), "b".into()]);
         assert!(check_value(&e, "b").is_ok());
-        assert_eq!(
-            check_value(&e, "c"),
-            Err("must be one of a, b, got `c`".into())
-        );
+        assert_eq!(check_value(&e, "c"), Err("must be one of a, b, got `c`".into()));
         assert!(check_value(&Kind::SecretId, "0b5571f7-21e6-42b7-91c5-3f5ac9793a46").is_ok());
         assert!(check_value(&Kind::SecretId, "0b5571f7-21e6-42b7-91c5-3f5ac9793a4").is_err());
         assert!(check_value(&Kind::SecretId, "0b5571f7x21e6-42b7-91c5-3f5ac9793a46").is_err());

@@ -145,10 +145,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, what: &'static str) -> Error {
-        Error {
-            offset: self.i,
-            what,
-        }
+        Error { offset: self.i, what }
     }
 
     fn ws(&mut self) {
@@ -262,8 +259,7 @@ impl Parser<'_> {
             }
         }
         // Only ASCII digits and signs were consumed.
-        let text =
-            core::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("invalid number"))?;
+        let text = core::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("invalid number"))?;
         Ok(Value::Number(String::from(text)))
     }
 
@@ -307,10 +303,7 @@ impl Parser<'_> {
     }
 
     fn escape(&mut self) -> Result<char, Error> {
-        let b = *self
-            .s
-            .get(self.i)
-            .ok_or_else(|| self.err("unterminated escape"))?;
+        let b = *self.s.get(self.i).ok_or_else(|| self.err("unterminated escape"))?;
         self.i += 1;
         Ok(match b {
             b'"' => '"',
@@ -348,9 +341,7 @@ impl Parser<'_> {
             .ok_or_else(|| self.err("short \\u escape"))?;
         let mut v = 0;
         for &d in digits {
-            let n = (d as char)
-                .to_digit(16)
-                .ok_or_else(|| self.err("invalid \\u escape"))?;
+            let n = (d as char).to_digit(16).ok_or_else(|| self.err("invalid \\u escape"))?;
             v = v * 16 + n;
         }
         self.i += 4;
@@ -364,11 +355,7 @@ mod tests {
     use alloc::string::ToString;
 
     fn compact(s: &str) -> String {
-        parse(s.as_bytes())
-            .unwrap()
-            .to_compact()
-            .expose()
-            .to_string()
+        parse(s.as_bytes()).unwrap().to_compact().expose().to_string()
     }
 
     #[test]
@@ -415,20 +402,14 @@ mod tests {
     #[test]
     fn refuses_deep_nesting() {
         let deep = "[".repeat(10_000);
-        assert_eq!(
-            parse(deep.as_bytes()).unwrap_err().what,
-            "nested too deeply"
-        );
+        assert_eq!(parse(deep.as_bytes()).unwrap_err().what, "nested too deeply");
     }
 
     #[test]
     fn get_finds_members() {
         let v = parse(br#"{"a":"1","b":{"c":"2"}}"#).unwrap();
         assert_eq!(v.get("a").and_then(Value::as_str), Some("1"));
-        assert_eq!(
-            v.get("b").and_then(|b| b.get("c")).and_then(Value::as_str),
-            Some("2")
-        );
+        assert_eq!(v.get("b").and_then(|b| b.get("c")).and_then(Value::as_str), Some("2"));
         assert!(v.get("zz").is_none());
     }
 }

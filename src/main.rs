@@ -19,12 +19,7 @@ setting, the hook protocol, exit statuses and error codes.
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),
         ["--version" | "-V"] => {
             println!(

@@ -232,12 +232,8 @@ pub fn credentials(schema: &Schema, report: Report) -> Result<Credentials, Strin
         };
         let (_, value) = values.swap_remove(pos);
         let typed = match &field.kind {
-            Kind::Integer => {
-                Typed::Int(parse_integer(value.expose()).ok_or_else(|| type_error(field))?)
-            }
-            Kind::Boolean => {
-                Typed::Bool(parse_boolean(value.expose()).ok_or_else(|| type_error(field))?)
-            }
+            Kind::Integer => Typed::Int(parse_integer(value.expose()).ok_or_else(|| type_error(field))?),
+            Kind::Boolean => Typed::Bool(parse_boolean(value.expose()).ok_or_else(|| type_error(field))?),
             Kind::Enum(members) if !members.iter().any(|m| m == value.expose()) => {
                 return Err(type_error(field));
             }
@@ -249,11 +245,7 @@ pub fn credentials(schema: &Schema, report: Report) -> Result<Credentials, Strin
         return Err(format!(
             "the hook did not write the required output{} {}; write `name=value` for each",
             if missing.len() > 1 { "s" } else { "" },
-            missing
-                .iter()
-                .map(|m| format!("`{m}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
         ));
     }
     Ok(Credentials { id, payload })
@@ -296,12 +288,7 @@ mod tests {
         assert_eq!(r.id.as_deref(), Some("cred-1"));
         let c = credentials(&schema(), r).unwrap();
         assert_eq!(c.id, "cred-1");
-        let get = |n: &str| {
-            c.payload
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.clone())
-        };
+        let get = |n: &str| c.payload.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
         assert_eq!(get("port"), Some(Typed::Int(5432)));
         assert_eq!(get("admin"), Some(Typed::Bool(true)));
         assert_eq!(get("id"), Some(Typed::Str("inner".into())));
@@ -330,25 +317,14 @@ mod tests {
             assert!(e.contains(want), "{out:?}: {e}");
             assert!(!e.contains("topsecret"), "{e}");
         }
-        assert!(
-            parse(b"id=\xff", &s)
-                .unwrap_err()
-                .contains("not valid UTF-8")
-        );
+        assert!(parse(b"id=\xff", &s).unwrap_err().contains("not valid UTF-8"));
         let long = format!("username={}", "x".repeat(MAX_VALUE_CHARS + 1));
-        assert!(
-            parse(long.as_bytes(), &s)
-                .unwrap_err()
-                .contains("longer than")
-        );
+        assert!(parse(long.as_bytes(), &s).unwrap_err().contains("longer than"));
     }
 
     #[test]
     fn find_id_despite_protocol_errors() {
-        assert_eq!(
-            find_id(b"garbage\nid=c-9\nmore garbage").as_deref(),
-            Some("c-9")
-        );
+        assert_eq!(find_id(b"garbage\nid=c-9\nmore garbage").as_deref(), Some("c-9"));
         assert_eq!(
             find_id(b"cert<<EOF\nid=inside\nEOF\nID=outer").as_deref(),
             Some("outer")
@@ -361,16 +337,8 @@ mod tests {
         let s = schema();
         let check = |out: &str| credentials(&s, parse(out.as_bytes(), &s).unwrap());
         assert!(check("username=a").unwrap_err().contains("no `id`"));
-        assert!(
-            check("id=1")
-                .unwrap_err()
-                .contains("required output `username`")
-        );
-        assert!(
-            check("id=1\nusername=")
-                .unwrap_err()
-                .contains("required output")
-        );
+        assert!(check("id=1").unwrap_err().contains("required output `username`"));
+        assert!(check("id=1\nusername=").unwrap_err().contains("required output"));
         assert!(
             check("id=1\nusername=a\nport=12x")
                 .unwrap_err()
@@ -381,11 +349,7 @@ mod tests {
                 .unwrap_err()
                 .contains("`admin` must be `true`")
         );
-        assert!(
-            check("id=1\nusername=a\nmode=x")
-                .unwrap_err()
-                .contains("one of ro, rw")
-        );
+        assert!(check("id=1\nusername=a\nmode=x").unwrap_err().contains("one of ro, rw"));
         assert!(
             check("id=1\nusername=a\nerror_code=E1")
                 .unwrap_err()

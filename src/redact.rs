@@ -18,10 +18,7 @@ impl Redactor {
     /// Adds a value to mask. Values of fewer than 4 characters, integers and
     /// booleans are not masked: they would turn ordinary text into noise.
     pub fn add(&mut self, value: &str) {
-        if value.chars().count() < 4
-            || parse_integer(value).is_some()
-            || parse_boolean(value).is_some()
-        {
+        if value.chars().count() < 4 || parse_integer(value).is_some() || parse_boolean(value).is_some() {
             return;
         }
         if self.secrets.iter().any(|s| s.expose() == value) {
@@ -77,9 +74,6 @@ mod tests {
     fn masks_lines_of_multiline_values() {
         let mut r = Redactor::default();
         r.add("-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END KEY-----");
-        assert_eq!(
-            r.apply("x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y"),
-            "x [REDACTED] y"
-        );
+        assert_eq!(r.apply("x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC y"), "x [REDACTED] y");
     }
 }

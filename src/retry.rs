@@ -50,13 +50,7 @@ pub fn retryable(outcome: Outcome) -> bool {
 ///
 /// The delay is `base × 2^attempt`, jittered into its upper half, and at least
 /// the server's `Retry-After` (capped at 60 s).
-pub fn decide(
-    policy: Policy,
-    attempt: u32,
-    outcome: Outcome,
-    retry_after_s: Option<u64>,
-    random: u64,
-) -> Verdict {
+pub fn decide(policy: Policy, attempt: u32, outcome: Outcome, retry_after_s: Option<u64>, random: u64) -> Verdict {
     if let Outcome::Status(s) = outcome {
         if (200..=399).contains(&s) {
             return Verdict::Done;
@@ -91,11 +85,7 @@ mod tests {
     fn what_is_retried() {
         assert_eq!(decide(P, 0, Outcome::Status(200), None, 0), Verdict::Done);
         for s in [400, 401, 403, 404, 409] {
-            assert_eq!(
-                decide(P, 0, Outcome::Status(s), None, 0),
-                Verdict::GiveUp,
-                "{s}"
-            );
+            assert_eq!(decide(P, 0, Outcome::Status(s), None, 0), Verdict::GiveUp, "{s}");
         }
         for o in [
             Outcome::Transport,
@@ -112,8 +102,7 @@ mod tests {
     fn backoff_doubles_with_jitter_in_upper_half() {
         for (attempt, lo, hi) in [(0, 250, 500), (1, 500, 1000), (2, 1000, 2000)] {
             for r in [0, 1, 7, 499, 12345, u64::MAX] {
-                let Verdict::RetryAfterMs(d) = decide(P, attempt, Outcome::Transport, None, r)
-                else {
+                let Verdict::RetryAfterMs(d) = decide(P, attempt, Outcome::Transport, None, r) else {
                     panic!()
                 };
                 assert!((lo..=hi).contains(&d), "{attempt} {r} {d}");

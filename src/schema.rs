@@ -114,9 +114,7 @@ pub fn parse_schema_string(s: &str) -> Result<(Kind, bool), String> {
         }
     }
     let kind = kind.ok_or_else(|| {
-        String::from(
-            "no `type`; add e.g. `type:string` (string, integer, boolean, enum[a|b], secret_id)",
-        )
+        String::from("no `type`; add e.g. `type:string` (string, integer, boolean, enum[a|b], secret_id)")
     })?;
     Ok((kind, required.unwrap_or(false)))
 }
@@ -145,9 +143,7 @@ fn parse_kind(t: &str) -> Result<Kind, String> {
 }
 
 fn is_enum_member(m: &str) -> bool {
-    !m.is_empty()
-        && m.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// `[A-Z0-9_]+`: what may follow `SMIN_`/`SMOUT_`.
@@ -228,9 +224,7 @@ pub fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, 
 
 impl Schema {
     pub fn output(&self, api_name: &str) -> Option<&Field> {
-        self.outputs
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(api_name))
+        self.outputs.iter().find(|f| f.name.eq_ignore_ascii_case(api_name))
     }
 }
 
@@ -245,16 +239,10 @@ mod tests {
             parse_schema_string("type:string, required:true"),
             Ok((Kind::String, true))
         );
-        assert_eq!(
-            parse_schema_string(" type : integer "),
-            Ok((Kind::Integer, false))
-        );
+        assert_eq!(parse_schema_string(" type : integer "), Ok((Kind::Integer, false)));
         assert_eq!(
             parse_schema_string("required:false,type:enum[a|b.c|D-1]"),
-            Ok((
-                Kind::Enum(vec!["a".into(), "b.c".into(), "D-1".into()]),
-                false
-            ))
+            Ok((Kind::Enum(vec!["a".into(), "b.c".into(), "D-1".into()]), false))
         );
         for bad in [
             "required:true",

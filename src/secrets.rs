@@ -76,14 +76,14 @@ mod tests {
             r#"{"z":1,"a":{"b":[true]}}"#
         );
         assert_eq!(
-            vars(r#"{"secret_type":"private_cert","certificate":"-----BEGIN-----\nA\n-----END-----","private_key":"k"}"#)
-                [1]
-                .1,
+            vars(
+                r#"{"secret_type":"private_cert","certificate":"-----BEGIN-----\nA\n-----END-----","private_key":"k"}"#
+            )[1]
+            .1,
             "-----BEGIN-----\nA\n-----END-----"
         );
         assert_eq!(
-            vars(r#"{"secret_type":"custom_credentials","credentials_content":{"b":"2","a":"1"}}"#)
-                [1],
+            vars(r#"{"secret_type":"custom_credentials","credentials_content":{"b":"2","a":"1"}}"#)[1],
             ("SMIN_DB_CREDENTIALS".into(), r#"{"b":"2","a":"1"}"#.into())
         );
         assert_eq!(
@@ -94,10 +94,7 @@ mod tests {
             vars(r#"{"secret_type":"iam_credentials","api_key":"k"}"#)[1].0,
             "SMIN_DB_API_KEY"
         );
-        assert_eq!(
-            vars(r#"{"secret_type":"arbitrary","payload":"hello"}"#)[1].1,
-            "hello"
-        );
+        assert_eq!(vars(r#"{"secret_type":"arbitrary","payload":"hello"}"#)[1].1, "hello");
         assert_eq!(vars(r#"{"secret_type":"something_new"}"#).len(), 1);
     }
 

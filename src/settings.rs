@@ -117,9 +117,7 @@ pub fn log_format<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> LogForm
 }
 
 /// Parses the environment. Every problem is reported, not just the first.
-pub fn parse<'a>(
-    vars: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<Settings, Vec<SettingError>> {
+pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<SettingError>> {
     let env: BTreeMap<&str, &str> = vars.filter(|(_, v)| !v.is_empty()).collect();
     let get = |k: &str| env.get(k).copied();
     let mut errors = Vec::new();
@@ -196,9 +194,7 @@ pub fn parse<'a>(
             _ => {
                 err(
                     var,
-                    format!(
-                        "is `{v}`; it must be a whole number from {min} to {max} (default {default})"
-                    ),
+                    format!("is `{v}`; it must be a whole number from {min} to {max} (default {default})"),
                 );
                 default
             }
@@ -279,10 +275,7 @@ mod tests {
     fn defaults() {
         let s = parse(BASE.iter().copied()).unwrap();
         assert_eq!(s.action, Action::Create);
-        assert_eq!(
-            s.instance_url,
-            "https://abc.us-south.secrets-manager.appdomain.cloud"
-        );
+        assert_eq!(s.instance_url, "https://abc.us-south.secrets-manager.appdomain.cloud");
         assert_eq!(s.iam_url, iam::IAM_PUBLIC);
         assert_eq!(
             s.retry,

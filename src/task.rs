@@ -51,10 +51,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 
 /// A hook's own error code is used when it is `[A-Za-z0-9_.-]{1,64}`.
 pub fn is_valid_error_code(code: &str) -> bool {
-    (1..=64).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    (1..=64).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// Cuts a description to its first 1 024 characters.

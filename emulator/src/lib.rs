@@ -281,20 +281,12 @@ impl Emulator {
 
     /// Serves `raw` (a secret resource as JSON, sent byte for byte) at `GET /api/v2/secrets/{id}`.
     pub fn add_secret(&self, id: &str, raw: &str) {
-        self.shared
-            .lock()
-            .secrets
-            .insert(id.to_string(), raw.to_string());
+        self.shared.lock().secrets.insert(id.to_string(), raw.to_string());
     }
 
     /// Queues a fault for the next request to `endpoint` that has none queued before it.
     pub fn fault(&self, endpoint: Endpoint, fault: Fault) {
-        self.shared
-            .lock()
-            .faults
-            .entry(endpoint)
-            .or_default()
-            .push_back(fault);
+        self.shared.lock().faults.entry(endpoint).or_default().push_back(fault);
     }
 
     /// The task updates accepted so far.
@@ -305,6 +297,11 @@ impl Emulator {
     /// Every request so far.
     pub fn calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
+    }
+
+    /// Every access token issued so far (tests check none reaches a log).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.lock().tokens.iter().cloned().collect()
     }
 
     pub fn calls_to(&self, endpoint: Endpoint) -> Vec<Call> {
@@ -425,14 +422,7 @@ fn apply_fault<S: Write>(s: &mut S, fault: Fault) -> io::Result<bool> {
             Ok(false)
         }
         Fault::Malformed => {
-            http::write_response(
-                s,
-                200,
-                "application/json",
-                &[],
-                b"{\"access_token\": \"abc",
-                None,
-            )?;
+            http::write_response(s, 200, "application/json", &[], b"{\"access_token\": \"abc", None)?;
             Ok(true)
         }
         Fault::Truncated => {
@@ -476,24 +466,17 @@ fn route(req: &http::Request) -> Option<Route> {
     match (req.method.as_str(), parts.as_slice()) {
         ("POST", ["identity", "token"]) => Some(Route::Token),
         ("GET", ["api", "v2", "secrets", id]) => Some(Route::Secret(id.to_string())),
-        ("PUT", ["api", "v2", "secrets", id, "tasks", task]) => {
-            Some(Route::Task(id.to_string(), task.to_string()))
-        }
+        ("PUT", ["api", "v2", "secrets", id, "tasks", task]) => Some(Route::Task(id.to_string(), task.to_string())),
         ("GET", ["emulator", "updates"]) => Some(Route::Updates),
         _ => None,
     }
 }
 
 fn authorized(sh: &Shared, req: &http::Request) -> Result<(), Reply> {
-    let token = req
-        .header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = req.header("authorization").and_then(|v| v.strip_prefix("Bearer "));
     match token {
         Some(t) if sh.lock().tokens.contains(t) => Ok(()),
-        Some(_) => Err(error_reply(
-            401,
-            "The bearer token is not one this IAM issued",
-        )),
+        Some(_) => Err(error_reply(401, "The bearer token is not one this IAM issued")),
         None => Err(error_reply(401, "No Authorization: Bearer header")),
     }
 }
@@ -513,10 +496,7 @@ fn token(sh: &Shared, req: &http::Request) -> Reply {
         .header("content-type")
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
     {
-        return iam_error(
-            "BXNIM0109E",
-            "Content-Type must be application/x-www-form-urlencoded",
-        );
+        return iam_error("BXNIM0109E", "Content-Type must be application/x-www-form-urlencoded");
     }
     let form = parse_form(&req.body);
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -527,17 +507,11 @@ fn token(sh: &Shared, req: &http::Request) -> Reply {
         },
         Some("urn:ibm:params:oauth:grant-type:cr-token") => {
             if get("profile_id").is_none() && get("profile_name").is_none() {
-                return iam_error(
-                    "BXNIM0109E",
-                    "Either profile_id or profile_name must be given.",
-                );
+                return iam_error("BXNIM0109E", "Either profile_id or profile_name must be given.");
             }
             match get("cr_token") {
                 Some(t) if sh.cr_tokens.iter().any(|a| a == t) => issue(sh),
-                _ => iam_error(
-                    "BXNIM0470E",
-                    "The compute resource token could not be verified.",
-                ),
+                _ => iam_error("BXNIM0470E", "The compute resource token could not be verified."),
             }
         }
         _ => iam_error("BXNIM0103E", "Unsupported grant_type."),
@@ -578,14 +552,12 @@ fn task_update(sh: &Shared, req: &http::Request, secret_id: String, task_id: Str
         task_id,
         body,
     };
-    if let Some(path) = &sh.record_file {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "{}", record_line(&update));
-        }
+    let record = sh
+        .record_file
+        .as_ref()
+        .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+    if let Some(mut f) = record {
+        let _ = writeln!(f, "{}", record_line(&update));
     }
     let reply = format!(
         r#"{{"id":{},"status":{},"updated_at":"now"}}"#,

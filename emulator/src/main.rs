@@ -38,10 +38,7 @@ fn real_main() -> Result<(), String> {
     let mut secrets_file = None;
     let mut faults = Vec::new();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value; see --help"))
-        };
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value; see --help"));
         match arg.as_str() {
             "--help" | "-h" => {
                 print!("{HELP}");
@@ -56,24 +53,17 @@ fn real_main() -> Result<(), String> {
             "--dir" => opts.dir = PathBuf::from(value("--dir")?),
             "--api-key" => custom_keys.push(value("--api-key")?),
             "--cr-token" => opts.cr_tokens.push(value("--cr-token")?),
-            "--token-ttl" => {
-                opts.token_ttl = value("--token-ttl")?
-                    .parse()
-                    .map_err(|_| "--token-ttl takes seconds")?
-            }
+            "--token-ttl" => opts.token_ttl = value("--token-ttl")?.parse().map_err(|_| "--token-ttl takes seconds")?,
             "--secrets" => secrets_file = Some(value("--secrets")?),
             "--fault" => {
                 let spec = value("--fault")?;
-                let (ep, list) = spec
-                    .split_once('=')
-                    .ok_or("--fault takes ENDPOINT=FAULT[,FAULT…]")?;
-                let ep = Endpoint::parse(ep)
-                    .ok_or_else(|| format!("unknown endpoint `{ep}`; use token, secret or task"))?;
+                let (ep, list) = spec.split_once('=').ok_or("--fault takes ENDPOINT=FAULT[,FAULT…]")?;
+                let ep =
+                    Endpoint::parse(ep).ok_or_else(|| format!("unknown endpoint `{ep}`; use token, secret or task"))?;
                 for f in list.split(',') {
                     faults.push((
                         ep,
-                        Fault::parse(f)
-                            .ok_or_else(|| format!("unknown fault `{f}`; see --help"))?,
+                        Fault::parse(f).ok_or_else(|| format!("unknown fault `{f}`; see --help"))?,
                     ));
                 }
             }
@@ -83,29 +73,20 @@ fn real_main() -> Result<(), String> {
     if !custom_keys.is_empty() {
         opts.api_keys = custom_keys;
     }
-    std::fs::create_dir_all(&opts.dir)
-        .map_err(|e| format!("cannot create {}: {e}", opts.dir.display()))?;
+    std::fs::create_dir_all(&opts.dir).map_err(|e| format!("cannot create {}: {e}", opts.dir.display()))?;
     opts.record_file = Some(opts.dir.join("updates.jsonl"));
     let dir = opts.dir.clone();
     let emu = Emulator::start(opts).map_err(|e| format!("cannot start: {e}"))?;
     if let Some(path) = secrets_file {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-        for (no, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let v: miniserde::json::Value = miniserde::json::from_str(line)
-                .map_err(|_| format!("{path}:{}: not a JSON object", no + 1))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        for (no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let v: miniserde::json::Value =
+                miniserde::json::from_str(line).map_err(|_| format!("{path}:{}: not a JSON object", no + 1))?;
             let id = match &v {
                 miniserde::json::Value::Object(o) => match o.get("id") {
                     Some(miniserde::json::Value::String(id)) => id.clone(),
                     _ => {
-                        return Err(format!(
-                            "{path}:{}: the secret has no string \"id\"",
-                            no + 1
-                        ));
+                        return Err(format!("{path}:{}: the secret has no string \"id\"", no + 1));
                     }
                 },
                 _ => return Err(format!("{path}:{}: not a JSON object", no + 1)),
@@ -116,8 +97,7 @@ fn real_main() -> Result<(), String> {
     for (ep, f) in faults {
         emu.fault(ep, f);
     }
-    std::fs::write(dir.join("url"), emu.url())
-        .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+    std::fs::write(dir.join("url"), emu.url()).map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
     println!("credhook-emulator listening on {}", emu.url());
     if let Some(ca) = emu.ca_file() {
         println!("CA file (CREDHOOK_CA_FILE): {}", ca.display());

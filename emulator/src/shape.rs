@@ -44,9 +44,7 @@ pub fn check_task_body(body: &str) -> Result<(), String> {
             };
             for (k, v) in p.iter() {
                 if !matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
-                    return Err(format!(
-                        "payload value `{k}` must be a string, integer or boolean"
-                    ));
+                    return Err(format!("payload value `{k}` must be a string, integer or boolean"));
                 }
                 if let Value::Number(json::Number::F64(_)) = v {
                     return Err(format!("payload value `{k}` must be an integer"));
@@ -101,12 +99,14 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert!(check_task_body(r#"{"status":"credentials_created","credentials":{"id":"x","payload":{"a":"b","n":1,"t":true}}}"#).is_ok());
-        assert!(check_task_body(r#"{"status":"credentials_deleted"}"#).is_ok());
         assert!(
-            check_task_body(r#"{"status":"failed","errors":[{"code":"E","description":"d"}]}"#)
-                .is_ok()
+            check_task_body(
+                r#"{"status":"credentials_created","credentials":{"id":"x","payload":{"a":"b","n":1,"t":true}}}"#
+            )
+            .is_ok()
         );
+        assert!(check_task_body(r#"{"status":"credentials_deleted"}"#).is_ok());
+        assert!(check_task_body(r#"{"status":"failed","errors":[{"code":"E","description":"d"}]}"#).is_ok());
         for bad in [
             r#"{"status":"credentials_created","credentials":{"id":"x"}}"#,
             r#"{"status":"credentials_created","credentials":{"id":"x","payload":{}},"extra":1}"#,

@@ -246,23 +246,17 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
                 revents: 0,
             });
         }
-        let next = [
-            Some(deadline).filter(|_| ended_by.is_none()),
-            kill_at,
-            drain_until,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next = [Some(deadline).filter(|_| ended_by.is_none()), kill_at, drain_until]
+            .into_iter()
+            .flatten()
+            .min();
         // Without the self-pipe (signals not installed) poll the child often.
         let cap = if wake >= 0 {
             Duration::from_secs(1)
         } else {
             Duration::from_millis(10)
         };
-        let wait = next.map_or(cap, |n| {
-            n.saturating_duration_since(Instant::now()).min(cap)
-        });
+        let wait = next.map_or(cap, |n| n.saturating_duration_since(Instant::now()).min(cap));
         let ms = wait.as_millis().clamp(1, 1000) as libc::c_int;
         // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
@@ -326,9 +320,7 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
 /// Appends without leaving an unzeroized copy behind when the buffer grows.
 fn grow_into(buf: &mut Zeroizing<Vec<u8>>, data: &[u8]) {
     if buf.len() + data.len() > buf.capacity() {
-        let mut bigger = Zeroizing::new(Vec::with_capacity(
-            (buf.capacity() * 2).max(buf.len() + data.len()),
-        ));
+        let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + data.len())));
         bigger.extend_from_slice(buf);
         *buf = bigger;
     }

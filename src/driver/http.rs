@@ -58,10 +58,7 @@ pub enum HttpError {
     Transport(String),
     /// A non-2xx reply (after retries, for 429 and 5xx). The body is kept for
     /// the caller to summarise; it is not logged.
-    Status {
-        status: u16,
-        body: Zeroizing<Vec<u8>>,
-    },
+    Status { status: u16, body: Zeroizing<Vec<u8>> },
     /// The reply body was larger than [`MAX_BODY`].
     TooLarge,
 }
@@ -90,11 +87,7 @@ pub struct Http {
 impl Http {
     /// `ca_file`: trust exactly the certificates in this PEM file instead of
     /// the bundled Mozilla roots.
-    pub fn new(
-        policy: Policy,
-        timeout: Duration,
-        ca_file: Option<&str>,
-    ) -> Result<Http, SetupError> {
+    pub fn new(policy: Policy, timeout: Duration, ca_file: Option<&str>) -> Result<Http, SetupError> {
         let roots = match ca_file {
             None => RootCerts::WebPki,
             Some(path) => RootCerts::new_with_certs(&load_pem(path)?),
@@ -147,7 +140,7 @@ impl Http {
             let result = self.attempt(req);
             let ms = started.elapsed().as_millis() as u64;
             let (outcome, retry_after) = match &result {
-                Ok((status, _, ra)) => (Outcome::Status(*status), *ra),
+                Ok(a) => (Outcome::Status(a.status), a.retry_after),
                 Err(_) => (Outcome::Transport, None),
             };
             let mut fields = std::vec![
@@ -159,7 +152,7 @@ impl Http {
             ];
             let err_text;
             match &result {
-                Ok((status, _, _)) => fields.push(("status", V::N(u64::from(*status)))),
+                Ok(a) => fields.push(("status", V::N(u64::from(a.status)))),
                 Err(e) => {
                     err_text = e.to_string();
                     fields.push(("error", V::S(&err_text)));
@@ -174,22 +167,29 @@ impl Http {
             }
             log.info("http call", &fields);
             match (verdict, result) {
-                (Verdict::Done, Ok((status, body, _))) => return Ok(Reply { status, body }),
+                (Verdict::Done, Ok(a)) => {
+                    return Ok(Reply {
+                        status: a.status,
+                        body: a.body,
+                    });
+                }
                 (Verdict::RetryAfterMs(d), _) => {
                     signals::sleep(Duration::from_millis(d));
                     attempt += 1;
                 }
-                (_, Ok((status, body, _))) => return Err(HttpError::Status { status, body }),
+                (_, Ok(a)) => {
+                    return Err(HttpError::Status {
+                        status: a.status,
+                        body: a.body,
+                    });
+                }
                 (_, Err(AttemptError::TooLarge)) => return Err(HttpError::TooLarge),
                 (_, Err(AttemptError::Transport(e))) => return Err(HttpError::Transport(e)),
             }
         }
     }
 
-    fn attempt(
-        &self,
-        req: &Request<'_>,
-    ) -> Result<(u16, Zeroizing<Vec<u8>>, Option<u64>), AttemptError> {
+    fn attempt(&self, req: &Request<'_>) -> Result<Answer, AttemptError> {
         let bearer = req
             .bearer
             .map(|t| Zeroizing::new(std::format!("Bearer {}", t.expose())));
@@ -224,8 +224,19 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .and_then(retry::parse_retry_after);
         let body = read_capped(response.body_mut())?;
-        Ok((status, body, retry_after))
+        Ok(Answer {
+            status,
+            body,
+            retry_after,
+        })
     }
+}
+
+/// One attempt's reply, whatever its status.
+struct Answer {
+    status: u16,
+    body: Zeroizing<Vec<u8>>,
+    retry_after: Option<u64>,
 }
 
 enum AttemptError {
@@ -263,25 +274,17 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                return Err(
-                    match e
-                        .into_inner()
-                        .and_then(|i| i.downcast::<ureq::Error>().ok())
-                    {
-                        Some(inner) => AttemptError::from(*inner),
-                        None => AttemptError::Transport(String::from(
-                            "the connection broke while reading the reply",
-                        )),
-                    },
-                );
+                return Err(match e.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok()) {
+                    Some(inner) => AttemptError::from(*inner),
+                    None => AttemptError::Transport(String::from("the connection broke while reading the reply")),
+                });
             }
         };
         if buf.len() + n > MAX_BODY {
             return Err(AttemptError::TooLarge);
         }
         if buf.len() + n > buf.capacity() {
-            let mut bigger =
-                Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
+            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
             bigger.extend_from_slice(&buf);
             buf = bigger;
         }
@@ -291,11 +294,8 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
 }
 
 fn load_pem(path: &str) -> Result<Vec<Certificate<'static>>, SetupError> {
-    let pem = std::fs::read(path).map_err(|e| {
-        SetupError(std::format!(
-            "CREDHOOK_CA_FILE `{path}` cannot be read: {e}"
-        ))
-    })?;
+    let pem =
+        std::fs::read(path).map_err(|e| SetupError(std::format!("CREDHOOK_CA_FILE `{path}` cannot be read: {e}")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {

@@ -23,22 +23,15 @@ impl Env {
         }
     }
 
-    pub fn from_pairs<K: Into<OsString>, V: Into<OsString>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Env {
+    pub fn from_pairs<K: Into<OsString>, V: Into<OsString>>(pairs: impl IntoIterator<Item = (K, V)>) -> Env {
         Env {
-            all: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+            all: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
         }
     }
 
     /// The UTF-8 variables.
     pub fn utf8(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
-        self.all
-            .iter()
-            .filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
+        self.all.iter().filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

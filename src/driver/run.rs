@@ -54,10 +54,7 @@ pub fn run(env: &Env) -> u8 {
     if let Some(key) = env.get("SM_ACCESS_APIKEY") {
         log.redactor.add(key);
     }
-    let credential = if env
-        .get("CREDHOOK_TRUSTED_PROFILE")
-        .is_some_and(|p| !p.is_empty())
-    {
+    let credential = if env.get("CREDHOOK_TRUSTED_PROFILE").is_some_and(|p| !p.is_empty()) {
         "trusted_profile"
     } else if env.get("SM_ACCESS_APIKEY").is_some_and(|k| !k.is_empty()) {
         "api_key"
@@ -76,24 +73,15 @@ pub fn run(env: &Env) -> u8 {
         ],
     );
     if let Err(e) = signals::harden() {
-        log.warn(
-            "could not turn off core dumps",
-            &[("error", V::S(&e.to_string()))],
-        );
+        log.warn("could not turn off core dumps", &[("error", V::S(&e.to_string()))]);
     }
     if let Err(e) = signals::install() {
-        log.warn(
-            "could not install signal handlers",
-            &[("error", V::S(&e.to_string()))],
-        );
+        log.warn("could not install signal handlers", &[("error", V::S(&e.to_string()))]);
     }
     let outcome = match settings::parse(env.utf8()) {
         Err(errors) => {
             for e in &errors {
-                log.error(
-                    &format!("invalid environment: {e}"),
-                    &[("variable", V::S(e.var))],
-                );
+                log.error(&format!("invalid environment: {e}"), &[("variable", V::S(e.var))]);
             }
             Outcome::NotReported(format!(
                 "the environment is not valid ({} problem{}); the task cannot be updated",
@@ -234,10 +222,7 @@ impl Job<'_> {
                 },
                 Err(why) => Outcome::NotReported(why),
             },
-            Verdict::Failed {
-                code,
-                mut description,
-            } => {
+            Verdict::Failed { code, mut description } => {
                 if let Some(id) = new_id {
                     description.push_str(&self.rollback(&base_env, &id));
                 }
@@ -298,10 +283,7 @@ impl Job<'_> {
         let cr_token;
         let grant = match &self.s.credential {
             Credential::ApiKey(key) => Grant::ApiKey(key),
-            Credential::TrustedProfile {
-                profile,
-                cr_token_file,
-            } => {
+            Credential::TrustedProfile { profile, cr_token_file } => {
                 cr_token = read_cr_token(cr_token_file.as_deref())?;
                 self.log.redactor.add(cr_token.expose());
                 Grant::TrustedProfile {
@@ -330,8 +312,7 @@ impl Job<'_> {
             }
             Err(e) => return Err(format!("no IAM token: {e}")),
         };
-        let token = iam::parse_token_reply(&reply.body)
-            .map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
+        let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
         self.log.redactor.add(token.access_token.expose());
         self.token = Some((token, Instant::now()));
         Ok(())
@@ -346,11 +327,7 @@ impl Job<'_> {
         for input in inputs.iter().filter(|i| i.field.kind == Kind::SecretId) {
             let Some(id) = &input.value else { continue };
             self.ensure_token()?;
-            let url = format!(
-                "{}/api/v2/secrets/{}",
-                self.s.instance_url,
-                path_segment(id)
-            );
+            let url = format!("{}/api/v2/secrets/{}", self.s.instance_url, path_segment(id));
             let token = self.token.as_ref().map(|(t, _)| &t.access_token);
             let req = Request {
                 method: Method::Get,
@@ -363,9 +340,9 @@ impl Job<'_> {
             let reply = self.http.send(&self.log, &req).map_err(|e| {
                 let hint = match &e {
                     HttpError::Status { status: 404, .. } => "check that the secret exists",
-                    HttpError::Status {
-                        status: 401 | 403, ..
-                    } => "give the job's service ID the SecretsReader role on the secret's group",
+                    HttpError::Status { status: 401 | 403, .. } => {
+                        "give the job's service ID the SecretsReader role on the secret's group"
+                    }
                     _ => "the job will try again at the next task",
                 };
                 format!("input `{name}`: secret {id} could not be read ({e}); {hint}")
@@ -443,9 +420,7 @@ impl Job<'_> {
             ),
             Ending::TimedOut => fail(
                 ErrorCode::HookTimedOut,
-                format!(
-                    "the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"
-                ),
+                format!("the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"),
             ),
             Ending::Stopped => fail(
                 ErrorCode::Stopped,
@@ -471,18 +446,19 @@ impl Job<'_> {
                 let (code, message) = match &report {
                     Ok(r) => (r.error_code.clone(), r.error_message.clone()),
                     Err(e) => {
-                        self.log
-                            .warn(&format!("the hook's output was ignored: {e}"), &[]);
+                        self.log.warn(&format!("the hook's output was ignored: {e}"), &[]);
                         (None, None)
                     }
                 };
                 let code = code
                     .filter(|c| task::is_valid_error_code(c))
                     .unwrap_or_else(|| ErrorCode::HookFailed.as_str().into());
-                let description = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| match &run.last_stderr {
-                    Some(line) => format!("{how}; its last error line: {}", line.trim()),
-                    None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
-                });
+                let description = message
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| match &run.last_stderr {
+                        Some(line) => format!("{how}; its last error line: {}", line.trim()),
+                        None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
+                    });
                 Verdict::Failed { code, description }
             }
         }
@@ -491,18 +467,13 @@ impl Job<'_> {
     /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
     fn log_hook(&self, run: &hook::Run, what: &str) {
         for (stream, line) in &run.lines {
-            self.log.info(
-                line,
-                &[("stream", V::S(stream.as_str())), ("source", V::S(what))],
-            );
+            self.log
+                .info(line, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
         }
         if run.dropped_lines > 0 {
             self.log.warn(
                 "hook log lines dropped: more than 256 KiB",
-                &[
-                    ("dropped_lines", V::N(run.dropped_lines)),
-                    ("source", V::S(what)),
-                ],
+                &[("dropped_lines", V::N(run.dropped_lines)), ("source", V::S(what))],
             );
         }
         let ending = match &run.ending {
@@ -558,9 +529,7 @@ impl Job<'_> {
                 "rollback failed: the credentials may remain in the external system; delete them by hand",
                 &[("credentials_id", V::S(id))],
             );
-            format!(
-                " Deleting the credentials it had created ({id}) failed too; delete them by hand."
-            )
+            format!(" Deleting the credentials it had created ({id}) failed too; delete them by hand.")
         }
     }
 }
@@ -575,12 +544,11 @@ fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
             )
         })?,
     };
-    let raw =
-        zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
-            format!("the compute resource token file `{path}` cannot be read: {e}")
-        })?);
-    let text = std::str::from_utf8(&raw)
-        .map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
+    let raw = zeroize::Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("the compute resource token file `{path}` cannot be read: {e}"))?,
+    );
+    let text =
+        std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
     let token = text.trim();
     if token.is_empty() {
         return Err(format!("the compute resource token file `{path}` is empty"));

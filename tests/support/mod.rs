@@ -1,0 +1,265 @@
+//! The test world: an emulator on its own port, a private directory, a real
+//! hook script, and the real `credhook` binary run with a controlled
+//! environment. Everything is printed when an assertion fails.
+
+#![allow(dead_code)]
+
+use credhook_emulator::{Emulator, Endpoint, Options, Update};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const API_KEY: &str = "test-api-key-Zm9vYmFy-0123456789";
+pub const SECRET_ID: &str = "0f9a2b1c-1111-4222-8333-944455556666";
+pub const TASK_ID: &str = "task-7d3c";
+
+pub struct World {
+    pub emu: Emulator,
+    pub dir: PathBuf,
+    env: Vec<(String, String)>,
+    /// Values that must never appear in stdout, stderr or a task description.
+    pub secrets: Vec<String>,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn fresh_dir() -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("credhook-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create test dir");
+    dir
+}
+
+impl World {
+    /// HTTPS emulator, API key login, a create action, no schema.
+    pub fn new() -> World {
+        Self::with(|_| {})
+    }
+
+    pub fn with(tweak: impl FnOnce(&mut Options)) -> World {
+        let dir = fresh_dir();
+        let mut opts = Options::new(dir.join("emulator"));
+        opts.api_keys = vec![API_KEY.into()];
+        tweak(&mut opts);
+        let emu = Emulator::start(opts).expect("start emulator");
+        let url = emu.url();
+        let mut env = vec![
+            (
+                "PATH".to_string(),
+                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+            ),
+            ("SM_ACTION".into(), "create_credentials".into()),
+            ("SM_TRIGGER".into(), "secret_creation".into()),
+            ("SM_INSTANCE_URL".into(), url.clone()),
+            ("SM_SECRET_ID".into(), SECRET_ID.into()),
+            ("SM_SECRET_TASK_ID".into(), TASK_ID.into()),
+            ("SM_SECRET_NAME".into(), "test-secret".into()),
+            ("SM_SECRET_GROUP_ID".into(), "default".into()),
+            ("SM_ACCESS_APIKEY".into(), API_KEY.into()),
+            ("CREDHOOK_IAM_URL".into(), url),
+            ("CREDHOOK_HOOK".into(), dir.join("hook.sh").display().to_string()),
+            ("CREDHOOK_RETRY_BASE_MS".into(), "20".into()),
+            ("TEST_DIR".into(), dir.display().to_string()),
+        ];
+        if let Some(ca) = emu.ca_file() {
+            env.push(("CREDHOOK_CA_FILE".into(), ca.display().to_string()));
+        }
+        World {
+            emu,
+            dir,
+            env,
+            secrets: vec![API_KEY.into()],
+        }
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) -> &mut World {
+        self.env.retain(|(n, _)| n != k);
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn unset(&mut self, k: &str) -> &mut World {
+        self.env.retain(|(n, _)| n != k);
+        self
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    pub fn secret(&mut self, s: &str) -> &mut World {
+        self.secrets.push(s.into());
+        self
+    }
+
+    /// Writes the hook: `#!/bin/sh` and `body`.
+    pub fn hook(&mut self, body: &str) -> &mut World {
+        let path = self.dir.join("hook.sh");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write hook");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod hook");
+        self
+    }
+
+    /// Lines the hook appended to `$TEST_DIR/calls` (a convention of the test hooks).
+    pub fn hook_calls(&self) -> Vec<String> {
+        read_lines(&self.dir.join("calls"))
+    }
+
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_credhook"));
+        cmd.env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&self.dir)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `credhook run` to its end.
+    pub fn run(&self) -> Run {
+        let out = self.command().output().expect("run credhook");
+        self.finish(out)
+    }
+
+    pub fn finish(&self, out: Output) -> Run {
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            updates: self.emu.updates(),
+        };
+        run.assert_no_secret(&self.all_secrets());
+        run
+    }
+
+    /// Known secrets plus every token the emulator issued.
+    fn all_secrets(&self) -> Vec<String> {
+        let mut s = self.secrets.clone();
+        s.extend(self.emu.issued_tokens());
+        s
+    }
+
+    pub fn calls_to(&self, e: Endpoint) -> usize {
+        self.emu.calls_to(e).len()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub fn read_lines(p: &Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub updates: Vec<Update>,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "exit: {}", self.code)?;
+        writeln!(f, "--- stdout\n{}", self.stdout)?;
+        writeln!(f, "--- stderr\n{}", self.stderr)?;
+        for u in &self.updates {
+            writeln!(f, "--- update {}", u.body)?;
+        }
+        Ok(())
+    }
+}
+
+impl Run {
+    pub fn assert_no_secret(&self, secrets: &[String]) {
+        for s in secrets {
+            assert!(!self.stdout.contains(s.as_str()), "secret {s:?} in stdout\n{self}");
+            assert!(!self.stderr.contains(s.as_str()), "secret {s:?} in stderr\n{self}");
+            for u in &self.updates {
+                if let Some((_, d)) = u.error() {
+                    assert!(!d.contains(s.as_str()), "secret {s:?} in a task description\n{self}");
+                }
+            }
+        }
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "unexpected exit status\n{self}");
+        self
+    }
+
+    /// The only update, which must exist.
+    pub fn update(&self) -> &Update {
+        assert_eq!(self.updates.len(), 1, "expected exactly one task update\n{self}");
+        &self.updates[0]
+    }
+
+    /// Asserts a `failed` update with `code`; returns its description.
+    pub fn failed_with(&self, code: &str) -> String {
+        let u = self.update();
+        assert_eq!(u.status(), "failed", "\n{self}");
+        let (c, d) = u.error().expect("failed update has an error");
+        assert_eq!(c, code, "wrong error code\n{self}");
+        assert!(d.chars().count() <= 1024, "description too long\n{self}");
+        d
+    }
+
+    /// JSON log lines on stderr.
+    pub fn log_lines(&self) -> Vec<miniserde::json::Value> {
+        self.stderr
+            .lines()
+            .filter_map(|l| miniserde::json::from_str(l).ok())
+            .collect()
+    }
+
+    pub fn log_has(&self, needle: &str) -> bool {
+        self.stderr.contains(needle)
+    }
+}
+
+/// A field of a JSON object value as a string (`""` when absent).
+pub fn field(v: &miniserde::json::Value, key: &str) -> String {
+    use miniserde::json::{Number, Value};
+    match v {
+        Value::Object(o) => match o.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(Number::U64(n))) => n.to_string(),
+            Some(Value::Number(Number::I64(n))) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Object(_)) => "<object>".into(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+/// Declares a create hook's usual outputs.
+pub fn declare_outputs(w: &mut World) {
+    w.set("SMOUT_USERNAME", "type:string, required:true")
+        .set("SMOUT_PASSWORD", "type:string, required:true")
+        .set("SMOUT_PORT", "type:integer, required:false")
+        .set("SMOUT_ADMIN", "type:boolean");
+}
+
+/// A hook that records `$1 $SM_CREDENTIALS_ID` and creates with fixed outputs.
+pub const RECORDING_CREATE: &str = r#"
+echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+if [ "$1" = create ]; then
+  printf 'id=cred-42\nusername=svc-user-1\npassword=S3cr3t-P4ssw0rd!\nport=5432\nadmin=TRUE\n' > "$CREDHOOK_OUTPUT"
+  echo "created user svc-user-1 with password S3cr3t-P4ssw0rd!"
+fi
+"#;
