@@ -764,7 +764,11 @@ fn core_dumps_are_off_and_the_process_is_not_dumpable() {
                 as_nobody.env(k, v);
             }
         }
-        as_nobody.current_dir(&w.dir).stdin(std::process::Stdio::null()).uid(65534).gid(65534);
+        as_nobody
+            .current_dir(&w.dir)
+            .stdin(std::process::Stdio::null())
+            .uid(65534)
+            .gid(65534);
         cmd = as_nobody;
     }
     let r = w.finish(cmd.output().unwrap());

@@ -4,7 +4,6 @@
 
 use super::signals;
 use crate::outputs::MAX_OUTPUT_BYTES;
-use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -28,7 +27,7 @@ pub const OUTPUT_PATH: &str = "/dev/fd/3";
 pub struct Spec<'a> {
     pub path: &'a str,
     pub arg: &'a str,
-    pub env: Vec<(OsString, OsString)>,
+    pub env: super::Vars,
     pub timeout: Duration,
     /// Whether a stop signal ends this run. False for a rollback started
     /// after the stop, which must be allowed to finish within its timeout.
@@ -139,7 +138,7 @@ pub fn run(spec: Spec<'_>) -> Run {
     let mut cmd = Command::new(spec.path);
     cmd.arg(spec.arg)
         .env_clear()
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .envs(spec.env.0.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -8,12 +8,33 @@ pub mod run;
 pub mod signals;
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::vec::Vec;
+use zeroize::Zeroize;
+
+/// Environment variables whose values are overwritten when dropped: the
+/// job's environment holds the API key, the hook's the resolved secrets.
+#[derive(Clone, Default)]
+pub struct Vars(pub Vec<(OsString, OsString)>);
+
+impl FromIterator<(OsString, OsString)> for Vars {
+    fn from_iter<I: IntoIterator<Item = (OsString, OsString)>>(iter: I) -> Vars {
+        Vars(iter.into_iter().collect())
+    }
+}
+
+impl Drop for Vars {
+    fn drop(&mut self) {
+        for (_, v) in self.0.iter_mut() {
+            std::mem::take(v).into_vec().zeroize();
+        }
+    }
+}
 
 /// The process environment, read once. Variables whose name or value is not
 /// UTF-8 are kept for the hook but invisible to the settings.
 pub struct Env {
-    pub all: Vec<(OsString, OsString)>,
+    pub all: Vars,
 }
 
 impl Env {
@@ -31,7 +52,7 @@ impl Env {
 
     /// The UTF-8 variables.
     pub fn utf8(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
-        self.all.iter().filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
+        self.all.0.iter().filter_map(|(k, v)| Some((k.to_str()?, v.to_str()?)))
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {

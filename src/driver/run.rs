@@ -6,7 +6,7 @@
 use super::hook::{self, Ending, Spec};
 use super::http::{Http, HttpError, Method, Request};
 use super::log::{Log, V};
-use super::{Env, signals};
+use super::{Env, Vars, signals};
 use crate::iam::{self, Grant, Token};
 use crate::inputs::{self, Input};
 use crate::outputs::{self, Credentials};
@@ -15,7 +15,6 @@ use crate::secret::Secret;
 use crate::settings::{self, Action, Credential, Settings};
 use crate::task::{self, ErrorCode};
 use crate::{hookenv, secrets};
-use std::ffi::OsString;
 use std::format;
 use std::string::{String, ToString};
 use std::time::{Duration, Instant};
@@ -359,19 +358,18 @@ impl Job<'_> {
         Ok(vars)
     }
 
-    fn hook_env(
-        &self,
-        schema: &Schema,
-        inputs: &[Input],
-        resolved: Vec<(String, Secret)>,
-    ) -> Vec<(OsString, OsString)> {
-        let mut env: Vec<(OsString, OsString)> = self
-            .env
-            .all
-            .iter()
-            .filter(|(k, _)| k.to_str().is_none_or(|k| hookenv::passes(k, schema)))
-            .cloned()
-            .collect();
+    fn hook_env(&self, schema: &Schema, inputs: &[Input], resolved: Vec<(String, Secret)>) -> Vars {
+        // Built inside `Vars` from the start, so every secret copy is zeroized.
+        let mut vars = Vars(Vec::new());
+        let env = &mut vars.0;
+        env.extend(
+            self.env
+                .all
+                .0
+                .iter()
+                .filter(|(k, _)| k.to_str().is_none_or(|k| hookenv::passes(k, schema)))
+                .cloned(),
+        );
         for input in inputs {
             if let Some(v) = &input.value {
                 env.push((format!("SMIN_{}", input.field.name).into(), v.into()));
@@ -387,7 +385,7 @@ impl Job<'_> {
             }
         }
         env.push(("CREDHOOK_OUTPUT".into(), hook::OUTPUT_PATH.into()));
-        env
+        vars
     }
 
     /// Turns the hook's run into what the task should say.
@@ -494,18 +492,21 @@ impl Job<'_> {
 
     /// Deletes credentials a create made but could not report, through the
     /// hook's `delete`. Returns a sentence for the task's description.
-    fn rollback(&mut self, base_env: &[(OsString, OsString)], id: &str) -> String {
+    fn rollback(&mut self, base_env: &Vars, id: &str) -> String {
         self.log.warn(
             "rolling back: deleting the credentials just created",
             &[("credentials_id", V::S(id))],
         );
-        let mut env: Vec<(OsString, OsString)> = base_env
-            .iter()
-            .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
-            .cloned()
-            .collect();
-        env.push(("SM_CREDENTIALS_ID".into(), id.into()));
-        env.push(("SM_ACTION".into(), "delete_credentials".into()));
+        let mut env = Vars(
+            base_env
+                .0
+                .iter()
+                .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
+                .cloned()
+                .collect(),
+        );
+        env.0.push(("SM_CREDENTIALS_ID".into(), id.into()));
+        env.0.push(("SM_ACTION".into(), "delete_credentials".into()));
         let mut timeout = Duration::from_secs(self.s.hook_timeout_s);
         if signals::stop_requested() {
             timeout = timeout.min(ROLLBACK_AFTER_STOP);
