@@ -22,6 +22,9 @@ case "${1:-}" in
 esac
 target=x86_64-unknown-linux-musl
 out=target/static
+# scripts/bench.sh builds its hello-world floor through this same script.
+pkg=${BUILD_STATIC_PACKAGE:-credhook}
+manifest=${BUILD_STATIC_MANIFEST:-Cargo.toml}
 
 if ! command -v x86_64-linux-musl-gcc >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -34,7 +37,7 @@ if ! command -v x86_64-linux-musl-gcc >/dev/null 2>&1; then
 fi
 
 # A separate target dir: this may run while another cargo holds target/.
-export CARGO_TARGET_DIR=target/static-build
+export CARGO_TARGET_DIR=target/static-build-$pkg
 if [ "$mode" = nightly ]; then
     rustup toolchain list | grep -q '^nightly' ||
         rustup toolchain install nightly --profile minimal >/dev/null
@@ -42,14 +45,14 @@ if [ "$mode" = nightly ]; then
     rustup target add "$target" --toolchain nightly >/dev/null
     # -Z flags need the full RUSTFLAGS (they replace .cargo/config.toml's).
     RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
-        cargo +nightly build --release --locked --target "$target" -p credhook --bin credhook \
+        cargo +nightly build --release --target "$target" --manifest-path "$manifest" -p "$pkg" --bin "$pkg" \
         -Z build-std=std,panic_abort
 else
     rustup target add "$target" >/dev/null
-    cargo build --release --locked --target "$target" -p credhook --bin credhook
+    cargo build --release --target "$target" --manifest-path "$manifest" -p "$pkg" --bin "$pkg"
 fi
 
-bin="$CARGO_TARGET_DIR/$target/release/credhook"
+bin="$CARGO_TARGET_DIR/$target/release/$pkg"
 if readelf -l "$bin" | grep -q 'INTERP'; then
     echo "error: $bin has a program interpreter: it is not static" >&2
     exit 1
@@ -59,6 +62,6 @@ if ! readelf -d "$bin" | grep -q 'There is no dynamic section'; then
     exit 1
 fi
 mkdir -p "$out"
-cp "$bin" "$out/credhook"
-echo "$mode" > "$out/mode"
-echo "target/static/credhook: $(stat -c %s "$out/credhook") bytes, static ($mode): $("$out/credhook" --version)"
+cp "$bin" "$out/$pkg"
+echo "$mode" > "$out/$pkg.mode"
+echo "target/static/$pkg: $(stat -c %s "$out/$pkg") bytes, static ($mode): $("$out/$pkg" --version 2>/dev/null || true)"

@@ -120,6 +120,7 @@ pub fn run(env: &Env) -> u8 {
     } else {
         super::log::Level::Error
     };
+    let usage = signals::own_usage();
     log.event(
         level,
         msg,
@@ -127,6 +128,9 @@ pub fn run(env: &Env) -> u8 {
             ("outcome", V::S(status)),
             ("exit", V::N(u64::from(exit))),
             ("duration_ms", V::N(log.elapsed_ms())),
+            ("cpu_user_us", V::N(usage.user_us)),
+            ("cpu_sys_us", V::N(usage.sys_us)),
+            ("max_rss_kib", V::N(usage.max_rss_kib)),
         ],
     );
     exit

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Measures credhook and reports medians over repeated runs in one invocation,
+# each against a baseline measured in the same run:
+#   - binary size;
+#   - `credhook --version`, exec to exit, against a static hello world built
+#     with the same profile and flags (the floor);
+#   - a full create and a full delete against the emulator over HTTPS with a
+#     trivial sh hook: wall time against scripts/bench/baseline.sh (sh + curl
+#     + jq doing the same job), and credhook's own CPU and peak RSS (from its
+#     last log line: getrusage of the credhook process, hook excluded);
+#   - the size of everything in the image (scripts/rootfs.sh).
+# Writes scripts/bench/results.md. Benchmarks report; tests never assert timings.
+#
+#   scripts/bench.sh [--stable|--nightly]    (default --nightly, as the image is built)
+#   BENCH_RUNS=50 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:---nightly}
+runs=${BENCH_RUNS:-30}
+
+need() {
+    command -v "$1" >/dev/null 2>&1 && return
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    else
+        echo "$1 is missing: install $2" >&2
+        exit 1
+    fi
+}
+need hyperfine hyperfine
+need jq jq
+need curl curl
+
+echo "==> building (static, $mode) credhook, the hello-world floor, the emulator"
+scripts/build-static.sh "$mode" | tail -n 1
+BUILD_STATIC_PACKAGE=hello BUILD_STATIC_MANIFEST=scripts/bench/hello/Cargo.toml \
+    scripts/build-static.sh "$mode" | tail -n 1
+cargo build --release --quiet -p credhook-emulator --bin credhook-emulator
+credhook=$PWD/target/static/credhook
+hello=$PWD/target/static/hello
+
+work=$(mktemp -d)
+trap 'kill "$emu_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+target/release/credhook-emulator --dir "$work" --api-key bench-api-key-0123456789 > "$work/emulator.log" 2>&1 &
+emu_pid=$!
+for _ in $(seq 100); do [ -s "$work/url" ] && break; sleep 0.05; done
+url=$(cat "$work/url")
+
+export SM_INSTANCE_URL="$url" CREDHOOK_IAM_URL="$url" CREDHOOK_CA_FILE="$work/ca.pem" \
+    SM_SECRET_ID=0f9a2b1c-1111-4222-8333-944455556666 SM_SECRET_TASK_ID=bench \
+    SM_ACCESS_APIKEY=bench-api-key-0123456789 CREDHOOK_HOOK="$PWD/scripts/bench/hook.sh" \
+    SMOUT_USERNAME="type:string, required:true" SMOUT_PASSWORD="type:string, required:true" \
+    SM_CREDENTIALS_ID=bench-1
+
+median() { jq -r "[.results[$1].times[]] | sort | .[length/2|floor] * 1000000 | floor" "$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+us() { awk -v a="$1" 'BEGIN { printf "%.0f µs", a }'; }
+
+echo "==> --version against hello world ($runs × 10 runs)"
+hyperfine -N --warmup 20 --runs $((runs * 10)) --export-json "$work/version.json" \
+    "$credhook --version" "$hello" > /dev/null
+v_cred=$(median 0 "$work/version.json"); v_hello=$(median 1 "$work/version.json")
+
+bench_action() { # action → json file
+    SM_ACTION=$1 hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/$1.json" \
+        "$credhook run" "sh $PWD/scripts/bench/baseline.sh" > /dev/null 2> "$work/$1.err"
+}
+echo "==> create and delete, credhook against sh + curl + jq ($runs runs each)"
+bench_action create_credentials
+bench_action delete_credentials
+c_cred=$(median 0 "$work/create_credentials.json"); c_base=$(median 1 "$work/create_credentials.json")
+d_cred=$(median 0 "$work/delete_credentials.json"); d_base=$(median 1 "$work/delete_credentials.json")
+
+echo "==> credhook's own CPU and peak RSS during a create ($runs runs)"
+for _ in $(seq "$runs"); do
+    SM_ACTION=create_credentials "$credhook" run 2>&1 >/dev/null | tail -n 1
+done > "$work/last-lines.jsonl"
+grep -q '"outcome":"credentials_created"' "$work/last-lines.jsonl" || { cat "$work/last-lines.jsonl"; exit 1; }
+cpu=$(jq -s '[.[] | .cpu_user_us + .cpu_sys_us] | sort | .[length/2|floor]' "$work/last-lines.jsonl")
+rss=$(jq -s '[.[] | .max_rss_kib] | sort | .[length/2|floor]' "$work/last-lines.jsonl")
+
+echo "==> image contents"
+scripts/rootfs.sh "$work/rootfs" scripts/hooks/example.sh > /dev/null
+image=$(du -sb "$work/rootfs" | cut -f1)
+size=$(stat -c %s "$credhook"); hello_size=$(stat -c %s "$hello")
+
+out=scripts/bench/results.md
+{
+    echo "# Benchmark results"
+    echo
+    echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'),"
+    echo "credhook $(git rev-parse --short HEAD 2>/dev/null || echo unknown), static musl build ($mode), $runs runs (--version: $((runs * 10))), medians."
+    echo
+    echo "| figure | credhook | baseline | ratio | target |"
+    echo "|---|---|---|---|---|"
+    echo "| stripped static binary | $size bytes | hello world: $hello_size bytes | $(ratio "$size" "$hello_size") | ≤ 1,572,864 bytes |"
+    echo "| \`--version\`, exec to exit | $(us "$v_cred") | hello world: $(us "$v_hello") | $(ratio "$v_cred" "$v_hello") | ≤ 1.5 × hello |"
+    echo "| full create, wall | $(us "$c_cred") | sh + curl + jq: $(us "$c_base") | $(ratio "$c_cred" "$c_base") | ≤ 0.1 × baseline |"
+    echo "| full delete, wall | $(us "$d_cred") | sh + curl + jq: $(us "$d_base") | $(ratio "$d_cred" "$d_base") | |"
+    echo "| credhook's own CPU (user + sys), create | $(us "$cpu") | | | ≤ 2 ms |"
+    echo "| credhook's peak RSS, create | $rss KiB | | | ≤ 2048 KiB |"
+    echo "| everything in the image | $image bytes | | | ≤ 4,194,304 bytes |"
+} > "$out"
+cat "$out"
