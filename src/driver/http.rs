@@ -35,7 +35,30 @@ impl Method {
     }
 }
 
+/// Which call this is; it decides what the reply must hold and whether a
+/// stop signal ends the retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    Token,
+    SecretRead,
+    /// Only its status matters: a 2xx with an odd body was still delivered
+    /// (rolling back then would delete credentials Secrets Manager recorded).
+    /// It keeps retrying after a stop, since reporting is the point.
+    TaskUpdate,
+}
+
+impl Call {
+    fn as_str(self) -> &'static str {
+        match self {
+            Call::Token => "iam_token",
+            Call::SecretRead => "secret_read",
+            Call::TaskUpdate => "task_update",
+        }
+    }
+}
+
 pub struct Request<'a> {
+    pub call: Call,
     pub method: Method,
     pub url: &'a str,
     pub bearer: Option<&'a Secret>,
@@ -144,6 +167,7 @@ impl Http {
                 Err(_) => (Outcome::Transport, None),
             };
             let mut fields = std::vec![
+                ("call", V::S(req.call.as_str())),
                 ("method", V::S(req.method.as_str())),
                 ("host", V::S(&host)),
                 ("path", V::S(&path)),
@@ -160,7 +184,12 @@ impl Http {
             }
             let verdict = match &result {
                 Err(AttemptError::TooLarge) => Verdict::GiveUp,
-                _ => retry::decide(self.policy, attempt, outcome, retry_after, self.random()),
+                _ => match retry::decide(self.policy, attempt, outcome, retry_after, self.random()) {
+                    Verdict::RetryAfterMs(_) if signals::stop_requested() && req.call != Call::TaskUpdate => {
+                        Verdict::GiveUp
+                    }
+                    v => v,
+                },
             };
             if let Verdict::RetryAfterMs(d) = verdict {
                 fields.push(("retry_in_ms", V::N(d)));
@@ -223,7 +252,11 @@ impl Http {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(retry::parse_retry_after);
-        let body = read_capped(response.body_mut())?;
+        let body = match read_capped(response.body_mut()) {
+            // The status was received; a task update needs nothing more.
+            Err(_) if req.call == Call::TaskUpdate && (200..300).contains(&status) => Zeroizing::new(Vec::new()),
+            other => other?,
+        };
         Ok(Answer {
             status,
             body,

@@ -4,7 +4,7 @@
 //! with a rollback `delete` whenever a create does not end reported.
 
 use super::hook::{self, Ending, Spec};
-use super::http::{Http, HttpError, Method, Request};
+use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::{Log, V};
 use super::{Env, Vars, signals};
 use crate::iam::{self, Grant, Token};
@@ -262,6 +262,7 @@ impl Job<'_> {
         );
         let token = self.token.as_ref().map(|(t, _)| &t.access_token);
         let req = Request {
+            call: Call::TaskUpdate,
             method: Method::Put,
             url: &url,
             bearer: token,
@@ -298,6 +299,7 @@ impl Job<'_> {
         let form = iam::token_form(&grant);
         let url = format!("{}/identity/token", self.s.iam_url);
         let req = Request {
+            call: Call::Token,
             method: Method::Post,
             url: &url,
             bearer: None,
@@ -333,6 +335,7 @@ impl Job<'_> {
             let url = format!("{}/api/v2/secrets/{}", self.s.instance_url, path_segment(id));
             let token = self.token.as_ref().map(|(t, _)| &t.access_token);
             let req = Request {
+                call: Call::SecretRead,
                 method: Method::Get,
                 url: &url,
                 bearer: token,
