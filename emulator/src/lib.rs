@@ -377,10 +377,10 @@ fn handle<S: Write>(s: &mut S, sh: &Shared, req: http::Request) -> io::Result<bo
             fault,
             Fault::Oversized | Fault::Malformed | Fault::Truncated | Fault::Html
         );
-        if let (true, Some(Route::Task(secret_id, task_id))) = (processed, &route) {
-            if authorized(sh, &req).is_ok() {
-                task_update(sh, &req, secret_id.clone(), task_id.clone());
-            }
+        if let (true, Some(Route::Task(secret_id, task_id))) = (processed, &route)
+            && authorized(sh, &req).is_ok()
+        {
+            task_update(sh, &req, secret_id.clone(), task_id.clone());
         }
         return apply_fault(s, fault);
     }
