@@ -182,8 +182,22 @@ pub fn find_id(bytes: &[u8]) -> Option<String> {
         let eq = line.find('=');
         if let Some(h) = line.find("<<").filter(|h| eq.is_none_or(|e| *h < e)) {
             let delim = &line[h + 2..];
-            if !delim.is_empty() {
-                lines.by_ref().find(|l| *l == delim);
+            if delim.is_empty() {
+                continue;
+            }
+            // The id may itself be written as a multi-line value.
+            let mut body: Vec<&str> = Vec::new();
+            let mut closed = false;
+            for l in lines.by_ref() {
+                if l == delim {
+                    closed = true;
+                    break;
+                }
+                body.push(l);
+            }
+            let value = body.join("\n");
+            if closed && line[..h].eq_ignore_ascii_case("id") && !value.trim().is_empty() {
+                return Some(value);
             }
             continue;
         }
@@ -330,6 +344,7 @@ mod tests {
             Some("outer")
         );
         assert_eq!(find_id(b"id=\n"), None);
+        assert_eq!(find_id(b"x=1\nid<<EOF\ncred-h\nEOF\n").as_deref(), Some("cred-h"));
     }
 
     #[test]

@@ -793,3 +793,19 @@ fn current_uid() -> u32 {
         })
         .unwrap_or(0)
 }
+
+#[test]
+fn an_id_written_as_a_multiline_value_is_rolled_back_too() {
+    // Found by the hook_output fuzz check: the rollback's id finder missed
+    // `id<<EOF`, so a create with bad outputs would orphan its credentials.
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(
+        r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+[ "$1" = create ] && printf 'id<<END\ncred-heredoc\nEND\nusername=u-1\nport=not-a-number\n' > "$CREDHOOK_OUTPUT"
+exit 0"#,
+    );
+    let r = w.run();
+    assert!(r.failed_with("ERR10006").contains("were deleted again"), "{r}");
+    assert_eq!(w.hook_calls(), ["create ", "delete cred-heredoc"]);
+}
