@@ -24,6 +24,7 @@ extern crate std;
 pub mod hookenv;
 pub mod iam;
 pub mod inputs;
+pub mod jobconfig;
 pub mod json;
 pub mod outputs;
 pub mod redact;

@@ -179,6 +179,10 @@ pub fn find_id(bytes: &[u8]) -> Option<String> {
     let text = alloc::string::String::from_utf8_lossy(bytes);
     let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     while let Some(line) = lines.next() {
+        // Exactly the lines the parser ignores.
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
         let eq = line.find('=');
         if let Some(h) = line.find("<<").filter(|h| eq.is_none_or(|e| *h < e)) {
             let delim = &line[h + 2..];
@@ -345,6 +349,8 @@ mod tests {
         );
         assert_eq!(find_id(b"id=\n"), None);
         assert_eq!(find_id(b"x=1\nid<<EOF\ncred-h\nEOF\n").as_deref(), Some("cred-h"));
+        // Found by fuzzing: a comment that looks like a heredoc opener.
+        assert_eq!(find_id(b"#<<EOF\nid=c-7\n").as_deref(), Some("c-7"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod http;
 pub mod log;
 pub mod run;
 pub mod signals;
+pub mod step;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

@@ -3,18 +3,19 @@
 //! env → schema → inputs → token → secrets → hook → outputs → task update,
 //! with a rollback `delete` whenever a create does not end reported.
 
-use super::hook::{self, Ending, Spec};
+use super::hook::{self, Spec};
 use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::{Log, V};
-use super::{Env, Vars, signals};
+use super::step::{self, Hook, Verdict};
+use super::{Env, signals};
 use crate::iam::{self, Grant, Token};
 use crate::inputs::{self, Input};
-use crate::outputs::{self, Credentials};
-use crate::schema::{self, Kind, Schema};
+use crate::outputs;
+use crate::schema::{self, Kind};
 use crate::secret::Secret;
+use crate::secrets;
 use crate::settings::{self, Action, Credential, Settings};
 use crate::task::{self, ErrorCode};
-use crate::{hookenv, secrets};
 use std::format;
 use std::string::{String, ToString};
 use std::time::{Duration, Instant};
@@ -27,8 +28,6 @@ pub const EXIT_NOT_REPORTED: u8 = 2;
 
 /// A token is refreshed when it expires within this long.
 const TOKEN_MARGIN: Duration = Duration::from_secs(300);
-/// After a stop, a rollback gets at most this long.
-const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(20);
 
 /// The places the platform mounts a compute resource token, in order.
 const CR_TOKEN_PATHS: [&str; 3] = [
@@ -144,13 +143,6 @@ struct Job<'a> {
     token: Option<(Token, Instant)>,
 }
 
-/// What the hook's run amounts to, before it is reported.
-enum Verdict {
-    Created(Credentials),
-    Deleted,
-    Failed { code: String, description: String },
-}
-
 impl Job<'_> {
     fn run(&mut self) -> Outcome {
         // Schema and inputs are checked first, but a problem can only be
@@ -189,7 +181,17 @@ impl Job<'_> {
                 "the job was told to stop before the hook ran",
             );
         }
-        let base_env = self.hook_env(&schema, &inputs, resolved);
+        let iam_token = self
+            .token
+            .as_ref()
+            .filter(|_| self.s.hook_iam_token)
+            .map(|(t, _)| &t.access_token);
+        let base_env = step::environment(&self.env.all, &schema, &inputs, resolved, iam_token);
+        let hook_path = self.s.hook.clone();
+        let hook = Hook {
+            path: &hook_path,
+            timeout_s: self.s.hook_timeout_s,
+        };
         let action = self.s.action;
         let run = hook::run(Spec {
             path: &self.s.hook,
@@ -202,8 +204,8 @@ impl Job<'_> {
             Action::Create => outputs::find_id(&run.output),
             Action::Delete => None,
         };
-        let verdict = self.judge(&schema, &run);
-        self.log_hook(&run, "hook");
+        let verdict = step::judge(action, &schema, &run, &hook, &mut self.log);
+        step::log_run(&self.log, &run, "hook");
         match verdict {
             Verdict::Created(c) => {
                 let body = task::created_body(&c);
@@ -213,7 +215,7 @@ impl Job<'_> {
                         exit: EXIT_SUCCESS,
                     },
                     Err(why) => {
-                        self.rollback(&base_env, &c.id);
+                        step::rollback(&self.log, &hook, &base_env, &c.id);
                         Outcome::NotReported(why)
                     }
                 }
@@ -227,7 +229,7 @@ impl Job<'_> {
             },
             Verdict::Failed { code, mut description } => {
                 if let Some(id) = new_id {
-                    description.push_str(&self.rollback(&base_env, &id));
+                    description.push_str(&step::rollback(&self.log, &hook, &base_env, &id));
                 }
                 self.fail(&code, &description)
             }
@@ -363,182 +365,6 @@ impl Job<'_> {
             }
         }
         Ok(vars)
-    }
-
-    fn hook_env(&self, schema: &Schema, inputs: &[Input], resolved: Vec<(String, Secret)>) -> Vars {
-        // Built inside `Vars` from the start, so every secret copy is zeroized.
-        let mut vars = Vars(Vec::new());
-        let env = &mut vars.0;
-        env.extend(
-            self.env
-                .all
-                .0
-                .iter()
-                .filter(|(k, _)| k.to_str().is_none_or(|k| hookenv::passes(k, schema)))
-                .cloned(),
-        );
-        for input in inputs {
-            if let Some(v) = &input.value {
-                env.push((format!("SMIN_{}", input.field.name).into(), v.into()));
-            }
-        }
-        for (k, v) in resolved {
-            env.retain(|(name, _)| name.to_str() != Some(&k));
-            env.push((k.into(), v.expose().into()));
-        }
-        if self.s.hook_iam_token {
-            if let Some((t, _)) = &self.token {
-                env.push(("CREDHOOK_IAM_TOKEN".into(), t.access_token.expose().into()));
-            }
-        }
-        env.push(("CREDHOOK_OUTPUT".into(), hook::OUTPUT_PATH.into()));
-        vars
-    }
-
-    /// Turns the hook's run into what the task should say.
-    fn judge(&mut self, schema: &Schema, run: &hook::Run) -> Verdict {
-        let report = if run.output_overflow {
-            Err(format!(
-                "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
-                outputs::MAX_OUTPUT_BYTES
-            ))
-        } else {
-            outputs::parse(&run.output, schema)
-        };
-        if let Ok(r) = &report {
-            for (_, v) in &r.values {
-                self.log.redactor.add(v.expose());
-            }
-        }
-        let fail = |code: ErrorCode, description: String| Verdict::Failed {
-            code: code.as_str().into(),
-            description,
-        };
-        let timeout = self.s.hook_timeout_s;
-        match &run.ending {
-            Ending::NotStarted(e) => fail(
-                ErrorCode::HookNotStarted,
-                format!(
-                    "the hook `{}` could not be started: {e}; check that it exists, is executable and starts with a valid #! line",
-                    self.s.hook
-                ),
-            ),
-            Ending::TimedOut => fail(
-                ErrorCode::HookTimedOut,
-                format!("the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"),
-            ),
-            Ending::Stopped => fail(
-                ErrorCode::Stopped,
-                String::from("the job was told to stop while the hook was running"),
-            ),
-            Ending::Exited(0) => {
-                let checked = report.and_then(|r| match self.s.action {
-                    Action::Create => outputs::credentials(schema, r).map(Some),
-                    Action::Delete => outputs::reject_error_fields(&r).map(|()| None),
-                });
-                match checked {
-                    Ok(Some(c)) => Verdict::Created(c),
-                    Ok(None) => Verdict::Deleted,
-                    Err(e) => fail(ErrorCode::BadOutput, e),
-                }
-            }
-            ending => {
-                let how = match ending {
-                    Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
-                    Ending::Exited(c) => format!("the hook exited with status {c}"),
-                    _ => String::from("the hook failed"),
-                };
-                let (code, message) = match &report {
-                    Ok(r) => (r.error_code.clone(), r.error_message.clone()),
-                    Err(e) => {
-                        self.log.warn(&format!("the hook's output was ignored: {e}"), &[]);
-                        (None, None)
-                    }
-                };
-                let code = code
-                    .filter(|c| task::is_valid_error_code(c))
-                    .unwrap_or_else(|| ErrorCode::HookFailed.as_str().into());
-                let description = message
-                    .filter(|m| !m.trim().is_empty())
-                    .unwrap_or_else(|| match &run.last_stderr {
-                        Some(line) => format!("{how}; its last error line: {}", line.trim()),
-                        None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
-                    });
-                Verdict::Failed { code, description }
-            }
-        }
-    }
-
-    /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
-    fn log_hook(&self, run: &hook::Run, what: &str) {
-        for (stream, line) in &run.lines {
-            self.log
-                .info(line, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
-        }
-        if run.dropped_lines > 0 {
-            self.log.warn(
-                "hook log lines dropped: more than 256 KiB",
-                &[("dropped_lines", V::N(run.dropped_lines)), ("source", V::S(what))],
-            );
-        }
-        let ending = match &run.ending {
-            Ending::Exited(c) => format!("exited with status {c}"),
-            Ending::Signaled(s) => format!("killed by signal {s}"),
-            Ending::TimedOut => String::from("timed out"),
-            Ending::Stopped => String::from("stopped"),
-            Ending::NotStarted(e) => format!("not started: {e}"),
-        };
-        self.log.info(
-            &format!("{what} {ending}"),
-            &[
-                ("duration_ms", V::N(run.duration.as_millis() as u64)),
-                ("source", V::S(what)),
-            ],
-        );
-    }
-
-    /// Deletes credentials a create made but could not report, through the
-    /// hook's `delete`. Returns a sentence for the task's description.
-    fn rollback(&mut self, base_env: &Vars, id: &str) -> String {
-        self.log.warn(
-            "rolling back: deleting the credentials just created",
-            &[("credentials_id", V::S(id))],
-        );
-        let mut env = Vars(
-            base_env
-                .0
-                .iter()
-                .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
-                .cloned()
-                .collect(),
-        );
-        env.0.push(("SM_CREDENTIALS_ID".into(), id.into()));
-        env.0.push(("SM_ACTION".into(), "delete_credentials".into()));
-        let mut timeout = Duration::from_secs(self.s.hook_timeout_s);
-        if signals::stop_requested() {
-            timeout = timeout.min(ROLLBACK_AFTER_STOP);
-        }
-        let run = hook::run(Spec {
-            path: &self.s.hook,
-            arg: "delete",
-            env,
-            timeout,
-            honour_stop: false,
-        });
-        self.log_hook(&run, "rollback");
-        if matches!(run.ending, Ending::Exited(0)) {
-            self.log.info(
-                "rollback done: the credentials were deleted",
-                &[("credentials_id", V::S(id))],
-            );
-            format!(" The credentials it had created ({id}) were deleted again.")
-        } else {
-            self.log.error(
-                "rollback failed: the credentials may remain in the external system; delete them by hand",
-                &[("credentials_id", V::S(id))],
-            );
-            format!(" Deleting the credentials it had created ({id}) failed too; delete them by hand.")
-        }
     }
 }
 
