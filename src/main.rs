@@ -1,15 +1,19 @@
 //! The `credhook` binary: parse the command line, dispatch, exit.
 
-use credhook::driver::{Env, run};
+use credhook::driver::{Env, commands, dry_run, run};
 use std::process::ExitCode;
 
 const HELP: &str = "\
 credhook — a credentials provider job for IBM Cloud Secrets Manager custom credentials
 
 Usage:
-  credhook [run]      run one secret task (the default; configured by the environment)
-  credhook --version  print version, git commit and target
-  credhook --help     print this help
+  credhook [run]              run one secret task (the default; configured by the environment)
+  credhook check [FILE]       validate a job_config.json (default ./job_config.json)
+  credhook dry-run [--config FILE] [--input name=value]… [--keep]
+                              run the hook's create locally, check its outputs, then delete
+  credhook ce-flags [FILE]    print the --env arguments for `ibmcloud ce job create|update`
+  credhook --version          print version, git commit and target
+  credhook --help             print this help
 
 Secrets Manager starts the job with SM_* variables; credhook exchanges an IAM
 credential for a token, runs the hook (CREDHOOK_HOOK, default /hook) with
@@ -21,6 +25,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),
+        ["check"] => ExitCode::from(commands::check(commands::DEFAULT_CONFIG)),
+        ["check", file] => ExitCode::from(commands::check(file)),
+        ["ce-flags"] => ExitCode::from(commands::ce_flags(commands::DEFAULT_CONFIG)),
+        ["ce-flags", file] => ExitCode::from(commands::ce_flags(file)),
+        ["dry-run", rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            ExitCode::from(dry_run::dry_run(&rest, Env::from_process()))
+        }
         ["--version" | "-V"] => {
             println!(
                 "credhook {} (commit {}, target {})",
