@@ -1,0 +1,224 @@
+//! `credhook check`, `ce-flags` and `dry-run`, run as a user would.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn credhook() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_credhook"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/configs")
+        .join(name)
+}
+
+fn out(cmd: &mut Command) -> (i32, String, String) {
+    let o = cmd.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_accepts_realistic_configs() {
+    for (name, counts) in [
+        ("jfrog-token.json", "(4 inputs, 3 outputs)"),
+        ("postgres-role.json", "(2 inputs, 3 outputs)"),
+        ("iam-apikey.json", "(2 inputs, 2 outputs)"),
+        ("certificate.json", "(3 inputs, 3 outputs)"),
+    ] {
+        let f = fixture(name);
+        let (code, stdout, _) = out(credhook().arg("check").arg(&f));
+        assert_eq!(code, 0, "{name}: {stdout}");
+        assert_eq!(stdout, format!("{}: ok {counts}\n", f.display()));
+    }
+}
+
+#[test]
+fn check_names_every_problem_and_its_fix() {
+    let f = fixture("broken.json");
+    let (code, stdout, _) = out(credhook().arg("check").arg(&f));
+    assert_eq!(code, 1);
+    let p = f.display();
+    let want = [
+        format!("{p}: smin_login: the prefix must be `SMIN_`; rename it to `SMIN_LOGIN`"),
+        format!("{p}: SMIN_PORT: unknown type `float`; use string, integer, boolean, enum[a|b|c] or secret_id"),
+        format!("{p}: SMOUT_REF: `secret_id` is an input type only; declare the output as `type:string`"),
+        format!("{p}: SMOUT_NOTE: `required:maybe` must be `required:true` or `required:false`"),
+        format!("{p}: SMOUT_NOTE: declared more than once; keep one"),
+        format!("{p}: SMOUT_TOKEN: attribute `string` is not `key:value`; write e.g. `type:string, required:true`"),
+        format!(
+            "{p}: no required output: mark at least one SMOUT_ variable `required:true` (the credentials must hold something)"
+        ),
+    ];
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn check_reports_malformed_and_missing_files() {
+    let (code, stdout, _) = out(credhook().arg("check").arg(fixture("malformed.json")));
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("malformed JSON at byte") && stdout.contains("the file must be JSON"),
+        "{stdout}"
+    );
+    // Without an argument it reads ./job_config.json.
+    let dir = std::env::temp_dir();
+    let (code, stdout, _) = out(credhook().arg("check").current_dir(&dir));
+    assert_eq!(code, 1);
+    assert!(stdout.starts_with("./job_config.json: cannot be read"), "{stdout}");
+}
+
+#[test]
+fn ce_flags_survive_eval_exactly() {
+    let w = support::World::new();
+    let tricky = w.dir.join("job_config.json");
+    std::fs::write(
+        &tricky,
+        r#"{"job_env_variables":[
+            {"name":"SMIN_NOTE","value":"type:string, required:false"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"},
+            {"name":"CREDHOOK_NOTE","value":"it's $HOME and `date` \\ \"quoted\"\nnext line"}]}"#,
+    )
+    .unwrap();
+    let script = format!(
+        "eval \"set -- $({} ce-flags)\"; printf '%s\\0' \"$@\"",
+        env!("CARGO_BIN_EXE_credhook")
+    );
+    let o = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(&w.dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args: Vec<String> = o
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "--env",
+            "SMIN_NOTE=type:string, required:false",
+            "--env",
+            "SMOUT_TOKEN=type:string, required:true",
+            "--env",
+            "CREDHOOK_NOTE=it's $HOME and `date` \\ \"quoted\"\nnext line",
+        ]
+    );
+    // One pair per line, continued with ` \`.
+    let (_, text, _) = out(credhook().arg("ce-flags").arg(&tricky));
+    assert!(
+        text.starts_with("--env 'SMIN_NOTE=type:string, required:false' \\\n--env 'SMOUT_TOKEN="),
+        "{text}"
+    );
+}
+
+fn example_config(dir: &Path) -> PathBuf {
+    let path = dir.join("job_config.json");
+    std::fs::write(
+        &path,
+        r#"{"job_env_variables":[
+            {"name":"SMIN_TEAM","value":"type:string, required:true"},
+            {"name":"SMIN_TTL_DAYS","value":"type:integer"},
+            {"name":"SMOUT_USERNAME","value":"type:string, required:true"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"},
+            {"name":"SMOUT_TTL_DAYS","value":"type:integer"},
+            {"name":"SMOUT_ADMIN","value":"type:boolean"}]}"#,
+    )
+    .unwrap();
+    path
+}
+
+fn dry_run(dir: &Path, hook: &Path, args: &[&str]) -> (i32, String, String) {
+    out(credhook()
+        .arg("dry-run")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CREDHOOK_HOOK", hook)
+        .env("EXAMPLE_STORE", dir.join("store"))
+        .current_dir(dir))
+}
+
+fn store_count(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("store")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn dry_run_creates_checks_masks_and_deletes() {
+    let w = support::World::new();
+    example_config(&w.dir);
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
+    let (code, stdout, stderr) = dry_run(&w.dir, &hook, &["--input", "team=qa", "--input", "SMIN_TTL_DAYS=3"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let id = stdout
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("created credentials ")
+        .unwrap()
+        .to_string();
+    assert!(id.starts_with("cred-"), "{stdout}");
+    assert!(
+        stdout.contains("  token     string   52 characters (value masked)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  ttl_days  integer  1 characters (value masked)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("deleted credentials {id}")), "{stdout}");
+    // The token (tok-<48 hex>) is never printed, not even in the hook's log line.
+    assert!(
+        !stdout.contains("tok-") && !stderr.contains("tok-"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("created [REDACTED] (token [REDACTED])"), "{stderr}");
+    assert_eq!(store_count(&w.dir), 0, "the delete did not run");
+}
+
+#[test]
+fn dry_run_keep_leaves_the_credentials() {
+    let w = support::World::new();
+    example_config(&w.dir);
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
+    let (code, stdout, _) = dry_run(&w.dir, &hook, &["--input", "team=qa", "--keep"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("kept credentials cred-"), "{stdout}");
+    assert_eq!(store_count(&w.dir), 1);
+}
+
+#[test]
+fn dry_run_fails_naming_the_problem() {
+    let w = support::World::new();
+    example_config(&w.dir);
+    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
+    // A missing required input: the hook never runs.
+    let (code, _, stderr) = dry_run(&w.dir, &hook, &[]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("input `team` is required but has no value"), "{stderr}");
+    assert_eq!(store_count(&w.dir), 0);
+    // Outputs that break the schema: named, and the created credentials deleted again.
+    let bad = w.dir.join("bad.sh");
+    std::fs::write(
+        &bad,
+        format!("#!/bin/sh\n[ \"$1\" = delete ] && {{ echo \"$SM_CREDENTIALS_ID\" > \"{}/deleted\"; exit 0; }}\nprintf 'id=c-1\\nusername=u\\ntoken=t-12345\\nttl_days=soon\\n' > \"$CREDHOOK_OUTPUT\"\n", w.dir.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, stdout, _) = dry_run(&w.dir, &bad, &["--input", "team=qa"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("create failed: ERR10006: output `ttl_days` must be a whole number"),
+        "{stdout}"
+    );
+    assert_eq!(std::fs::read_to_string(w.dir.join("deleted")).unwrap().trim(), "c-1");
+}
