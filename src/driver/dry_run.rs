@@ -68,6 +68,13 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 }
 
 pub fn dry_run(args: &[String], process_env: Env) -> u8 {
+    // The hook's outputs are real secrets here too.
+    if let Err(e) = super::signals::harden() {
+        eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
+    }
+    if let Err(e) = super::signals::install() {
+        eprintln!("credhook dry-run: warning: could not install signal handlers: {e}");
+    }
     let args = match parse_args(args) {
         Ok(a) => a,
         Err(e) => {
