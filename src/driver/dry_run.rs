@@ -181,16 +181,7 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
         );
         return 0;
     }
-    let mut del_env = Vars(
-        base_env
-            .0
-            .iter()
-            .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
-            .cloned()
-            .collect(),
-    );
-    del_env.0.push(("SM_CREDENTIALS_ID".into(), c.id.as_str().into()));
-    del_env.0.push(("SM_ACTION".into(), Action::Delete.as_str().into()));
+    let del_env = step::delete_env(&base_env, &c.id);
     let run = hook::run(Spec {
         path: hook.path,
         arg: "delete",

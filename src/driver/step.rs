@@ -168,6 +168,21 @@ pub fn log_run(log: &Log, run: &hook::Run, what: &str) {
     );
 }
 
+/// The hook's environment for deleting `id`: the create's, with
+/// `SM_CREDENTIALS_ID` set and `SM_ACTION=delete_credentials` (so a hook that
+/// looks at `SM_ACTION` instead of `$1` still deletes).
+pub fn delete_env(base_env: &Vars, id: &str) -> Vars {
+    let mut env: Vars = base_env
+        .0
+        .iter()
+        .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
+        .cloned()
+        .collect();
+    env.0.push(("SM_CREDENTIALS_ID".into(), id.into()));
+    env.0.push(("SM_ACTION".into(), Action::Delete.as_str().into()));
+    env
+}
+
 /// Deletes credentials a create made but could not report, through the
 /// hook's `delete`. Returns a sentence for the task's description.
 pub fn rollback(log: &Log, hook: &Hook<'_>, base_env: &Vars, id: &str) -> String {
@@ -175,16 +190,7 @@ pub fn rollback(log: &Log, hook: &Hook<'_>, base_env: &Vars, id: &str) -> String
         "rolling back: deleting the credentials just created",
         &[("credentials_id", V::S(id))],
     );
-    let mut env = Vars(
-        base_env
-            .0
-            .iter()
-            .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
-            .cloned()
-            .collect(),
-    );
-    env.0.push(("SM_CREDENTIALS_ID".into(), id.into()));
-    env.0.push(("SM_ACTION".into(), "delete_credentials".into()));
+    let env = delete_env(base_env, id);
     let mut timeout = Duration::from_secs(hook.timeout_s);
     if signals::stop_requested() {
         timeout = timeout.min(ROLLBACK_AFTER_STOP);
