@@ -205,10 +205,11 @@ pub fn find_id(bytes: &[u8]) -> Option<String> {
             }
             continue;
         }
-        if let Some(e) = eq {
-            if line[..e].eq_ignore_ascii_case("id") && !line[e + 1..].trim().is_empty() {
-                return Some(line[e + 1..].to_string());
-            }
+        if let Some(e) = eq
+            && line[..e].eq_ignore_ascii_case("id")
+            && !line[e + 1..].trim().is_empty()
+        {
+            return Some(line[e + 1..].to_string());
         }
     }
     None

@@ -51,10 +51,10 @@ pub fn retryable(outcome: Outcome) -> bool {
 /// The delay is `base × 2^attempt`, jittered into its upper half, and at least
 /// the server's `Retry-After` (capped at 60 s).
 pub fn decide(policy: Policy, attempt: u32, outcome: Outcome, retry_after_s: Option<u64>, random: u64) -> Verdict {
-    if let Outcome::Status(s) = outcome {
-        if (200..=399).contains(&s) {
-            return Verdict::Done;
-        }
+    if let Outcome::Status(s) = outcome
+        && (200..=399).contains(&s)
+    {
+        return Verdict::Done;
     }
     if !retryable(outcome) || attempt >= policy.retries {
         return Verdict::GiveUp;

@@ -764,3 +764,8 @@ exit 0"#,
     assert!(r.failed_with("ERR10006").contains("were deleted again"), "{r}");
     assert_eq!(w.hook_calls(), ["create ", "delete cred-heredoc"]);
 }
+
+/// Whether a process has ended (gone, or a zombie awaiting its parent).
+fn is_gone(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+}
