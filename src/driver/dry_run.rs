@@ -2,7 +2,6 @@
 //! Secrets Manager. Same environment rules as `run`, placeholder `SM_*`
 //! metadata, `secret_id` inputs passed through unresolved.
 
-use super::hook::{self, Spec};
 use super::log::Log;
 use super::step::{self, Hook, Verdict};
 use super::{Env, Vars, commands};
@@ -13,7 +12,6 @@ use crate::settings::{self, Action, LogFormat};
 use std::ffi::OsString;
 use std::format;
 use std::string::{String, ToString};
-use std::time::Duration;
 use std::vec::Vec;
 use std::{eprintln, println};
 
@@ -142,13 +140,7 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
         path: &s.hook,
         timeout_s: s.hook_timeout_s,
     };
-    let run = hook::run(Spec {
-        path: hook.path,
-        arg: "create",
-        env: base_env.clone(),
-        timeout: Duration::from_secs(hook.timeout_s),
-        honour_stop: true,
-    });
+    let run = step::run_hook(&hook, "create", base_env.clone(), true);
     let new_id = outputs::find_id(&run.output);
     let verdict = step::judge(Action::Create, &schema, &run, &hook, &mut log);
     step::log_run(&log, &run, "hook");
@@ -182,13 +174,7 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
         return 0;
     }
     let del_env = step::delete_env(&base_env, &c.id);
-    let run = hook::run(Spec {
-        path: hook.path,
-        arg: "delete",
-        env: del_env,
-        timeout: Duration::from_secs(hook.timeout_s),
-        honour_stop: true,
-    });
+    let run = step::run_hook(&hook, "delete", del_env, true);
     let verdict = step::judge(Action::Delete, &schema, &run, &hook, &mut log);
     step::log_run(&log, &run, "hook");
     match verdict {

@@ -3,7 +3,6 @@
 //! env → schema → inputs → token → secrets → hook → outputs → task update,
 //! with a rollback `delete` whenever a create does not end reported.
 
-use super::hook::{self, Spec};
 use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::{Log, V};
 use super::step::{self, Hook, Verdict};
@@ -193,13 +192,7 @@ impl Job<'_> {
             timeout_s: self.s.hook_timeout_s,
         };
         let action = self.s.action;
-        let run = hook::run(Spec {
-            path: &self.s.hook,
-            arg: action.hook_arg(),
-            env: base_env.clone(),
-            timeout: Duration::from_secs(self.s.hook_timeout_s),
-            honour_stop: true,
-        });
+        let run = step::run_hook(&hook, action.hook_arg(), base_env.clone(), true);
         let new_id = match action {
             Action::Create => outputs::find_id(&run.output),
             Action::Delete => None,

@@ -25,6 +25,23 @@ pub struct Hook<'a> {
     pub timeout_s: u64,
 }
 
+/// Runs the hook with `arg` (`create` or `delete`) to its end or its timeout.
+/// `honour_stop`: whether a stop signal ends it (not for a rollback started
+/// after the stop, which has its own, shorter timeout).
+pub fn run_hook(hook: &Hook<'_>, arg: &str, env: Vars, honour_stop: bool) -> hook::Run {
+    run_hook_for(hook, arg, env, Duration::from_secs(hook.timeout_s), honour_stop)
+}
+
+fn run_hook_for(hook: &Hook<'_>, arg: &str, env: Vars, timeout: Duration, honour_stop: bool) -> hook::Run {
+    hook::run(Spec {
+        path: hook.path,
+        arg,
+        env,
+        timeout,
+        honour_stop,
+    })
+}
+
 /// What the hook's run amounts to, before it is reported.
 pub enum Verdict {
     Created(Credentials),
@@ -195,13 +212,7 @@ pub fn rollback(log: &Log, hook: &Hook<'_>, base_env: &Vars, id: &str) -> String
     if signals::stop_requested() {
         timeout = timeout.min(ROLLBACK_AFTER_STOP);
     }
-    let run = hook::run(Spec {
-        path: hook.path,
-        arg: "delete",
-        env,
-        timeout,
-        honour_stop: false,
-    });
+    let run = run_hook_for(hook, "delete", env, timeout, false);
     log_run(log, &run, "rollback");
     if matches!(run.ending, Ending::Exited(0)) {
         log.info(
