@@ -13,7 +13,8 @@ pub fn load(path: &str) -> Result<Vec<(String, String)>, String> {
     jobconfig::parse(&bytes).map_err(|e| format!("{path}: {e}"))
 }
 
-/// `credhook check [FILE]`: one line per problem; exit 0 or 1.
+/// `credhook check [FILE]`: one line per problem on stdout (none when the
+/// config is good; the summary goes to stderr); exit 0 or 1.
 pub fn check(path: &str) -> u8 {
     let vars = match load(path) {
         Ok(v) => v,
@@ -30,7 +31,7 @@ pub fn check(path: &str) -> u8 {
         return 1;
     }
     let count = |prefix: &str| vars.iter().filter(|(n, _)| n.starts_with(prefix)).count();
-    std::println!("{path}: ok ({} inputs, {} outputs)", count("SMIN_"), count("SMOUT_"));
+    std::eprintln!("{path}: ok ({} inputs, {} outputs)", count("SMIN_"), count("SMOUT_"));
     0
 }
 
