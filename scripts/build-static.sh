@@ -44,7 +44,7 @@ if [ "$mode" = nightly ]; then
     rustup component add rust-src --toolchain nightly >/dev/null
     rustup target add "$target" --toolchain nightly >/dev/null
     # -Z flags need the full RUSTFLAGS (they replace .cargo/config.toml's).
-    RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+    RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -C force-unwind-tables=no" \
         cargo +nightly build --release --target "$target" --manifest-path "$manifest" -p "$pkg" --bin "$pkg" \
         -Z build-std=std,panic_abort
 else

@@ -710,7 +710,7 @@ fn core_dumps_are_off_and_the_process_is_not_dumpable() {
     if current_uid() == 0 {
         // The checkout may sit under a directory `nobody` cannot enter, so run a copy.
         let copy = w.dir.join("credhook");
-        std::fs::copy(env!("CARGO_BIN_EXE_credhook"), &copy).unwrap();
+        std::fs::copy(credhook_bin(), &copy).unwrap();
         std::fs::set_permissions(&w.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let mut as_nobody = std::process::Command::new(&copy);
         as_nobody.env_clear();
@@ -766,6 +766,16 @@ exit 0"#,
 }
 
 /// Whether a process has ended (gone, or a zombie awaiting its parent).
+/// SIGKILL is delivered asynchronously: a killed process closes its files
+/// (which lets credhook finish) a moment before it is gone, so allow it 5 s.
 fn is_gone(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    let ended = || std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
+    let start = std::time::Instant::now();
+    while !ended() {
+        if start.elapsed() > std::time::Duration::from_secs(5) {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    true
 }

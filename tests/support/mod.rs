@@ -14,6 +14,15 @@ pub const API_KEY: &str = "test-api-key-Zm9vYmFy-0123456789";
 pub const SECRET_ID: &str = "0f9a2b1c-1111-4222-8333-944455556666";
 pub const TASK_ID: &str = "task-7d3c";
 
+/// The binary under test: `CREDHOOK_TEST_BIN` when set (CI points it at the
+/// static release binary the image ships), else the one cargo built.
+pub fn credhook_bin() -> std::path::PathBuf {
+    match std::env::var_os("CREDHOOK_TEST_BIN") {
+        Some(p) => std::fs::canonicalize(&p).unwrap_or_else(|e| panic!("CREDHOOK_TEST_BIN {p:?}: {e}")),
+        None => env!("CARGO_BIN_EXE_credhook").into(),
+    }
+}
+
 pub struct World {
     pub emu: Emulator,
     pub dir: PathBuf,
@@ -112,7 +121,7 @@ impl World {
     }
 
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_credhook"));
+        let mut cmd = Command::new(credhook_bin());
         cmd.env_clear()
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.dir)
