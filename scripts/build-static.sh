@@ -7,7 +7,8 @@
 #                                      non-PIE static relocation model (.cargo/config.toml)
 #   scripts/build-static.sh --nightly  the same, plus std rebuilt for size with
 #                                      -Z build-std and panic=immediate-abort (drops
-#                                      std's backtrace printer: ~430 KB smaller)
+#                                      std's backtrace printer and all unwind tables:
+#                                      ~570 KB smaller)
 #
 # Installs the musl target (and for --nightly, rust-src) with rustup, and
 # Debian's musl-tools (ring's C code needs x86_64-linux-musl-gcc) when missing.
