@@ -779,3 +779,16 @@ fn is_gone(pid: i32) -> bool {
     }
     true
 }
+
+#[test]
+fn proxy_variables_are_ignored() {
+    // A proxy nobody configured for credhook must not reroute its bearer tokens.
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.set("HTTPS_PROXY", "http://127.0.0.1:9")
+        .set("https_proxy", "http://127.0.0.1:9")
+        .set("ALL_PROXY", "http://127.0.0.1:9")
+        .set("CREDHOOK_RETRIES", "0")
+        .hook(RECORDING_CREATE);
+    w.run().assert_code(0);
+}
