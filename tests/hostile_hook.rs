@@ -207,22 +207,8 @@ fn stop_before_a_token_exits_2_without_running_the_hook() {
         credhook_emulator::Fault::Stall(Duration::from_secs(3)),
     );
     w.set("CREDHOOK_HTTP_TIMEOUT", "10").hook(RECORDING_CREATE);
-    let child = w
-        .command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until credhook is talking to IAM, then stop it.
-    let t0 = Instant::now();
-    while w.emu.calls().is_empty() && t0.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let r = w.finish(child.wait_with_output().unwrap());
+    // Stop it once it is talking to IAM.
+    let r = w.run_and_signal("-TERM", || !w.emu.calls().is_empty());
     r.assert_code(2);
     assert!(r.updates.is_empty());
     assert!(w.hook_calls().is_empty());

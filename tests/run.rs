@@ -638,22 +638,9 @@ printf 'id=cred-term\n' > "$CREDHOOK_OUTPUT"
 touch "$TEST_DIR/ready"
 sleep 30"#,
         );
-        let child = w
-            .command()
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
         let ready = w.dir.join("ready");
         let t0 = std::time::Instant::now();
-        while !ready.exists() && t0.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        let r = w.finish(child.wait_with_output().unwrap());
+        let r = w.run_and_signal(signal, || ready.exists());
         r.assert_code(1);
         let d = r.failed_with("ERR10007");
         assert!(d.contains("were deleted again"), "{d}");

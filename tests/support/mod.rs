@@ -135,6 +135,27 @@ impl World {
         self.finish(out)
     }
 
+    /// Starts `credhook run`, waits (at most 10 s) until `ready()`, sends it
+    /// `signal` (e.g. `-TERM`) with the real `kill` command, and collects the run.
+    pub fn run_and_signal(&self, signal: &str, ready: impl Fn() -> bool) -> Run {
+        let child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start credhook");
+        let t0 = std::time::Instant::now();
+        while !ready() && t0.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill {signal} failed");
+        self.finish(child.wait_with_output().expect("wait for credhook"))
+    }
+
     pub fn finish(&self, out: Output) -> Run {
         let run = Run {
             code: out.status.code().unwrap_or(-1),
