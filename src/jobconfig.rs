@@ -46,13 +46,8 @@ pub fn check(vars: &[(String, String)]) -> Vec<String> {
         }
         seen.push(name);
         let upper = name.to_ascii_uppercase();
-        let dir = if upper.starts_with("SMIN_") {
-            Direction::Input
-        } else if upper.starts_with("SMOUT_") {
-            Direction::Output
-        } else {
-            continue;
-        };
+        // Case-insensitive here, so `smin_x` is reported rather than ignored.
+        let Some(dir) = Direction::of(&upper) else { continue };
         if !name.starts_with(dir.prefix()) {
             problems.push(format!(
                 "{name}: the prefix must be `{}`; rename it to `{upper}`",

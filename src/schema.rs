@@ -57,6 +57,17 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// Which kind of declaration `var` names, by its `SMIN_`/`SMOUT_` prefix.
+    pub fn of(var: &str) -> Option<Direction> {
+        if var.starts_with("SMIN_") {
+            Some(Direction::Input)
+        } else if var.starts_with("SMOUT_") {
+            Some(Direction::Output)
+        } else {
+            None
+        }
+    }
+
     pub fn prefix(self) -> &'static str {
         match self {
             Direction::Input => "SMIN_",
@@ -197,13 +208,7 @@ pub fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, 
     let mut schema = Schema::default();
     let mut problems = Vec::new();
     for (var, value) in vars {
-        let dir = if var.starts_with("SMIN_") {
-            Direction::Input
-        } else if var.starts_with("SMOUT_") {
-            Direction::Output
-        } else {
-            continue;
-        };
+        let Some(dir) = Direction::of(var) else { continue };
         if var.ends_with("_VALUE") || !looks_like_schema(value) {
             continue;
         }
