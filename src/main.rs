@@ -1,6 +1,7 @@
 //! The `credhook` binary: parse the command line, dispatch, exit.
 
-use credhook::driver::{Env, commands, dry_run, run};
+use credhook::driver::cli::{self, ce_flags, check, dry_run};
+use credhook::driver::{Env, run};
 use std::process::ExitCode;
 
 const HELP: &str = "\
@@ -25,10 +26,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),
-        ["check"] => ExitCode::from(commands::check(commands::DEFAULT_CONFIG)),
-        ["check", file] => ExitCode::from(commands::check(file)),
-        ["ce-flags"] => ExitCode::from(commands::ce_flags(commands::DEFAULT_CONFIG)),
-        ["ce-flags", file] => ExitCode::from(commands::ce_flags(file)),
+        ["check"] => ExitCode::from(check::check(cli::DEFAULT_CONFIG)),
+        ["check", file] => ExitCode::from(check::check(file)),
+        ["ce-flags"] => ExitCode::from(ce_flags::ce_flags(cli::DEFAULT_CONFIG)),
+        ["ce-flags", file] => ExitCode::from(ce_flags::ce_flags(file)),
         ["dry-run", rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             ExitCode::from(dry_run::dry_run(&rest, Env::from_process()))

@@ -1,8 +1,7 @@
 //! The thin I/O layer around the pure core: environment, HTTP, the hook
 //! process, signals, logging, and the `run` orchestration that ties them.
 
-pub mod commands;
-pub mod dry_run;
+pub mod cli;
 pub mod hook;
 pub mod http;
 pub mod log;

@@ -2,9 +2,9 @@
 //! Secrets Manager. Same environment rules as `run`, placeholder `SM_*`
 //! metadata, `secret_id` inputs passed through unresolved.
 
-use super::log::Log;
-use super::step::{self, Hook, Verdict};
-use super::{Env, Vars, commands};
+use crate::driver::log::Log;
+use crate::driver::step::{self, Hook, Verdict};
+use crate::driver::{Env, Vars};
 use crate::inputs;
 use crate::outputs::{self, Typed};
 use crate::schema;
@@ -39,7 +39,7 @@ struct Args {
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
-        config: commands::DEFAULT_CONFIG.into(),
+        config: super::DEFAULT_CONFIG.into(),
         inputs: Vec::new(),
         keep: false,
     };
@@ -67,10 +67,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 
 pub fn dry_run(args: &[String], process_env: Env) -> u8 {
     // The hook's outputs are real secrets here too.
-    if let Err(e) = super::signals::harden() {
+    if let Err(e) = crate::driver::signals::harden() {
         eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
     }
-    if let Err(e) = super::signals::install() {
+    if let Err(e) = crate::driver::signals::install() {
         eprintln!("credhook dry-run: warning: could not install signal handlers: {e}");
     }
     let args = match parse_args(args) {
@@ -80,7 +80,7 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
             return 2;
         }
     };
-    let config = match commands::load(&args.config) {
+    let config = match super::load(&args.config) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("credhook dry-run: {e}");

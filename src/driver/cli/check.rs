@@ -1,0 +1,26 @@
+//! `credhook check [FILE]`: validate a job_config.json.
+
+use super::load;
+use crate::jobconfig;
+
+/// `credhook check [FILE]`: one line per problem on stdout (none when the
+/// config is good; the summary goes to stderr); exit 0 or 1.
+pub fn check(path: &str) -> u8 {
+    let vars = match load(path) {
+        Ok(v) => v,
+        Err(e) => {
+            std::println!("{e}");
+            return 1;
+        }
+    };
+    let problems = jobconfig::check(&vars);
+    for p in &problems {
+        std::println!("{path}: {p}");
+    }
+    if !problems.is_empty() {
+        return 1;
+    }
+    let count = |prefix: &str| vars.iter().filter(|(n, _)| n.starts_with(prefix)).count();
+    std::eprintln!("{path}: ok ({} inputs, {} outputs)", count("SMIN_"), count("SMOUT_"));
+    0
+}
