@@ -6,6 +6,7 @@
 #   scripts/rootfs.sh DIR [HOOK]     HOOK defaults to scripts/hooks/example.sh
 #
 #   /credhook        the static binary (target/static/credhook; built when missing)
+#   /bin/credhook    a link to it, so hooks call `credhook http|json` on PATH
 #   /hook            HOOK, mode 0755
 #   /bin/busybox     a static busybox, with a link per applet (/bin/sh, cat, sed, …)
 #   /etc/passwd,group  root and the non-root user credhook (10001:10001)
@@ -42,6 +43,7 @@ install -m 0755 "$busybox" "$root_dir/bin/busybox"
 for applet in $("$busybox" --list); do
     [ "$applet" = busybox ] || ln -s busybox "$root_dir/bin/$applet"
 done
+ln -s /credhook "$root_dir/bin/credhook"
 printf 'root:x:0:0:root:/:/bin/sh\ncredhook:x:10001:10001:credhook:/tmp:/bin/sh\n' > "$root_dir/etc/passwd"
 printf 'root:x:0:\ncredhook:x:10001:\n' > "$root_dir/etc/group"
 echo "$root_dir: $(du -sb "$root_dir" | cut -f1) bytes"

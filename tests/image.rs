@@ -27,6 +27,7 @@ fn containerfile_final_stage_is_exactly_the_rootfs() {
         [
             "FROM scratch",
             "COPY --from=build /rootfs/ /",
+            "ENV PATH=/bin",
             "USER 10001:10001",
             "ENTRYPOINT [\"/credhook\"]"
         ],
