@@ -27,7 +27,7 @@ pub mod inputs;
 pub mod jobconfig;
 pub mod json;
 pub mod outputs;
-pub mod redact;
+pub mod registry;
 pub mod retry;
 pub mod schema;
 pub mod secret;

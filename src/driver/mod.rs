@@ -4,12 +4,13 @@
 pub mod cli;
 pub mod hook;
 pub mod http;
+pub mod known_secrets;
 pub mod log;
 pub mod run;
 pub mod signals;
 pub mod step;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 use std::vec::Vec;
 use zeroize::Zeroize;
@@ -22,6 +23,27 @@ pub struct Vars(pub Vec<(OsString, OsString)>);
 impl FromIterator<(OsString, OsString)> for Vars {
     fn from_iter<I: IntoIterator<Item = (OsString, OsString)>>(iter: I) -> Vars {
         Vars(iter.into_iter().collect())
+    }
+}
+
+impl Vars {
+    /// Removes every variable named `name`, zeroizing the values.
+    pub fn remove(&mut self, name: &OsStr) {
+        let mut i = 0;
+        while i < self.0.len() {
+            if self.0[i].0 == name {
+                let (_, v) = self.0.remove(i);
+                v.into_vec().zeroize();
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Sets `name` to `value` once, zeroizing any earlier value.
+    pub fn set(&mut self, name: OsString, value: OsString) {
+        self.remove(&name);
+        self.0.push((name, value));
     }
 }
 

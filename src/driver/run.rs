@@ -6,7 +6,7 @@
 use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::{Log, V};
 use super::step::{self, Hook, Verdict};
-use super::{Env, signals};
+use super::{Env, known_secrets, signals};
 use crate::iam::{self, Grant, Token};
 use crate::inputs::{self, Input};
 use crate::outputs;
@@ -14,7 +14,7 @@ use crate::schema::{self, Kind};
 use crate::secret::Secret;
 use crate::secrets;
 use crate::settings::{self, Action, Credential, Settings};
-use crate::task::{self, ErrorCode};
+use crate::task::{self, ErrorCode, FailureCode};
 use std::format;
 use std::string::{String, ToString};
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ pub fn run(env: &Env) -> u8 {
         env.get("SM_ACTION").unwrap_or(""),
     );
     if let Some(key) = env.get("SM_ACCESS_APIKEY") {
-        log.redactor.add(key);
+        known_secrets::register(key);
     }
     let credential = if env.get("CREDHOOK_TRUSTED_PROFILE").is_some_and(|p| !p.is_empty()) {
         "trusted_profile"
@@ -160,24 +160,26 @@ impl Job<'_> {
         }
         if signals::stop_requested() {
             return self.fail(
-                ErrorCode::Stopped.as_str(),
+                ErrorCode::Stopped.into(),
                 "the job was told to stop before the hook ran",
+                None,
             );
         }
         if !invalid.is_empty() {
             let description = invalid.join("; ");
-            return self.fail(ErrorCode::InvalidInput.as_str(), &description);
+            return self.fail(ErrorCode::InvalidInput.into(), &description, None);
         }
         let resolved = match self.resolve_secrets(&inputs) {
             Ok(r) => r,
             Err(description) => {
-                return self.fail(ErrorCode::SecretUnreadable.as_str(), &description);
+                return self.fail(ErrorCode::SecretUnreadable.into(), &description, None);
             }
         };
         if signals::stop_requested() {
             return self.fail(
-                ErrorCode::Stopped.as_str(),
+                ErrorCode::Stopped.into(),
                 "the job was told to stop before the hook ran",
+                None,
             );
         }
         let iam_token = self
@@ -192,12 +194,12 @@ impl Job<'_> {
             timeout_s: self.s.hook_timeout_s,
         };
         let action = self.s.action;
-        let run = step::run_hook(&hook, action.hook_arg(), base_env.clone(), true);
-        let new_id = match action {
-            Action::Create => outputs::find_id(&run.output),
-            Action::Delete => None,
+        let run = step::run_hook(&hook, &schema, action.hook_arg(), base_env.clone(), true);
+        let new_ids = match action {
+            Action::Create => outputs::find_ids(&run.output),
+            Action::Delete => Vec::new(),
         };
-        let verdict = step::judge(action, &schema, &run, &hook, &mut self.log);
+        let verdict = step::judge(action, &schema, &run, &hook, &self.log);
         step::log_run(&self.log, &run, "hook");
         match verdict {
             Verdict::Created(c) => {
@@ -208,7 +210,7 @@ impl Job<'_> {
                         exit: EXIT_SUCCESS,
                     },
                     Err(why) => {
-                        step::rollback(&self.log, &hook, &base_env, &c.id);
+                        step::rollback(&self.log, &hook, &schema, &base_env, core::slice::from_ref(&c.id));
                         Outcome::NotReported(why)
                     }
                 }
@@ -220,24 +222,25 @@ impl Job<'_> {
                 },
                 Err(why) => Outcome::NotReported(why),
             },
-            Verdict::Failed { code, mut description } => {
-                if let Some(id) = new_id {
-                    description.push_str(&step::rollback(&self.log, &hook, &base_env, &id));
-                }
-                self.fail(&code, &description)
+            Verdict::Failed { code, description } => {
+                let rollback = step::rollback(&self.log, &hook, &schema, &base_env, &new_ids);
+                self.fail(code, &description, rollback.as_deref())
             }
         }
     }
 
-    /// Reports `failed`; exit 1 when delivered, else 2.
-    fn fail(&mut self, code: &str, description: &str) -> Outcome {
-        let description = self.log.redactor.apply(description);
-        let description = task::clamp_description(&description);
+    /// Reports `failed`; exit 1 when delivered, else 2. Whatever its source,
+    /// the description is masked with every secret known by now.
+    fn fail(&mut self, code: FailureCode, what: &str, rollback: Option<&str>) -> Outcome {
+        let what = known_secrets::mask(what);
+        let rollback = rollback.map(known_secrets::mask);
+        let description = task::describe(&what, rollback.as_deref());
+        let code = code.as_str();
         self.log.error(
             "task failed",
-            &[("code", V::S(code)), ("description", V::S(description))],
+            &[("code", V::S(code)), ("description", V::S(&description))],
         );
-        match self.update(task::failed_body(code, description).as_bytes()) {
+        match self.update(task::failed_body(code, &description).as_bytes()) {
             Ok(()) => Outcome::Reported {
                 status: "failed",
                 exit: EXIT_FAILED,
@@ -284,7 +287,7 @@ impl Job<'_> {
             Credential::ApiKey(key) => Grant::ApiKey(key),
             Credential::TrustedProfile { profile, cr_token_file } => {
                 cr_token = read_cr_token(cr_token_file.as_deref())?;
-                self.log.redactor.add(cr_token.expose());
+                known_secrets::register(cr_token.expose());
                 Grant::TrustedProfile {
                     cr_token: &cr_token,
                     profile,
@@ -313,7 +316,7 @@ impl Job<'_> {
             Err(e) => return Err(format!("no IAM token: {e}")),
         };
         let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
-        self.log.redactor.add(token.access_token.expose());
+        known_secrets::register(token.access_token.expose());
         self.token = Some((token, Instant::now()));
         Ok(())
     }
@@ -351,8 +354,10 @@ impl Job<'_> {
             let fields = secrets::hook_vars(&input.field.name, &reply.body)
                 .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
             for (var, value) in fields {
+                // Every field, and every string and number inside a JSON
+                // one (kv data, credentials), is a secret from here on.
                 if !var.ends_with("_TYPE") {
-                    self.log.redactor.add(value.expose());
+                    known_secrets::register(value.expose());
                 }
                 vars.push((var, value));
             }

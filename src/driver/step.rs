@@ -3,14 +3,15 @@
 
 use super::hook::{self, Ending, Spec};
 use super::log::{Log, V};
-use super::{Vars, signals};
+use super::{Vars, known_secrets, signals};
 use crate::hookenv;
 use crate::inputs::Input;
 use crate::outputs::{self, Credentials};
 use crate::schema::Schema;
 use crate::secret::Secret;
 use crate::settings::Action;
-use crate::task::{self, ErrorCode};
+use crate::task::{ErrorCode, FailureCode, HookCode};
+use std::collections::BTreeSet;
 use std::format;
 use std::string::String;
 use std::time::Duration;
@@ -28,25 +29,36 @@ pub struct Hook<'a> {
 /// Runs the hook with `arg` (`create` or `delete`) to its end or its timeout.
 /// `honour_stop`: whether a stop signal ends it (not for a rollback started
 /// after the stop, which has its own, shorter timeout).
-pub fn run_hook(hook: &Hook<'_>, arg: &str, env: Vars, honour_stop: bool) -> hook::Run {
-    run_hook_for(hook, arg, env, Duration::from_secs(hook.timeout_s), honour_stop)
+pub fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars, honour_stop: bool) -> hook::Run {
+    run_hook_for(hook, schema, arg, env, Duration::from_secs(hook.timeout_s), honour_stop)
 }
 
-fn run_hook_for(hook: &Hook<'_>, arg: &str, env: Vars, timeout: Duration, honour_stop: bool) -> hook::Run {
-    hook::run(Spec {
+fn run_hook_for(
+    hook: &Hook<'_>,
+    schema: &Schema,
+    arg: &str,
+    env: Vars,
+    timeout: Duration,
+    honour_stop: bool,
+) -> hook::Run {
+    let run = hook::run(Spec {
         path: hook.path,
         arg,
         env,
         timeout,
         honour_stop,
-    })
+    });
+    // Every value it wrote is a secret from now on, before anything is
+    // judged or logged: valid or not, cut short or not.
+    known_secrets::register_hook_output(&run.output, schema);
+    run
 }
 
 /// What the hook's run amounts to, before it is reported.
 pub enum Verdict {
     Created(Credentials),
     Deleted,
-    Failed { code: String, description: String },
+    Failed { code: FailureCode, description: String },
 }
 
 /// The hook's environment: the job's, scrubbed, plus inputs, resolved secret
@@ -59,13 +71,19 @@ pub fn environment(
     iam_token: Option<&Secret>,
 ) -> Vars {
     // Built inside `Vars` from the start, so every secret copy is zeroized.
+    // A resolved field replaces a job variable of the same name: the job's
+    // copy is never put in, so nothing is dropped unzeroized.
+    let replaced: BTreeSet<&str> = resolved.iter().map(|(k, _)| k.as_str()).collect();
     let mut vars = Vars(Vec::new());
     let env = &mut vars.0;
     env.extend(
         job_env
             .0
             .iter()
-            .filter(|(k, _)| k.to_str().is_none_or(|k| hookenv::passes(k, schema)))
+            .filter(|(k, _)| {
+                k.to_str()
+                    .is_none_or(|k| hookenv::passes(k, schema) && !replaced.contains(k))
+            })
             .cloned(),
     );
     for input in inputs {
@@ -73,8 +91,7 @@ pub fn environment(
             env.push((format!("SMIN_{}", input.field.name).into(), v.into()));
         }
     }
-    for (k, v) in resolved {
-        env.retain(|(name, _)| name.to_str() != Some(&k));
+    for (k, v) in &resolved {
         env.push((k.into(), v.expose().into()));
     }
     if let Some(t) = iam_token {
@@ -85,7 +102,7 @@ pub fn environment(
 }
 
 /// Turns the hook's run into what the task should say.
-pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, log: &mut Log) -> Verdict {
+pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
     let report = if run.output_overflow {
         Err(format!(
             "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
@@ -94,13 +111,8 @@ pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, 
     } else {
         outputs::parse(&run.output, schema)
     };
-    if let Ok(r) = &report {
-        for (_, v) in &r.values {
-            log.redactor.add(v.expose());
-        }
-    }
     let fail = |code: ErrorCode, description: String| Verdict::Failed {
-        code: code.as_str().into(),
+        code: code.into(),
         description,
     };
     let timeout = hook.timeout_s;
@@ -145,12 +157,23 @@ pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, 
                 }
             };
             let code = code
-                .filter(|c| task::is_valid_error_code(c))
-                .unwrap_or_else(|| ErrorCode::HookFailed.as_str().into());
+                .as_deref()
+                .and_then(HookCode::new)
+                .map_or(FailureCode::Own(ErrorCode::HookFailed), FailureCode::Hook);
             let description = message
                 .filter(|m| !m.trim().is_empty())
                 .unwrap_or_else(|| match &run.last_stderr {
-                    Some(line) => format!("{how}; its last error line: {}", line.trim()),
+                    Some((line, cut)) => {
+                        // Masked here, while it is known whether it was cut
+                        // (a cut may split a secret).
+                        let line = String::from_utf8_lossy(line);
+                        let line = if *cut {
+                            known_secrets::mask_cut(&line)
+                        } else {
+                            known_secrets::mask(&line)
+                        };
+                        format!("{how}; its last error line: {}", line.trim())
+                    }
                     None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
                 });
             Verdict::Failed { code, description }
@@ -160,12 +183,18 @@ pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, 
 
 /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
 pub fn log_run(log: &Log, run: &hook::Run, what: &str) {
-    for (stream, line) in &run.lines {
-        log.info(line, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
+    for (stream, line) in run.lines.iter() {
+        // Masked whole first, then split: a secret across a split point
+        // would otherwise be logged as two unmasked halves.
+        let line = zeroize::Zeroizing::new(String::from_utf8_lossy(line).into_owned());
+        let masked = known_secrets::mask(&line);
+        for piece in pieces(&masked, MAX_LOGGED_LINE) {
+            log.info(piece, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
+        }
     }
     if run.dropped_lines > 0 {
         log.warn(
-            "hook log lines dropped: more than 256 KiB",
+            "hook log lines dropped: more than 256 KiB or 16384 lines",
             &[("dropped_lines", V::N(run.dropped_lines)), ("source", V::S(what))],
         );
     }
@@ -185,6 +214,28 @@ pub fn log_run(log: &Log, run: &hook::Run, what: &str) {
     );
 }
 
+/// A logged hook line is at most this long; a longer one becomes several.
+const MAX_LOGGED_LINE: usize = 16 * 1024;
+
+/// `text` in pieces of at most `max` bytes, cut at character boundaries.
+fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if rest.is_empty() && !std::mem::take(&mut first) {
+            return None;
+        }
+        first = false;
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
 /// The hook's environment for deleting `id`: the create's, with
 /// `SM_CREDENTIALS_ID` set and `SM_ACTION=delete_credentials` (so a hook that
 /// looks at `SM_ACTION` instead of `$1` still deletes).
@@ -201,30 +252,52 @@ pub fn delete_env(base_env: &Vars, id: &str) -> Vars {
 }
 
 /// Deletes credentials a create made but could not report, through the
-/// hook's `delete`. Returns a sentence for the task's description.
-pub fn rollback(log: &Log, hook: &Hook<'_>, base_env: &Vars, id: &str) -> String {
-    log.warn(
-        "rolling back: deleting the credentials just created",
-        &[("credentials_id", V::S(id))],
-    );
-    let env = delete_env(base_env, id);
-    let mut timeout = Duration::from_secs(hook.timeout_s);
-    if signals::stop_requested() {
-        timeout = timeout.min(ROLLBACK_AFTER_STOP);
-    }
-    let run = run_hook_for(hook, "delete", env, timeout, false);
-    log_run(log, &run, "rollback");
-    if matches!(run.ending, Ending::Exited(0)) {
-        log.info(
-            "rollback done: the credentials were deleted",
+/// hook's `delete`, once per id. Returns the sentence for the task's
+/// description, or None when there was nothing to delete.
+pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for id in ids {
+        log.warn(
+            "rolling back: deleting the credentials just created",
             &[("credentials_id", V::S(id))],
         );
-        format!(" The credentials it had created ({id}) were deleted again.")
-    } else {
-        log.error(
-            "rollback failed: the credentials may remain in the external system; delete them by hand",
-            &[("credentials_id", V::S(id))],
-        );
-        format!(" Deleting the credentials it had created ({id}) failed too; delete them by hand.")
+        let env = delete_env(base_env, id);
+        let mut timeout = Duration::from_secs(hook.timeout_s);
+        if signals::stop_requested() {
+            timeout = timeout.min(ROLLBACK_AFTER_STOP);
+        }
+        let run = run_hook_for(hook, schema, "delete", env, timeout, false);
+        log_run(log, &run, "rollback");
+        if matches!(run.ending, Ending::Exited(0)) {
+            log.info(
+                "rollback done: the credentials were deleted",
+                &[("credentials_id", V::S(id))],
+            );
+            deleted.push(id.as_str());
+        } else {
+            log.error(
+                "rollback failed: the credentials may remain in the external system; delete them by hand",
+                &[("credentials_id", V::S(id))],
+            );
+            failed.push(id.as_str());
+        }
     }
+    let mut sentence = String::new();
+    if !failed.is_empty() {
+        sentence.push_str(&format!(
+            "Deleting the credentials it had created ({}) failed too; delete them by hand.",
+            failed.join(", ")
+        ));
+    }
+    if !deleted.is_empty() {
+        if !sentence.is_empty() {
+            sentence.push(' ');
+        }
+        sentence.push_str(&format!(
+            "The credentials it had created ({}) were deleted again.",
+            deleted.join(", ")
+        ));
+    }
+    (!sentence.is_empty()).then_some(sentence)
 }

@@ -4,7 +4,7 @@
 
 use crate::driver::log::Log;
 use crate::driver::step::{self, Hook, Verdict};
-use crate::driver::{Env, Vars};
+use crate::driver::{Env, Vars, known_secrets};
 use crate::inputs;
 use crate::outputs::{self, Typed};
 use crate::schema;
@@ -89,24 +89,23 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
     };
     // The job's variables, then this shell's (so CREDHOOK_HOOK can point at
     // a local file), then the inputs and the placeholders.
-    let mut all: Vec<(OsString, OsString)> = config.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    // Built in a zeroizing `Vars`: it holds the shell's secrets too.
+    let mut all: Vars = config.iter().map(|(k, v)| (k.into(), v.into())).collect();
     for (k, v) in &process_env.all.0 {
-        all.retain(|(n, _)| n != k);
-        all.push((k.clone(), v.clone()));
+        all.set(k.clone(), v.clone());
     }
     for (name, value) in &args.inputs {
         let var: OsString = format!("SM_{name}_VALUE").into();
-        all.retain(|(n, _)| *n != var);
-        all.push((var, value.into()));
+        all.set(var, value.into());
     }
     for (k, v) in PLACEHOLDERS {
-        if !all.iter().any(|(n, _)| n == k) {
-            all.push((k.into(), v.into()));
+        if !all.0.iter().any(|(n, _)| n == k) {
+            all.0.push((k.into(), v.into()));
         }
     }
-    all.retain(|(n, _)| n != "SM_ACTION" && n != "SM_CREDENTIALS_ID");
-    all.push(("SM_ACTION".into(), "create_credentials".into()));
-    let env = Env { all: Vars(all) };
+    all.remove("SM_CREDENTIALS_ID".as_ref());
+    all.set("SM_ACTION".into(), "create_credentials".into());
+    let env = Env { all };
 
     let s = match settings::parse(env.utf8()) {
         Ok(s) => s,
@@ -134,23 +133,22 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
     } else {
         LogFormat::Text
     };
-    let mut log = Log::new(format, "dry-run", Action::Create.as_str());
+    let log = Log::new(format, "dry-run", Action::Create.as_str());
     let base_env = step::environment(&env.all, &schema, &inputs, Vec::new(), None);
     let hook = Hook {
         path: &s.hook,
         timeout_s: s.hook_timeout_s,
     };
-    let run = step::run_hook(&hook, "create", base_env.clone(), true);
-    let new_id = outputs::find_id(&run.output);
-    let verdict = step::judge(Action::Create, &schema, &run, &hook, &mut log);
+    let run = step::run_hook(&hook, &schema, "create", base_env.clone(), true);
+    let new_ids = outputs::find_ids(&run.output);
+    let verdict = step::judge(Action::Create, &schema, &run, &hook, &log);
     step::log_run(&log, &run, "hook");
     let c = match verdict {
         Verdict::Created(c) => c,
         Verdict::Failed { code, description } => {
-            let description = log.redactor.apply(&description);
-            println!("create failed: {code}: {description}");
-            if let Some(id) = new_id {
-                println!("rollback:{}", step::rollback(&log, &hook, &base_env, &id));
+            println!("create failed: {code}: {}", known_secrets::mask(&description));
+            if let Some(sentence) = step::rollback(&log, &hook, &schema, &base_env, &new_ids) {
+                println!("rollback: {}", known_secrets::mask(&sentence));
             }
             return 1;
         }
@@ -174,8 +172,8 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
         return 0;
     }
     let del_env = step::delete_env(&base_env, &c.id);
-    let run = step::run_hook(&hook, "delete", del_env, true);
-    let verdict = step::judge(Action::Delete, &schema, &run, &hook, &mut log);
+    let run = step::run_hook(&hook, &schema, "delete", del_env, true);
+    let verdict = step::judge(Action::Delete, &schema, &run, &hook, &log);
     step::log_run(&log, &run, "hook");
     match verdict {
         Verdict::Deleted => {
@@ -183,7 +181,7 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
             0
         }
         Verdict::Failed { code, description } => {
-            println!("delete failed: {code}: {}", log.redactor.apply(&description));
+            println!("delete failed: {code}: {}", known_secrets::mask(&description));
             println!("the credentials {} may remain; delete them by hand", c.id);
             1
         }
