@@ -218,3 +218,69 @@ fn stop_before_a_token_exits_2_without_running_the_hook() {
         "retried after the stop"
     );
 }
+
+#[test]
+fn a_flood_of_blank_lines_counts_against_the_cap() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    // 5 MB of empty lines on stdout and on stderr.
+    w.hook(&format!(
+        "head -c 5000000 /dev/zero | tr '\\0' '\\n'\nhead -c 5000000 /dev/zero | tr '\\0' '\\n' >&2\n{RECORDING_CREATE}"
+    ));
+    let r = w.run();
+    r.assert_code(0);
+    let last = r.log_lines().pop().unwrap();
+    let rss: u64 = field(&last, "max_rss_kib").parse().unwrap();
+    assert!(
+        rss < 8 * 1024,
+        "credhook's peak RSS was {rss} KiB for 10 MB of blank lines"
+    );
+    assert!(r.log_has("hook log lines dropped"), "no drop reported");
+    assert!(
+        r.stderr.len() < 4 * 1024 * 1024,
+        "the log holds {} bytes",
+        r.stderr.len()
+    );
+}
+
+#[test]
+fn the_rollback_deletes_every_id_like_line_and_its_sentence_survives_the_cut() {
+    // The output breaks the protocol (so error_message is ignored) ...
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(
+        r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+if [ "$1" = create ]; then
+  printf 'id = c-1\n id=c-2\nID=c-3\nusername<<EOF\nnever closed\nid=c-4\n' > "$CREDHOOK_OUTPUT"
+  exit 1
+fi"#,
+    );
+    let r = w.run();
+    r.failed_with("ERR10004");
+    assert_eq!(
+        w.hook_calls(),
+        ["create ", "delete c-1", "delete c-2", "delete c-3", "delete c-4"],
+        "{r}"
+    );
+    // ... or keeps it, with a message long enough to be cut.
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(
+        r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+if [ "$1" = create ]; then
+  printf 'error_message=%s\n' "$(head -c 3000 /dev/zero | tr '\0' 'e')" > "$CREDHOOK_OUTPUT"
+  printf 'id=c-3\n' >> "$CREDHOOK_OUTPUT"
+  exit 1
+fi
+[ "$SM_CREDENTIALS_ID" = c-3 ] && exit 1
+exit 0"#,
+    );
+    let r = w.run();
+    let d = r.failed_with("ERR10004");
+    assert_eq!(w.hook_calls(), ["create ", "delete c-3"], "{r}");
+    assert!(
+        d.ends_with("e… Deleting the credentials it had created (c-3) failed too; delete them by hand."),
+        "{d}"
+    );
+    assert!(d.starts_with("eeee"), "{d}");
+}
