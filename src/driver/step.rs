@@ -232,11 +232,8 @@ fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
         }
         // Never through the middle of a mask.
         let mask = crate::registry::MASK;
-        if let Some(k) = (1..mask.len()).find(|k| end >= *k && rest.as_bytes()[end - k..].starts_with(mask.as_bytes()))
-        {
-            if end > k {
-                end -= k;
-            }
+        if let Some(k) = (1..mask.len()).find(|k| end > *k && rest.as_bytes()[end - k..].starts_with(mask.as_bytes())) {
+            end -= k;
         }
         let (piece, tail) = rest.split_at(end);
         rest = tail;
