@@ -21,6 +21,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod api;
+pub mod flow;
 pub mod hookenv;
 pub mod iam;
 pub mod inputs;
@@ -36,6 +38,7 @@ pub mod settings;
 pub mod task;
 pub mod time;
 pub mod url;
+pub mod verdict;
 
 #[cfg(feature = "std")]
 pub mod driver;

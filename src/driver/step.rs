@@ -6,14 +6,14 @@ use super::log::{Log, V};
 use super::{Vars, known_secrets, signals};
 use crate::hookenv;
 use crate::inputs::Input;
-use crate::outputs::{self, Credentials};
 use crate::schema::Schema;
 use crate::secret::Secret;
 use crate::settings::Action;
-use crate::task::{ErrorCode, FailureCode, HookCode};
+use crate::verdict;
 use std::collections::BTreeSet;
 use std::format;
 use std::string::String;
+use std::string::ToString;
 use std::time::Duration;
 use std::vec::Vec;
 
@@ -54,12 +54,7 @@ fn run_hook_for(
     run
 }
 
-/// What the hook's run amounts to, before it is reported.
-pub enum Verdict {
-    Created(Credentials),
-    Deleted,
-    Failed { code: FailureCode, description: String },
-}
+pub use crate::verdict::Verdict;
 
 /// The hook's environment: the job's, scrubbed, plus inputs, resolved secret
 /// fields, the IAM token when asked for, and `CREDHOOK_OUTPUT`.
@@ -101,84 +96,42 @@ pub fn environment(
     vars
 }
 
-/// Turns the hook's run into what the task should say.
+/// Turns the hook's run into what the task should say (the rules are
+/// [`crate::verdict::judge`]'s).
 pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
-    let report = if run.output_overflow {
-        Err(format!(
-            "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
-            outputs::MAX_OUTPUT_BYTES
-        ))
-    } else {
-        outputs::parse(&run.output, schema)
+    let ending = match &run.ending {
+        Ending::Exited(c) => verdict::Ending::Exited(*c),
+        Ending::Signaled(s) => verdict::Ending::Signaled(*s),
+        Ending::TimedOut => verdict::Ending::TimedOut,
+        Ending::Stopped => verdict::Ending::Stopped,
+        Ending::NotStarted(e) => verdict::Ending::NotStarted(e.to_string()),
     };
-    let fail = |code: ErrorCode, description: String| Verdict::Failed {
-        code: code.into(),
-        description,
-    };
-    let timeout = hook.timeout_s;
-    match &run.ending {
-        Ending::NotStarted(e) => fail(
-            ErrorCode::HookNotStarted,
-            format!(
-                "the hook `{}` could not be started: {e}; check that it exists, is executable and starts with a valid #! line",
-                hook.path
-            ),
-        ),
-        Ending::TimedOut => fail(
-            ErrorCode::HookTimedOut,
-            format!("the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"),
-        ),
-        Ending::Stopped => fail(
-            ErrorCode::Stopped,
-            String::from("the job was told to stop while the hook was running"),
-        ),
-        Ending::Exited(0) => {
-            let checked = report.and_then(|r| match action {
-                Action::Create => outputs::credentials(schema, r).map(Some),
-                Action::Delete => outputs::reject_error_fields(&r).map(|()| None),
-            });
-            match checked {
-                Ok(Some(c)) => Verdict::Created(c),
-                Ok(None) => Verdict::Deleted,
-                Err(e) => fail(ErrorCode::BadOutput, e),
-            }
+    // Masked here, while it is known whether it was cut (a cut may split a
+    // secret).
+    let last_stderr = run.last_stderr.as_ref().map(|(line, cut)| {
+        let line = zeroize::Zeroizing::new(String::from_utf8_lossy(line).into_owned());
+        if *cut {
+            known_secrets::mask_cut(&line)
+        } else {
+            known_secrets::mask(&line)
         }
-        ending => {
-            let how = match ending {
-                Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
-                Ending::Exited(c) => format!("the hook exited with status {c}"),
-                _ => String::from("the hook failed"),
-            };
-            let (code, message) = match &report {
-                Ok(r) => (r.error_code.clone(), r.error_message.clone()),
-                Err(e) => {
-                    log.warn(&format!("the hook's output was ignored: {e}"), &[]);
-                    (None, None)
-                }
-            };
-            let code = code
-                .as_deref()
-                .and_then(HookCode::new)
-                .map_or(FailureCode::Own(ErrorCode::HookFailed), FailureCode::Hook);
-            let description = message
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| match &run.last_stderr {
-                    Some((line, cut)) => {
-                        // Masked here, while it is known whether it was cut
-                        // (a cut may split a secret).
-                        let line = String::from_utf8_lossy(line);
-                        let line = if *cut {
-                            known_secrets::mask_cut(&line)
-                        } else {
-                            known_secrets::mask(&line)
-                        };
-                        format!("{how}; its last error line: {}", line.trim())
-                    }
-                    None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
-                });
-            Verdict::Failed { code, description }
-        }
+    });
+    let (verdict, warning) = verdict::judge(
+        action,
+        schema,
+        &verdict::HookRun {
+            ending: &ending,
+            output: &run.output,
+            overflow: run.output_overflow,
+            last_stderr: last_stderr.as_deref(),
+            path: hook.path,
+            timeout_s: hook.timeout_s,
+        },
+    );
+    if let Some(w) = warning {
+        log.warn(&w, &[]);
     }
+    verdict
 }
 
 /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
