@@ -2,6 +2,7 @@
 //! process, signals, logging, and the `run` orchestration that ties them.
 
 pub mod cli;
+pub mod files;
 pub mod hook;
 pub mod http;
 pub mod log;

@@ -35,6 +35,9 @@ const CR_TOKEN_PATHS: [&str; 3] = [
     "/var/run/secrets/tokens/sa-token",
 ];
 
+/// Largest compute resource token file read (a token is a few KiB).
+const MAX_CR_TOKEN_FILE: u64 = 64 * 1024;
+
 /// How the task ended, for the last log line.
 enum Outcome {
     Reported { status: &'static str, exit: u8 },
@@ -371,9 +374,8 @@ fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
             )
         })?,
     };
-    let raw = zeroize::Zeroizing::new(
-        std::fs::read(path).map_err(|e| format!("the compute resource token file `{path}` cannot be read: {e}"))?,
-    );
+    let raw = super::files::read_regular(path, MAX_CR_TOKEN_FILE)
+        .map_err(|e| format!("the compute resource token file `{path}` {}", e.0))?;
     let text =
         std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
     let token = text.trim();
