@@ -16,8 +16,9 @@ use std::string::String;
 use std::time::Duration;
 use std::vec::Vec;
 
-/// After a stop, a rollback gets at most this long.
-const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(20);
+/// After a stop, a rollback gets this long, then SIGTERM, then SIGKILL
+/// [`hook::KILL_GRACE`] later: at most 20 s in all.
+const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(15);
 
 /// Which hook, and how long it may run.
 pub struct Hook<'a> {
@@ -38,7 +39,7 @@ fn run_hook_for(hook: &Hook<'_>, arg: &str, env: Vars, timeout: Duration, honour
         arg,
         env,
         timeout,
-        honour_stop,
+        after_stop: if honour_stop { Duration::ZERO } else { ROLLBACK_AFTER_STOP },
     })
 }
 

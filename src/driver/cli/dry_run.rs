@@ -106,7 +106,7 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
     }
     all.retain(|(n, _)| n != "SM_ACTION" && n != "SM_CREDENTIALS_ID");
     all.push(("SM_ACTION".into(), "create_credentials".into()));
-    let env = Env { all: Vars(all) };
+    let env = Env::new(Vars(all));
 
     let s = match settings::parse(env.utf8()) {
         Ok(s) => s,
