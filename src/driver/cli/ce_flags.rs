@@ -1,6 +1,8 @@
 //! `credhook ce-flags [FILE]`: the `--env` arguments for `ibmcloud ce job`.
 
-use super::load;
+use super::{EXIT_USAGE, file_arg, load};
+use std::ffi::OsString;
+use std::vec::Vec;
 use crate::jobconfig;
 
 /// `credhook ce-flags [FILE]`: the `--env` arguments, shell-quoted.
@@ -13,6 +15,17 @@ pub fn ce_flags(path: &str) -> u8 {
         Err(e) => {
             std::eprintln!("credhook: {e}");
             1
+        }
+    }
+}
+
+/// `credhook ce-flags [FILE]` from its arguments.
+pub fn main(args: Vec<OsString>) -> u8 {
+    match file_arg(args) {
+        Ok(path) => ce_flags(&path),
+        Err(e) => {
+            std::eprintln!("credhook ce-flags: {e}; usage: credhook ce-flags [FILE]");
+            EXIT_USAGE
         }
     }
 }
