@@ -139,8 +139,9 @@ pub fn stop_budget_ms(reports: bool) -> u64 {
 /// The most one call can take: every attempt running its full timeout, plus
 /// the capped waits between them.
 pub fn call_bound_ms(policy: Policy, timeout_ms: u64) -> u64 {
+    // An attempt: connect, send and receive, the timeout each.
     (u64::from(policy.retries) + 1)
-        .saturating_mul(timeout_ms)
+        .saturating_mul(3 * timeout_ms)
         .saturating_add(MAX_TOTAL_WAIT_MS)
 }
 

@@ -151,8 +151,14 @@ impl Http {
             .proxy(None)
             .max_redirects(0)
             .user_agent(std::format!("credhook/{}", crate::VERSION))
-            // One attempt, connect to last body byte, gets the timeout.
-            .timeout_global(t)
+            // Each phase gets the timeout, so an error says which phase it
+            // was in (before or after the request went out).
+            .timeout_resolve(t)
+            .timeout_connect(t)
+            .timeout_send_request(t)
+            .timeout_send_body(t)
+            .timeout_recv_response(t)
+            .timeout_recv_body(t)
             // The default 128 KiB buffers cost ~0.5 MiB of RSS for replies of
             // a few KiB.
             .input_buffer_size(20 * 1024)
@@ -288,8 +294,8 @@ impl Http {
                 let _ = tx.send(job.run());
             })
             .map_err(|e| AttemptError::Unsent(std::format!("no thread for the request: {e}")))?;
-        // ureq's own timeout ends the worker; this is the backstop.
-        let deadline = Instant::now() + self.timeout + Duration::from_secs(1);
+        // The whole attempt: connect, send and receive, the timeout each.
+        let deadline = Instant::now() + ATTEMPT_PHASES * self.timeout;
         let budget = stop_budget(req.call == Call::TaskUpdate);
         loop {
             match rx.recv_timeout(STOP_POLL) {
@@ -308,6 +314,10 @@ impl Http {
         }
     }
 }
+
+/// An attempt may take this many times `CREDHOOK_HTTP_TIMEOUT` in all
+/// (connect, send, receive); then it is abandoned as a timeout.
+const ATTEMPT_PHASES: u32 = 3;
 
 /// How often a waiting call looks for a stop: the most a stop waits.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -431,18 +441,30 @@ impl fmt::Display for AttemptError {
 }
 
 impl From<ureq::Error> for AttemptError {
+    /// Whether the request may have reached the server decides whether a
+    /// failed task update may be rolled back, so "may have arrived" is the
+    /// default for anything that happens once a connection is up, and
+    /// "unsent" is kept for errors that come before it: resolving,
+    /// connecting, the TLS handshake.
     fn from(e: ureq::Error) -> AttemptError {
+        use std::io::ErrorKind as K;
         use ureq::Timeout as T;
         let unsent = match &e {
             ureq::Error::BodyExceedsLimit(_) => return AttemptError::TooLarge,
-            ureq::Error::HostNotFound
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::BadUri(_)
-            | ureq::Error::Tls(_)
-            | ureq::Error::Rustls(_)
-            | ureq::Error::Timeout(T::Resolve | T::Connect) => true,
-            ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::ConnectionRefused,
-            _ => false,
+            ureq::Error::Timeout(T::Resolve | T::Connect) => true,
+            ureq::Error::Timeout(_) | ureq::Error::Protocol(_) => false,
+            ureq::Error::Io(io) => !matches!(
+                io.kind(),
+                K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::BrokenPipe
+                    | K::UnexpectedEof
+                    | K::TimedOut
+                    | K::WouldBlock
+                    | K::Interrupted
+                    | K::WriteZero
+            ),
+            _ => true,
         };
         if unsent {
             AttemptError::Unsent(e.to_string())
