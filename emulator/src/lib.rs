@@ -61,6 +61,8 @@ pub enum Fault {
     Redirect(u16, String),
     /// Say nothing for this long, then close.
     Stall(Duration),
+    /// A 200 with this JSON body, sent as is.
+    Body(String),
     /// A 200 whose body is 2 MiB.
     Oversized,
     /// A 200 whose body is not JSON.
@@ -433,6 +435,10 @@ fn apply_fault<S: Write>(s: &mut S, fault: Fault) -> io::Result<bool> {
             Ok(true)
         }
         Fault::Reset | Fault::Lost => Ok(false),
+        Fault::Body(body) => {
+            http::write_response(s, 200, "application/json", &[], body.as_bytes(), None)?;
+            Ok(true)
+        }
         Fault::Redirect(code, location) => {
             let (st, ct, _, b) = error_reply(code, "moved");
             http::write_response(s, st, ct, &[("Location", location)], &b, None)?;
