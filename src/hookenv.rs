@@ -71,7 +71,11 @@ mod tests {
         let e = check_value("SMIN_DB_PASSWORD", "a\0b").unwrap_err();
         assert!(e.contains("`SMIN_DB_PASSWORD` holds a NUL"), "{e}");
         let big = "x".repeat(MAX_VAR_BYTES);
-        assert!(check_value("SMIN_DB_DATA", &big).unwrap_err().contains("more than the 131072"));
+        assert!(
+            check_value("SMIN_DB_DATA", &big)
+                .unwrap_err()
+                .contains("more than the 131072")
+        );
         let half = "x".repeat(MAX_RESOLVED_BYTES / 2);
         assert!(check_total([("A", half.as_str())]).is_ok());
         assert!(check_total([("A", half.as_str()), ("B", half.as_str())]).is_err());

@@ -219,9 +219,19 @@ mod tests {
             ReplyError::Missing("access_token")
         );
         assert!(matches!(parse_token_reply(b"<html>"), Err(ReplyError::Json(_))));
-        for bad in [r#""""#, r#""a\r\nX-Evil: 1""#, r#""tok en""#, r#""t\u00e9""#, r#""t\u0000""#] {
+        for bad in [
+            r#""""#,
+            r#""a\r\nX-Evil: 1""#,
+            r#""tok en""#,
+            r#""t\u00e9""#,
+            r#""t\u0000""#,
+        ] {
             let body = alloc::format!(r#"{{"access_token":{bad}}}"#);
-            assert_eq!(parse_token_reply(body.as_bytes()).unwrap_err(), ReplyError::BadToken, "{bad}");
+            assert_eq!(
+                parse_token_reply(body.as_bytes()).unwrap_err(),
+                ReplyError::BadToken,
+                "{bad}"
+            );
         }
         let long = alloc::format!(r#"{{"access_token":"{}"}}"#, "a".repeat(MAX_TOKEN_BYTES + 1));
         assert_eq!(parse_token_reply(long.as_bytes()).unwrap_err(), ReplyError::BadToken);

@@ -184,7 +184,10 @@ mod tests {
             ("PATH", "/bin"),
         ]));
         assert_eq!(p.len(), 3, "{p:?}");
-        assert!(p[0].starts_with("MY_SETTING: not a declaration") && p[0].contains("SMIN_MY_SETTING"), "{p:?}");
+        assert!(
+            p[0].starts_with("MY_SETTING: not a declaration") && p[0].contains("SMIN_MY_SETTING"),
+            "{p:?}"
+        );
         assert!(p[1].starts_with("CREDHOOK_HOOK_TIMEOUT: only SMIN_/SMOUT_"), "{p:?}");
         assert!(p[2].starts_with("PATH: not a declaration"), "{p:?}");
     }

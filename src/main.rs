@@ -52,7 +52,10 @@ fn main() -> ExitCode {
                 .chain(&rest)
                 .map(|a| a.to_string_lossy().escape_debug().to_string())
                 .collect();
-            eprintln!("credhook: unknown arguments `{}`; see `credhook --help`", shown.join(" "));
+            eprintln!(
+                "credhook: unknown arguments `{}`; see `credhook --help`",
+                shown.join(" ")
+            );
             cli::EXIT_USAGE
         }
     };

@@ -196,7 +196,9 @@ fn world_for(call: Call, fault: F) -> World {
         F::UnavailableThenOk => w.emu.fault(ep, Fault::Status(503)),
         F::TooMany => w.emu.fault(ep, Fault::RetryAfter(429, 1)),
         F::Status(s) => w.emu.fault(ep, Fault::Status(s)),
-        F::Redirect(s) => w.emu.fault(ep, Fault::Redirect(s, "https://elsewhere.example/moved?t=1".into())),
+        F::Redirect(s) => w
+            .emu
+            .fault(ep, Fault::Redirect(s, "https://elsewhere.example/moved?t=1".into())),
         F::LostThen(s) => {
             w.emu.fault(ep, Fault::Lost);
             w.emu.fault(ep, Fault::Status(s));
@@ -255,7 +257,12 @@ fn observe(call: Call, fault: F) -> (Outcome, Duration) {
         assert!(!r.stderr.contains("t=1"), "the Location's query was logged\n{r}");
     }
     if let F::LostThen(_) = fault {
-        assert_eq!(w.calls_to(call.endpoint()), 2, "{}: lost reply not retried once", call.label());
+        assert_eq!(
+            w.calls_to(call.endpoint()),
+            2,
+            "{}: lost reply not retried once",
+            call.label()
+        );
     }
     if let (Call::Task, F::LostThen(_)) = (call, fault) {
         assert!(

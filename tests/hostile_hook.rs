@@ -226,7 +226,18 @@ fn stop_before_a_token_exits_2_without_running_the_hook() {
 fn every_terminating_signal_is_a_stop() {
     let rt = format!("-{}", libc_sigrtmin() + 2);
     let signals = [
-        "-HUP", "-USR1", "-USR2", "-ALRM", "-QUIT", "-VTALRM", "-PROF", "-XCPU", "-XFSZ", "-IO", "-PWR", rt.as_str(),
+        "-HUP",
+        "-USR1",
+        "-USR2",
+        "-ALRM",
+        "-QUIT",
+        "-VTALRM",
+        "-PROF",
+        "-XCPU",
+        "-XFSZ",
+        "-IO",
+        "-PWR",
+        rt.as_str(),
     ];
     let mut failures = Vec::new();
     for signal in signals {

@@ -13,13 +13,19 @@ fn a_token_that_cannot_be_a_bearer_header_is_refused_on_receipt() {
     for token in [r#"abc\r\nX-Injected: 1"#, "t\\u00e9-non-ascii", "has space"] {
         let mut w = World::new();
         declare_outputs(&mut w);
-        w.emu.fault(Endpoint::Token, Fault::Body(format!(r#"{{"access_token":"{token}","expires_in":3600}}"#)));
+        w.emu.fault(
+            Endpoint::Token,
+            Fault::Body(format!(r#"{{"access_token":"{token}","expires_in":3600}}"#)),
+        );
         w.hook(RECORDING_CREATE);
         let r = w.run();
         r.assert_code(2);
         assert!(w.hook_calls().is_empty(), "{token}: the hook ran");
         assert!(r.log_has("not a usable bearer token"), "{token}\n{r}");
-        assert!(!r.stderr.contains("X-Injected") && !r.stderr.contains("has space"), "{r}");
+        assert!(
+            !r.stderr.contains("X-Injected") && !r.stderr.contains("has space"),
+            "{r}"
+        );
     }
 }
 
@@ -27,16 +33,24 @@ fn a_token_that_cannot_be_a_bearer_header_is_refused_on_receipt() {
 fn a_secret_the_hook_cannot_be_given_is_err10002_before_the_hook() {
     const ID: &str = "5e1f0000-0000-4000-8000-0000000000cc";
     let big = "x".repeat(200 * 1024);
-    for (payload, says) in [("nul\\u0000inside", "holds a NUL"), (big.as_str(), "more than the 131072")] {
+    for (payload, says) in [
+        ("nul\\u0000inside", "holds a NUL"),
+        (big.as_str(), "more than the 131072"),
+    ] {
         let mut w = World::new();
         declare_outputs(&mut w);
         w.emu
             .add_secret(ID, &format!(r#"{{"secret_type":"arbitrary","payload":"{payload}"}}"#));
-        w.set("SMIN_BLOB", "type:secret_id").set("SM_BLOB_VALUE", ID).hook(RECORDING_CREATE);
+        w.set("SMIN_BLOB", "type:secret_id")
+            .set("SM_BLOB_VALUE", ID)
+            .hook(RECORDING_CREATE);
         let r = w.run();
         r.assert_code(1);
         let d = r.failed_with("ERR10002");
-        assert!(d.contains("input `blob`") && d.contains("SMIN_BLOB_PAYLOAD") && d.contains(says), "{d}");
+        assert!(
+            d.contains("input `blob`") && d.contains("SMIN_BLOB_PAYLOAD") && d.contains(says),
+            "{d}"
+        );
         assert!(w.hook_calls().is_empty());
     }
 }
@@ -100,7 +114,9 @@ fn plain_http_to_localhost_goes_to_127_0_0_1() {
     let mut w = World::with(|o| o.tls = false);
     declare_outputs(&mut w);
     let url = format!("http://localhost:{}", w.emu.port());
-    w.set("SM_INSTANCE_URL", &url).set("CREDHOOK_IAM_URL", &url).hook(RECORDING_CREATE);
+    w.set("SM_INSTANCE_URL", &url)
+        .set("CREDHOOK_IAM_URL", &url)
+        .hook(RECORDING_CREATE);
     w.run().assert_code(0);
 }
 
@@ -144,7 +160,14 @@ fn spawn_with_raw_env(bin: &std::path::Path, env: &[&str], stderr_file: &std::pa
         libc::posix_spawn_file_actions_init(&mut fa);
         libc::posix_spawn_file_actions_addopen(&mut fa, 2, errf.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o600);
         let mut pid = 0;
-        let rc = libc::posix_spawn(&mut pid, path.as_ptr(), &fa, std::ptr::null(), argv.as_ptr(), envp.as_ptr());
+        let rc = libc::posix_spawn(
+            &mut pid,
+            path.as_ptr(),
+            &fa,
+            std::ptr::null(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+        );
         assert_eq!(rc, 0, "posix_spawn");
         let mut status = 0;
         libc::waitpid(pid, &mut status, 0);

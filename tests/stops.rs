@@ -20,7 +20,11 @@ fn a_stop_during_a_blocked_token_read_exits_2_at_once() {
     let t0 = Instant::now();
     let r = w.run_and_signal("-TERM", || !w.emu.calls().is_empty());
     r.assert_code(2);
-    assert!(t0.elapsed() < Duration::from_secs(5), "waited out the read: {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "waited out the read: {:?}",
+        t0.elapsed()
+    );
     assert!(w.hook_calls().is_empty() && r.updates.is_empty());
     assert!(r.log_has("stopped by a signal"), "{r}");
 }
@@ -31,7 +35,8 @@ fn a_stop_during_a_blocked_token_read_exits_2_at_once() {
 fn a_stop_during_a_blocked_secret_read_is_err10007() {
     let mut w = World::new();
     declare_outputs(&mut w);
-    w.emu.add_secret(SECRET, r#"{"secret_type":"arbitrary","payload":"pay-load-1"}"#);
+    w.emu
+        .add_secret(SECRET, r#"{"secret_type":"arbitrary","payload":"pay-load-1"}"#);
     w.emu.fault(Endpoint::Secret, Fault::Stall(Duration::from_secs(60)));
     w.set("SMIN_REF", "type:secret_id")
         .set("SM_REF_VALUE", SECRET)
@@ -73,8 +78,14 @@ exit 1"#,
     let d = r.failed_with("ERR10004");
     assert!(d.contains("quota exceeded"), "{d}");
     assert_eq!(w.hook_calls(), ["create", "delete"]);
-    assert!(took < Duration::from_secs(30), "the rollback was not cut short: {took:?}");
-    assert!(took >= Duration::from_secs(15), "the rollback was not given its 15 s: {took:?}");
+    assert!(
+        took < Duration::from_secs(30),
+        "the rollback was not cut short: {took:?}"
+    );
+    assert!(
+        took >= Duration::from_secs(15),
+        "the rollback was not given its 15 s: {took:?}"
+    );
 }
 
 /// After a stop the task update is still retried, with its backoff (no
@@ -114,6 +125,10 @@ fn a_stop_during_a_blocked_task_update_ends_within_the_report_budget() {
     let took = t0.elapsed();
     r.assert_code(2);
     assert!(took < Duration::from_secs(20), "{took:?}");
-    assert_eq!(w.hook_calls(), ["create "], "rolled back an update that may have arrived");
+    assert_eq!(
+        w.hook_calls(),
+        ["create "],
+        "rolled back an update that may have arrived"
+    );
     assert!(r.log_has("may have been delivered") && r.log_has("cred-42"), "{r}");
 }

@@ -86,7 +86,10 @@ mod tests {
         let e = read_regular("/dev/zero", 1 << 20).unwrap_err();
         assert!(e.0.contains("not a regular file"), "{e:?}");
         let e = read_regular(dir.to_str().unwrap(), 1 << 20).unwrap_err();
-        assert!(e.0.contains("not a regular file") || e.0.contains("cannot be read"), "{e:?}");
+        assert!(
+            e.0.contains("not a regular file") || e.0.contains("cannot be read"),
+            "{e:?}"
+        );
         let fifo = dir.join("fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo reads a valid NUL-terminated path.

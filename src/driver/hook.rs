@@ -253,9 +253,9 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
             kill_at,
             drain_until,
         ]
-            .into_iter()
-            .flatten()
-            .min();
+        .into_iter()
+        .flatten()
+        .min();
         // Without the self-pipe (signals not installed) poll the child often.
         let cap = if wake >= 0 {
             Duration::from_secs(1)

@@ -7,11 +7,11 @@ use super::signals;
 use crate::retry::{self, Outcome, Policy, Progress, Verdict};
 use crate::secret::Secret;
 use crate::url;
-use std::fmt;
 use std::boxed::Box;
+use std::fmt;
 use std::io::Read;
-use std::sync::mpsc;
 use std::string::{String, ToString};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
@@ -113,10 +113,9 @@ impl fmt::Display for HttpError {
             }
             HttpError::TooLarge => write!(f, "the reply was larger than {MAX_BODY} bytes"),
             HttpError::Stopped => f.write_str("stopped by a signal before a reply came"),
-            HttpError::Ambiguous(last) => write!(
-                f,
-                "{last}, after an earlier attempt that may have reached the server"
-            ),
+            HttpError::Ambiguous(last) => {
+                write!(f, "{last}, after an earlier attempt that may have reached the server")
+            }
         }
     }
 }
@@ -301,7 +300,9 @@ impl Http {
             match rx.recv_timeout(STOP_POLL) {
                 Ok(result) => return result,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(AttemptError::NoReply(String::from("the request ended without a result")));
+                    return Err(AttemptError::NoReply(String::from(
+                        "the request ended without a result",
+                    )));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
@@ -309,7 +310,9 @@ impl Http {
                 return Err(AttemptError::Stopped);
             }
             if Instant::now() >= deadline {
-                return Err(AttemptError::NoReply(String::from("timeout: the attempt took too long")));
+                return Err(AttemptError::NoReply(String::from(
+                    "timeout: the attempt took too long",
+                )));
             }
         }
     }

@@ -58,7 +58,9 @@ impl Env {
         for (i, (k, _)) in vars.0.iter().enumerate() {
             if last.insert(k.clone(), i).is_some()
                 && let Some(name) = k.to_str()
-                && ["SM_", "SMIN_", "SMOUT_", "CREDHOOK_"].iter().any(|p| name.starts_with(p))
+                && ["SM_", "SMIN_", "SMOUT_", "CREDHOOK_"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
             {
                 dup_names.insert(String::from(name));
             }

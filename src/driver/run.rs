@@ -405,7 +405,8 @@ impl Job<'_> {
                     .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
                 vars.push((var, value));
             }
-            hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose()))).map_err(|e| format!("input `{name}`: secret {id}: {e}"))?;
+            hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
+                .map_err(|e| format!("input `{name}`: secret {id}: {e}"))?;
         }
         Ok(vars)
     }

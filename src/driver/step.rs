@@ -39,7 +39,11 @@ fn run_hook_for(hook: &Hook<'_>, arg: &str, env: Vars, timeout: Duration, honour
         arg,
         env,
         timeout,
-        after_stop: if honour_stop { Duration::ZERO } else { ROLLBACK_AFTER_STOP },
+        after_stop: if honour_stop {
+            Duration::ZERO
+        } else {
+            ROLLBACK_AFTER_STOP
+        },
     })
 }
 

@@ -1,9 +1,9 @@
 //! `credhook ce-flags [FILE]`: the `--env` arguments for `ibmcloud ce job`.
 
 use super::{EXIT_USAGE, file_arg, load};
+use crate::jobconfig;
 use std::ffi::OsString;
 use std::vec::Vec;
-use crate::jobconfig;
 
 /// `credhook ce-flags [FILE]`: the `--env` arguments, shell-quoted.
 pub fn ce_flags(path: &str) -> u8 {

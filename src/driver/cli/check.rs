@@ -1,9 +1,9 @@
 //! `credhook check [FILE]`: validate a job_config.json.
 
 use super::{EXIT_USAGE, file_arg, load};
+use crate::jobconfig;
 use std::ffi::OsString;
 use std::vec::Vec;
-use crate::jobconfig;
 
 /// `credhook check [FILE]`: one line per problem on stdout (none when the
 /// config is good; the summary goes to stderr); exit 0 or 1.
