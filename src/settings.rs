@@ -159,13 +159,13 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
     let instance_url = instance_url.trim_end_matches('/').to_string();
     let mut instance_host = String::new();
     if !instance_url.is_empty() {
-        match url::parse(&instance_url) {
+        match url::parse_base(&instance_url) {
             Ok(u) => instance_host = u.host.to_string(),
             Err(e) => err("SM_INSTANCE_URL", e.to_string()),
         }
     }
     let iam_url = iam::endpoint(get("CREDHOOK_IAM_URL"), &instance_host).to_string();
-    if let Err(e) = url::parse(&iam_url) {
+    if let Err(e) = url::parse_base(&iam_url) {
         err("CREDHOOK_IAM_URL", e.to_string());
     }
 

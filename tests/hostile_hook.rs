@@ -284,3 +284,72 @@ exit 0"#,
     );
     assert!(d.starts_with("eeee"), "{d}");
 }
+
+/// Every catchable signal whose default would end credhook silently is a
+/// stop: the hook's whole group is ended, its credentials rolled back, and
+/// the task reported `failed` with ERR10007.
+#[test]
+fn every_terminating_signal_is_a_stop() {
+    let rt = format!("-{}", libc_sigrtmin() + 2);
+    let signals = [
+        "-HUP",
+        "-USR1",
+        "-USR2",
+        "-ALRM",
+        "-QUIT",
+        "-VTALRM",
+        "-PROF",
+        "-XCPU",
+        "-XFSZ",
+        "-IO",
+        "-PWR",
+        rt.as_str(),
+    ];
+    let mut failures = Vec::new();
+    for signal in signals {
+        let mut w = World::new();
+        declare_outputs(&mut w);
+        w.hook(
+            r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+[ "$1" = delete ] && exit 0
+printf 'id=cred-sig\n' > "$CREDHOOK_OUTPUT"
+sleep 30 &
+echo $! > "$TEST_DIR/child"
+touch "$TEST_DIR/ready"
+wait"#,
+        );
+        let ready = w.dir.join("ready");
+        let r = w.run_and_signal(signal, || ready.exists());
+        let outcome = (r.code, r.update().error().map(|e| e.0));
+        if outcome != (1, Some("ERR10007".to_string())) {
+            failures.push(format!("{signal}: {outcome:?}\n{r}"));
+            continue;
+        }
+        if w.hook_calls() != ["create ", "delete cred-sig"] {
+            failures.push(format!("{signal}: hook calls {:?}", w.hook_calls()));
+        }
+        let child: i32 = w.file("child").trim().parse().unwrap();
+        if !gone(child) {
+            failures.push(format!("{signal}: the hook's child survived"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// SIGRTMIN as the C library of the binary under test sees it: glibc 34,
+/// musl 35. `kill -<n>` with the larger is a real-time signal in both.
+fn libc_sigrtmin() -> i32 {
+    35
+}
+
+fn gone(pid: i32) -> bool {
+    let ended = || std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
+    let start = Instant::now();
+    while !ended() {
+        if start.elapsed() > Duration::from_secs(5) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}

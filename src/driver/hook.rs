@@ -33,9 +33,10 @@ pub struct Spec<'a> {
     pub arg: &'a str,
     pub env: super::Vars,
     pub timeout: Duration,
-    /// Whether a stop signal ends this run. False for a rollback started
-    /// after the stop, which must be allowed to finish within its timeout.
-    pub honour_stop: bool,
+    /// How long the run may go on after a stop signal before it gets
+    /// SIGTERM (SIGKILL follows [`KILL_GRACE`] later). Zero for the hook's
+    /// own run; the rollback gets a little time to delete what it can.
+    pub after_stop: Duration,
 }
 
 #[derive(Debug)]
@@ -264,7 +265,7 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
     loop {
         let now = Instant::now();
         if exited.is_none() {
-            if ended_by.is_none() && spec.honour_stop && signals::stop_requested() {
+            if ended_by.is_none() && signals::stopped_at().is_some_and(|at| now >= at + spec.after_stop) {
                 ended_by = Some(Ending::Stopped);
                 signal_group(pgid, libc::SIGTERM);
                 kill_at = Some(now + KILL_GRACE);
@@ -307,10 +308,16 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
                 revents: 0,
             });
         }
-        let next = [Some(deadline).filter(|_| ended_by.is_none()), kill_at, drain_until]
-            .into_iter()
-            .flatten()
-            .min();
+        let stop_at = signals::stopped_at().map(|at| at + spec.after_stop);
+        let next = [
+            Some(deadline).filter(|_| ended_by.is_none()),
+            stop_at.filter(|_| ended_by.is_none()),
+            kill_at,
+            drain_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         // Without the self-pipe (signals not installed) poll the child often.
         let cap = if wake >= 0 {
             Duration::from_secs(1)

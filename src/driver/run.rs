@@ -7,6 +7,7 @@ use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::{Log, V};
 use super::step::{self, Hook, Verdict};
 use super::{Env, known_secrets, signals};
+use crate::hookenv;
 use crate::iam::{self, Grant, Token};
 use crate::inputs::{self, Input};
 use crate::outputs;
@@ -34,6 +35,17 @@ const CR_TOKEN_PATHS: [&str; 3] = [
     "/var/run/secrets/tokens/vault-token",
     "/var/run/secrets/tokens/sa-token",
 ];
+
+/// Largest compute resource token file read (a token is a few KiB).
+const MAX_CR_TOKEN_FILE: u64 = 64 * 1024;
+
+/// Why a task update did not get a 2xx.
+enum Undelivered {
+    /// Secrets Manager did not get it.
+    No(String),
+    /// An attempt may have reached Secrets Manager: it may hold the result.
+    Ambiguous(String),
+}
 
 /// How the task ended, for the last log line.
 enum Outcome {
@@ -76,6 +88,17 @@ pub fn run(env: &Env) -> u8 {
         log.warn("could not install signal handlers", &[("error", V::S(&e.to_string()))]);
     }
     let outcome = match settings::parse(env.utf8()) {
+        _ if !env.duplicates.is_empty() => {
+            for name in &env.duplicates {
+                log.error(
+                    &format!("invalid environment: {name} is set more than once; set it once"),
+                    &[("variable", V::S(name))],
+                );
+            }
+            Outcome::NotReported(String::from(
+                "the environment is not valid (duplicate variables); the task cannot be updated",
+            ))
+        }
         Err(errors) => {
             for e in &errors {
                 log.error(&format!("invalid environment: {e}"), &[("variable", V::S(e.var))]);
@@ -171,6 +194,13 @@ impl Job<'_> {
         }
         let resolved = match self.resolve_secrets(&inputs) {
             Ok(r) => r,
+            Err(_) if signals::stop_requested() => {
+                return self.fail(
+                    ErrorCode::Stopped.into(),
+                    "the job was told to stop while it read a referenced secret, before the hook ran",
+                    None,
+                );
+            }
             Err(description) => {
                 return self.fail(ErrorCode::SecretUnreadable.into(), &description, None);
             }
@@ -209,7 +239,22 @@ impl Job<'_> {
                         status: "credentials_created",
                         exit: EXIT_SUCCESS,
                     },
-                    Err(why) => {
+                    Err(Undelivered::Ambiguous(why)) => {
+                        // Secrets Manager may hold these credentials: deleting
+                        // them could break a secret it reports as created.
+                        self.log.error(
+                            "the task update may have been delivered before it failed: no rollback; \
+                             check the secret's versions in Secrets Manager: if it has none with these \
+                             credentials, delete them in the external system by hand",
+                            &[
+                                ("credentials_id", V::S(&c.id)),
+                                ("secret_id", V::S(&self.s.secret_id)),
+                                ("task_id", V::S(&self.s.task_id)),
+                            ],
+                        );
+                        Outcome::NotReported(why)
+                    }
+                    Err(Undelivered::No(why)) => {
                         step::rollback(&self.log, &hook, &schema, &base_env, core::slice::from_ref(&c.id));
                         Outcome::NotReported(why)
                     }
@@ -220,7 +265,7 @@ impl Job<'_> {
                     status: "credentials_deleted",
                     exit: EXIT_SUCCESS,
                 },
-                Err(why) => Outcome::NotReported(why),
+                Err(Undelivered::No(why) | Undelivered::Ambiguous(why)) => Outcome::NotReported(why),
             },
             Verdict::Failed { code, description } => {
                 let rollback = step::rollback(&self.log, &hook, &schema, &base_env, &new_ids);
@@ -245,13 +290,13 @@ impl Job<'_> {
                 status: "failed",
                 exit: EXIT_FAILED,
             },
-            Err(why) => Outcome::NotReported(why),
+            Err(Undelivered::No(why) | Undelivered::Ambiguous(why)) => Outcome::NotReported(why),
         }
     }
 
     /// `PUT …/secrets/{id}/tasks/{task}`. A 400/404 is final.
-    fn update(&mut self, body: &[u8]) -> Result<(), String> {
-        self.ensure_token()?;
+    fn update(&mut self, body: &[u8]) -> Result<(), Undelivered> {
+        self.ensure_token().map_err(Undelivered::No)?;
         let url = format!(
             "{}/api/v2/secrets/{}/tasks/{}",
             self.s.instance_url,
@@ -269,7 +314,10 @@ impl Job<'_> {
         };
         match self.http.send(&self.log, &req) {
             Ok(_) => Ok(()),
-            Err(e) => Err(format!("the task update was not delivered: {e}")),
+            Err(e @ HttpError::Ambiguous(_)) => Err(Undelivered::Ambiguous(format!(
+                "the task update may or may not have been delivered: {e}"
+            ))),
+            Err(e) => Err(Undelivered::No(format!("the task update was not delivered: {e}"))),
         }
     }
 
@@ -359,8 +407,12 @@ impl Job<'_> {
                 if !var.ends_with("_TYPE") {
                     known_secrets::register(value.expose());
                 }
+                hookenv::check_value(&var, value.expose())
+                    .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
                 vars.push((var, value));
             }
+            hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
+                .map_err(|e| format!("input `{name}`: secret {id}: {e}"))?;
         }
         Ok(vars)
     }
@@ -376,9 +428,8 @@ fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
             )
         })?,
     };
-    let raw = zeroize::Zeroizing::new(
-        std::fs::read(path).map_err(|e| format!("the compute resource token file `{path}` cannot be read: {e}"))?,
-    );
+    let raw = super::files::read_regular(path, MAX_CR_TOKEN_FILE)
+        .map_err(|e| format!("the compute resource token file `{path}` {}", e.0))?;
     let text =
         std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
     let token = text.trim();

@@ -17,8 +17,9 @@ use std::string::ToString;
 use std::time::Duration;
 use std::vec::Vec;
 
-/// After a stop, a rollback gets at most this long.
-const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(20);
+/// After a stop, a rollback gets this long, then SIGTERM, then SIGKILL
+/// [`hook::KILL_GRACE`] later: at most 20 s in all.
+const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(15);
 
 /// Which hook, and how long it may run.
 pub struct Hook<'a> {
@@ -46,7 +47,11 @@ fn run_hook_for(
         arg,
         env,
         timeout,
-        honour_stop,
+        after_stop: if honour_stop {
+            Duration::ZERO
+        } else {
+            ROLLBACK_AFTER_STOP
+        },
     });
     // Every value it wrote is a secret from now on, before anything is
     // judged or logged: valid or not, cut short or not.

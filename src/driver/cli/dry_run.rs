@@ -37,35 +37,55 @@ struct Args {
     keep: bool,
 }
 
-fn parse_args(args: &[String]) -> Result<Args, String> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+    use lexopt::Arg::Long;
     let mut a = Args {
         config: super::DEFAULT_CONFIG.into(),
         inputs: Vec::new(),
         keep: false,
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--keep" => a.keep = true,
-            "--config" => a.config = it.next().ok_or("--config needs a file")?.clone(),
-            "--input" => {
-                let pair = it.next().ok_or("--input needs name=value")?;
-                let (name, value) = pair
-                    .split_once('=')
-                    .ok_or_else(|| format!("--input `{pair}` is not name=value"))?;
-                let name = name
-                    .trim_start_matches("SMIN_")
-                    .trim_start_matches("smin_")
-                    .to_ascii_uppercase();
-                a.inputs.push((name, value.to_string()));
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(super::arg_error)? {
+        match arg {
+            Long("keep") => a.keep = true,
+            Long("config") => {
+                let v = parser.value().map_err(|_| String::from("--config needs a file"))?;
+                a.config = super::utf8("--config file", v)?;
             }
-            other => return Err(format!("unknown argument `{other}`")),
+            Long("input") => {
+                let v = parser.value().map_err(|_| String::from("--input needs name=value"))?;
+                // The value may be a secret: never echoed.
+                let pair = v
+                    .into_string()
+                    .map_err(|_| String::from("an --input is not valid UTF-8; give name=value in UTF-8"))?;
+                a.inputs.push(input_arg(&pair)?);
+            }
+            other => return Err(super::arg_error(other.unexpected())),
         }
     }
     Ok(a)
 }
 
-pub fn dry_run(args: &[String], process_env: Env) -> u8 {
+/// `--input name=value`: the name as declared without `SMIN_` (the prefix,
+/// in any case, is stripped once: `SMIN_SMIN_X` is input `SMIN_X`).
+fn input_arg(pair: &str) -> Result<(String, String), String> {
+    let (name, value) = pair
+        .split_once('=')
+        .ok_or_else(|| String::from("an --input is not name=value; write e.g. --input port=5432"))?;
+    let name = match name.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("SMIN_") => &name[5..],
+        _ => name,
+    };
+    if !crate::schema::is_valid_name(&name.to_ascii_uppercase()) {
+        return Err(format!(
+            "--input name `{}` must be letters, digits and `_`",
+            name.escape_debug()
+        ));
+    }
+    Ok((name.to_ascii_uppercase(), value.to_string()))
+}
+
+pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
     // The hook's outputs are real secrets here too.
     if let Err(e) = crate::driver::signals::harden() {
         eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
@@ -105,7 +125,7 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
     }
     all.remove("SM_CREDENTIALS_ID".as_ref());
     all.set("SM_ACTION".into(), "create_credentials".into());
-    let env = Env { all };
+    let env = Env::new(all);
 
     let s = match settings::parse(env.utf8()) {
         Ok(s) => s,
@@ -186,5 +206,32 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
             1
         }
         Verdict::Created(_) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn inputs_strip_the_prefix_once() {
+        assert_eq!(input_arg("SMIN_SMIN_X=1").unwrap(), ("SMIN_X".into(), "1".into()));
+        assert_eq!(input_arg("smin_port=5").unwrap(), ("PORT".into(), "5".into()));
+        assert_eq!(input_arg("port=a=b").unwrap(), ("PORT".into(), "a=b".into()));
+        assert!(input_arg("novalue").unwrap_err().contains("not name=value"));
+        assert!(input_arg("bad name=x").unwrap_err().contains("letters, digits"));
+    }
+
+    #[test]
+    fn non_utf8_arguments_are_errors_that_do_not_echo_values() {
+        let args = |v: &[&[u8]]| v.iter().map(|b| OsString::from_vec(b.to_vec())).collect::<Vec<_>>();
+        let e = parse_args(args(&[b"--input", b"pw=s3cr\xffet"])).err().unwrap();
+        assert!(e.contains("not valid UTF-8") && !e.contains("s3cr"), "{e}");
+        let e = parse_args(args(&[b"--config", b"\xff.json"])).err().unwrap();
+        assert!(e.contains("not valid UTF-8"), "{e}");
+        let a = parse_args(args(&[b"--config=x.json", b"--keep", b"--input", b"a=1"])).unwrap();
+        assert!(a.keep && a.config == "x.json" && a.inputs.len() == 1);
+        assert!(parse_args(args(&[b"--bogus"])).err().unwrap().contains("--bogus"));
     }
 }
