@@ -5,7 +5,7 @@
 use credhook::json;
 use credhook::outputs::{self, MAX_VALUE_CHARS};
 use credhook::schema::{self, Schema};
-use credhook::{iam, inputs, secrets};
+use credhook::{iam, inputs, referenced};
 
 fn schema() -> Schema {
     let env = [
@@ -92,5 +92,5 @@ pub fn replies(data: &[u8]) {
     }
     let _ = iam::parse_token_reply(data);
     let _ = iam::error_summary(data);
-    let _ = secrets::hook_vars("LOGIN", data);
+    let _ = referenced::hook_vars("LOGIN", data);
 }

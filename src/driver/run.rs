@@ -11,9 +11,9 @@ use crate::hookenv;
 use crate::iam::{self, Grant, Token};
 use crate::inputs::{self, Input};
 use crate::outputs;
+use crate::referenced;
 use crate::schema::{self, Kind};
 use crate::secret::Secret;
-use crate::secrets;
 use crate::settings::{self, Action, Credential, Settings};
 use crate::task::{self, ErrorCode, FailureCode};
 use std::format;
@@ -399,7 +399,7 @@ impl Job<'_> {
                 };
                 format!("input `{name}`: secret {id} could not be read ({e}); {hint}")
             })?;
-            let fields = secrets::hook_vars(&input.field.name, &reply.body)
+            let fields = referenced::hook_vars(&input.field.name, &reply.body)
                 .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
             for (var, value) in fields {
                 // Every field, and every string and number inside a JSON
