@@ -325,6 +325,11 @@ wait"#,
             failures.push(format!("{signal}: {outcome:?}\n{r}"));
             continue;
         }
+        if let Some(name) = signal.strip_prefix('-').filter(|n| n.parse::<i32>().is_err())
+            && !r.log_has(&format!("\"signal\":\"SIG{name}\""))
+        {
+            failures.push(format!("{signal}: the log does not name the signal\n{r}"));
+        }
         if w.hook_calls() != ["create ", "delete cred-sig"] {
             failures.push(format!("{signal}: hook calls {:?}", w.hook_calls()));
         }

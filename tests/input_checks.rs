@@ -120,6 +120,43 @@ fn plain_http_to_localhost_goes_to_127_0_0_1() {
     w.run().assert_code(0);
 }
 
+/// `localhost` is not looked up: with `/etc/hosts` saying `127.0.0.2
+/// localhost` (in a private mount namespace) and the emulator on 127.0.0.1
+/// only, a run over `http://localhost` still reaches it.
+#[test]
+fn localhost_is_not_resolved_through_etc_hosts() {
+    let mut w = World::with(|o| o.tls = false);
+    declare_outputs(&mut w);
+    let url = format!("http://localhost:{}", w.emu.port());
+    w.set("SM_INSTANCE_URL", &url)
+        .set("CREDHOOK_IAM_URL", &url)
+        .hook(RECORDING_CREATE);
+    let hosts = w.dir.join("hosts");
+    std::fs::write(&hosts, "127.0.0.2 localhost\n").unwrap();
+    let probe = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts"])
+        .arg(&hosts)
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no private mount namespace here (needs root and unshare)");
+        return;
+    }
+    let inner = w.command();
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$1\""])
+        .arg(&hosts)
+        .arg(credhook_bin())
+        .env_clear()
+        .current_dir(&w.dir);
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    let r = w.finish(cmd.output().unwrap());
+    r.assert_code(0);
+}
+
 #[test]
 fn duplicate_sm_variables_are_an_invalid_environment() {
     let w = World::new();

@@ -246,6 +246,13 @@ fn non_utf8_and_unknown_arguments_get_a_clear_error_not_a_panic() {
 }
 
 #[test]
+fn check_reads_only_small_regular_files() {
+    let (code, stdout, _) = out(credhook().args(["check", "/dev/zero"]));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("/dev/zero: is not a regular file"), "{stdout}");
+}
+
+#[test]
 fn check_rejects_names_that_are_not_declarations() {
     let w = support::World::new();
     let f = w.dir.join("job_config.json");

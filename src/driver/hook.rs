@@ -255,7 +255,10 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
     let mut output = Zeroizing::new(Vec::with_capacity(4096));
     let mut overflow = false;
 
-    let deadline = Instant::now() + spec.timeout;
+    let started = Instant::now();
+    let deadline = started + spec.timeout;
+    // A run that starts after the stop (a rollback) gets its full grace.
+    let stop_deadline = || signals::stopped_at().map(|at| at.max(started) + spec.after_stop);
     let mut ended_by: Option<Ending> = None;
     let mut kill_at: Option<Instant> = None;
     let mut exited: Option<std::process::ExitStatus> = None;
@@ -265,7 +268,7 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
     loop {
         let now = Instant::now();
         if exited.is_none() {
-            if ended_by.is_none() && signals::stopped_at().is_some_and(|at| now >= at + spec.after_stop) {
+            if ended_by.is_none() && stop_deadline().is_some_and(|at| now >= at) {
                 ended_by = Some(Ending::Stopped);
                 signal_group(pgid, libc::SIGTERM);
                 kill_at = Some(now + KILL_GRACE);
@@ -308,7 +311,7 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
                 revents: 0,
             });
         }
-        let stop_at = signals::stopped_at().map(|at| at + spec.after_stop);
+        let stop_at = stop_deadline();
         let next = [
             Some(deadline).filter(|_| ended_by.is_none()),
             stop_at.filter(|_| ended_by.is_none()),

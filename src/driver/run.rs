@@ -141,6 +141,9 @@ pub fn run(env: &Env) -> u8 {
     } else {
         super::log::Level::Error
     };
+    if let Some(signal) = signals::stop_signal_name() {
+        log.warn("a stop signal was received", &[("signal", V::S(&signal))]);
+    }
     let usage = signals::own_usage();
     log.event(
         level,
@@ -326,6 +329,11 @@ impl Job<'_> {
         if let Some((t, at)) = &self.token {
             let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
             if at.elapsed() + TOKEN_MARGIN < lifetime {
+                return Ok(());
+            }
+            // After a stop only the report may still call out: a token that
+            // has not yet expired is good enough for it.
+            if signals::stop_requested() && at.elapsed() < lifetime {
                 return Ok(());
             }
             self.log.info("refreshing the IAM token", &[]);

@@ -11,6 +11,9 @@ use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
+/// Largest job config read (real ones are a few KiB).
+pub const MAX_CONFIG: u64 = 1 << 20;
+
 /// Exit status for a command line credhook cannot use.
 pub const EXIT_USAGE: u8 = 2;
 
@@ -18,7 +21,7 @@ pub const DEFAULT_CONFIG: &str = "./job_config.json";
 
 /// Reads and parses a job config; the error is one line naming the file.
 pub fn load(path: &str) -> Result<Vec<(String, String)>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: cannot be read: {e}"))?;
+    let bytes = crate::driver::files::read_regular(path, MAX_CONFIG).map_err(|e| format!("{path}: {}", e.0))?;
     jobconfig::parse(&bytes).map_err(|e| format!("{path}: {e}"))
 }
 
