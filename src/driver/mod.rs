@@ -10,6 +10,7 @@ pub mod log;
 pub mod run;
 pub mod signals;
 pub mod step;
+pub mod token;
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};

@@ -5,57 +5,33 @@
 
 use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::{Log, V};
-use super::step::{self, Hook, Verdict};
-use super::{Env, known_secrets, signals};
+use super::step::{self, Hook};
+use super::token::Tokens;
+use super::{Env, Vars, known_secrets, signals};
+use crate::api;
+use crate::flow::{EXIT_SUCCESS, Event, Flow, Outcome, Step, Update};
 use crate::hookenv;
-use crate::iam::{self, Grant, Token};
 use crate::inputs::{self, Input};
 use crate::outputs;
 use crate::referenced;
 use crate::schema::{self, Kind};
 use crate::secret::Secret;
-use crate::settings::{self, Action, Credential, Settings};
-use crate::task::{self, ErrorCode, FailureCode};
+use crate::settings::{self, Action, Settings};
+use crate::task;
 use std::format;
 use std::string::{String, ToString};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use std::vec::Vec;
 
-/// Exit statuses.
-pub const EXIT_SUCCESS: u8 = 0;
-pub const EXIT_FAILED: u8 = 1;
-pub const EXIT_NOT_REPORTED: u8 = 2;
+pub use crate::flow::{EXIT_FAILED, EXIT_NOT_REPORTED};
 
-/// A token is refreshed when it expires within this long.
-const TOKEN_MARGIN: Duration = Duration::from_secs(300);
-
-/// The places the platform mounts a compute resource token, in order.
-const CR_TOKEN_PATHS: [&str; 3] = [
-    "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token",
-    "/var/run/secrets/tokens/vault-token",
-    "/var/run/secrets/tokens/sa-token",
-];
-
-/// Largest compute resource token file read (a token is a few KiB).
-const MAX_CR_TOKEN_FILE: u64 = 64 * 1024;
-
-/// Why a task update did not get a 2xx.
-enum Undelivered {
-    /// Secrets Manager did not get it.
-    No(String),
-    /// An attempt may have reached Secrets Manager: it may hold the result.
-    Ambiguous(String),
-}
-
-/// How the task ended, for the last log line.
-enum Outcome {
-    Reported { status: &'static str, exit: u8 },
-    NotReported(String),
+fn not_reported(why: String) -> Outcome {
+    Outcome::NotReported { why, unconfirmed: None }
 }
 
 pub fn run(env: &Env) -> u8 {
     let format = settings::log_format(env.utf8());
-    let mut log = Log::new(
+    let log = Log::new(
         format,
         env.get("SM_SECRET_TASK_ID").unwrap_or(""),
         env.get("SM_ACTION").unwrap_or(""),
@@ -95,7 +71,7 @@ pub fn run(env: &Env) -> u8 {
                     &[("variable", V::S(name))],
                 );
             }
-            Outcome::NotReported(String::from(
+            not_reported(String::from(
                 "the environment is not valid (duplicate variables); the task cannot be updated",
             ))
         }
@@ -103,7 +79,7 @@ pub fn run(env: &Env) -> u8 {
             for e in &errors {
                 log.error(&format!("invalid environment: {e}"), &[("variable", V::S(e.var))]);
             }
-            Outcome::NotReported(format!(
+            not_reported(format!(
                 "the environment is not valid ({} problem{}); the task cannot be updated",
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" }
@@ -116,25 +92,39 @@ pub fn run(env: &Env) -> u8 {
         ) {
             Err(e) => {
                 log.error(&e.0, &[("variable", V::S("CREDHOOK_CA_FILE"))]);
-                Outcome::NotReported(String::from("the HTTP client could not be set up"))
+                not_reported(String::from("the HTTP client could not be set up"))
             }
             Ok(http) => {
                 let mut job = Job {
                     env,
-                    s: settings,
-                    log,
+                    settings: &settings,
+                    log: &log,
                     http,
-                    token: None,
+                    tokens: Tokens::new(&settings.credential, &settings.iam_url),
                 };
-                let outcome = job.run();
-                log = job.log;
-                outcome
+                job.run()
             }
         },
     };
     let (msg, status, exit) = match &outcome {
         Outcome::Reported { status, exit } => ("credhook finished", *status, *exit),
-        Outcome::NotReported(why) => (why.as_str(), "not_reported", EXIT_NOT_REPORTED),
+        Outcome::NotReported { why, unconfirmed } => {
+            if let Some(id) = unconfirmed {
+                // Secrets Manager may hold these credentials: deleting them
+                // could break a secret it reports as created.
+                log.error(
+                    "the task update may have been delivered before it failed: no rollback; \
+                     check the secret's versions in Secrets Manager: if it has none with these \
+                     credentials, delete them in the external system by hand",
+                    &[
+                        ("credentials_id", V::S(id)),
+                        ("secret_id", V::S(env.get("SM_SECRET_ID").unwrap_or(""))),
+                        ("task_id", V::S(env.get("SM_SECRET_TASK_ID").unwrap_or(""))),
+                    ],
+                );
+            }
+            (why.as_str(), "not_reported", outcome.exit())
+        }
     };
     let level = if exit == EXIT_SUCCESS {
         super::log::Level::Info
@@ -160,18 +150,21 @@ pub fn run(env: &Env) -> u8 {
     exit
 }
 
+/// Performs the flow's steps for one task.
 struct Job<'a> {
     env: &'a Env,
-    s: Settings,
-    log: Log,
+    settings: &'a Settings,
+    log: &'a Log,
     http: Http,
-    token: Option<(Token, Instant)>,
+    tokens: Tokens<'a>,
 }
 
 impl Job<'_> {
+    /// Drives [`Flow`] to its end: every decision is the flow's, every
+    /// call and process is made here.
     fn run(&mut self) -> Outcome {
         // Schema and inputs are checked first, but a problem can only be
-        // reported with a token, so it is held until then.
+        // reported with a token: the flow holds it until then.
         let (schema, problems) = schema::from_env(self.env.utf8());
         let mut invalid: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         let inputs = match inputs::validate(&schema, |k| self.env.get(k)) {
@@ -181,281 +174,141 @@ impl Job<'_> {
                 Vec::new()
             }
         };
-        if let Err(why) = self.ensure_token() {
-            return Outcome::NotReported(why);
-        }
-        if signals::stop_requested() {
-            return self.fail(
-                ErrorCode::Stopped.into(),
-                "the job was told to stop before the hook ran",
-                None,
-            );
-        }
-        if !invalid.is_empty() {
-            let description = invalid.join("; ");
-            return self.fail(ErrorCode::InvalidInput.into(), &description, None);
-        }
-        let resolved = match self.resolve_secrets(&inputs) {
-            Ok(r) => r,
-            Err(_) if signals::stop_requested() => {
-                return self.fail(
-                    ErrorCode::Stopped.into(),
-                    "the job was told to stop while it read a referenced secret, before the hook ran",
-                    None,
-                );
-            }
-            Err(description) => {
-                return self.fail(ErrorCode::SecretUnreadable.into(), &description, None);
-            }
-        };
-        if signals::stop_requested() {
-            return self.fail(
-                ErrorCode::Stopped.into(),
-                "the job was told to stop before the hook ran",
-                None,
-            );
-        }
-        let iam_token = self
-            .token
-            .as_ref()
-            .filter(|_| self.s.hook_iam_token)
-            .map(|(t, _)| &t.access_token);
-        let base_env = step::environment(&self.env.all, &schema, &inputs, resolved, iam_token);
-        let hook_path = self.s.hook.clone();
+        let to_read: Vec<&Input> = inputs
+            .iter()
+            .filter(|i| self.settings.resolve_secrets && i.field.kind == Kind::SecretId && i.value.is_some())
+            .collect();
+        let action = self.settings.action;
+        let mut flow = Flow::new(action, invalid, to_read.len());
         let hook = Hook {
-            path: &hook_path,
-            timeout_s: self.s.hook_timeout_s,
+            path: &self.settings.hook,
+            timeout_s: self.settings.hook_timeout_s,
         };
-        let action = self.s.action;
-        let run = step::run_hook(&hook, &schema, action.hook_arg(), base_env.clone(), true);
-        let new_ids = match action {
-            Action::Create => outputs::find_ids(&run.output),
-            Action::Delete => Vec::new(),
-        };
-        let verdict = step::judge(action, &schema, &run, &hook, &self.log);
-        step::log_run(&self.log, &run, "hook");
-        match verdict {
-            Verdict::Created(c) => {
-                let body = task::created_body(&c);
-                match self.update(body.expose().as_bytes()) {
-                    Ok(()) => Outcome::Reported {
-                        status: "credentials_created",
-                        exit: EXIT_SUCCESS,
-                    },
-                    Err(Undelivered::Ambiguous(why)) => {
-                        // Secrets Manager may hold these credentials: deleting
-                        // them could break a secret it reports as created.
-                        self.log.error(
-                            "the task update may have been delivered before it failed: no rollback; \
-                             check the secret's versions in Secrets Manager: if it has none with these \
-                             credentials, delete them in the external system by hand",
-                            &[
-                                ("credentials_id", V::S(&c.id)),
-                                ("secret_id", V::S(&self.s.secret_id)),
-                                ("task_id", V::S(&self.s.task_id)),
-                            ],
-                        );
-                        Outcome::NotReported(why)
-                    }
-                    Err(Undelivered::No(why)) => {
-                        step::rollback(&self.log, &hook, &schema, &base_env, core::slice::from_ref(&c.id));
-                        Outcome::NotReported(why)
-                    }
-                }
-            }
-            Verdict::Deleted => match self.update(task::deleted_body().as_bytes()) {
-                Ok(()) => Outcome::Reported {
-                    status: "credentials_deleted",
-                    exit: EXIT_SUCCESS,
+        let mut resolved: Vec<(String, Secret)> = Vec::new();
+        let mut base_env: Option<Vars> = None;
+        let mut event = Event::Start;
+        loop {
+            let step = flow.next(event, signals::stop_requested());
+            event = match step {
+                Step::GetToken => match self.tokens.fresh(&mut self.http, self.log) {
+                    Ok(_) => Event::TokenHad,
+                    Err(why) => Event::TokenRefused(why),
                 },
-                Err(Undelivered::No(why) | Undelivered::Ambiguous(why)) => Outcome::NotReported(why),
-            },
-            Verdict::Failed { code, description } => {
-                let rollback = step::rollback(&self.log, &hook, &schema, &base_env, &new_ids);
-                self.fail(code, &description, rollback.as_deref())
+                Step::ReadSecret(i) => match self.read_secret(to_read[i], &mut resolved) {
+                    Ok(()) => Event::SecretRead,
+                    Err(why) => Event::SecretUnreadable(why),
+                },
+                Step::RunHook => {
+                    let iam_token = self.tokens.current().filter(|_| self.settings.hook_iam_token);
+                    let env = step::environment(
+                        &self.env.all,
+                        &schema,
+                        &inputs,
+                        std::mem::take(&mut resolved),
+                        iam_token,
+                    );
+                    let run = step::run_hook(&hook, &schema, action.hook_arg(), env.clone(), true);
+                    base_env = Some(env);
+                    let ids = match action {
+                        Action::Create => outputs::find_ids(&run.output),
+                        Action::Delete => Vec::new(),
+                    };
+                    let verdict = step::judge(action, &schema, &run, &hook, self.log);
+                    step::log_run(self.log, &run, "hook");
+                    Event::HookEnded { verdict, ids }
+                }
+                Step::RollBack(ids) => {
+                    let env = base_env.get_or_insert_with(Vars::default);
+                    Event::RolledBack(step::rollback(self.log, &hook, &schema, env, &ids))
+                }
+                Step::Update(update) => self.update(update),
+                Step::Finish(outcome) => return outcome,
+            };
+        }
+    }
+
+    /// Sends a task update; `PUT …/secrets/{id}/tasks/{task}`.
+    fn update(&mut self, update: Update) -> Event {
+        let body = match &update {
+            Update::Created(c) => task::created_body(c),
+            Update::Deleted => Secret::from(task::deleted_body().as_str()),
+            Update::Failed { code, what, rollback } => {
+                // Whatever its source, the description is masked with every
+                // secret known by now.
+                let what = known_secrets::mask(what);
+                let rollback = rollback.as_deref().map(known_secrets::mask);
+                let description = task::describe(&what, rollback.as_deref());
+                self.log.error(
+                    "task failed",
+                    &[("code", V::S(code.as_str())), ("description", V::S(&description))],
+                );
+                Secret::from(task::failed_body(code.as_str(), &description).as_str())
             }
-        }
-    }
-
-    /// Reports `failed`; exit 1 when delivered, else 2. Whatever its source,
-    /// the description is masked with every secret known by now.
-    fn fail(&mut self, code: FailureCode, what: &str, rollback: Option<&str>) -> Outcome {
-        let what = known_secrets::mask(what);
-        let rollback = rollback.map(known_secrets::mask);
-        let description = task::describe(&what, rollback.as_deref());
-        let code = code.as_str();
-        self.log.error(
-            "task failed",
-            &[("code", V::S(code)), ("description", V::S(&description))],
+        };
+        let token = match self.tokens.fresh(&mut self.http, self.log) {
+            Ok(t) => t.clone(),
+            Err(why) => return Event::NotDelivered(why),
+        };
+        let url = api::task_url(
+            &self.settings.instance_url,
+            &self.settings.secret_id,
+            &self.settings.task_id,
         );
-        match self.update(task::failed_body(code, &description).as_bytes()) {
-            Ok(()) => Outcome::Reported {
-                status: "failed",
-                exit: EXIT_FAILED,
-            },
-            Err(Undelivered::No(why) | Undelivered::Ambiguous(why)) => Outcome::NotReported(why),
-        }
-    }
-
-    /// `PUT …/secrets/{id}/tasks/{task}`. A 400/404 is final.
-    fn update(&mut self, body: &[u8]) -> Result<(), Undelivered> {
-        self.ensure_token().map_err(Undelivered::No)?;
-        let url = format!(
-            "{}/api/v2/secrets/{}/tasks/{}",
-            self.s.instance_url,
-            path_segment(&self.s.secret_id),
-            path_segment(&self.s.task_id)
-        );
-        let token = self.token.as_ref().map(|(t, _)| &t.access_token);
         let req = Request {
             call: Call::TaskUpdate,
             method: Method::Put,
             url: &url,
-            bearer: token,
+            bearer: Some(&token),
             content_type: Some("application/json"),
-            body: Some(body),
+            body: Some(body.expose().as_bytes()),
         };
-        match self.http.send(&self.log, &req) {
-            Ok(_) => Ok(()),
-            Err(e @ HttpError::Ambiguous(_)) => Err(Undelivered::Ambiguous(format!(
-                "the task update may or may not have been delivered: {e}"
-            ))),
-            Err(e) => Err(Undelivered::No(format!("the task update was not delivered: {e}"))),
+        match self.http.send(self.log, &req) {
+            Ok(_) => Event::Delivered,
+            Err(e @ HttpError::Ambiguous(_)) => {
+                Event::MaybeDelivered(format!("the task update may or may not have been delivered: {e}"))
+            }
+            Err(e) => Event::NotDelivered(format!("the task update was not delivered: {e}")),
         }
     }
 
-    /// Gets a token, or a fresh one when it expires within five minutes.
-    fn ensure_token(&mut self) -> Result<(), String> {
-        if let Some((t, at)) = &self.token {
-            let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
-            if at.elapsed() + TOKEN_MARGIN < lifetime {
-                return Ok(());
-            }
-            // After a stop only the report may still call out: a token that
-            // has not yet expired is good enough for it.
-            if signals::stop_requested() && at.elapsed() < lifetime {
-                return Ok(());
-            }
-            self.log.info("refreshing the IAM token", &[]);
-        }
-        let cr_token;
-        let grant = match &self.s.credential {
-            Credential::ApiKey(key) => Grant::ApiKey(key),
-            Credential::TrustedProfile { profile, cr_token_file } => {
-                cr_token = read_cr_token(cr_token_file.as_deref())?;
-                known_secrets::register(cr_token.expose());
-                Grant::TrustedProfile {
-                    cr_token: &cr_token,
-                    profile,
-                }
-            }
-        };
-        let form = iam::token_form(&grant);
-        let url = format!("{}/identity/token", self.s.iam_url);
+    /// `GET /api/v2/secrets/{id}` for one `secret_id` input; its fields are
+    /// added to `vars`.
+    fn read_secret(&mut self, input: &Input, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
+        let Some(id) = &input.value else { return Ok(()) };
+        let token = self.tokens.fresh(&mut self.http, self.log)?.clone();
+        let url = api::secret_url(&self.settings.instance_url, id);
         let req = Request {
-            call: Call::Token,
-            method: Method::Post,
+            call: Call::SecretRead,
+            method: Method::Get,
             url: &url,
-            bearer: None,
-            content_type: Some("application/x-www-form-urlencoded"),
-            body: Some(form.expose().as_bytes()),
+            bearer: Some(&token),
+            content_type: None,
+            body: None,
         };
-        let reply = match self.http.send(&self.log, &req) {
-            Ok(r) => r,
-            Err(HttpError::Status { status, body }) => {
-                let said = iam::error_summary(&body).unwrap_or_default();
-                return Err(format!(
-                    "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",
-                    if said.is_empty() { "" } else { ": " }
-                ));
-            }
-            Err(e) => return Err(format!("no IAM token: {e}")),
-        };
-        let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
-        known_secrets::register(token.access_token.expose());
-        self.token = Some((token, Instant::now()));
-        Ok(())
-    }
-
-    /// `GET /api/v2/secrets/{id}` for every `secret_id` input with a value.
-    fn resolve_secrets(&mut self, inputs: &[Input]) -> Result<Vec<(String, Secret)>, String> {
-        let mut vars = Vec::new();
-        if !self.s.resolve_secrets {
-            return Ok(vars);
-        }
-        for input in inputs.iter().filter(|i| i.field.kind == Kind::SecretId) {
-            let Some(id) = &input.value else { continue };
-            self.ensure_token()?;
-            let url = format!("{}/api/v2/secrets/{}", self.s.instance_url, path_segment(id));
-            let token = self.token.as_ref().map(|(t, _)| &t.access_token);
-            let req = Request {
-                call: Call::SecretRead,
-                method: Method::Get,
-                url: &url,
-                bearer: token,
-                content_type: None,
-                body: None,
+        let name = input.field.api_name();
+        let reply = self.http.send(self.log, &req).map_err(|e| {
+            let status = match &e {
+                HttpError::Status { status, .. } => Some(*status),
+                _ => None,
             };
-            let name = input.field.api_name();
-            let reply = self.http.send(&self.log, &req).map_err(|e| {
-                let hint = match &e {
-                    HttpError::Status { status: 404, .. } => "check that the secret exists",
-                    HttpError::Status { status: 401 | 403, .. } => {
-                        "give the job's service ID the SecretsReader role on the secret's group"
-                    }
-                    _ => "the job will try again at the next task",
-                };
-                format!("input `{name}`: secret {id} could not be read ({e}); {hint}")
-            })?;
-            let fields = referenced::hook_vars(&input.field.name, &reply.body)
-                .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
-            for (var, value) in fields {
-                // Every field, and every string and number inside a JSON
-                // one (kv data, credentials), is a secret from here on.
-                if !var.ends_with("_TYPE") {
-                    known_secrets::register(value.expose());
-                }
-                hookenv::check_value(&var, value.expose())
-                    .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
-                vars.push((var, value));
-            }
-            hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
-                .map_err(|e| format!("input `{name}`: secret {id}: {e}"))?;
-        }
-        Ok(vars)
-    }
-}
-
-fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
-    let path = match file {
-        Some(f) => f,
-        None => CR_TOKEN_PATHS.iter().copied().find(|p| std::path::Path::new(p).exists()).ok_or_else(|| {
             format!(
-                "no compute resource token: none of {} exists; enable the compute resource token for the job or set CREDHOOK_CR_TOKEN_FILE",
-                CR_TOKEN_PATHS.join(", ")
+                "input `{name}`: secret {id} could not be read ({e}); {}",
+                api::secret_read_hint(status)
             )
-        })?,
-    };
-    let raw = super::files::read_regular(path, MAX_CR_TOKEN_FILE)
-        .map_err(|e| format!("the compute resource token file `{path}` {}", e.0))?;
-    let text =
-        std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(format!("the compute resource token file `{path}` is empty"));
-    }
-    Ok(Secret::from(token))
-}
-
-/// Percent-encodes an ID for use as one URL path segment.
-fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
+        })?;
+        let fields = referenced::hook_vars(&input.field.name, &reply.body)
+            .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
+        for (var, value) in fields {
+            // Every field, and every string and number inside a JSON one
+            // (kv data, credentials), is a secret from here on.
+            if !var.ends_with("_TYPE") {
+                known_secrets::register(value.expose());
+            }
+            hookenv::check_value(&var, value.expose())
+                .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
+            vars.push((var, value));
         }
+        hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
+            .map_err(|e| format!("input `{name}`: secret {id}: {e}"))
     }
-    out
 }

@@ -1,0 +1,131 @@
+//! The IAM token: got before anything else, refreshed when it would expire
+//! within five minutes, registered as a secret the moment it arrives.
+
+use super::http::{Call, Http, HttpError, Method, Request};
+use super::log::Log;
+use super::{known_secrets, signals};
+use crate::api;
+use crate::iam::{self, Grant, Token};
+use crate::secret::Secret;
+use crate::settings::Credential;
+use std::format;
+use std::string::String;
+use std::time::{Duration, Instant};
+
+/// A token is refreshed when it expires within this long.
+const TOKEN_MARGIN: Duration = Duration::from_secs(300);
+
+/// The places the platform mounts a compute resource token, in order.
+const CR_TOKEN_PATHS: [&str; 3] = [
+    "/var/run/secrets/codeengine.cloud.ibm.com/compute-resource-token/token",
+    "/var/run/secrets/tokens/vault-token",
+    "/var/run/secrets/tokens/sa-token",
+];
+
+/// Largest compute resource token file read (a token is a few KiB).
+const MAX_CR_TOKEN_FILE: u64 = 64 * 1024;
+
+/// Where tokens come from, and the current one.
+pub struct Tokens<'a> {
+    pub credential: &'a Credential,
+    pub iam_url: &'a str,
+    current: Option<(Token, Instant)>,
+}
+
+impl<'a> Tokens<'a> {
+    pub fn new(credential: &'a Credential, iam_url: &'a str) -> Tokens<'a> {
+        Tokens {
+            credential,
+            iam_url,
+            current: None,
+        }
+    }
+
+    /// The current token, if one was had.
+    pub fn current(&self) -> Option<&Secret> {
+        self.current.as_ref().map(|(t, _)| &t.access_token)
+    }
+
+    /// A token good for the next call: the current one, or a fresh one when
+    /// it expires within five minutes.
+    pub fn fresh(&mut self, http: &mut Http, log: &Log) -> Result<&Secret, String> {
+        if let Some((t, at)) = &self.current {
+            let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
+            // After a stop only the report may still call out: a token that
+            // has not yet expired is good enough for it.
+            let good = at.elapsed() + TOKEN_MARGIN < lifetime || (signals::stop_requested() && at.elapsed() < lifetime);
+            if !good {
+                log.info("refreshing the IAM token", &[]);
+                self.current = None;
+            }
+        }
+        if self.current.is_none() {
+            let token = self.get(http, log)?;
+            self.current = Some((token, Instant::now()));
+        }
+        self.current
+            .as_ref()
+            .map(|(t, _)| &t.access_token)
+            .ok_or_else(|| String::from("no IAM token"))
+    }
+
+    fn get(&self, http: &mut Http, log: &Log) -> Result<Token, String> {
+        let cr_token;
+        let grant = match self.credential {
+            Credential::ApiKey(key) => Grant::ApiKey(key),
+            Credential::TrustedProfile { profile, cr_token_file } => {
+                cr_token = read_cr_token(cr_token_file.as_deref())?;
+                known_secrets::register(cr_token.expose());
+                Grant::TrustedProfile {
+                    cr_token: &cr_token,
+                    profile,
+                }
+            }
+        };
+        let form = iam::token_form(&grant);
+        let url = api::token_url(self.iam_url);
+        let req = Request {
+            call: Call::Token,
+            method: Method::Post,
+            url: &url,
+            bearer: None,
+            content_type: Some("application/x-www-form-urlencoded"),
+            body: Some(form.expose().as_bytes()),
+        };
+        let reply = match http.send(log, &req) {
+            Ok(r) => r,
+            Err(HttpError::Status { status, body }) => {
+                let said = iam::error_summary(&body).unwrap_or_default();
+                return Err(format!(
+                    "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",
+                    if said.is_empty() { "" } else { ": " }
+                ));
+            }
+            Err(e) => return Err(format!("no IAM token: {e}")),
+        };
+        let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
+        known_secrets::register(token.access_token.expose());
+        Ok(token)
+    }
+}
+
+fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
+    let path = match file {
+        Some(f) => f,
+        None => CR_TOKEN_PATHS.iter().copied().find(|p| std::path::Path::new(p).exists()).ok_or_else(|| {
+            format!(
+                "no compute resource token: none of {} exists; enable the compute resource token for the job or set CREDHOOK_CR_TOKEN_FILE",
+                CR_TOKEN_PATHS.join(", ")
+            )
+        })?,
+    };
+    let raw = super::files::read_regular(path, MAX_CR_TOKEN_FILE)
+        .map_err(|e| format!("the compute resource token file `{path}` {}", e.0))?;
+    let text =
+        std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!("the compute resource token file `{path}` is empty"));
+    }
+    Ok(Secret::from(token))
+}
