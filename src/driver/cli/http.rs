@@ -357,6 +357,8 @@ enum AttemptError {
     TooLarge(u16),
 }
 
+const TLS_HINT: &str = "the server's certificate must be valid for its host name and issued by a CA in --cacert, SSL_CERT_FILE or Mozilla's roots";
+
 fn describe(e: &ureq::Error, a: &Args) -> String {
     use ureq::Error as E;
     use ureq::Timeout as T;
@@ -368,10 +370,10 @@ fn describe(e: &ureq::Error, a: &Args) -> String {
         E::Timeout(_) => format!("no complete reply within {} s (--max-time)", a.max_time.as_secs_f64()),
         E::HostNotFound => String::from("host not found (DNS)"),
         E::ConnectionFailed => String::from("could not connect"),
+        // rustls reports a refused certificate as invalid data on the stream.
+        E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => format!("TLS failed: {io}; {TLS_HINT}"),
         E::Io(io) => format!("connection failed: {io}"),
-        E::Rustls(tls) => format!(
-            "TLS failed: {tls}; the server's certificate must be valid for its host name and issued by a CA in --cacert, SSL_CERT_FILE or Mozilla's roots"
-        ),
+        E::Rustls(tls) => format!("TLS failed: {tls}; {TLS_HINT}"),
         E::Tls(msg) => format!("TLS failed: {msg}"),
         E::Protocol(p) => format!("the reply is not valid HTTP: {p}"),
         E::LargeResponseHeader(..) => String::from("the reply's headers are too large"),
