@@ -391,6 +391,16 @@ fn a_stalled_reply_hits_the_total_timeout() {
 }
 
 #[test]
+fn a_body_that_stops_midway_hits_the_total_timeout() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"token\": \"partial".to_vec();
+    let s = Server::https(move |_, _| Action::Partial(head.clone(), Duration::from_secs(30)));
+    let out = run(&s, &["--max-time", "1", "--status", "GET", &url(&s, "/drip")]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(out.stdout(), "000\n", "nothing of a partial body is written");
+    assert!(out.stderr.contains("--max-time"), "{out:?}");
+}
+
+#[test]
 fn get_is_retried_on_503_honouring_retry_after() {
     let s = Server::https(|_, n| {
         if n == 1 {
