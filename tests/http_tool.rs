@@ -370,7 +370,7 @@ fn the_response_size_is_capped() {
     assert_eq!((out.code, out.stdout.len()), (0, 100), "{out:?}");
     let out = run(&s, &["--max-size", "100", "--status", "GET", &url(&s, "/101")]);
     assert_eq!(out.code, 3, "{out:?}");
-    assert_eq!(out.stdout(), "200\n", "nothing of the body is written");
+    assert_eq!(out.stdout(), "000\n", "no usable reply: nothing of the body is written");
     assert!(out.stderr.contains("larger than 100 bytes (--max-size)"), "{out:?}");
     let out = run(&s, &["GET", &url(&s, "/big")]);
     assert_eq!((out.code, out.stdout.len()), (3, 0), "{out:?}");
