@@ -718,6 +718,10 @@ fn usage_errors_exit_2_and_say_what_to_do() {
             "not a valid HTTP header name",
         ),
         (vec!["GET", "ftp://x/"], "not an absolute https:// URL"),
+        (
+            vec!["GET", "https://user:Secret@x/p"],
+            "`x/p` is not an absolute https:// URL",
+        ),
         (vec!["-d", "a", "--json", "b", "POST", "https://x/"], "give one body"),
     ] {
         let out = run_with(&args, &[], b"");

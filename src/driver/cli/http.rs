@@ -41,8 +41,12 @@ fn usage(msg: impl Into<String>) -> Failure {
 /// the query: what error messages name.
 fn place(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    String::from(&rest[..end])
+    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    // Nor `user:password@` (refused anyway, but not echoed).
+    let host_start = rest[..rest.find('/').unwrap_or(rest.len())]
+        .rfind('@')
+        .map_or(0, |i| i + 1);
+    String::from(&rest[host_start..])
 }
 
 /// What is sent, once expanded.
