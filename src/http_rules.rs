@@ -122,6 +122,22 @@ pub fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, String> {
         .collect()
 }
 
+/// A `-H 'Name: value'` argument split into its name and (unexpanded)
+/// value. The messages never quote the argument: a mistyped header may hold
+/// a secret.
+pub fn split_header(arg: &str) -> Result<(&str, &str), &'static str> {
+    let (name, value) = arg
+        .split_once(':')
+        .ok_or("a -H value has no `:`; write 'Name: value' (e.g. 'Authorization: Bearer {{TOKEN}}')")?;
+    let name = name.trim();
+    // RFC 9110 `token`.
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err("a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)");
+    }
+    Ok((name, value.trim_start_matches([' ', '\t'])))
+}
+
 /// Appends `application/x-www-form-urlencoded` text: letters, digits and
 /// `*-._` as is, space as `+`, every other byte `%XX`.
 pub fn form_encode(out: &mut SecretBuf, s: &str) {
@@ -341,6 +357,19 @@ mod tests {
         assert_eq!(parse_ok_list("404, 409").unwrap(), [404, 409]);
         for bad in ["", "40", "4044", "abc", "404,", "099", "600"] {
             assert!(parse_ok_list(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn header_arguments() {
+        assert_eq!(
+            split_header("Authorization: Bearer {{T}}"),
+            Ok(("Authorization", "Bearer {{T}}"))
+        );
+        assert_eq!(split_header(" X-A :\t v: w "), Ok(("X-A", "v: w ")));
+        assert_eq!(split_header("X-Empty:"), Ok(("X-Empty", "")));
+        for bad in ["NoColon", ": v", "Bad Name: v", "Bad(Name): v", "é: v"] {
+            assert!(split_header(bad).is_err(), "{bad}");
         }
     }
 

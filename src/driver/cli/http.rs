@@ -60,12 +60,6 @@ fn has_header(headers: &[(String, Secret)], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     let lookup = input::lookup(env);
     let expand = |what: &str, text: &str| expand::expand(text, lookup).map_err(|e| usage(format!("{what}: {e}")));
@@ -95,17 +89,8 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     }
     let mut headers = Vec::new();
     for h in &a.headers {
-        // Neither message quotes the argument: a mistyped header may hold a secret.
-        let (name, value) = h.split_once(':').ok_or_else(|| {
-            usage("a -H value has no `:`; write 'Name: value' (e.g. 'Authorization: Bearer {{TOKEN}}')")
-        })?;
-        let name = name.trim();
-        if !is_token(name) {
-            return Err(usage(
-                "a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)",
-            ));
-        }
-        let value = expand(&format!("header {name}"), value.trim_start_matches([' ', '\t']))?;
+        let (name, value) = http_rules::split_header(h).map_err(usage)?;
+        let value = expand(&format!("header {name}"), value)?;
         if value.expose().bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(usage(format!(
                 "header {name}: its value holds a line break or NUL once expanded; a header value is one line"
