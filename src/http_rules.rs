@@ -424,4 +424,23 @@ mod tests {
         assert_eq!(method_after_redirect(307, Method::Post), Method::Post);
         assert_eq!(method_after_redirect(301, Method::Delete), Method::Delete);
     }
+
+    #[test]
+    fn follow_never_panics() {
+        let parts = [
+            "https://", "http://", "//", "/", "h", ":1", "[::1]", "?", "#", "@", "é", "..",
+        ];
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut loc = String::new();
+            for k in 0..(seed % 8) {
+                loc.push_str(parts[((seed >> (4 * k)) % 12) as usize]);
+            }
+            let _ = follow("https://h:1/a/b?q", Some(&loc), true, 0);
+            let _ = follow("http://127.0.0.1/", Some(&loc), true, 0);
+        }
+    }
 }
