@@ -6,7 +6,7 @@
 mod args;
 
 use self::args::{Args, BodySource, USAGE, parse_args};
-use super::input::{self, ReadError};
+use super::tool_io::{self as input, ReadError};
 use crate::driver::Env;
 use crate::driver::http::{agent_config, load_pem_as};
 use crate::expand;
@@ -376,33 +376,28 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
     }
 }
 
-/// Writes `bytes` to FILE (created 0600: it may hold a secret) or stdout.
+/// Writes the status line (with `--status`) and the body to stdout, or the
+/// body to FILE (created 0600: it may hold a secret).
 fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
-    let mut stdout = std::io::stdout().lock();
+    let to_stdout = |bytes: &[u8]| input::write_stdout(bytes).map_err(|e| format!("stdout cannot be written: {e}"));
     if a.status {
-        let line = format!("{:03}\n", status.unwrap_or(0));
-        stdout
-            .write_all(line.as_bytes())
-            .map_err(|e| format!("stdout cannot be written: {e}"))?;
+        to_stdout(format!("{:03}\n", status.unwrap_or(0)).as_bytes())?;
     }
     match &a.output {
         Some(path) => {
             use std::os::unix::fs::OpenOptionsExt;
+            let cannot = |e: std::io::Error| format!("--output `{path}` cannot be written: {e}");
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| format!("--output `{path}` cannot be written: {e}"))?;
-            f.write_all(body)
-                .map_err(|e| format!("--output `{path}` cannot be written: {e}"))?;
+                .map_err(cannot)?;
+            f.write_all(body).map_err(cannot)
         }
-        None => stdout
-            .write_all(body)
-            .map_err(|e| format!("stdout cannot be written: {e}"))?,
+        None => to_stdout(body),
     }
-    stdout.flush().map_err(|e| format!("stdout cannot be written: {e}"))
 }
 
 pub fn main(args: Vec<OsString>) -> u8 {
@@ -446,7 +441,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Err(Failure::Transport(e)) => {
             std::eprintln!("credhook http: {m} {log_place}: {e}");
             if a.status {
-                let _ = std::io::stdout().write_all(b"000\n");
+                let _ = input::write_stdout(b"000\n");
             }
             3
         }
