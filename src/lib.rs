@@ -22,12 +22,17 @@ extern crate alloc;
 extern crate std;
 
 pub mod api;
+pub mod expand;
 pub mod flow;
 pub mod hookenv;
+pub mod http_rules;
 pub mod iam;
 pub mod inputs;
 pub mod jobconfig;
 pub mod json;
+pub mod json_build;
+pub mod json_path;
+pub mod output_lines;
 pub mod outputs;
 pub mod referenced;
 pub mod registry;

@@ -1,6 +1,6 @@
 //! The `credhook` binary: parse the command line, dispatch, exit.
 
-use credhook::driver::cli::{self, ce_flags, check, dry_run};
+use credhook::driver::cli::{self, ce_flags, check, dry_run, http, json};
 use credhook::driver::{Env, run};
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -14,6 +14,9 @@ Usage:
   credhook dry-run [--config FILE] [--input name=value]… [--keep]
                               run the hook's create locally, check its outputs, then delete
   credhook ce-flags [FILE]    print the --env arguments for `ibmcloud ce job create|update`
+  credhook http [OPTIONS] METHOD URL
+                              for hooks: an HTTPS call with verified TLS (`credhook http --help`)
+  credhook json get|out|build for hooks: read and build JSON (`credhook json --help`)
   credhook --version          print version, git commit and target
   credhook --help             print this help
 
@@ -33,6 +36,8 @@ fn main() -> ExitCode {
         Some(Some("check")) => check::main(rest),
         Some(Some("ce-flags")) => ce_flags::main(rest),
         Some(Some("dry-run")) => dry_run::dry_run(rest, Env::from_process()),
+        Some(Some("http")) => http::main(rest),
+        Some(Some("json")) => json::main(rest),
         Some(Some("--version" | "-V")) if rest.is_empty() => {
             println!(
                 "credhook {} (commit {}, target {})",
