@@ -170,7 +170,8 @@ fn a_flood_of_output_keeps_memory_bounded() {
     r.assert_code(0);
     let last = r.log_lines().pop().unwrap();
     let rss: u64 = field(&last, "max_rss_kib").parse().unwrap();
-    assert!(rss < 8 * 1024, "credhook's peak RSS was {rss} KiB for a 40 MB flood");
+    // The static binary peaks near 6 MiB here; the debug glibc build near 8.
+    assert!(rss < 12 * 1024, "credhook's peak RSS was {rss} KiB for a 40 MB flood");
     assert!(r.log_has("hook log lines dropped"), "{r}");
     assert!(r.stderr.len() < 1024 * 1024, "the log holds {} bytes", r.stderr.len());
 }

@@ -106,7 +106,8 @@ impl HeldLines {
 
 struct LineBuf {
     stream: Stream,
-    /// The line so far, at most `MAX_HELD_LOG` bytes of it.
+    /// The line so far: as much of it as can still be held, and at least
+    /// `LAST_STDERR_KEPT` bytes.
     partial: Zeroizing<Vec<u8>>,
     /// Its whole length.
     len: usize,
@@ -175,7 +176,14 @@ impl Collector {
                 Some(nl) => (&rest[..nl], true),
                 None => (rest, false),
             };
-            let room = MAX_HELD_LOG.saturating_sub(buf.partial.len());
+            // Keep only what can still be held, and at least what the last
+            // stderr line needs: a longer line is dropped anyway.
+            let keep = if self.full {
+                LAST_STDERR_KEPT
+            } else {
+                MAX_HELD_LOG.saturating_sub(self.held).max(LAST_STDERR_KEPT)
+            };
+            let room = keep.saturating_sub(buf.partial.len());
             grow_into(&mut buf.partial, &piece[..piece.len().min(room)]);
             buf.len += piece.len();
             if !ended {
