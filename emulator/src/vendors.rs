@@ -1,0 +1,265 @@
+//! HTTPS fakes of the vendor APIs the example providers call (JFrog access
+//! tokens, IBM Cloud IAM API keys, PagerDuty webhook subscriptions, GitLab
+//! project access tokens), for `tests/providers.rs` and `scripts/bench.sh`.
+//!
+//! Each fake checks what the vendor documents — method, path, auth header,
+//! content type, body fields and their types — and answers in the vendor's
+//! shapes. A request that breaks a rule gets a 400 and is recorded with the
+//! reason ([`Received::problem`]), so a test can assert there were none.
+//! [`VendorFake::fail_next`] scripts an error reply (401, 403, 404, 409, 429,
+//! 5xx) in the vendor's error shape.
+//!
+//! Not faithful beyond that: no permissions, no pagination, no rate-limit
+//! headers except `Retry-After` on a scripted 429.
+
+mod checks;
+mod replies;
+
+use crate::{http, tls};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Which vendor API a fake serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vendor {
+    /// `POST/DELETE /access/api/v1/tokens`, `Authorization: Bearer <admin token>`.
+    Jfrog,
+    /// `POST /identity/token` (API key grant), `GET /v1/apikeys/details`,
+    /// `POST /v1/apikeys`, `DELETE /v1/apikeys/{id}/lock`, `DELETE /v1/apikeys/{id}`.
+    Iam,
+    /// `POST/DELETE /webhook_subscriptions`, `Authorization: Token token=<key>`.
+    PagerDuty,
+    /// `POST/DELETE /api/v4/projects/{id}/access_tokens`, `PRIVATE-TOKEN: <token>`.
+    Gitlab,
+}
+
+impl Vendor {
+    pub fn parse(s: &str) -> Option<Vendor> {
+        match s {
+            "jfrog" => Some(Vendor::Jfrog),
+            "iam" | "ibm-iam-apikey" => Some(Vendor::Iam),
+            "pagerduty" => Some(Vendor::PagerDuty),
+            "gitlab" => Some(Vendor::Gitlab),
+            _ => None,
+        }
+    }
+}
+
+/// One request as the fake received it, and what it answered.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub status: u16,
+    /// Why the request broke the vendor's documented rules, if it did.
+    pub problem: Option<String>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A credential the fake issued.
+#[derive(Debug, Clone)]
+pub(crate) struct Credential {
+    pub secret: String,
+    /// JFrog: a token below the revocable threshold without `force_revocable`.
+    pub revocable: bool,
+    /// IAM: `Entity-Lock: true` at creation, until unlocked.
+    pub locked: bool,
+    pub deleted: bool,
+    /// GitLab: the project the token belongs to.
+    pub scope: String,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub faults: VecDeque<(String, u16)>,
+    pub received: Vec<Received>,
+    pub creds: BTreeMap<String, Credential>,
+    /// IAM: bearer tokens issued for the admin API key.
+    pub tokens: Vec<String>,
+    pub next: u64,
+}
+
+pub(crate) struct Shared {
+    pub vendor: Vendor,
+    /// The admin token (JFrog, GitLab), REST API key (PagerDuty) or the API
+    /// key IAM exchanges for a token.
+    pub admin: String,
+    pub state: Mutex<State>,
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A running fake; stops accepting when dropped.
+pub struct VendorFake {
+    addr: SocketAddr,
+    ca_file: PathBuf,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+}
+
+impl VendorFake {
+    /// Serves `vendor` on 127.0.0.1 (a free port) over HTTPS with a throwaway
+    /// CA written to `dir/<vendor>-ca.pem`; `admin` is the credential it accepts.
+    pub fn start(vendor: Vendor, dir: &Path, admin: &str) -> io::Result<VendorFake> {
+        Self::start_on(vendor, dir, admin, 0)
+    }
+
+    /// As [`VendorFake::start`], on `port` (0: any free one).
+    pub fn start_on(vendor: Vendor, dir: &Path, admin: &str, port: u16) -> io::Result<VendorFake> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
+        let addr = listener.local_addr()?;
+        let pki = tls::generate()?;
+        std::fs::create_dir_all(dir)?;
+        let ca_file = dir.join(format!("{vendor:?}-ca.pem").to_ascii_lowercase());
+        std::fs::write(&ca_file, &pki.ca_pem)?;
+        let shared = Arc::new(Shared {
+            vendor,
+            admin: admin.to_string(),
+            state: Mutex::new(State::default()),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sh, st, config) = (shared.clone(), stop.clone(), pki.config);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (sh, config) = (sh.clone(), config.clone());
+                std::thread::spawn(move || {
+                    let _ = conn.set_nodelay(true);
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+                    if let Ok(server) = rustls::ServerConnection::new(config) {
+                        serve(rustls::StreamOwned::new(server, conn), &sh);
+                    }
+                });
+            }
+        });
+        Ok(VendorFake {
+            addr,
+            ca_file,
+            shared,
+            stop,
+        })
+    }
+
+    /// `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// The throwaway CA that signed the fake's certificate.
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+
+    /// The next request whose path contains `path_part` gets `status` in the
+    /// vendor's error shape (a 429 also carries `Retry-After: 1`) and changes nothing.
+    pub fn fail_next(&self, path_part: &str, status: u16) {
+        self.shared.lock().faults.push_back((path_part.to_string(), status));
+    }
+
+    /// Every request so far, in order.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.lock().received.clone()
+    }
+
+    /// Why requests broke the vendor's rules (empty when none did).
+    pub fn problems(&self) -> Vec<String> {
+        self.received()
+            .into_iter()
+            .filter_map(|r| r.problem.map(|p| format!("{} {}: {p}", r.method, r.path)))
+            .collect()
+    }
+
+    /// Ids of credentials issued and not yet deleted.
+    pub fn live(&self) -> Vec<String> {
+        let st = self.shared.lock();
+        st.creds
+            .iter()
+            .filter(|(_, c)| !c.deleted)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Every secret the fake knows: the admin credential, the bearer tokens
+    /// it issued and every credential it created (tests check none leaked).
+    pub fn secrets(&self) -> Vec<String> {
+        let st = self.shared.lock();
+        let mut all = vec![self.shared.admin.clone()];
+        all.extend(st.tokens.iter().cloned());
+        all.extend(st.creds.values().map(|c| c.secret.clone()));
+        all
+    }
+}
+
+impl Drop for VendorFake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve<S: Read + Write>(mut s: S, sh: &Shared) {
+    let mut buf = Vec::new();
+    while let Ok(Some(req)) = http::read_request(&mut s, &mut buf) {
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let reply = answer(sh, &req);
+        let ok = http::write_response(&mut s, reply.status, reply.ctype, &reply.headers, &reply.body, None);
+        if ok.is_err() || close {
+            return;
+        }
+    }
+}
+
+/// What the fake sends back.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub ctype: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// Set when the request broke a documented rule.
+    pub problem: Option<String>,
+}
+
+fn answer(sh: &Shared, req: &http::Request) -> Reply {
+    let fault = {
+        let mut st = sh.lock();
+        let at = st.faults.iter().position(|(part, _)| req.path.contains(part.as_str()));
+        at.and_then(|i| st.faults.remove(i)).map(|(_, s)| s)
+    };
+    let reply = match fault {
+        Some(status) => replies::error(sh.vendor, status, "scripted fault"),
+        None => checks::handle(sh, req),
+    };
+    sh.lock().received.push(Received {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        headers: req.headers.clone(),
+        body: String::from_utf8_lossy(&req.body).into_owned(),
+        status: reply.status,
+        problem: reply.problem.clone(),
+    });
+    reply
+}
