@@ -172,10 +172,14 @@ impl VendorFake {
         &self.ca_file
     }
 
-    /// The next request whose path contains `path_part` gets `status` in the
-    /// vendor's error shape (a 429 also carries `Retry-After: 1`) and changes nothing.
-    pub fn fail_next(&self, path_part: &str, status: u16) {
-        self.shared.lock().faults.push_back((path_part.to_string(), status));
+    /// The next `method` request whose path contains `path_part` gets
+    /// `status` in the vendor's error shape (a 429 also carries
+    /// `Retry-After: 1`) and changes nothing.
+    pub fn fail_next(&self, method: &str, path_part: &str, status: u16) {
+        self.shared
+            .lock()
+            .faults
+            .push_back((format!("{method} {path_part}"), status));
     }
 
     /// Every request so far, in order.
@@ -246,13 +250,22 @@ pub(crate) struct Reply {
 fn answer(sh: &Shared, req: &http::Request) -> Reply {
     let fault = {
         let mut st = sh.lock();
-        let at = st.faults.iter().position(|(part, _)| req.path.contains(part.as_str()));
+        let at = st.faults.iter().position(|(key, _)| {
+            key.split_once(' ')
+                .is_some_and(|(m, part)| m == req.method && req.path.contains(part))
+        });
         at.and_then(|i| st.faults.remove(i)).map(|(_, s)| s)
     };
-    let reply = match fault {
+    // The caller is still running now: its command line, and every other
+    // process's, must not hold a secret the fake knows.
+    let leak = secret_on_a_command_line(sh);
+    let mut reply = match fault {
         Some(status) => replies::error(sh.vendor, status, "scripted fault"),
         None => checks::handle(sh, req),
     };
+    if leak.is_some() {
+        reply.problem = leak;
+    }
     sh.lock().received.push(Received {
         method: req.method.clone(),
         path: req.path.clone(),
@@ -262,4 +275,34 @@ fn answer(sh: &Shared, req: &http::Request) -> Reply {
         problem: reply.problem.clone(),
     });
     reply
+}
+
+/// Scans `/proc/*/cmdline` for the admin credential and every secret issued
+/// so far; names the process (never the secret) when one is found.
+fn secret_on_a_command_line(sh: &Shared) -> Option<String> {
+    let needles: Vec<String> = {
+        let st = sh.lock();
+        let mut n = vec![sh.admin.clone()];
+        n.extend(st.tokens.iter().cloned());
+        n.extend(st.creds.values().map(|c| c.secret.clone()));
+        n
+    };
+    let procs = std::fs::read_dir("/proc").ok()?;
+    for entry in procs.flatten() {
+        let pid = entry.file_name();
+        if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&cmdline);
+        if needles.iter().any(|n| !n.is_empty() && text.contains(n.as_str())) {
+            return Some(format!(
+                "a secret is on the command line of process {}",
+                pid.to_string_lossy()
+            ));
+        }
+    }
+    None
 }

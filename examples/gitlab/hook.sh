@@ -79,7 +79,7 @@ call() {
 }
 # api_failed WHAT: fails the task with a message for $status.
 api_failed() {
-    detail=$(printf %s "$body" | credhook json get "$ERR_PATH" 2>/dev/null | head -c 300 | tr '\r\n' '  ')
+    detail=$(printf %s "$body" | credhook json get "$ERR_PATH" 2>/dev/null | head -c 300)
     detail=${detail:+: $detail}
     case $status in
     000) fail "${P}_UNREACHABLE" "$1: no reply from $VENDOR (connection, TLS or timeout error; the job log names it)" ;;

@@ -150,7 +150,12 @@ fn jfrog(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
             opt_str(v, &o, "audience", 255)?;
             let reference = opt_bool(v, &o, "include_reference_token")?.unwrap_or(false);
             let force = opt_bool(v, &o, "force_revocable")?.unwrap_or(false);
-            let id = format!("{:08x}-{:04x}-4fa3-9c2e-{:012x}", random() as u32, random() as u16, random() >> 16);
+            let id = format!(
+                "{:08x}-{:04x}-4fa3-9c2e-{:012x}",
+                random() as u32,
+                random() as u16,
+                random() >> 16
+            );
             let token = secret("eyJ2ZXIiOiIyIn0.fake-");
             let mut c = cred(token.clone());
             c.revocable = force || expires == 0 || expires >= JFROG_REVOCABLE_THRESHOLD;
@@ -210,7 +215,9 @@ fn iam(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
             Ok(json(
                 200,
                 "application/json",
-                format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":3600,"expiration":1,"refresh_token":"not_supported"}}"#),
+                format!(
+                    r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":3600,"expiration":1,"refresh_token":"not_supported"}}"#
+                ),
             ))
         }
         ("GET", ["v1", "apikeys", "details"]) => {
@@ -293,7 +300,12 @@ fn iam_create(sh: &Shared, req: &Request) -> Outcome {
         return Err(bad_request(v, format!("action_when_leaked {leaked:?}")));
     }
     opt_str(v, &o, "expires_at", 64)?;
-    let id = format!("ApiKey-{:08x}-{:04x}-4b1e-8c3d-{:012x}", random() as u32, random() as u16, random() >> 16);
+    let id = format!(
+        "ApiKey-{:08x}-{:04x}-4b1e-8c3d-{:012x}",
+        random() as u32,
+        random() as u16,
+        random() >> 16
+    );
     let key = secret("fakeKEY_");
     let mut c = cred(key.clone());
     c.locked = locked;
@@ -326,7 +338,11 @@ fn pagerduty(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
             let Some(Value::Object(ws)) = o.get("webhook_subscription") else {
                 return Err(bad_request(v, "webhook_subscription is not an object".into()));
             };
-            only(v, ws, &["type", "delivery_method", "events", "filter", "description", "active"])?;
+            only(
+                v,
+                ws,
+                &["type", "delivery_method", "events", "filter", "description", "active"],
+            )?;
             if req_str(v, ws, "type", 64)? != "webhook_subscription" {
                 return Err(bad_request(v, "type must be webhook_subscription".into()));
             }
@@ -335,7 +351,10 @@ fn pagerduty(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
             };
             only(v, dm, &["type", "url", "custom_headers"])?;
             if req_str(v, dm, "type", 64)? != "http_delivery_method" {
-                return Err(bad_request(v, "delivery_method.type must be http_delivery_method".into()));
+                return Err(bad_request(
+                    v,
+                    "delivery_method.type must be http_delivery_method".into(),
+                ));
             }
             let url = req_str(v, dm, "url", 2048)?;
             if !url.starts_with("https://") {
@@ -411,7 +430,12 @@ fn gitlab(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
                 {
                     a
                 }
-                _ => return Err(bad_request(v, "scopes must be a non-empty array of known scopes".into())),
+                _ => {
+                    return Err(bad_request(
+                        v,
+                        "scopes must be a non-empty array of known scopes".into(),
+                    ));
+                }
             };
             let level = opt_uint(v, &o, "access_level")?.unwrap_or(40);
             if ![10, 15, 20, 30, 40, 50].contains(&level) {
@@ -419,10 +443,13 @@ fn gitlab(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
             }
             let expires = opt_str(v, &o, "expires_at", 10)?.unwrap_or("");
             let date_like = expires.len() == 10
-                && expires
-                    .bytes()
-                    .enumerate()
-                    .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+                && expires.bytes().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
             if !expires.is_empty() && !date_like {
                 return Err(bad_request(v, format!("expires_at {expires:?} is not YYYY-MM-DD")));
             }
@@ -443,7 +470,11 @@ fn gitlab(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
                     r#"{{"id":{id},"name":{},"revoked":false,"created_at":"2026-01-01T00:00:00.000Z","scopes":{},"user_id":166,"last_used_at":null,"active":true,"expires_at":{},"access_level":{level},"token":"{token}"}}"#,
                     q(name),
                     mj::to_string(&Value::Array(scopes.clone())),
-                    if expires.is_empty() { "null".to_string() } else { q(expires) }
+                    if expires.is_empty() {
+                        "null".to_string()
+                    } else {
+                        q(expires)
+                    }
                 ),
             ))
         }

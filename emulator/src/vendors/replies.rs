@@ -55,7 +55,10 @@ pub fn error(vendor: Vendor, status: u16, message: &str) -> Reply {
         }
         Vendor::PagerDuty => (
             "application/json",
-            format!(r#"{{"error":{{"code":{},"message":{msg},"errors":[{msg}]}}}}"#, 2000 + status),
+            format!(
+                r#"{{"error":{{"code":{},"message":{msg},"errors":[{msg}]}}}}"#,
+                2000 + status
+            ),
         ),
         Vendor::Gitlab => ("application/json", format!(r#"{{"message":{msg}}}"#)),
     };
