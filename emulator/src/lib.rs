@@ -12,7 +12,7 @@
 
 mod http;
 mod shape;
-mod tls;
+pub mod tls;
 pub mod vendors;
 
 use miniserde::json::{self, Value};
