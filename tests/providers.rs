@@ -279,18 +279,20 @@ impl Case {
                 env.push(("CREDHOOK_CA_FILE".into(), "/tmp/sm-ca.pem".into()));
                 env.push(("SSL_CERT_FILE".into(), "/tmp/vendor-ca.pem".into()));
                 env.push(("PATH".into(), "/bin".into()));
+                // PATH=/bin is the image's (the Containerfile's ENV); the
+                // tools that enter the root come from this machine.
                 let script = r#"set -e
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 r="$ROOT"
 mount -t proc proc "$r/proc"
 mount -t tmpfs -o size=1m tmpfs "$r/dev"
 touch "$r/dev/null" && mount --bind /dev/null "$r/dev/null"
 ln -s /proc/self/fd "$r/dev/fd"
-exec chroot --userspec=10001:10001 "$r" /credhook run"#;
+exec env PATH=/bin "$(command -v chroot)" --userspec=10001:10001 "$r" /credhook run"#;
                 let mut c = Command::new("unshare");
                 c.args(["--mount", "--fork", "/bin/sh", "-c", script])
                     .env_clear()
-                    .env("ROOT", root)
-                    .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+                    .env("ROOT", root);
                 c
             }
             Place::Host(bin) => {
@@ -400,7 +402,11 @@ fn lifecycle(p: &'static Provider) {
             "{name} missing from the payload\n{r}"
         );
     }
-    assert_eq!(c.fake.live(), vec![id.clone()], "the fake holds the new credential\n{r}");
+    assert_eq!(
+        c.fake.live(),
+        vec![id.clone()],
+        "the fake holds the new credential\n{r}"
+    );
     assert_eq!(c.calls(p.create), 1, "one create call\n{r}");
 
     let r = c.delete(&id);
