@@ -679,7 +679,14 @@ fn usage_errors_exit_2_and_say_what_to_do() {
         (vec!["--retry", "many", "GET", "https://x/"], "--retry `many`"),
         (vec!["--max-time", "0", "GET", "https://x/"], "--max-time `0`"),
         (vec!["--ok", "40x", "GET", "https://x/"], "--ok `40x`"),
-        (vec!["-H", "NoColon", "GET", "https://x/"], "is not `Name: value`"),
+        (
+            vec!["-H", "NoColonSecret", "GET", "https://x/"],
+            "has no `:`; write 'Name: value'",
+        ),
+        (
+            vec!["--form", "NoEqualsSecret", "POST", "https://x/"],
+            "has no `=`; write NAME=VALUE",
+        ),
         (
             vec!["-H", "Bad Name: v", "GET", "https://x/"],
             "not a valid HTTP header name",

@@ -260,15 +260,15 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     }
     let mut headers = Vec::new();
     for h in &a.headers {
+        // Neither message quotes the argument: a mistyped header may hold a secret.
         let (name, value) = h.split_once(':').ok_or_else(|| {
-            usage(format!(
-                "header `{}` is not `Name: value`",
-                h.split('{').next().unwrap_or("")
-            ))
+            usage("a -H value has no `:`; write 'Name: value' (e.g. 'Authorization: Bearer {{TOKEN}}')")
         })?;
         let name = name.trim();
         if !is_token(name) {
-            return Err(usage(format!("header name `{name}` is not a valid HTTP header name")));
+            return Err(usage(
+                "a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)",
+            ));
         }
         let value = expand(&format!("header {name}"), value.trim_start_matches([' ', '\t']))?;
         if value.expose().bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
@@ -281,12 +281,9 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     let body = if !a.form.is_empty() {
         let mut out = SecretBuf::with_capacity(64);
         for (i, field) in a.form.iter().enumerate() {
-            let (name, value) = field.split_once('=').ok_or_else(|| {
-                usage(format!(
-                    "--form `{}` is not NAME=VALUE",
-                    field.split('{').next().unwrap_or("")
-                ))
-            })?;
+            let (name, value) = field
+                .split_once('=')
+                .ok_or_else(|| usage("a --form value has no `=`; write NAME=VALUE"))?;
             let value = expand(&format!("--form {name}"), value)?;
             if i > 0 {
                 out.push('&');
