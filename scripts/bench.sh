@@ -8,6 +8,8 @@
 #     trivial sh hook: wall time against scripts/bench/baseline.sh (sh + curl
 #     + jq doing the same job), and credhook's own CPU and peak RSS (from its
 #     last log line: getrusage of the credhook process, hook excluded);
+#   - the JFrog provider's create (examples/jfrog/hook.sh) against the same
+#     hook written with curl and jq (scripts/bench/jfrog.sh), one HTTPS fake;
 #   - the size of everything in the image (scripts/rootfs.sh).
 # Writes scripts/bench/results.md. Benchmarks report; tests never assert timings.
 #
@@ -80,6 +82,8 @@ grep -q '"outcome":"credentials_created"' "$work/last-lines.jsonl" || { cat "$wo
 cpu=$(jq -s '[.[] | .cpu_user_us + .cpu_sys_us] | sort | .[length/2|floor]' "$work/last-lines.jsonl")
 rss=$(jq -s '[.[] | .max_rss_kib] | sort | .[length/2|floor]' "$work/last-lines.jsonl")
 
+. scripts/bench/jfrog.sh
+
 echo "==> image contents"
 scripts/rootfs.sh "$work/rootfs" scripts/hooks/example.sh > /dev/null
 image=$(du -sb "$work/rootfs" | cut -f1)
@@ -98,6 +102,7 @@ out=scripts/bench/results.md
     echo "| \`--version\`, exec to exit | $(us "$v_cred") | hello world: $(us "$v_hello") | $(ratio "$v_cred" "$v_hello") | ≤ 1.5 × hello |"
     echo "| full create, wall | $(us "$c_cred") | sh + curl + jq: $(us "$c_base") | $(ratio "$c_cred" "$c_base") | ≤ 0.1 × baseline |"
     echo "| full delete, wall | $(us "$d_cred") | sh + curl + jq: $(us "$d_base") | $(ratio "$d_cred" "$d_base") | |"
+    echo "| JFrog provider create (hook + credhook http/json), wall | $(us "$j_cred") | same hook with curl + jq: $(us "$j_curl") | $(ratio "$j_cred" "$j_curl") | |"
     echo "| credhook's own CPU (user + sys), create | $(us "$cpu") | | | ≤ 2 ms |"
     echo "| credhook's peak RSS, create | $rss KiB | | | ≤ 2048 KiB |"
     echo "| everything in the image | $image bytes | | | ≤ 4,194,304 bytes |"
