@@ -8,6 +8,9 @@
 #     trivial sh hook: wall time against scripts/bench/baseline.sh (sh + curl
 #     + jq doing the same job), and credhook's own CPU and peak RSS (from its
 #     last log line: getrusage of the credhook process, hook excluded);
+#   - the hook tools against what a hook would use without them, same local
+#     HTTPS server (the emulator): `credhook http` against `curl` for one GET
+#     and one POST, `credhook json get` against `jq -r` for reading a field;
 #   - the JFrog provider's create (examples/jfrog/hook.sh) against the same
 #     hook written with curl and jq (scripts/bench/jfrog.sh), one HTTPS fake;
 #   - the size of everything in the image (scripts/rootfs.sh).
@@ -82,6 +85,35 @@ grep -q '"outcome":"credentials_created"' "$work/last-lines.jsonl" || { cat "$wo
 cpu=$(jq -s '[.[] | .cpu_user_us + .cpu_sys_us] | sort | .[length/2|floor]' "$work/last-lines.jsonl")
 rss=$(jq -s '[.[] | .max_rss_kib] | sort | .[length/2|floor]' "$work/last-lines.jsonl")
 
+echo "==> credhook http against curl, one HTTPS GET and one POST ($runs runs each)"
+export BENCH_API_KEY=bench-api-key-0123456789
+grant=urn:ibm:params:oauth:grant-type:apikey
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/http-get.json" \
+    "$credhook http --cacert $work/ca.pem -o /dev/null GET $url/emulator/updates" \
+    "curl -sS --fail --cacert $work/ca.pem -o /dev/null $url/emulator/updates" > /dev/null
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/http-post.json" \
+    "$credhook http --cacert $work/ca.pem -o /dev/null -H 'Accept: application/json' --form grant_type=$grant --form apikey={{BENCH_API_KEY}} POST $url/identity/token" \
+    "curl -sS --fail --cacert $work/ca.pem -o /dev/null -H 'Accept: application/json' -d grant_type=$grant -d apikey=$BENCH_API_KEY $url/identity/token" > /dev/null
+g_cred=$(median 0 "$work/http-get.json"); g_curl=$(median 1 "$work/http-get.json")
+p_cred=$(median 0 "$work/http-post.json"); p_curl=$(median 1 "$work/http-post.json")
+
+echo "==> credhook json get against jq -r ($((runs * 10)) calls each)"
+"$credhook" http --cacert "$work/ca.pem" --form grant_type=$grant --form 'apikey={{BENCH_API_KEY}}' \
+    POST "$url/identity/token" > "$work/reply.json"
+[ "$("$credhook" json get .access_token < "$work/reply.json")" = "$(jq -r .access_token < "$work/reply.json")" ]
+# hyperfine 1.15 (Debian) cannot feed stdin, so: the mean of a loop of
+# exec + read + exit, the same loop for both tools.
+per_call_us() { # command… → mean µs per call, stdin from reply.json
+    local n=$((runs * 10)) t0 t1
+    t0=$(date +%s%N)
+    for _ in $(seq "$n"); do "$@" < "$work/reply.json" > /dev/null; done
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / n / 1000))
+}
+per_call_us "$credhook" json get .access_token > /dev/null # warm the page cache
+j_cred=$(per_call_us "$credhook" json get .access_token)
+j_jq=$(per_call_us jq -r .access_token)
+
 . scripts/bench/jfrog.sh
 
 echo "==> image contents"
@@ -102,9 +134,12 @@ out=scripts/bench/results.md
     echo "| \`--version\`, exec to exit | $(us "$v_cred") | hello world: $(us "$v_hello") | $(ratio "$v_cred" "$v_hello") | ≤ 1.5 × hello |"
     echo "| full create, wall | $(us "$c_cred") | sh + curl + jq: $(us "$c_base") | $(ratio "$c_cred" "$c_base") | ≤ 0.1 × baseline |"
     echo "| full delete, wall | $(us "$d_cred") | sh + curl + jq: $(us "$d_base") | $(ratio "$d_cred" "$d_base") | |"
-    echo "| JFrog provider create (hook + credhook http/json), wall | $(us "$j_cred") | same hook with curl + jq: $(us "$j_curl") | $(ratio "$j_cred" "$j_curl") | |"
+    echo "| JFrog provider create (hook + credhook http/json), wall | $(us "$jf_cred") | same hook with curl + jq: $(us "$jf_curl") | $(ratio "$jf_cred" "$jf_curl") | |"
     echo "| credhook's own CPU (user + sys), create | $(us "$cpu") | | | ≤ 2 ms |"
     echo "| credhook's peak RSS, create | $rss KiB | | | ≤ 2048 KiB |"
+    echo "| \`credhook http\` one HTTPS GET, wall | $(us "$g_cred") | curl: $(us "$g_curl") | $(ratio "$g_cred" "$g_curl") | ≤ 0.3 × curl |"
+    echo "| \`credhook http\` one HTTPS POST (form), wall | $(us "$p_cred") | curl: $(us "$p_curl") | $(ratio "$p_cred" "$p_curl") | ≤ 0.3 × curl |"
+    echo "| \`credhook json get\` one field, wall (mean of a loop) | $(us "$j_cred") | jq -r: $(us "$j_jq") | $(ratio "$j_cred" "$j_jq") | ≤ 0.2 × jq |"
     echo "| everything in the image | $image bytes | | | ≤ 4,194,304 bytes |"
 } > "$out"
 cat "$out"

@@ -1,7 +1,7 @@
 # Sourced by scripts/bench.sh: the JFrog provider's create (examples/jfrog/hook.sh,
 # credhook http/json) against the same hook written with curl and jq
 # (scripts/bench/jfrog-curl.sh), both against the same HTTPS JFrog fake.
-# Needs $credhook, $work, $runs, median(); sets j_cred and j_curl (µs).
+# Needs $credhook, $work, $runs, median(); sets jf_cred and jf_curl (µs).
 cargo build --release --quiet -p credhook-emulator --bin vendor-fake
 jfrog_admin=bench-jfrog-admin-token-0123456789
 target/release/vendor-fake jfrog --admin "$jfrog_admin" --dir "$work/jfrog" > "$work/jfrog.log" 2>&1 &
@@ -18,4 +18,4 @@ PATH="$work/jfrog/bin:$PATH" SSL_CERT_FILE="$work/jfrog/jfrog-ca.pem" \
     "sh -c 'sh $PWD/examples/jfrog/hook.sh create 3>/dev/null'" \
     "sh -c 'sh $PWD/scripts/bench/jfrog-curl.sh create 3>/dev/null'" > /dev/null
 kill "$jfrog_pid" 2>/dev/null || true
-j_cred=$(median 0 "$work/jfrog.json"); j_curl=$(median 1 "$work/jfrog.json")
+jf_cred=$(median 0 "$work/jfrog.json"); jf_curl=$(median 1 "$work/jfrog.json")
