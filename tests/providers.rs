@@ -656,3 +656,31 @@ fn every_job_config_passes_credhook_check() {
         );
     }
 }
+
+#[test]
+fn an_api_error_that_echoes_the_admin_credential_is_redacted() {
+    for p in ALL {
+        let mut c = Case::new(p);
+        c.fake
+            .fail_next_saying(p.create.0, p.create.1, 400, &format!("bad token {} for you", p.admin));
+        let r = c.create(&[]);
+        r.assert_code(1);
+        let (_, code, desc) = last(&r);
+        assert_eq!(code, format!("{}_API_ERROR", p.prefix), "\n{r}");
+        assert!(desc.contains("bad token") && !desc.contains(p.admin), "{desc}");
+    }
+}
+
+/// The watch itself: a process whose arguments hold a secret is seen.
+#[test]
+fn the_command_line_watch_sees_a_secret_argument() {
+    let w = World::new();
+    let fake = VendorFake::start(Vendor::Jfrog, &w.dir.join("fake"), "watch-me-0123456789").unwrap();
+    let (_, hits) = watch_command_lines(&fake, || {
+        Command::new("sh")
+            .args(["-c", "sleep 0.3", "watch-me-0123456789"])
+            .output()
+            .unwrap()
+    });
+    assert!(hits.iter().any(|h| h.contains("(sh)")), "{hits:?}");
+}

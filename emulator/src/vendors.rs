@@ -86,7 +86,7 @@ pub(crate) struct Credential {
 
 #[derive(Default)]
 pub(crate) struct State {
-    pub faults: VecDeque<(String, u16)>,
+    pub faults: VecDeque<(String, u16, String)>,
     pub received: Vec<Received>,
     pub creds: BTreeMap<String, Credential>,
     /// IAM: bearer tokens issued for the admin API key.
@@ -176,10 +176,16 @@ impl VendorFake {
     /// `status` in the vendor's error shape (a 429 also carries
     /// `Retry-After: 1`) and changes nothing.
     pub fn fail_next(&self, method: &str, path_part: &str, status: u16) {
+        self.fail_next_saying(method, path_part, status, "scripted fault");
+    }
+
+    /// As [`VendorFake::fail_next`], with `message` as the error's message
+    /// (say, one that echoes a credential, as a careless API might).
+    pub fn fail_next_saying(&self, method: &str, path_part: &str, status: u16, message: &str) {
         self.shared
             .lock()
             .faults
-            .push_back((format!("{method} {path_part}"), status));
+            .push_back((format!("{method} {path_part}"), status, message.to_string()));
     }
 
     /// Every request so far, in order.
@@ -250,17 +256,17 @@ pub(crate) struct Reply {
 fn answer(sh: &Shared, req: &http::Request) -> Reply {
     let fault = {
         let mut st = sh.lock();
-        let at = st.faults.iter().position(|(key, _)| {
+        let at = st.faults.iter().position(|(key, _, _)| {
             key.split_once(' ')
                 .is_some_and(|(m, part)| m == req.method && req.path.contains(part))
         });
-        at.and_then(|i| st.faults.remove(i)).map(|(_, s)| s)
+        at.and_then(|i| st.faults.remove(i)).map(|(_, s, m)| (s, m))
     };
     // The caller is still running now: its command line, and every other
     // process's, must not hold a secret the fake knows.
     let leak = secret_on_a_command_line(sh);
     let mut reply = match fault {
-        Some(status) => replies::error(sh.vendor, status, "scripted fault"),
+        Some((status, message)) => replies::error(sh.vendor, status, &message),
         None => checks::handle(sh, req),
     };
     if leak.is_some() {
