@@ -490,6 +490,17 @@ fn bad_inputs(p: &'static Provider) {
     }
 }
 
+fn bad_ids(p: &'static Provider) {
+    let mut c = Case::new(p);
+    for id in ["../../admin", "a/b", "x?y=1", "{{SMIN_LOGIN_SECRET_ID_PAYLOAD}}"] {
+        let r = c.delete(id);
+        r.assert_code(1);
+        let (_, code, _) = last(&r);
+        assert_eq!(code, format!("{}_BAD_CREDENTIALS_ID", p.prefix), "{id}\n{r}");
+    }
+    assert!(c.fake.received().is_empty(), "a bad id reached the API");
+}
+
 fn rollback(p: &'static Provider) {
     let mut c = Case::new(p);
     // Secrets Manager refuses the update: credhook must delete what the hook made.
@@ -512,6 +523,8 @@ macro_rules! provider_tests {
             fn bad_input_is_refused_before_any_call() { bad_inputs($p) }
             #[test]
             fn an_undeliverable_update_deletes_the_credential() { rollback($p) }
+            #[test]
+            fn a_credentials_id_unfit_for_a_url_is_refused() { bad_ids($p) }
         }
     )*};
 }
@@ -545,6 +558,15 @@ fn jfrog_sends_what_the_inputs_say_and_expands_nothing_twice() {
     // Defaults: 90 days, and optional members absent.
     c.create(&[("EXPIRES_IN_SECONDS", ""), ("USERNAME", ""), ("DESCRIPTION", "")])
         .assert_code(0);
+    // Over JFrog's limit, refused here; a line break is sent escaped.
+    let long = "d".repeat(1025);
+    let r = c.create(&[("DESCRIPTION", &long)]);
+    assert_eq!(last(&r).1, "JFROG_BAD_INPUT", "\n{r}");
+    c.create(&[("DESCRIPTION", "two\nlines"), ("EXPIRES_IN_SECONDS", "+00600")])
+        .assert_code(0);
+    let post = c.fake.received().into_iter().rfind(|r| r.method == "POST").unwrap();
+    assert!(post.body.contains(r#""description":"two\nlines""#), "{}", post.body);
+    assert!(post.body.contains(r#""expires_in":600,"#), "{}", post.body);
     let post = c
         .fake
         .received()
