@@ -134,13 +134,13 @@ while case $rest in */*) true ;; *) false ;; esac; do
 done
 tokens="$base/api/v4/projects/$enc$rest/access_tokens"
 
-case $1 in
+case ${1:-} in
 create)
     scopes=
     old_ifs=$IFS
     IFS=,
-    for s in ${SMIN_SCOPES:-}; do
-        s=$(printf %s "$s" | tr -d ' \t')
+    list=$(printf %s "${SMIN_SCOPES:-}" | tr -d ' \t')
+    for s in $list; do
         [ -n "$s" ] || continue
         case $SCOPES in
         *" $s "*) scopes="$scopes${scopes:+,}\"$s\"" ;;

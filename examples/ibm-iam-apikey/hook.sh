@@ -147,7 +147,7 @@ login() {
     export IAM_TOKEN
 }
 
-case $1 in
+case ${1:-} in
 create)
     plain iam_id "${SMIN_IAM_ID:-}"
     plain account_id "${SMIN_ACCOUNT_ID:-}"

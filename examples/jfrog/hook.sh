@@ -136,7 +136,7 @@ max_len() {
     [ "${#2}" -le "$3" ] || fail JFROG_BAD_INPUT "$1 is longer than $3 characters (JFrog's limit)"
 }
 
-case $1 in
+case ${1:-} in
 create)
     expires=${SMIN_EXPIRES_IN_SECONDS:-7776000}
     expires=${expires#+}

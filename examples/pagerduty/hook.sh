@@ -121,7 +121,7 @@ fi
 need_token "the secret in login_secret_id" "$PD_API_KEY"
 export PD_API_KEY
 
-case $1 in
+case ${1:-} in
 create)
     url=${SMIN_WEBHOOK_URL:-}
     need_url webhook_url "$url"
@@ -142,8 +142,9 @@ create)
     events=
     old_ifs=$IFS
     IFS=,
-    for e in ${SMIN_EVENTS:-$EVENTS}; do
-        e=$(printf %s "$e" | tr -d ' \t')
+    # One tr for the whole list (not one per event: a long list stays fast).
+    list=$(printf %s "${SMIN_EVENTS:-$EVENTS}" | tr -d ' \t')
+    for e in $list; do
         case $e in
         "") continue ;;
         *[!a-z_.]* | [!a-z]* | *[!a-z] | *..*) fail PAGERDUTY_BAD_INPUT "events: \"$e\" is not an event type such as incident.triggered" ;;
