@@ -4,8 +4,9 @@
 //!
 //! As root the runs happen inside the image root that `scripts/rootfs.sh DIR
 //! examples/<name>/hook.sh` assembles (chroot as uid 10001, as in
-//! tests/image.rs): only busybox and credhook are there. Otherwise the same
-//! hooks run on this machine with credhook first on PATH, and say so.
+//! tests/image.rs): only busybox and credhook are there. Otherwise (or with
+//! CREDHOOK_PROVIDERS_ON_HOST set) the same hooks run on this machine with
+//! its /bin/sh and credhook first on PATH, and say so.
 //!
 //! Every run checks: no secret (the admin credential, IAM tokens, the
 //! credentials the fake issued) in credhook's stdout or stderr or a task
@@ -155,6 +156,15 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Root, and able to make a mount namespace (as a container runtime does).
+fn can_enter_a_root() -> bool {
+    is_root()
+        && Command::new("unshare")
+            .args(["--mount", "--fork", "true"])
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
 /// Where the hook runs.
 enum Place {
     /// The image root, entered with chroot as uid 10001.
@@ -201,7 +211,7 @@ impl Case {
         );
         w.secret(p.admin);
         let hook = repo().join("examples").join(p.dir).join("hook.sh");
-        let place = if is_root() && std::env::var_os("CREDHOOK_PROVIDERS_ON_HOST").is_none() {
+        let place = if can_enter_a_root() && std::env::var_os("CREDHOOK_PROVIDERS_ON_HOST").is_none() {
             let root = w.dir.join("rootfs");
             let out = Command::new(repo().join("scripts/rootfs.sh"))
                 .arg(&root)
