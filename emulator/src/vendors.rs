@@ -13,6 +13,10 @@
 //! headers except `Retry-After` on a scripted 429.
 
 mod checks;
+mod gitlab;
+mod iam;
+mod jfrog;
+mod pagerduty;
 mod replies;
 
 use crate::{http, tls};
