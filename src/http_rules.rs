@@ -90,10 +90,18 @@ pub fn next_retry(
     }
     let policy = Policy { retries, base_ms: 500 };
     match retry::decide(policy, attempt, outcome, retry_after_s, random) {
-        Verdict::RetryAfterMs(ms) => Some(ms),
+        // The doubling stops at MAX_BACKOFF_MS; a longer Retry-After
+        // (itself capped at 60 s) is still honoured.
+        Verdict::RetryAfterMs(ms) => {
+            let asked = retry_after_s.map_or(0, |s| s.min(retry::MAX_RETRY_AFTER_S) * 1000);
+            Some(ms.min(MAX_BACKOFF_MS.max(asked)))
+        }
         Verdict::Done | Verdict::GiveUp => None,
     }
 }
+
+/// Longest wait between attempts that the backoff alone leads to.
+pub const MAX_BACKOFF_MS: u64 = 10_000;
 
 /// The exit status for a reply: 0 for 2xx or a status the caller listed,
 /// 1 for any other status.
@@ -300,6 +308,20 @@ mod tests {
             next_retry(Method::Get, RetryScope::Idempotent, 0, 0, Outcome::Transport, None, 0),
             None
         );
+        let late = |ra| {
+            next_retry(
+                Method::Get,
+                RetryScope::Idempotent,
+                100,
+                30,
+                Outcome::Status(503),
+                ra,
+                u64::MAX,
+            )
+        };
+        assert_eq!(late(None), Some(MAX_BACKOFF_MS), "the doubling is capped");
+        assert_eq!(late(Some(45)), Some(45_000), "a longer Retry-After is honoured");
+        assert_eq!(late(Some(600)), Some(60_000));
     }
 
     #[test]

@@ -45,13 +45,29 @@ impl Out {
     }
 }
 
-fn dir() -> PathBuf {
+/// A private directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn dir() -> TempDir {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let d = std::env::temp_dir().join(format!("credhook-http-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -354,7 +370,7 @@ fn the_response_size_is_capped() {
     assert_eq!((out.code, out.stdout.len()), (0, 100), "{out:?}");
     let out = run(&s, &["--max-size", "100", "--status", "GET", &url(&s, "/101")]);
     assert_eq!(out.code, 3, "{out:?}");
-    assert_eq!(out.stdout(), "200\n", "nothing of the body is written");
+    assert_eq!(out.stdout(), "000\n", "no usable reply: nothing of the body is written");
     assert!(out.stderr.contains("larger than 100 bytes (--max-size)"), "{out:?}");
     let out = run(&s, &["GET", &url(&s, "/big")]);
     assert_eq!((out.code, out.stdout.len()), (3, 0), "{out:?}");
@@ -388,6 +404,16 @@ fn a_stalled_reply_hits_the_total_timeout() {
     let out = run(&s, &["--max-time", "1", "--retry", "5", "GET", &url(&s, "/slow")]);
     assert_eq!(out.code, 3, "{out:?}");
     assert_eq!(s.requests().len(), 2);
+}
+
+#[test]
+fn a_body_that_stops_midway_hits_the_total_timeout() {
+    let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"token\": \"partial".to_vec();
+    let s = Server::https(move |_, _| Action::Partial(head.clone(), Duration::from_secs(30)));
+    let out = run(&s, &["--max-time", "1", "--status", "GET", &url(&s, "/drip")]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(out.stdout(), "000\n", "nothing of a partial body is written");
+    assert!(out.stderr.contains("--max-time"), "{out:?}");
 }
 
 #[test]
@@ -692,6 +718,10 @@ fn usage_errors_exit_2_and_say_what_to_do() {
             "not a valid HTTP header name",
         ),
         (vec!["GET", "ftp://x/"], "not an absolute https:// URL"),
+        (
+            vec!["GET", "https://user:Secret@x/p"],
+            "`x/p` is not an absolute https:// URL",
+        ),
         (vec!["-d", "a", "--json", "b", "POST", "https://x/"], "give one body"),
     ] {
         let out = run_with(&args, &[], b"");

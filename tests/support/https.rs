@@ -38,6 +38,8 @@ pub enum Action {
     },
     /// Read the request, say nothing for this long, then close.
     Stall(Duration),
+    /// Send these bytes (e.g. headers and part of a body), then stall.
+    Partial(Vec<u8>, Duration),
 }
 
 pub fn reply(status: u16, body: &str) -> Action {
@@ -162,6 +164,11 @@ fn serve<S: Read + Write>(mut s: S, reqs: &Mutex<Vec<Request>>, handler: &Handle
     };
     match handler(&req, n) {
         Action::Stall(d) => std::thread::sleep(d),
+        Action::Partial(bytes, d) => {
+            let _ = s.write_all(&bytes);
+            let _ = s.flush();
+            std::thread::sleep(d);
+        }
         Action::Reply { status, headers, body } => {
             let mut out = format!("HTTP/1.1 {status} Test\r\nConnection: close\r\n").into_bytes();
             let mut has_length = false;

@@ -27,8 +27,10 @@ use zeroize::Zeroizing;
 enum Failure {
     /// Exit 2: nothing was sent.
     Usage(String),
-    /// Exit 3: no usable reply. The status of the last reply, if any.
-    Transport(String, Option<u16>),
+    /// Exit 3: no usable reply (`--status` prints `000`, even when a status
+    /// line came before a refused redirect or an oversized body: a script
+    /// that reads only the status must not take it for success).
+    Transport(String),
 }
 
 fn usage(msg: impl Into<String>) -> Failure {
@@ -39,8 +41,12 @@ fn usage(msg: impl Into<String>) -> Failure {
 /// the query: what error messages name.
 fn place(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    String::from(&rest[..end])
+    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    // Nor `user:password@` (refused anyway, but not echoed).
+    let host_start = rest[..rest.find('/').unwrap_or(rest.len())]
+        .rfind('@')
+        .map_or(0, |i| i + 1);
+    String::from(&rest[host_start..])
 }
 
 /// What is sent, once expanded.
@@ -179,7 +185,7 @@ struct Reply {
 
 enum AttemptError {
     Transport(String),
-    TooLarge(u16),
+    TooLarge,
 }
 
 const TLS_HINT: &str = "the server's certificate must be valid for its host name and issued by a CA in --cacert, SSL_CERT_FILE or Mozilla's roots";
@@ -255,11 +261,11 @@ fn attempt(
     let reader = response.body_mut().with_config().limit(a.max_size as u64 + 1).reader();
     let body = match input::read_capped(reader, a.max_size) {
         Ok(b) => b,
-        Err(ReadError::TooLarge(_)) => return Err(AttemptError::TooLarge(status)),
+        Err(ReadError::TooLarge(_)) => return Err(AttemptError::TooLarge),
         Err(ReadError::Io(e)) => {
             let inner = e.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok());
             return Err(match inner.as_deref() {
-                Some(ureq::Error::BodyExceedsLimit(_)) => AttemptError::TooLarge(status),
+                Some(ureq::Error::BodyExceedsLimit(_)) => AttemptError::TooLarge,
                 Some(other) => AttemptError::Transport(describe(other, a)),
                 None => AttemptError::Transport(String::from("the connection broke while reading the reply")),
             });
@@ -295,19 +301,19 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Failure::Transport(
-                format!("no complete reply within {} s (--max-time)", a.max_time.as_secs_f64()),
-                None,
-            ));
+            return Err(Failure::Transport(format!(
+                "no complete reply within {} s (--max-time)",
+                a.max_time.as_secs_f64()
+            )));
         }
         let result = attempt(&agent, a, method, &p, send_body, remaining);
         let (outcome, retry_after) = match &result {
             Ok(r) => (Outcome::Status(r.status), r.retry_after),
-            Err(AttemptError::TooLarge(status)) => {
-                return Err(Failure::Transport(
-                    format!("the reply body is larger than {} bytes (--max-size)", a.max_size),
-                    Some(*status),
-                ));
+            Err(AttemptError::TooLarge) => {
+                return Err(Failure::Transport(format!(
+                    "the reply body is larger than {} bytes (--max-size)",
+                    a.max_size
+                )));
             }
             Err(AttemptError::Transport(_)) => (Outcome::Transport, None),
         };
@@ -325,7 +331,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                     redirects += 1;
                     continue;
                 }
-                Err(e) => return Err(Failure::Transport(e.to_string(), Some(r.status))),
+                Err(e) => return Err(Failure::Transport(e.to_string())),
             }
         }
         let wait = http_rules::next_retry(method, a.scope, a.retries, attempt_no, outcome, retry_after, random())
@@ -336,7 +342,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                 let what = match &result {
                     Ok(r) => format!("HTTP {}", r.status),
                     Err(AttemptError::Transport(e)) => e.clone(),
-                    Err(AttemptError::TooLarge(_)) => String::new(),
+                    Err(AttemptError::TooLarge) => String::new(),
                 };
                 std::eprintln!(
                     "credhook http: {} {log_place}: {what}; retry {} of {} in {:.1} s",
@@ -349,9 +355,9 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                 attempt_no += 1;
             }
             (None, Ok(r)) => return Ok(r),
-            (None, Err(AttemptError::Transport(e))) => return Err(Failure::Transport(e, None)),
-            (None, Err(AttemptError::TooLarge(s))) => {
-                return Err(Failure::Transport(String::from("reply too large"), Some(s)));
+            (None, Err(AttemptError::Transport(e))) => return Err(Failure::Transport(e)),
+            (None, Err(AttemptError::TooLarge)) => {
+                return Err(Failure::Transport(String::from("reply too large")));
             }
         }
     }
@@ -397,7 +403,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             std::println!("{USAGE}");
             return 0;
         }
-        Err(Failure::Usage(m) | Failure::Transport(m, _)) => {
+        Err(Failure::Usage(m) | Failure::Transport(m)) => {
             std::eprintln!("credhook http: {m}");
             return 2;
         }
@@ -424,10 +430,10 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
             2
         }
-        Err(Failure::Transport(e, status)) => {
+        Err(Failure::Transport(e)) => {
             std::eprintln!("credhook http: {m} {log_place}: {e}");
             if a.status {
-                let _ = std::io::stdout().write_all(format!("{:03}\n", status.unwrap_or(0)).as_bytes());
+                let _ = std::io::stdout().write_all(b"000\n");
             }
             3
         }

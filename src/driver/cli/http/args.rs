@@ -18,7 +18,7 @@ usage: credhook http [OPTIONS] METHOD URL
       --json TEXT|@FILE|@-     a JSON body; sets Content-Type and Accept to application/json
       --form NAME=VALUE        an application/x-www-form-urlencoded field (repeatable)
   -o, --output FILE            write the body to FILE instead of stdout
-      --status                 print the 3-digit status as stdout's first line (000: no reply)
+      --status                 print the 3-digit status as stdout's first line (000: no usable reply)
       --ok CODES               statuses that also succeed, e.g. --ok 404,409
       --cacert FILE            trust only the PEM certificates in FILE (else SSL_CERT_FILE, else Mozilla's roots)
       --connect-timeout S      seconds to connect, TLS included (default 10)
