@@ -330,6 +330,15 @@ exec env PATH=/bin "$(command -v chroot)" --userspec=10001:10001 "$r" /credhook 
         run
     }
 
+    /// From now on the hook trusts Secrets Manager's CA instead of the vendor's.
+    fn distrust_the_vendor(&self) {
+        let ca = match &self.place {
+            Place::Image(root) => root.join("tmp/vendor-ca.pem"),
+            Place::Host(_) => self.fake.ca_file().to_path_buf(),
+        };
+        std::fs::copy(self.w.emu.ca_file().unwrap(), ca).unwrap();
+    }
+
     fn create(&mut self, changes: &[(&str, &str)]) -> Run {
         self.run("create", None, changes)
     }
@@ -521,6 +530,38 @@ fn rollback(p: &'static Provider) {
     assert!(c.fake.live().is_empty(), "the credential was left behind\n{r}");
 }
 
+fn unreachable_or_untrusted(p: &'static Provider) {
+    let mut c = Case::new(p);
+    // Nothing listens on port 1.
+    let r = c.create(&[(p.url_input, "https://127.0.0.1:1")]);
+    assert_eq!(last(&r).1, format!("{}_UNREACHABLE", p.prefix), "\n{r}");
+    // A certificate from a CA the job does not trust.
+    c.distrust_the_vendor();
+    let r = c.create(&[]);
+    assert_eq!(last(&r).1, format!("{}_UNREACHABLE", p.prefix), "\n{r}");
+    assert_eq!(
+        c.calls(p.create),
+        0,
+        "a request went through an untrusted TLS connection"
+    );
+}
+
+fn reply_without_the_secret(p: &'static Provider) {
+    let mut c = Case::new(p);
+    c.fake.withhold_secret_next(p.create.0, p.create.1);
+    let r = c.create(&[]);
+    r.assert_code(1);
+    let (st, code, _) = last(&r);
+    assert_eq!(
+        (st.as_str(), code),
+        ("failed", format!("{}_BAD_REPLY", p.prefix)),
+        "\n{r}"
+    );
+    // The hook still named the id, so credhook deleted what was made.
+    assert_eq!(c.calls(p.create), 1, "\n{r}");
+    assert!(c.fake.live().is_empty(), "the credential was left behind\n{r}");
+}
+
 macro_rules! provider_tests {
     ($($name:ident: $p:expr;)*) => {$(
         mod $name {
@@ -535,6 +576,10 @@ macro_rules! provider_tests {
             fn an_undeliverable_update_deletes_the_credential() { rollback($p) }
             #[test]
             fn a_credentials_id_unfit_for_a_url_is_refused() { bad_ids($p) }
+            #[test]
+            fn no_reply_or_an_untrusted_certificate_is_unreachable() { unreachable_or_untrusted($p) }
+            #[test]
+            fn a_reply_without_the_secret_deletes_the_credential() { reply_without_the_secret($p) }
         }
     )*};
 }

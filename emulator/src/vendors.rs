@@ -192,6 +192,13 @@ impl VendorFake {
             .push_back((format!("{method} {path_part}"), status, message.to_string()));
     }
 
+    /// The next `method` request whose path contains `path_part` is served,
+    /// but the new secret is left out of the reply: a 2xx without a
+    /// documented field, after the credential was made.
+    pub fn withhold_secret_next(&self, method: &str, path_part: &str) {
+        self.fail_next_saying(method, path_part, WITHHOLD, "");
+    }
+
     /// Every request so far, in order.
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().received.clone()
@@ -270,6 +277,7 @@ fn answer(sh: &Shared, req: &http::Request) -> Reply {
     // process's, must not hold a secret the fake knows.
     let leak = secret_on_a_command_line(sh);
     let mut reply = match fault {
+        Some((WITHHOLD, _)) => withhold_secrets(sh, checks::handle(sh, req)),
         Some((status, message)) => replies::error(sh.vendor, status, &message),
         None => checks::handle(sh, req),
     };
@@ -284,6 +292,30 @@ fn answer(sh: &Shared, req: &http::Request) -> Reply {
         status: reply.status,
         problem: reply.problem.clone(),
     });
+    reply
+}
+
+/// The fault "status" of [`VendorFake::withhold_secret_next`].
+const WITHHOLD: u16 = 0;
+
+/// `reply` without the members whose value is a secret the fake issued.
+fn withhold_secrets(sh: &Shared, mut reply: Reply) -> Reply {
+    use miniserde::json::{self, Value};
+    fn strip(v: &mut Value, secrets: &[String]) {
+        match v {
+            Value::Object(o) => {
+                o.retain(|_, m| !matches!(m, Value::String(s) if secrets.contains(s)));
+                o.values_mut().for_each(|m| strip(m, secrets));
+            }
+            Value::Array(a) => a.iter_mut().for_each(|m| strip(m, secrets)),
+            _ => {}
+        }
+    }
+    let secrets: Vec<String> = sh.lock().creds.values().map(|c| c.secret.clone()).collect();
+    if let Ok(mut v) = json::from_str::<Value>(&String::from_utf8_lossy(&reply.body)) {
+        strip(&mut v, &secrets);
+        reply.body = json::to_string(&v).into_bytes();
+    }
     reply
 }
 
