@@ -243,8 +243,10 @@ fn jfrog_sends_what_the_inputs_say_and_expands_nothing_twice() {
         .nth(1)
         .unwrap();
     assert!(post.body.contains("\"expires_in\":7776000"), "{}", post.body);
+    assert!(!post.body.contains("username"), "{}", post.body);
     assert!(
-        !post.body.contains("username") && !post.body.contains("description"),
+        post.body
+            .contains(r#""description":"Secrets Manager secret ci-secret ("#),
         "{}",
         post.body
     );

@@ -7,7 +7,8 @@
 #                            secret whose access_token is (a username_password
 #                            secret's password also works)
 #   SMIN_JFROG_BASE_URL      required: https://<name>.jfrog.io (no /access suffix)
-#   SMIN_USERNAME, SMIN_SCOPE, SMIN_DESCRIPTION, SMIN_AUDIENCE: sent when set
+#   SMIN_USERNAME, SMIN_SCOPE, SMIN_AUDIENCE: sent when set
+#   SMIN_DESCRIPTION         default: names the secret and the task
 #   SMIN_EXPIRES_IN_SECONDS  default 7776000 (90 days); 0 = never (admins only)
 #   SMIN_REFRESHABLE, SMIN_INCLUDE_REFERENCE_TOKEN: booleans, default false
 # Output: SMOUT_ACCESS_TOKEN; the credentials id is JFrog's token_id.
@@ -149,7 +150,11 @@ create)
     reference=$(bool include_reference_token "${SMIN_INCLUDE_REFERENCE_TOKEN:-}") || exit 1
     max_len username "${SMIN_USERNAME:-}" 255
     max_len scope "${SMIN_SCOPE:-}" 500
-    max_len description "${SMIN_DESCRIPTION:-}" 1024
+    # Unset, the description names the secret and the task, so a token whose
+    # create reply was lost can still be found.
+    JFROG_DESCRIPTION=${SMIN_DESCRIPTION:-"Secrets Manager secret ${SM_SECRET_NAME:-?} (${SM_SECRET_ID:-?}), task ${SM_SECRET_TASK_ID:-?}, created by credhook"}
+    export JFROG_DESCRIPTION
+    max_len description "$JFROG_DESCRIPTION" 1024
     max_len audience "${SMIN_AUDIENCE:-}" 255
 
     # {{…}} is expanded once by credhook json build; the body then goes
@@ -157,7 +162,7 @@ create)
     payload=$(credhook json build \
         'username?={{SMIN_USERNAME}}' 'scope?={{SMIN_SCOPE}}' \
         "expires_in:=$expires" "refreshable:=$refreshable" \
-        'description?={{SMIN_DESCRIPTION}}' 'audience?={{SMIN_AUDIENCE}}' \
+        'description?={{JFROG_DESCRIPTION}}' 'audience?={{SMIN_AUDIENCE}}' \
         "include_reference_token:=$reference" 'force_revocable:=true') ||
         fail JFROG_HOOK_ERROR "credhook json build failed; the job log has its message"
     # Never retried: a second POST would make a second token.
