@@ -2,7 +2,7 @@
 //! be retried and when, how a status becomes an exit status, form encoding,
 //! and which redirects may be followed.
 
-use crate::retry::{self, Outcome, Policy, Verdict};
+use crate::retry::{self, Outcome, Policy, Progress, Verdict};
 use crate::secret::SecretBuf;
 use crate::url::{self, Scheme};
 use alloc::format;
@@ -66,21 +66,23 @@ impl RetryScope {
     }
 }
 
-/// Worth another try: no reply (connect error, timeout), 429 or 503. Other
-/// 5xx are not retried: the server answered, and may have acted.
+/// Worth another try: no reply (connect error, timeout, dropped
+/// connection), 429 or 503. Other 5xx are not retried: the server answered,
+/// and may have acted.
 pub fn retryable(outcome: Outcome) -> bool {
-    matches!(outcome, Outcome::Transport | Outcome::Status(429 | 503))
+    matches!(outcome, Outcome::Unsent | Outcome::NoReply | Outcome::Status(429 | 503))
 }
 
-/// After attempt `attempt` (0 first) of `method` ended with `outcome`: the
-/// wait before the next attempt, or `None` to stop. Backoff is
-/// [`retry::decide`]'s (500 ms doubling, jittered, at least `Retry-After`
-/// capped at 60 s).
+/// After an attempt of `method` ended with `outcome`: the wait before the
+/// next attempt, or `None` to stop. The backoff and its caps are
+/// [`retry::decide`]'s (500 ms doubling, jittered, each wait at most
+/// [`retry::MAX_BACKOFF_MS`], at least `Retry-After` capped at 60 s, at most
+/// [`retry::MAX_TOTAL_WAIT_MS`] of waiting in all).
 pub fn next_retry(
     method: Method,
     scope: RetryScope,
     retries: u32,
-    attempt: u32,
+    progress: Progress,
     outcome: Outcome,
     retry_after_s: Option<u64>,
     random: u64,
@@ -89,19 +91,11 @@ pub fn next_retry(
         return None;
     }
     let policy = Policy { retries, base_ms: 500 };
-    match retry::decide(policy, attempt, outcome, retry_after_s, random) {
-        // The doubling stops at MAX_BACKOFF_MS; a longer Retry-After
-        // (itself capped at 60 s) is still honoured.
-        Verdict::RetryAfterMs(ms) => {
-            let asked = retry_after_s.map_or(0, |s| s.min(retry::MAX_RETRY_AFTER_S) * 1000);
-            Some(ms.min(MAX_BACKOFF_MS.max(asked)))
-        }
+    match retry::decide(policy, progress, outcome, retry_after_s, random) {
+        Verdict::RetryAfterMs(ms) => Some(ms),
         Verdict::Done | Verdict::GiveUp => None,
     }
 }
-
-/// Longest wait between attempts that the backoff alone leads to.
-pub const MAX_BACKOFF_MS: u64 = 10_000;
 
 /// The exit status for a reply: 0 for 2xx or a status the caller listed,
 /// 1 for any other status.
@@ -279,24 +273,31 @@ mod tests {
     #[test]
     fn only_idempotent_methods_are_retried_unless_allowed() {
         use Method::*;
-        let t = Outcome::Transport;
-        for m in [Get, Head, Put, Delete] {
-            assert!(
-                next_retry(m, RetryScope::Idempotent, 2, 0, t, None, 0).is_some(),
-                "{m:?}"
-            );
+        let p = Progress::default();
+        for t in [Outcome::Unsent, Outcome::NoReply, Outcome::Status(503)] {
+            for m in [Get, Head, Put, Delete] {
+                assert!(
+                    next_retry(m, RetryScope::Idempotent, 2, p, t, None, 0).is_some(),
+                    "{m:?}"
+                );
+            }
+            for m in [Post, Patch] {
+                assert_eq!(next_retry(m, RetryScope::Idempotent, 2, p, t, None, 0), None, "{m:?}");
+            }
+            assert!(next_retry(Post, RetryScope::AlsoPost, 2, p, t, None, 0).is_some());
+            assert_eq!(next_retry(Patch, RetryScope::AlsoPost, 2, p, t, None, 0), None);
+            assert!(next_retry(Patch, RetryScope::Any, 2, p, t, None, 0).is_some());
         }
-        for m in [Post, Patch] {
-            assert_eq!(next_retry(m, RetryScope::Idempotent, 2, 0, t, None, 0), None, "{m:?}");
-        }
-        assert!(next_retry(Post, RetryScope::AlsoPost, 2, 0, t, None, 0).is_some());
-        assert_eq!(next_retry(Patch, RetryScope::AlsoPost, 2, 0, t, None, 0), None);
-        assert!(next_retry(Patch, RetryScope::Any, 2, 0, t, None, 0).is_some());
     }
 
     #[test]
     fn what_is_retried_and_for_how_long() {
-        let r = |o, ra, attempt| next_retry(Method::Get, RetryScope::Idempotent, 2, attempt, o, ra, 0);
+        let at = |attempt, waited_ms| Progress {
+            attempt,
+            waited_ms,
+            ..Progress::default()
+        };
+        let r = |o, ra, attempt| next_retry(Method::Get, RetryScope::Idempotent, 2, at(attempt, 0), o, ra, 0);
         assert_eq!(r(Outcome::Status(503), Some(3), 0), Some(3000));
         assert_eq!(r(Outcome::Status(429), Some(600), 0), Some(60_000));
         assert_eq!(r(Outcome::Status(429), None, 0), Some(250));
@@ -304,24 +305,30 @@ mod tests {
         for s in [200, 204, 301, 400, 404, 409, 500, 502, 504] {
             assert_eq!(r(Outcome::Status(s), None, 0), None, "{s}");
         }
-        assert_eq!(
-            next_retry(Method::Get, RetryScope::Idempotent, 0, 0, Outcome::Transport, None, 0),
-            None
-        );
-        let late = |ra| {
+        let get = |retries, p, ra, rnd| {
             next_retry(
                 Method::Get,
                 RetryScope::Idempotent,
-                100,
-                30,
-                Outcome::Status(503),
+                retries,
+                p,
+                Outcome::NoReply,
                 ra,
-                u64::MAX,
+                rnd,
             )
         };
-        assert_eq!(late(None), Some(MAX_BACKOFF_MS), "the doubling is capped");
-        assert_eq!(late(Some(45)), Some(45_000), "a longer Retry-After is honoured");
-        assert_eq!(late(Some(600)), Some(60_000));
+        assert_eq!(get(0, at(0, 0), None, 0), None, "no retries by default");
+        let late = get(100, at(30, 0), None, u64::MAX).unwrap();
+        assert!(late <= retry::MAX_BACKOFF_MS, "each wait is capped: {late}");
+        assert_eq!(
+            get(100, at(30, 0), Some(45), 0),
+            Some(45_000),
+            "Retry-After is honoured past the cap"
+        );
+        assert_eq!(
+            get(100, at(5, retry::MAX_TOTAL_WAIT_MS), None, 0),
+            None,
+            "the total wait is capped"
+        );
     }
 
     #[test]

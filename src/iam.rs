@@ -100,6 +100,9 @@ pub enum ReplyError {
     Json(json::Error),
     /// The JSON lacks a field we need (or it has the wrong type).
     Missing(&'static str),
+    /// The access token is not one that can be sent as a bearer header:
+    /// empty, too long, or not printable ASCII without spaces.
+    BadToken,
 }
 
 impl fmt::Display for ReplyError {
@@ -107,15 +110,30 @@ impl fmt::Display for ReplyError {
         match self {
             ReplyError::Json(e) => e.fmt(f),
             ReplyError::Missing(field) => write!(f, "the reply has no string field `{field}`"),
+            ReplyError::BadToken => write!(
+                f,
+                "its access_token is not a usable bearer token (printable ASCII without spaces, at most {MAX_TOKEN_BYTES} bytes)"
+            ),
         }
     }
+}
+
+/// Longest access token accepted (IAM's are a few KiB).
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// Whether a token can go into an `Authorization: Bearer` header as it is.
+/// Checked when the token arrives, before the hook creates anything, rather
+/// than failing at the task update afterwards.
+pub fn is_usable_token(t: &str) -> bool {
+    (1..=MAX_TOKEN_BYTES).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Reads `access_token` (and `expires_in`) from the token reply.
 pub fn parse_token_reply(body: &[u8]) -> Result<Token, ReplyError> {
     let v = json::parse(body).map_err(ReplyError::Json)?;
     let access_token = match v.get("access_token") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(s)) if is_usable_token(s.expose()) => s.clone(),
+        Some(Value::String(_)) => return Err(ReplyError::BadToken),
         _ => return Err(ReplyError::Missing("access_token")),
     };
     let expires_in = match v.get("expires_in") {
@@ -201,6 +219,22 @@ mod tests {
             ReplyError::Missing("access_token")
         );
         assert!(matches!(parse_token_reply(b"<html>"), Err(ReplyError::Json(_))));
+        for bad in [
+            r#""""#,
+            r#""a\r\nX-Evil: 1""#,
+            r#""tok en""#,
+            r#""t\u00e9""#,
+            r#""t\u0000""#,
+        ] {
+            let body = alloc::format!(r#"{{"access_token":{bad}}}"#);
+            assert_eq!(
+                parse_token_reply(body.as_bytes()).unwrap_err(),
+                ReplyError::BadToken,
+                "{bad}"
+            );
+        }
+        let long = alloc::format!(r#"{{"access_token":"{}"}}"#, "a".repeat(MAX_TOKEN_BYTES + 1));
+        assert_eq!(parse_token_reply(long.as_bytes()).unwrap_err(), ReplyError::BadToken);
         assert_eq!(
             error_summary(br#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found."}"#)
                 .as_deref(),

@@ -47,7 +47,22 @@ pub fn check(vars: &[(String, String)]) -> Vec<String> {
         seen.push(name);
         let upper = name.to_ascii_uppercase();
         // Case-insensitive here, so `smin_x` is reported rather than ignored.
-        let Some(dir) = Direction::of(&upper) else { continue };
+        let Some(dir) = Direction::of(&upper) else {
+            // IBM's generator takes only `^(SMIN_|SMOUT_)[A-Z0-9_]+$`.
+            problems.push(if upper.starts_with("CREDHOOK_") {
+                format!(
+                    "{name}: only SMIN_/SMOUT_ declarations belong in job_config.json; set credhook's settings on the \
+                     job itself (`ibmcloud ce job update --env {name}=…`)"
+                )
+            } else {
+                format!(
+                    "{name}: not a declaration; names must start with `SMIN_` (input) or `SMOUT_` (output), \
+                     e.g. `SMIN_{}`",
+                    upper.trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+                )
+            });
+            continue;
+        };
         if !name.starts_with(dir.prefix()) {
             problems.push(format!(
                 "{name}: the prefix must be `{}`; rename it to `{upper}`",
@@ -140,7 +155,7 @@ mod tests {
         assert!(
             check(&vars(&[
                 ("SMOUT_TOKEN", "type:string, required:true"),
-                ("CREDHOOK_HOOK", "/x")
+                ("SMIN_NOTE", "type:string")
             ]))
             .is_empty()
         );
@@ -158,6 +173,23 @@ mod tests {
         assert!(p[3].contains("more than once"), "{p:?}");
         assert!(p[4].contains("_VALUE"), "{p:?}");
         assert!(p[5].contains("no required output"), "{p:?}");
+    }
+
+    #[test]
+    fn every_name_must_be_a_declaration() {
+        let p = check(&vars(&[
+            ("SMOUT_PW", "type:string, required:true"),
+            ("MY_SETTING", "type:string"),
+            ("CREDHOOK_HOOK_TIMEOUT", "120"),
+            ("PATH", "/bin"),
+        ]));
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(
+            p[0].starts_with("MY_SETTING: not a declaration") && p[0].contains("SMIN_MY_SETTING"),
+            "{p:?}"
+        );
+        assert!(p[1].starts_with("CREDHOOK_HOOK_TIMEOUT: only SMIN_/SMOUT_"), "{p:?}");
+        assert!(p[2].starts_with("PATH: not a declaration"), "{p:?}");
     }
 
     #[test]

@@ -21,7 +21,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod api;
 pub mod expand;
+pub mod flow;
 pub mod hookenv;
 pub mod http_rules;
 pub mod iam;
@@ -32,15 +34,16 @@ pub mod json_build;
 pub mod json_path;
 pub mod output_lines;
 pub mod outputs;
-pub mod redact;
+pub mod referenced;
+pub mod registry;
 pub mod retry;
 pub mod schema;
 pub mod secret;
-pub mod secrets;
 pub mod settings;
 pub mod task;
 pub mod time;
 pub mod url;
+pub mod verdict;
 
 #[cfg(feature = "std")]
 pub mod driver;

@@ -2,6 +2,7 @@
 
 use credhook::driver::cli::{self, ce_flags, check, dry_run, http, json};
 use credhook::driver::{Env, run};
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 const HELP: &str = "\
@@ -26,44 +27,42 @@ setting, the hook protocol, exit statuses and error codes.
 ";
 
 fn main() -> ExitCode {
-    // The hook tools take their arguments as OsStrings: a non-UTF-8
-    // argument is their usage error, not a panic.
-    let mut os_args = std::env::args_os().skip(1);
-    match os_args.next().as_ref().and_then(|a| a.to_str()) {
-        Some("http") => return ExitCode::from(http::main(os_args.collect())),
-        Some("json") => return ExitCode::from(json::main(os_args.collect())),
-        _ => {}
-    }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
-        [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),
-        ["check"] => ExitCode::from(check::check(cli::DEFAULT_CONFIG)),
-        ["check", file] => ExitCode::from(check::check(file)),
-        ["ce-flags"] => ExitCode::from(ce_flags::ce_flags(cli::DEFAULT_CONFIG)),
-        ["ce-flags", file] => ExitCode::from(ce_flags::ce_flags(file)),
-        ["dry-run", rest @ ..] => {
-            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-            ExitCode::from(dry_run::dry_run(&rest, Env::from_process()))
-        }
-        ["--version" | "-V"] => {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next();
+    let rest: Vec<OsString> = args.collect();
+    let code = match command.as_ref().map(|c| c.to_str()) {
+        None => run::run(&Env::from_process()),
+        Some(Some("run")) if rest.is_empty() => run::run(&Env::from_process()),
+        Some(Some("check")) => check::main(rest),
+        Some(Some("ce-flags")) => ce_flags::main(rest),
+        Some(Some("dry-run")) => dry_run::dry_run(rest, Env::from_process()),
+        Some(Some("http")) => http::main(rest),
+        Some(Some("json")) => json::main(rest),
+        Some(Some("--version" | "-V")) if rest.is_empty() => {
             println!(
                 "credhook {} (commit {}, target {})",
                 credhook::VERSION,
                 env!("CREDHOOK_COMMIT"),
                 env!("CREDHOOK_TARGET")
             );
-            ExitCode::SUCCESS
+            0
         }
-        ["--help" | "-h" | "help"] => {
+        Some(Some("--help" | "-h" | "help")) => {
             print!("{HELP}");
-            ExitCode::SUCCESS
+            0
         }
-        other => {
+        Some(_) => {
+            let shown: Vec<String> = command
+                .iter()
+                .chain(&rest)
+                .map(|a| a.to_string_lossy().escape_debug().to_string())
+                .collect();
             eprintln!(
                 "credhook: unknown arguments `{}`; see `credhook --help`",
-                other.join(" ")
+                shown.join(" ")
             );
-            ExitCode::from(2)
+            cli::EXIT_USAGE
         }
-    }
+    };
+    ExitCode::from(code)
 }

@@ -2,6 +2,7 @@
 //! the private output channel, and the credentials payload they make.
 
 use crate::inputs::{parse_boolean, parse_integer};
+use crate::registry::Registry;
 use crate::schema::{Field, Kind, Schema};
 use crate::secret::{Secret, SecretBuf};
 use alloc::format;
@@ -46,7 +47,87 @@ enum Key {
     Output(String),
 }
 
-/// Parses the output channel. Messages name the line and the fix, never a value.
+/// One piece of the output channel as written: the protocol's single
+/// tokenizer, read strictly by [`parse`] and leniently by [`find_ids`] and
+/// [`register_values`].
+#[derive(Debug)]
+pub enum Token<'a> {
+    /// A blank line or a `#` comment.
+    Ignored,
+    /// `name=value` on line `line`.
+    Pair { line: usize, name: &'a str, value: &'a str },
+    /// `name<<delim`, its body lines joined with `\n`, and whether a line
+    /// holding only `delim` closed it (if not, the body is everything after
+    /// the opener, and `rest` is the index of the line after the opener).
+    Heredoc {
+        line: usize,
+        name: &'a str,
+        delim: &'a str,
+        body: Secret,
+        closed: bool,
+        rest: usize,
+    },
+    /// Any other line.
+    Other { line: usize, raw: &'a str },
+}
+
+/// The channel's lines, numbered from 1, without their `\r\n`/`\n`.
+fn lines_of(text: &str) -> Vec<(usize, &str)> {
+    text.split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
+        .collect()
+}
+
+/// The token starting at `lines[*i]`; advances `*i` past it.
+fn next_token<'a>(lines: &[(usize, &'a str)], i: &mut usize) -> Option<Token<'a>> {
+    let (no, line) = *lines.get(*i)?;
+    *i += 1;
+    if line.trim().is_empty() || line.starts_with('#') {
+        return Some(Token::Ignored);
+    }
+    let eq = line.find('=');
+    if let Some(h) = line.find("<<").filter(|h| eq.is_none_or(|e| *h < e)) {
+        let (name, delim) = (&line[..h], &line[h + 2..]);
+        let rest = *i;
+        let mut body = SecretBuf::with_capacity(256);
+        let mut closed = false;
+        if !delim.is_empty() {
+            let mut first = true;
+            while let Some((_, l)) = lines.get(*i) {
+                *i += 1;
+                if *l == delim {
+                    closed = true;
+                    break;
+                }
+                if !first {
+                    body.push('\n');
+                }
+                body.push_str(l);
+                first = false;
+            }
+        }
+        return Some(Token::Heredoc {
+            line: no,
+            name,
+            delim,
+            body: body.into_secret(),
+            closed,
+            rest,
+        });
+    }
+    Some(match eq {
+        Some(e) => Token::Pair {
+            line: no,
+            name: &line[..e],
+            value: &line[e + 1..],
+        },
+        None => Token::Other { line: no, raw: line },
+    })
+}
+
+/// Parses the output channel. Messages name the line number and, when it is
+/// a valid name, the name; never a value or a raw line.
 pub fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
     if bytes.len() > MAX_OUTPUT_BYTES {
         return Err(format!(
@@ -59,52 +140,30 @@ pub fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
     })?;
     let mut report = Report::default();
     let mut seen: Vec<String> = Vec::new();
-    let mut lines = text
-        .split('\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)));
-    // A final newline leaves one empty piece; it is ignored like any blank line.
-    while let Some((no, line)) = lines.next() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let eq = line.find('=');
-        let heredoc = line.find("<<").filter(|h| eq.is_none_or(|e| *h < e));
-        let (raw_name, value) = if let Some(h) = heredoc {
-            let delim = &line[h + 2..];
-            if delim.is_empty() {
+    let lines = lines_of(text);
+    let mut i = 0;
+    while let Some(token) = next_token(&lines, &mut i) {
+        let (no, raw_name, value) = match token {
+            Token::Ignored => continue,
+            Token::Other { line, .. } => {
                 return Err(format!(
-                    "line {no}: `{}<<` needs a delimiter, e.g. `{}<<EOF`",
-                    &line[..h],
-                    &line[..h]
+                    "line {line} is neither `name=value` nor `name<<DELIM`; comment it with `#` or send it to stderr instead"
                 ));
             }
-            let mut value = SecretBuf::with_capacity(256);
-            let mut closed = false;
-            let mut first = true;
-            for (_, l) in lines.by_ref() {
-                if l == delim {
-                    closed = true;
-                    break;
-                }
-                if !first {
-                    value.push('\n');
-                }
-                value.push_str(l);
-                first = false;
-            }
-            if !closed {
+            Token::Heredoc { line, delim: "", .. } => {
                 return Err(format!(
-                    "line {no}: the multi-line value started here is never closed; end it with a line holding only the delimiter"
+                    "line {line}: a multi-line value needs a delimiter after `<<`, e.g. `name<<EOF`"
                 ));
             }
-            (&line[..h], value.into_secret())
-        } else if let Some(e) = eq {
-            (&line[..e], Secret::from(&line[e + 1..]))
-        } else {
-            return Err(format!(
-                "line {no} is neither `name=value` nor `name<<DELIM`; comment it with `#` or send it to stderr instead"
-            ));
+            Token::Heredoc {
+                line, closed: false, ..
+            } => {
+                return Err(format!(
+                    "line {line}: the multi-line value started here is never closed; end it with a line holding only the delimiter"
+                ));
+            }
+            Token::Heredoc { line, name, body, .. } => (line, name, body),
+            Token::Pair { line, name, value } => (line, name, Secret::from(value)),
         };
         let key = resolve(no, raw_name, schema)?;
         let canonical = match &key {
@@ -134,11 +193,25 @@ pub fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
     Ok(report)
 }
 
+/// Whether `raw` is a syntactically valid name: letters, digits and `_`.
+fn is_name(raw: &str) -> bool {
+    !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Whether a valid name also reads like a variable name rather than a value:
+/// at most 64 characters, starting with a letter, all in one letter case.
+/// Only such a name is ever quoted in a message; any other text before `=`
+/// is treated as a value.
+fn reads_like_a_name(raw: &str) -> bool {
+    let one_case = !raw.bytes().any(|b| b.is_ascii_lowercase()) || !raw.bytes().any(|b| b.is_ascii_uppercase());
+    is_name(raw) && raw.len() <= 64 && raw.as_bytes()[0].is_ascii_alphabetic() && one_case
+}
+
 fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !is_name(raw) {
+        // The text before `=` may be part of a secret: it is never quoted.
         return Err(format!(
-            "line {no}: `{}` is not a valid name; names are letters, digits and `_`",
-            clip_name(raw)
+            "line {no}: the text before `=` or `<<` is not a valid name; names are letters, digits and `_`"
         ));
     }
     let lower = raw.to_ascii_lowercase();
@@ -153,66 +226,100 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
     };
     if schema.output(&name).is_none() {
         let known: Vec<String> = schema.outputs.iter().map(Field::api_name).collect();
-        return Err(format!(
-            "line {no}: `{raw}` is not an output of the schema (outputs: {}); declare SMOUT_{} or remove the line",
-            if known.is_empty() {
-                String::from("none")
-            } else {
-                known.join(", ")
-            },
-            name.to_ascii_uppercase()
-        ));
+        let known = if known.is_empty() {
+            String::from("none")
+        } else {
+            known.join(", ")
+        };
+        // A bare value (`c2VjcmV0==`) parses as a name too: quote only
+        // what reads like a variable name.
+        return Err(if reads_like_a_name(raw) {
+            format!(
+                "line {no}: `{raw}` is not an output of the schema (outputs: {known}); declare SMOUT_{} or remove the line",
+                name.to_ascii_uppercase()
+            )
+        } else {
+            format!(
+                "line {no}: the name is not an output of the schema (outputs: {known}); write only declared outputs there"
+            )
+        });
     }
     Ok(Key::Output(name))
 }
 
-fn clip_name(raw: &str) -> &str {
-    match raw.char_indices().nth(40) {
-        Some((i, _)) => &raw[..i],
-        None => raw,
+/// Registers every value the hook wrote, read leniently from output that
+/// may be cut short, broken or not UTF-8: each line's value part, each
+/// multi-line body (closed or not), and every line that is neither (a bare
+/// value). Exempt: the protocol's own `id`, `error_code` and
+/// `error_message` (metadata, by the contract), and integer or boolean
+/// values of outputs the schema types so.
+pub fn register_values(bytes: &[u8], schema: &Schema, registry: &mut Registry) {
+    let text = alloc::string::String::from_utf8_lossy(bytes);
+    let lines = lines_of(&text);
+    let mut i = 0;
+    while let Some(token) = next_token(&lines, &mut i) {
+        let (name, value) = match &token {
+            Token::Ignored => continue,
+            Token::Other { raw, .. } => {
+                registry.register(raw);
+                registry.register(raw.trim());
+                continue;
+            }
+            Token::Pair { name, value, .. } => (*name, *value),
+            Token::Heredoc { name, body, .. } => (*name, body.expose()),
+        };
+        if !reads_like_a_name(name) {
+            // `postgresql://user:pw@host/db?sslmode=require`, `c2VjcmV0==`:
+            // a value, not a name; the whole line.
+            if let Token::Pair { name, value, .. } = &token {
+                registry.register(&format!("{name}={value}"));
+            }
+            registry.register(name);
+            registry.register(value);
+            continue;
+        }
+        let lower = name.to_ascii_lowercase();
+        if matches!(lower.as_str(), "id" | "error_code" | "error_message") {
+            continue;
+        }
+        let output = lower.strip_prefix("smout_").unwrap_or(&lower);
+        registry.register_output(value, schema.output(output).map(|f| &f.kind));
     }
 }
 
-/// The `id` a hook wrote, read leniently from output that may break the
-/// protocol elsewhere: credentials it created must never be orphaned.
-pub fn find_id(bytes: &[u8]) -> Option<String> {
+/// Every credentials id the hook wrote, read leniently from output that may
+/// break the protocol elsewhere: credentials it created must never be
+/// orphaned. Near misses count (`id = x`, ` id=x`, `ID=x`, an `id=` after a
+/// multi-line value that is never closed), and every id is returned once, in
+/// the order written.
+pub fn find_ids(bytes: &[u8]) -> Vec<String> {
     let text = alloc::string::String::from_utf8_lossy(bytes);
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    while let Some(line) = lines.next() {
-        // Exactly the lines the parser ignores.
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
+    let lines = lines_of(&text);
+    let mut ids: Vec<String> = Vec::new();
+    let mut add = |v: &str| {
+        let v = v.trim();
+        if !v.is_empty() && !ids.iter().any(|i| i == v) {
+            ids.push(v.to_string());
         }
-        let eq = line.find('=');
-        if let Some(h) = line.find("<<").filter(|h| eq.is_none_or(|e| *h < e)) {
-            let delim = &line[h + 2..];
-            if delim.is_empty() {
-                continue;
-            }
-            // The id may itself be written as a multi-line value.
-            let mut body: Vec<&str> = Vec::new();
-            let mut closed = false;
-            for l in lines.by_ref() {
-                if l == delim {
-                    closed = true;
-                    break;
-                }
-                body.push(l);
-            }
-            let value = body.join("\n");
-            if closed && line[..h].eq_ignore_ascii_case("id") && !value.trim().is_empty() {
-                return Some(value);
-            }
-            continue;
-        }
-        if let Some(e) = eq
-            && line[..e].eq_ignore_ascii_case("id")
-            && !line[e + 1..].trim().is_empty()
-        {
-            return Some(line[e + 1..].to_string());
+    };
+    let mut i = 0;
+    while let Some(token) = next_token(&lines, &mut i) {
+        match token {
+            Token::Pair { name, value, .. } if name.trim().eq_ignore_ascii_case("id") => add(value),
+            Token::Heredoc {
+                name,
+                body,
+                closed: true,
+                ..
+            } if name.trim().eq_ignore_ascii_case("id") => add(body.expose()),
+            // Never closed: what follows was not a value after all.
+            Token::Heredoc {
+                closed: false, rest, ..
+            } => i = rest,
+            _ => {}
         }
     }
-    None
+    ids
 }
 
 /// A hook that exited 0 must not report an error.
@@ -329,12 +436,15 @@ mod tests {
             ("cert<<EOF\nabc", "never closed"),
             ("cert<<\nx", "needs a delimiter"),
             ("bad-name=topsecret", "not a valid name"),
+            ("dG9wc2VjcmV0==", "is not an output of the schema"),
+            ("topsecret<<", "needs a delimiter"),
+            ("postgresql://u:topsecret@h/db?x=1", "not a valid name"),
             ("smout_=x", "not an output"),
         ];
         for (out, want) in cases {
             let e = parse(out.as_bytes(), &s).unwrap_err();
             assert!(e.contains(want), "{out:?}: {e}");
-            assert!(!e.contains("topsecret"), "{e}");
+            assert!(!e.contains("topsecret") && !e.contains("dG9wc2VjcmV0"), "{e}");
         }
         assert!(parse(b"id=\xff", &s).unwrap_err().contains("not valid UTF-8"));
         let long = format!("username={}", "x".repeat(MAX_VALUE_CHARS + 1));
@@ -342,16 +452,45 @@ mod tests {
     }
 
     #[test]
-    fn find_id_despite_protocol_errors() {
-        assert_eq!(find_id(b"garbage\nid=c-9\nmore garbage").as_deref(), Some("c-9"));
-        assert_eq!(
-            find_id(b"cert<<EOF\nid=inside\nEOF\nID=outer").as_deref(),
-            Some("outer")
-        );
-        assert_eq!(find_id(b"id=\n"), None);
-        assert_eq!(find_id(b"x=1\nid<<EOF\ncred-h\nEOF\n").as_deref(), Some("cred-h"));
+    fn find_ids_despite_protocol_errors() {
+        let ids = |b: &[u8]| find_ids(b);
+        assert_eq!(ids(b"garbage\nid=c-9\nmore garbage"), ["c-9"]);
+        assert_eq!(ids(b"cert<<EOF\nid=inside\nEOF\nID=outer"), ["outer"]);
+        assert!(ids(b"id=\n").is_empty());
+        assert_eq!(ids(b"x=1\nid<<EOF\ncred-h\nEOF\n"), ["cred-h"]);
         // Found by fuzzing: a comment that looks like a heredoc opener.
-        assert_eq!(find_id(b"#<<EOF\nid=c-7\n").as_deref(), Some("c-7"));
+        assert_eq!(ids(b"#<<EOF\nid=c-7\n"), ["c-7"]);
+        // Near misses, an id after an unclosed heredoc, and every id once.
+        assert_eq!(ids(b"id = c-1\n id=c-2\nid=c-1\n"), ["c-1", "c-2"]);
+        assert_eq!(ids(b"cert<<EOF\nabc\nid=c-3\n"), ["c-3"]);
+        assert_eq!(ids(b"id=a\nid=b\n"), ["a", "b"]);
+    }
+
+    #[test]
+    fn every_written_value_is_registered_before_judgement() {
+        let s = schema();
+        let mut r = Registry::default();
+        let out = "username=alice-user\nport=5432\nadmin=true\nnosuch=undeclared-secret\nQmFyZVZhbHVl==\nbare value line\npostgresql://u:pw-Secret1@h/db?sslmode=require\ncert<<EOF\nnever-closed-body\n";
+        register_values(out.as_bytes(), &s, &mut r);
+        let masked = r.mask(out);
+        for leaked in [
+            "alice-user",
+            "undeclared-secret",
+            "QmFyZVZhbHVl==",
+            "pw-Secret1",
+            "never-closed-body",
+        ] {
+            assert!(!masked.contains(leaked), "{leaked}: {masked}");
+        }
+        // Typed outputs are exempt.
+        assert!(
+            masked.contains("port=5432") && masked.contains("admin=true"),
+            "{masked}"
+        );
+        // The id is metadata; a string output that looks like a number is not exempt.
+        let mut r = Registry::default();
+        register_values(b"id=cred-123\nusername=987654\nSMOUT_USERNAME=x", &s, &mut r);
+        assert_eq!(r.mask("cred-123 987654"), "cred-123 [REDACTED]");
     }
 
     #[test]

@@ -116,41 +116,98 @@ pub fn log_format<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> LogForm
     format
 }
 
+/// The environment as the settings read it: empty values are unset, and
+/// every problem is collected, not just the first (ripgrep's low-level
+/// arguments, before they become [`Settings`]).
+struct EnvReader<'a> {
+    env: BTreeMap<&'a str, &'a str>,
+    errors: Vec<SettingError>,
+}
+
+impl<'a> EnvReader<'a> {
+    fn new(vars: impl Iterator<Item = (&'a str, &'a str)>) -> EnvReader<'a> {
+        EnvReader {
+            env: vars.filter(|(_, v)| !v.is_empty()).collect(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn get(&self, var: &str) -> Option<&'a str> {
+        self.env.get(var).copied()
+    }
+
+    fn owned(&self, var: &str) -> Option<String> {
+        self.get(var).map(str::to_string)
+    }
+
+    fn error(&mut self, var: &'static str, what: String) {
+        self.errors.push(SettingError { var, what });
+    }
+
+    /// A variable that must be set; `fix` says how.
+    fn required(&mut self, var: &'static str, fix: &str) -> String {
+        match self.get(var) {
+            Some(v) => v.to_string(),
+            None => {
+                self.error(var, format!("is not set; {fix}"));
+                String::new()
+            }
+        }
+    }
+
+    /// A whole number from `min` to `max`, `default` when unset.
+    fn number(&mut self, var: &'static str, default: u64, min: u64, max: u64) -> u64 {
+        match self.get(var) {
+            None => default,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    self.error(
+                        var,
+                        format!("is `{v}`; it must be a whole number from {min} to {max} (default {default})"),
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    /// `true`/`false` in any case, `1`/`0`; `default` when unset.
+    fn flag(&mut self, var: &'static str, default: bool) -> bool {
+        match self.get(var) {
+            None => default,
+            Some(v) => parse_flag(v).unwrap_or_else(|| {
+                self.error(var, format!("is `{v}`; it must be true, false, 1 or 0"));
+                default
+            }),
+        }
+    }
+}
+
 /// Parses the environment. Every problem is reported, not just the first.
 pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<SettingError>> {
-    let env: BTreeMap<&str, &str> = vars.filter(|(_, v)| !v.is_empty()).collect();
-    let get = |k: &str| env.get(k).copied();
-    let mut errors = Vec::new();
-    let mut err = |var: &'static str, what: String| errors.push(SettingError { var, what });
-
-    let required = |var: &'static str, fix: &str, err: &mut dyn FnMut(&'static str, String)| {
-        let v = get(var);
-        if v.is_none() {
-            err(var, format!("is not set; {fix}"));
-        }
-        v.unwrap_or("").to_string()
-    };
+    let mut env = EnvReader::new(vars);
     let set_by_sm = "Secrets Manager sets it when it starts the job; for a local run, export it";
-    let action_raw = required("SM_ACTION", set_by_sm, &mut err);
-    let instance_url = required("SM_INSTANCE_URL", set_by_sm, &mut err);
-    let secret_id = required("SM_SECRET_ID", set_by_sm, &mut err);
-    let task_id = required("SM_SECRET_TASK_ID", set_by_sm, &mut err);
+    let action_raw = env.required("SM_ACTION", set_by_sm);
+    let instance_url = env.required("SM_INSTANCE_URL", set_by_sm);
+    let secret_id = env.required("SM_SECRET_ID", set_by_sm);
+    let task_id = env.required("SM_SECRET_TASK_ID", set_by_sm);
 
     let action = match action_raw.as_str() {
         "create_credentials" => Some(Action::Create),
         "delete_credentials" => Some(Action::Delete),
         "" => None,
         other => {
-            err(
+            env.error(
                 "SM_ACTION",
                 format!("is `{other}`; it must be `create_credentials` or `delete_credentials`"),
             );
             None
         }
     };
-    let credentials_id = get("SM_CREDENTIALS_ID").map(str::to_string);
+    let credentials_id = env.owned("SM_CREDENTIALS_ID");
     if action == Some(Action::Delete) && credentials_id.is_none() {
-        err(
+        env.error(
             "SM_CREDENTIALS_ID",
             String::from("is not set; a delete needs the ID reported at creation"),
         );
@@ -159,24 +216,24 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
     let instance_url = instance_url.trim_end_matches('/').to_string();
     let mut instance_host = String::new();
     if !instance_url.is_empty() {
-        match url::parse(&instance_url) {
+        match url::parse_base(&instance_url) {
             Ok(u) => instance_host = u.host.to_string(),
-            Err(e) => err("SM_INSTANCE_URL", e.to_string()),
+            Err(e) => env.error("SM_INSTANCE_URL", e.to_string()),
         }
     }
-    let iam_url = iam::endpoint(get("CREDHOOK_IAM_URL"), &instance_host).to_string();
-    if let Err(e) = url::parse(&iam_url) {
-        err("CREDHOOK_IAM_URL", e.to_string());
+    let iam_url = iam::endpoint(env.get("CREDHOOK_IAM_URL"), &instance_host).to_string();
+    if let Err(e) = url::parse_base(&iam_url) {
+        env.error("CREDHOOK_IAM_URL", e.to_string());
     }
 
-    let credential = match (get("CREDHOOK_TRUSTED_PROFILE"), get("SM_ACCESS_APIKEY")) {
+    let credential = match (env.get("CREDHOOK_TRUSTED_PROFILE"), env.get("SM_ACCESS_APIKEY")) {
         (Some(p), _) => Some(Credential::TrustedProfile {
             profile: Profile::from_setting(p),
-            cr_token_file: get("CREDHOOK_CR_TOKEN_FILE").map(str::to_string),
+            cr_token_file: env.owned("CREDHOOK_CR_TOKEN_FILE"),
         }),
         (None, Some(key)) => Some(Credential::ApiKey(Secret::from(key))),
         (None, None) => {
-            err(
+            env.error(
                 "SM_ACCESS_APIKEY",
                 String::from(
                     "is not set and neither is CREDHOOK_TRUSTED_PROFILE; give the engine configuration an IAM \
@@ -187,56 +244,38 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
         }
     };
 
-    let mut number = |var: &'static str, default: u64, min: u64, max: u64| match get(var) {
-        None => default,
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => n,
-            _ => {
-                err(
-                    var,
-                    format!("is `{v}`; it must be a whole number from {min} to {max} (default {default})"),
-                );
-                default
-            }
-        },
+    let defaults = Policy::default();
+    let retry = Policy {
+        retries: env.number("CREDHOOK_RETRIES", u64::from(defaults.retries), 0, 20) as u32,
+        base_ms: env.number("CREDHOOK_RETRY_BASE_MS", defaults.base_ms, 0, 60_000),
     };
-    let retries = number("CREDHOOK_RETRIES", 3, 0, 20) as u32;
-    let base_ms = number("CREDHOOK_RETRY_BASE_MS", 500, 0, 60_000);
-    let http_timeout_s = number("CREDHOOK_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT_S, 1, 3600);
-    let hook_timeout_s = number("CREDHOOK_HOOK_TIMEOUT", DEFAULT_HOOK_TIMEOUT_S, 1, 86_400);
-
-    let mut flag = |var: &'static str, default: bool| match get(var) {
-        None => default,
-        Some(v) => parse_flag(v).unwrap_or_else(|| {
-            err(var, format!("is `{v}`; it must be true, false, 1 or 0"));
-            default
-        }),
-    };
-    let resolve_secrets = flag("CREDHOOK_RESOLVE_SECRETS", true);
-    let hook_iam_token = flag("CREDHOOK_HOOK_IAM_TOKEN", false);
+    let http_timeout_s = env.number("CREDHOOK_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT_S, 1, 3600);
+    let hook_timeout_s = env.number("CREDHOOK_HOOK_TIMEOUT", DEFAULT_HOOK_TIMEOUT_S, 1, 86_400);
+    let resolve_secrets = env.flag("CREDHOOK_RESOLVE_SECRETS", true);
+    let hook_iam_token = env.flag("CREDHOOK_HOOK_IAM_TOKEN", false);
 
     match (action, credential) {
-        (Some(action), Some(credential)) if errors.is_empty() => Ok(Settings {
+        (Some(action), Some(credential)) if env.errors.is_empty() => Ok(Settings {
             action,
-            trigger: get("SM_TRIGGER").map(str::to_string),
+            trigger: env.owned("SM_TRIGGER"),
             instance_url,
             secret_id,
             task_id,
-            secret_name: get("SM_SECRET_NAME").map(str::to_string),
-            secret_group_id: get("SM_SECRET_GROUP_ID").map(str::to_string),
+            secret_name: env.owned("SM_SECRET_NAME"),
+            secret_group_id: env.owned("SM_SECRET_GROUP_ID"),
             credentials_id,
-            secret_version_id: get("SM_SECRET_VERSION_ID").map(str::to_string),
+            secret_version_id: env.owned("SM_SECRET_VERSION_ID"),
             credential,
             iam_url,
-            ca_file: get("CREDHOOK_CA_FILE").map(str::to_string),
-            retry: Policy { retries, base_ms },
+            ca_file: env.owned("CREDHOOK_CA_FILE"),
+            retry,
             http_timeout_s,
-            hook: get("CREDHOOK_HOOK").unwrap_or(DEFAULT_HOOK).to_string(),
+            hook: env.get("CREDHOOK_HOOK").unwrap_or(DEFAULT_HOOK).to_string(),
             hook_timeout_s,
             resolve_secrets,
             hook_iam_token,
         }),
-        _ => Err(errors),
+        _ => Err(env.errors),
     }
 }
 

@@ -46,6 +46,79 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// A hook's own error code, valid by construction: `[A-Za-z0-9_.-]{1,64}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookCode(String);
+
+impl HookCode {
+    /// The code, if it is valid; an invalid one is replaced by credhook's.
+    pub fn new(code: &str) -> Option<HookCode> {
+        is_valid_error_code(code).then(|| HookCode(String::from(code)))
+    }
+}
+
+/// The `errors[].code` of a failed task: credhook's own, or the hook's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureCode {
+    Own(ErrorCode),
+    Hook(HookCode),
+}
+
+impl FailureCode {
+    pub fn as_str(&self) -> &str {
+        match self {
+            FailureCode::Own(c) => c.as_str(),
+            FailureCode::Hook(HookCode(c)) => c,
+        }
+    }
+}
+
+impl From<ErrorCode> for FailureCode {
+    fn from(c: ErrorCode) -> FailureCode {
+        FailureCode::Own(c)
+    }
+}
+
+impl fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed task's description: what went wrong, then what became of the
+/// credentials the hook had created. Both must already be masked. The
+/// rollback sentence always survives the cut to 1 024 characters: `what` is
+/// cut to make room for it.
+pub fn describe(what: &str, rollback: Option<&str>) -> String {
+    let what = what.trim();
+    let Some(rollback) = rollback.map(str::trim).filter(|r| !r.is_empty()) else {
+        return String::from(clamp_description(what));
+    };
+    let rollback = clamp_description(rollback);
+    // "what. rollback": a full stop unless `what` ends a sentence already.
+    let stop = if what.is_empty() || what.ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    };
+    let room = MAX_DESCRIPTION_CHARS.saturating_sub(rollback.chars().count() + 1);
+    let mut out = String::new();
+    if what.chars().count() + stop.len() <= room {
+        out.push_str(what);
+        out.push_str(stop);
+    } else if room > 0 {
+        // Cut, ending on an ellipsis, within the room.
+        let keep = what.char_indices().nth(room - 1).map_or(what.len(), |(i, _)| i);
+        out.push_str(&what[..keep]);
+        out.push('…');
+    }
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(rollback);
+    String::from(clamp_description(&out))
+}
+
 /// Longest description, in Unicode scalar values.
 pub const MAX_DESCRIPTION_CHARS: usize = 1024;
 
@@ -138,11 +211,37 @@ mod tests {
     }
 
     #[test]
+    fn the_rollback_sentence_survives_the_cut() {
+        let long: String = core::iter::repeat_n('x', 3000).collect();
+        let d = describe(
+            &long,
+            Some("Deleting the credentials it had created (c-1) failed too; delete them by hand."),
+        );
+        assert_eq!(d.chars().count(), MAX_DESCRIPTION_CHARS);
+        assert!(d.ends_with("(c-1) failed too; delete them by hand."), "{d}");
+        assert!(d.contains("x… Deleting"), "{d}");
+        assert_eq!(
+            describe(
+                "the hook failed instead",
+                Some("The credentials it had created (c-2) were deleted again.")
+            ),
+            "the hook failed instead. The credentials it had created (c-2) were deleted again."
+        );
+        assert_eq!(describe("Stopped.", None), "Stopped.");
+        assert_eq!(describe(&long, None).chars().count(), MAX_DESCRIPTION_CHARS);
+    }
+
+    #[test]
     fn error_codes() {
         assert!(is_valid_error_code("ERR-1.x_2"));
         assert!(!is_valid_error_code(""));
         assert!(!is_valid_error_code("has space"));
         assert!(!is_valid_error_code(&"A".repeat(65)));
         assert_eq!(ErrorCode::Stopped.as_str(), "ERR10007");
+        assert_eq!(
+            HookCode::new("E_TAKEN").map(FailureCode::Hook).unwrap().as_str(),
+            "E_TAKEN"
+        );
+        assert_eq!(HookCode::new("bad code"), None);
     }
 }

@@ -46,6 +46,11 @@ enum F {
     UnavailableThenOk,
     TooMany,
     Status(u16),
+    /// A 3xx with a `Location` elsewhere.
+    Redirect(u16),
+    /// The request is acted on but its reply is lost (the connection drops);
+    /// the retry gets this 4xx.
+    LostThen(u16),
     Malformed,
     Truncated,
     Oversized,
@@ -62,6 +67,8 @@ impl F {
             F::UnavailableThenOk => "503, then success".into(),
             F::TooMany => "429 with Retry-After: 1".into(),
             F::Status(s) => format!("{s}"),
+            F::Redirect(s) => format!("{s} redirect elsewhere"),
+            F::LostThen(s) => format!("reply lost, then {s}"),
             F::Malformed => "200, malformed JSON".into(),
             F::Truncated => "200, truncated body".into(),
             F::Oversized => "200, body over 1 MiB".into(),
@@ -70,7 +77,7 @@ impl F {
     }
 }
 
-const FAULTS: [F; 14] = [
+const FAULTS: [F; 17] = [
     F::Refused,
     F::Reset,
     F::Stall,
@@ -81,6 +88,9 @@ const FAULTS: [F; 14] = [
     F::Status(401),
     F::Status(403),
     F::Status(404),
+    F::Redirect(302),
+    F::Redirect(308),
+    F::LostThen(409),
     F::Malformed,
     F::Truncated,
     F::Oversized,
@@ -130,6 +140,14 @@ fn expected(call: Call, fault: F) -> Outcome {
         },
         // A 2xx is a delivered update, whatever its body.
         Call::Task if matches!(fault, F::Malformed | F::Oversized | F::Html) => created,
+        // Secrets Manager acted on the first attempt: it holds the
+        // credentials, so they are not rolled back, but the job cannot know.
+        Call::Task if matches!(fault, F::LostThen(_)) => Outcome {
+            exit: 2,
+            task: "credentials_created".into(),
+            hook_ran: true,
+            rollback: false,
+        },
         Call::Task => not_reported(true),
     }
 }
@@ -178,6 +196,13 @@ fn world_for(call: Call, fault: F) -> World {
         F::UnavailableThenOk => w.emu.fault(ep, Fault::Status(503)),
         F::TooMany => w.emu.fault(ep, Fault::RetryAfter(429, 1)),
         F::Status(s) => w.emu.fault(ep, Fault::Status(s)),
+        F::Redirect(s) => w
+            .emu
+            .fault(ep, Fault::Redirect(s, "https://elsewhere.example/moved?t=1".into())),
+        F::LostThen(s) => {
+            w.emu.fault(ep, Fault::Lost);
+            w.emu.fault(ep, Fault::Status(s));
+        }
         F::Malformed => w.emu.fault(ep, Fault::Malformed),
         F::Truncated => w.emu.fault(ep, Fault::Truncated),
         F::Oversized => w.emu.fault(ep, Fault::Oversized),
@@ -221,8 +246,29 @@ fn observe(call: Call, fault: F) -> (Outcome, Duration) {
         );
     }
     // Final and non-retried statuses are not retried.
-    if let F::Status(s) = fault {
+    if let F::Status(s) | F::Redirect(s) = fault {
         assert_eq!(w.calls_to(call.endpoint()), 1, "{} {s} was retried", call.label());
+    }
+    if let F::Redirect(s) = fault {
+        assert!(
+            r.log_has(&format!("http status {s}, a redirect to host `elsewhere.example`")),
+            "the redirect is not named\n{r}"
+        );
+        assert!(!r.stderr.contains("t=1"), "the Location's query was logged\n{r}");
+    }
+    if let F::LostThen(_) = fault {
+        assert_eq!(
+            w.calls_to(call.endpoint()),
+            2,
+            "{}: lost reply not retried once",
+            call.label()
+        );
+    }
+    if let (Call::Task, F::LostThen(_)) = (call, fault) {
+        assert!(
+            r.log_has("may have been delivered") && r.log_has("cred-42"),
+            "the ambiguous delivery is not explained with the credentials id\n{r}"
+        );
     }
     if matches!(fault, F::ServerErrorsUntilGiveUp) {
         assert_eq!(

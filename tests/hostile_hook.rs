@@ -218,3 +218,138 @@ fn stop_before_a_token_exits_2_without_running_the_hook() {
         "retried after the stop"
     );
 }
+
+#[test]
+fn a_flood_of_blank_lines_counts_against_the_cap() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    // 5 MB of empty lines on stdout and on stderr.
+    w.hook(&format!(
+        "head -c 5000000 /dev/zero | tr '\\0' '\\n'\nhead -c 5000000 /dev/zero | tr '\\0' '\\n' >&2\n{RECORDING_CREATE}"
+    ));
+    let r = w.run();
+    r.assert_code(0);
+    let last = r.log_lines().pop().unwrap();
+    let rss: u64 = field(&last, "max_rss_kib").parse().unwrap();
+    assert!(
+        rss < 8 * 1024,
+        "credhook's peak RSS was {rss} KiB for 10 MB of blank lines"
+    );
+    assert!(r.log_has("hook log lines dropped"), "no drop reported");
+    assert!(
+        r.stderr.len() < 4 * 1024 * 1024,
+        "the log holds {} bytes",
+        r.stderr.len()
+    );
+}
+
+#[test]
+fn the_rollback_deletes_every_id_like_line_and_its_sentence_survives_the_cut() {
+    // The output breaks the protocol (so error_message is ignored) ...
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(
+        r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+if [ "$1" = create ]; then
+  printf 'id = c-1\n id=c-2\nID=c-3\nusername<<EOF\nnever closed\nid=c-4\n' > "$CREDHOOK_OUTPUT"
+  exit 1
+fi"#,
+    );
+    let r = w.run();
+    r.failed_with("ERR10004");
+    assert_eq!(
+        w.hook_calls(),
+        ["create ", "delete c-1", "delete c-2", "delete c-3", "delete c-4"],
+        "{r}"
+    );
+    // ... or keeps it, with a message long enough to be cut.
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(
+        r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+if [ "$1" = create ]; then
+  printf 'error_message=%s\n' "$(head -c 3000 /dev/zero | tr '\0' 'e')" > "$CREDHOOK_OUTPUT"
+  printf 'id=c-3\n' >> "$CREDHOOK_OUTPUT"
+  exit 1
+fi
+[ "$SM_CREDENTIALS_ID" = c-3 ] && exit 1
+exit 0"#,
+    );
+    let r = w.run();
+    let d = r.failed_with("ERR10004");
+    assert_eq!(w.hook_calls(), ["create ", "delete c-3"], "{r}");
+    assert!(
+        d.ends_with("e… Deleting the credentials it had created (c-3) failed too; delete them by hand."),
+        "{d}"
+    );
+    assert!(d.starts_with("eeee"), "{d}");
+}
+
+/// Every catchable signal whose default would end credhook silently is a
+/// stop: the hook's whole group is ended, its credentials rolled back, and
+/// the task reported `failed` with ERR10007.
+#[test]
+fn every_terminating_signal_is_a_stop() {
+    let rt = format!("-{}", libc_sigrtmin() + 2);
+    let signals = [
+        "-HUP",
+        "-USR1",
+        "-USR2",
+        "-ALRM",
+        "-QUIT",
+        "-VTALRM",
+        "-PROF",
+        "-XCPU",
+        "-XFSZ",
+        "-IO",
+        "-PWR",
+        rt.as_str(),
+    ];
+    let mut failures = Vec::new();
+    for signal in signals {
+        let mut w = World::new();
+        declare_outputs(&mut w);
+        w.hook(
+            r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+[ "$1" = delete ] && exit 0
+printf 'id=cred-sig\n' > "$CREDHOOK_OUTPUT"
+sleep 30 &
+echo $! > "$TEST_DIR/child"
+touch "$TEST_DIR/ready"
+wait"#,
+        );
+        let ready = w.dir.join("ready");
+        let r = w.run_and_signal(signal, || ready.exists());
+        let outcome = (r.code, r.update().error().map(|e| e.0));
+        if outcome != (1, Some("ERR10007".to_string())) {
+            failures.push(format!("{signal}: {outcome:?}\n{r}"));
+            continue;
+        }
+        if w.hook_calls() != ["create ", "delete cred-sig"] {
+            failures.push(format!("{signal}: hook calls {:?}", w.hook_calls()));
+        }
+        let child: i32 = w.file("child").trim().parse().unwrap();
+        if !gone(child) {
+            failures.push(format!("{signal}: the hook's child survived"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// SIGRTMIN as the C library of the binary under test sees it: glibc 34,
+/// musl 35. `kill -<n>` with the larger is a real-time signal in both.
+fn libc_sigrtmin() -> i32 {
+    35
+}
+
+fn gone(pid: i32) -> bool {
+    let ended = || std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
+    let start = Instant::now();
+    while !ended() {
+        if start.elapsed() > Duration::from_secs(5) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}

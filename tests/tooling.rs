@@ -223,3 +223,65 @@ fn dry_run_fails_naming_the_problem() {
     );
     assert_eq!(std::fs::read_to_string(w.dir.join("deleted")).unwrap().trim(), "c-1");
 }
+
+#[test]
+fn non_utf8_and_unknown_arguments_get_a_clear_error_not_a_panic() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let bad = OsStr::from_bytes(b"\xff.json");
+    for cmd in ["check", "ce-flags"] {
+        let (code, _, stderr) = out(credhook().arg(cmd).arg(bad));
+        assert_eq!(code, 2, "{cmd}: {stderr}");
+        assert!(stderr.contains("is not valid UTF-8"), "{cmd}: {stderr}");
+        let (code, _, stderr) = out(credhook().arg(cmd).args(["a.json", "b.json"]));
+        assert_eq!(code, 2, "{cmd}: {stderr}");
+        assert!(stderr.contains("unexpected argument `b.json`"), "{cmd}: {stderr}");
+    }
+    let (code, _, stderr) = out(credhook().args([OsStr::new("dry-run"), OsStr::new("--input"), bad]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+    let (code, _, stderr) = out(credhook().arg(bad));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unknown arguments"), "{stderr}");
+}
+
+#[test]
+fn check_rejects_names_that_are_not_declarations() {
+    let w = support::World::new();
+    let f = w.dir.join("job_config.json");
+    std::fs::write(
+        &f,
+        r#"{"job_env_variables":[
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"},
+            {"name":"MY_SETTING","value":"type:string"}]}"#,
+    )
+    .unwrap();
+    let (code, stdout, _) = out(credhook().arg("check").arg(&f));
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("MY_SETTING: not a declaration; names must start with `SMIN_` (input) or `SMOUT_` (output)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn dry_run_strips_the_input_prefix_once() {
+    let w = support::World::new();
+    std::fs::write(
+        w.dir.join("job_config.json"),
+        r#"{"job_env_variables":[
+            {"name":"SMIN_SMIN_X","value":"type:string, required:true"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    let hook = w.dir.join("hook.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\n[ \"$1\" = delete ] && exit 0\nprintf 'id=c-1\\ntoken=%s\\n' \"$SMIN_SMIN_X\" > \"$CREDHOOK_OUTPUT\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, stdout, stderr) = dry_run(&w.dir, &hook, &["--input", "SMIN_SMIN_X=value-123"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("token  string   9 characters"), "{stdout}");
+}

@@ -53,10 +53,17 @@ pub enum Fault {
     Status(u16),
     /// Reply with this status and `Retry-After: <seconds>`.
     RetryAfter(u16, u64),
-    /// Close the connection without a reply.
+    /// Close the connection without a reply (the request is not acted on).
     Reset,
+    /// Act on the request (a task update is recorded), then close the
+    /// connection without a reply: the reply is lost.
+    Lost,
+    /// Reply with this redirect status and this `Location`.
+    Redirect(u16, String),
     /// Say nothing for this long, then close.
     Stall(Duration),
+    /// A 200 with this JSON body, sent as is.
+    Body(String),
     /// A 200 whose body is 2 MiB.
     Oversized,
     /// A 200 whose body is not JSON.
@@ -68,17 +75,21 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// `500`, `429@2` (Retry-After 2 s), `reset`, `stall:5`, `oversized`,
+    /// `500`, `429@2` (Retry-After 2 s), `reset`, `lost`, `stall:5`,
+    /// `redirect:302` (to `https://elsewhere.example/moved`), `oversized`,
     /// `malformed`, `truncated`, `html`.
     pub fn parse(s: &str) -> Option<Fault> {
         Some(match s {
             "reset" => Fault::Reset,
+            "lost" => Fault::Lost,
             "oversized" => Fault::Oversized,
             "malformed" => Fault::Malformed,
             "truncated" => Fault::Truncated,
             "html" => Fault::Html,
             _ => {
-                if let Some(secs) = s.strip_prefix("stall:") {
+                if let Some(status) = s.strip_prefix("redirect:") {
+                    Fault::Redirect(status.parse().ok()?, String::from(DEFAULT_LOCATION))
+                } else if let Some(secs) = s.strip_prefix("stall:") {
                     Fault::Stall(Duration::from_secs_f64(secs.parse().ok()?))
                 } else if let Some((status, ra)) = s.split_once('@') {
                     Fault::RetryAfter(status.parse().ok()?, ra.parse().ok()?)
@@ -89,6 +100,9 @@ impl Fault {
         })
     }
 }
+
+/// Where a scripted redirect points unless told otherwise.
+pub const DEFAULT_LOCATION: &str = "https://elsewhere.example/moved?from=emulator";
 
 /// A task update the emulator accepted.
 #[derive(Debug, Clone)]
@@ -376,7 +390,7 @@ fn handle<S: Write>(s: &mut S, sh: &Shared, req: http::Request) -> io::Result<bo
         // is checked and recorded before the odd reply goes out.
         let processed = matches!(
             fault,
-            Fault::Oversized | Fault::Malformed | Fault::Truncated | Fault::Html
+            Fault::Oversized | Fault::Malformed | Fault::Truncated | Fault::Html | Fault::Lost
         );
         if let (true, Some(Route::Task(secret_id, task_id))) = (processed, &route)
             && authorized(sh, &req).is_ok()
@@ -421,7 +435,16 @@ fn apply_fault<S: Write>(s: &mut S, fault: Fault) -> io::Result<bool> {
             http::write_response(s, st, ct, &[("Retry-After", secs.to_string())], &b, None)?;
             Ok(true)
         }
-        Fault::Reset => Ok(false),
+        Fault::Reset | Fault::Lost => Ok(false),
+        Fault::Body(body) => {
+            http::write_response(s, 200, "application/json", &[], body.as_bytes(), None)?;
+            Ok(true)
+        }
+        Fault::Redirect(code, location) => {
+            let (st, ct, _, b) = error_reply(code, "moved");
+            http::write_response(s, st, ct, &[("Location", location)], &b, None)?;
+            Ok(true)
+        }
         Fault::Stall(d) => {
             std::thread::sleep(d);
             Ok(false)

@@ -17,8 +17,9 @@ Usage: credhook-emulator [options]
   --token-ttl SECONDS    expires_in of issued tokens (default 3600)
   --secrets FILE         secrets to serve: JSON lines, one secret resource each, with an \"id\"
   --fault ENDPOINT=F,…   scripted faults for token|secret|task, used one per request:
-                         500, 429@2 (Retry-After 2), reset, stall:5, oversized,
-                         malformed, truncated, html
+                         500, 429@2 (Retry-After 2), reset, lost (acted on, reply
+                         dropped), redirect:302, stall:5, oversized, malformed,
+                         truncated, html
 
 Task updates it accepts are appended to DIR/updates.jsonl and served at
 GET /emulator/updates. It prints its URL and CA file, and writes the URL to DIR/url.

@@ -8,19 +8,23 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
-use std::string::String;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// SIGKILL follows SIGTERM after this long.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 /// Pipes are read at most this long after the hook's own process ended.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(1);
-/// Held stdout/stderr lines, in bytes; later lines are dropped and counted.
+/// Held stdout/stderr lines, in bytes: each line counts its length plus
+/// one, so blank lines count too; once a line does not fit, it and every
+/// later line are dropped and counted.
 pub const MAX_HELD_LOG: usize = 256 * 1024;
-/// A longer line is split.
-const MAX_LINE: usize = 16 * 1024;
+/// At most this many held lines, whatever their length (the log grows by a
+/// JSON record per line).
+pub const MAX_HELD_LINES: usize = 16 * 1024;
+/// How much of the last stderr line is kept for a task description.
+const LAST_STDERR_KEPT: usize = 4096;
 /// Where the hook finds its output channel.
 pub const OUTPUT_PATH: &str = "/dev/fd/3";
 
@@ -29,9 +33,10 @@ pub struct Spec<'a> {
     pub arg: &'a str,
     pub env: super::Vars,
     pub timeout: Duration,
-    /// Whether a stop signal ends this run. False for a rollback started
-    /// after the stop, which must be allowed to finish within its timeout.
-    pub honour_stop: bool,
+    /// How long the run may go on after a stop signal before it gets
+    /// SIGTERM (SIGKILL follows [`KILL_GRACE`] later). Zero for the hook's
+    /// own run; the rollback gets a little time to delete what it can.
+    pub after_stop: Duration,
 }
 
 #[derive(Debug)]
@@ -66,55 +71,124 @@ pub struct Run {
     pub output: Zeroizing<Vec<u8>>,
     /// More than 1 MiB was written to fd 3.
     pub output_overflow: bool,
-    /// stdout/stderr lines, held for redaction after the hook exits.
-    pub lines: Vec<(Stream, String)>,
+    /// stdout/stderr lines, held whole (a long line is split only after it
+    /// is masked) until the hook exits.
+    pub lines: HeldLines,
     pub dropped_lines: u64,
-    pub last_stderr: Option<String>,
+    /// The last non-blank stderr line (its first 4 KiB), and whether it was
+    /// longer.
+    pub last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
     pub duration: Duration,
+}
+
+/// Lines in one zeroizing buffer, each a range of it.
+#[derive(Default)]
+pub struct HeldLines {
+    text: Zeroizing<Vec<u8>>,
+    index: Vec<(Stream, u32, u32)>,
+}
+
+impl HeldLines {
+    pub fn iter(&self) -> impl Iterator<Item = (Stream, &[u8])> {
+        self.index
+            .iter()
+            .map(|(s, a, b)| (*s, &self.text[*a as usize..*b as usize]))
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
 }
 
 struct LineBuf {
     stream: Stream,
-    partial: Vec<u8>,
+    /// The line so far, at most `MAX_HELD_LOG` bytes of it.
+    partial: Zeroizing<Vec<u8>>,
+    /// Its whole length.
+    len: usize,
+}
+
+impl LineBuf {
+    fn new(stream: Stream) -> LineBuf {
+        LineBuf {
+            stream,
+            partial: Zeroizing::new(Vec::new()),
+            len: 0,
+        }
+    }
 }
 
 struct Collector {
-    lines: Vec<(Stream, String)>,
+    lines: HeldLines,
     held: usize,
+    full: bool,
     dropped: u64,
-    last_stderr: Option<String>,
+    last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
 }
 
 impl Collector {
-    fn push(&mut self, stream: Stream, raw: &[u8]) {
-        let line = String::from_utf8_lossy(raw).into_owned();
-        if stream == Stream::Stderr && !line.trim().is_empty() {
-            self.last_stderr = Some(line.clone());
+    fn new() -> Collector {
+        Collector {
+            lines: HeldLines::default(),
+            held: 0,
+            full: false,
+            dropped: 0,
+            last_stderr: None,
         }
-        if self.held + line.len() > MAX_HELD_LOG {
+    }
+
+    /// Ends `buf`'s line: holds it if it fits, else drops it and the rest.
+    fn push(&mut self, buf: &mut LineBuf) {
+        let line = &buf.partial[..];
+        if buf.stream == Stream::Stderr && !line.trim_ascii().is_empty() {
+            let kept = &line[..line.len().min(LAST_STDERR_KEPT)];
+            self.last_stderr = Some((Zeroizing::new(kept.to_vec()), buf.len > kept.len()));
+        }
+        let cost = buf.len + 1;
+        if !self.full && self.held + cost <= MAX_HELD_LOG && self.lines.index.len() < MAX_HELD_LINES {
+            if self.lines.text.capacity() == 0 {
+                // Allocated once: growing would leave unzeroized copies.
+                self.lines.text = Zeroizing::new(Vec::with_capacity(MAX_HELD_LOG));
+            }
+            let start = self.lines.text.len() as u32;
+            self.lines.text.extend_from_slice(line);
+            let end = self.lines.text.len() as u32;
+            self.lines.index.push((buf.stream, start, end));
+            self.held += cost;
+        } else {
+            self.full = true;
             self.dropped += 1;
-            return;
         }
-        self.held += line.len();
-        self.lines.push((stream, line));
+        buf.partial.zeroize();
+        buf.partial.clear();
+        buf.len = 0;
     }
 
     fn feed(&mut self, buf: &mut LineBuf, data: &[u8]) {
-        buf.partial.extend_from_slice(data);
-        while let Some(nl) = buf.partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.partial.drain(..=nl).collect();
-            self.push(buf.stream, &line[..line.len() - 1]);
-        }
-        while buf.partial.len() >= MAX_LINE {
-            let line: Vec<u8> = buf.partial.drain(..MAX_LINE).collect();
-            self.push(buf.stream, &line);
+        let mut rest = data;
+        loop {
+            let (piece, ended) = match rest.iter().position(|b| *b == b'\n') {
+                Some(nl) => (&rest[..nl], true),
+                None => (rest, false),
+            };
+            let room = MAX_HELD_LOG.saturating_sub(buf.partial.len());
+            grow_into(&mut buf.partial, &piece[..piece.len().min(room)]);
+            buf.len += piece.len();
+            if !ended {
+                break;
+            }
+            self.push(buf);
+            rest = &rest[piece.len() + 1..];
         }
     }
 
     fn finish(&mut self, buf: &mut LineBuf) {
-        if !buf.partial.is_empty() {
-            let line = std::mem::take(&mut buf.partial);
-            self.push(buf.stream, &line);
+        if buf.len > 0 {
+            self.push(buf);
         }
     }
 }
@@ -126,7 +200,7 @@ pub fn run(spec: Spec<'_>) -> Run {
         ending: Ending::NotStarted(e),
         output: Zeroizing::new(Vec::new()),
         output_overflow: false,
-        lines: Vec::new(),
+        lines: HeldLines::default(),
         dropped_lines: 0,
         last_stderr: None,
         duration: started.elapsed(),
@@ -175,20 +249,9 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
     let mut stdout = child.stdout.take().map(OwnedFd::from);
     let mut stderr = child.stderr.take().map(OwnedFd::from);
     let mut output_fd = Some(out_read);
-    let mut out_buf = LineBuf {
-        stream: Stream::Stdout,
-        partial: Vec::new(),
-    };
-    let mut err_buf = LineBuf {
-        stream: Stream::Stderr,
-        partial: Vec::new(),
-    };
-    let mut collector = Collector {
-        lines: Vec::new(),
-        held: 0,
-        dropped: 0,
-        last_stderr: None,
-    };
+    let mut out_buf = LineBuf::new(Stream::Stdout);
+    let mut err_buf = LineBuf::new(Stream::Stderr);
+    let mut collector = Collector::new();
     let mut output = Zeroizing::new(Vec::with_capacity(4096));
     let mut overflow = false;
 
@@ -202,7 +265,7 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
     loop {
         let now = Instant::now();
         if exited.is_none() {
-            if ended_by.is_none() && spec.honour_stop && signals::stop_requested() {
+            if ended_by.is_none() && signals::stopped_at().is_some_and(|at| now >= at + spec.after_stop) {
                 ended_by = Some(Ending::Stopped);
                 signal_group(pgid, libc::SIGTERM);
                 kill_at = Some(now + KILL_GRACE);
@@ -245,10 +308,16 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
                 revents: 0,
             });
         }
-        let next = [Some(deadline).filter(|_| ended_by.is_none()), kill_at, drain_until]
-            .into_iter()
-            .flatten()
-            .min();
+        let stop_at = signals::stopped_at().map(|at| at + spec.after_stop);
+        let next = [
+            Some(deadline).filter(|_| ended_by.is_none()),
+            stop_at.filter(|_| ended_by.is_none()),
+            kill_at,
+            drain_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         // Without the self-pipe (signals not installed) poll the child often.
         let cap = if wake >= 0 {
             Duration::from_secs(1)

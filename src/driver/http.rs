@@ -4,12 +4,14 @@
 
 use super::log::{Log, V};
 use super::signals;
-use crate::retry::{self, Outcome, Policy, Verdict};
+use crate::retry::{self, Outcome, Policy, Progress, Verdict};
 use crate::secret::Secret;
 use crate::url;
+use std::boxed::Box;
 use std::fmt;
 use std::io::Read;
 use std::string::{String, ToString};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
@@ -79,11 +81,20 @@ pub enum HttpError {
     Refused(url::UrlError),
     /// No reply after every attempt: connection refused or reset, timeout, TLS.
     Transport(String),
-    /// A non-2xx reply (after retries, for 429 and 5xx). The body is kept for
-    /// the caller to summarise; it is not logged.
+    /// A non-2xx, non-3xx reply (after retries, for 429 and 5xx). The body is
+    /// kept for the caller to summarise; it is not logged.
     Status { status: u16, body: Zeroizing<Vec<u8>> },
+    /// A 3xx reply: final, never followed. Only the `Location` host is kept
+    /// (its path or query could carry anything).
+    Redirect { status: u16, location_host: Option<String> },
     /// The reply body was larger than [`MAX_BODY`].
     TooLarge,
+    /// A stop signal ended the call before it got a reply.
+    Stopped,
+    /// The task update failed, but an earlier attempt (or the last one) may
+    /// have reached Secrets Manager: it may hold the result. Rolling back
+    /// blindly could delete credentials it has recorded.
+    Ambiguous(Box<HttpError>),
 }
 
 impl fmt::Display for HttpError {
@@ -92,7 +103,19 @@ impl fmt::Display for HttpError {
             HttpError::Refused(e) => write!(f, "refused to connect: {e}"),
             HttpError::Transport(e) => write!(f, "no reply: {e}"),
             HttpError::Status { status, .. } => write!(f, "http status {status}"),
+            HttpError::Redirect { status, location_host } => {
+                write!(f, "http status {status}, a redirect")?;
+                match location_host {
+                    Some(h) => write!(f, " to host `{h}`")?,
+                    None => f.write_str(" without a usable Location")?,
+                }
+                f.write_str(", which is not followed; configure the final address")
+            }
             HttpError::TooLarge => write!(f, "the reply was larger than {MAX_BODY} bytes"),
+            HttpError::Stopped => f.write_str("stopped by a signal before a reply came"),
+            HttpError::Ambiguous(last) => {
+                write!(f, "{last}, after an earlier attempt that may have reached the server")
+            }
         }
     }
 }
@@ -101,9 +124,13 @@ impl fmt::Display for HttpError {
 #[derive(Debug)]
 pub struct SetupError(pub String);
 
+/// Largest `CREDHOOK_CA_FILE` read; a bundle of every public root is ~220 KiB.
+pub const MAX_CA_FILE: u64 = 1 << 20;
+
 pub struct Http {
     agent: ureq::Agent,
     policy: Policy,
+    timeout: Duration,
     rng: u64,
 }
 
@@ -117,6 +144,9 @@ impl Http {
         };
         let t = Some(timeout);
         let config = agent_config(roots)
+            // Each phase gets the timeout, so an error says which phase it
+            // was in (before or after the request went out).
+            .timeout_resolve(t)
             .timeout_connect(t)
             .timeout_send_request(t)
             .timeout_send_body(t)
@@ -130,6 +160,7 @@ impl Http {
         Ok(Http {
             agent: config.new_agent(),
             policy,
+            timeout,
             rng: seed | 1,
         })
     }
@@ -142,25 +173,37 @@ impl Http {
         self.rng
     }
 
-    /// Sends `req`, retrying connection errors, timeouts, 429 and 5xx.
+    /// Sends `req`, retrying as [`retry::decide`] says.
     pub fn send(&mut self, log: &Log, req: &Request<'_>) -> Result<Reply, HttpError> {
         let parsed = url::parse(req.url).map_err(HttpError::Refused)?;
         let (host, path) = (parsed.host.to_string(), parsed.path.to_string());
-        let mut attempt = 0;
-        loop {
+        let target = url::connect_url(req.url);
+        let reports = req.call == Call::TaskUpdate;
+        let call_started = Instant::now();
+        let mut progress = Progress {
+            reports,
+            ..Progress::default()
+        };
+        let mut may_have_arrived = false;
+        let result = loop {
+            if stop_clock(call_started).is_some_and(|s| s >= stop_budget(reports)) {
+                break Err(HttpError::Stopped);
+            }
             let started = Instant::now();
-            let result = self.attempt(req);
+            let result = self.attempt(req, &target, call_started);
             let ms = started.elapsed().as_millis() as u64;
             let (outcome, retry_after) = match &result {
                 Ok(a) => (Outcome::Status(a.status), a.retry_after),
-                Err(_) => (Outcome::Transport, None),
+                Err(AttemptError::Unsent(_)) => (Outcome::Unsent, None),
+                Err(_) => (Outcome::NoReply, None),
             };
+            may_have_arrived |= outcome.may_have_arrived();
             let mut fields = std::vec![
                 ("call", V::S(req.call.as_str())),
                 ("method", V::S(req.method.as_str())),
                 ("host", V::S(&host)),
                 ("path", V::S(&path)),
-                ("attempt", V::N(u64::from(attempt) + 1)),
+                ("attempt", V::N(u64::from(progress.attempt) + 1)),
                 ("duration_ms", V::N(ms)),
             ];
             let err_text;
@@ -171,14 +214,10 @@ impl Http {
                     fields.push(("error", V::S(&err_text)));
                 }
             }
+            progress.since_stop_ms = stop_clock(call_started).map(|d| d.as_millis() as u64);
             let verdict = match &result {
-                Err(AttemptError::TooLarge) => Verdict::GiveUp,
-                _ => match retry::decide(self.policy, attempt, outcome, retry_after, self.random()) {
-                    Verdict::RetryAfterMs(_) if signals::stop_requested() && req.call != Call::TaskUpdate => {
-                        Verdict::GiveUp
-                    }
-                    v => v,
-                },
+                Err(AttemptError::TooLarge | AttemptError::Stopped) => Verdict::GiveUp,
+                _ => retry::decide(self.policy, progress, outcome, retry_after, self.random()),
             };
             if let Verdict::RetryAfterMs(d) = verdict {
                 fields.push(("retry_in_ms", V::N(d)));
@@ -192,64 +231,175 @@ impl Http {
                     });
                 }
                 (Verdict::RetryAfterMs(d), _) => {
-                    signals::sleep(Duration::from_millis(d));
-                    attempt += 1;
+                    if !wait(Duration::from_millis(d), reports, call_started) {
+                        break Err(HttpError::Stopped);
+                    }
+                    progress.waited_ms += d;
+                    progress.attempt += 1;
+                }
+                (_, Ok(a)) if retry::is_redirect(a.status) => {
+                    break Err(HttpError::Redirect {
+                        status: a.status,
+                        location_host: a.location_host,
+                    });
                 }
                 (_, Ok(a)) => {
-                    return Err(HttpError::Status {
+                    break Err(HttpError::Status {
                         status: a.status,
                         body: a.body,
                     });
                 }
-                (_, Err(AttemptError::TooLarge)) => return Err(HttpError::TooLarge),
-                (_, Err(AttemptError::Transport(e))) => return Err(HttpError::Transport(e)),
+                (_, Err(AttemptError::TooLarge)) => break Err(HttpError::TooLarge),
+                (_, Err(AttemptError::Stopped)) => break Err(HttpError::Stopped),
+                (_, Err(AttemptError::Unsent(e) | AttemptError::NoReply(e))) => break Err(HttpError::Transport(e)),
             }
+        };
+        match result {
+            Err(e) if reports && may_have_arrived => Err(HttpError::Ambiguous(Box::new(e))),
+            other => other,
         }
     }
 
-    fn attempt(&self, req: &Request<'_>) -> Result<Answer, AttemptError> {
-        let bearer = req
-            .bearer
-            .map(|t| Zeroizing::new(std::format!("Bearer {}", t.expose())));
-        let response = match req.method {
+    /// One attempt, on a worker thread so that a stop is honoured even while
+    /// a read blocks: the caller stops waiting once the call's stop budget is
+    /// spent, and the abandoned worker ends with the process.
+    fn attempt(&self, req: &Request<'_>, target: &str, call_started: Instant) -> Result<Answer, AttemptError> {
+        let job = Attempt {
+            agent: self.agent.clone(),
+            call: req.call,
+            method: req.method,
+            url: Zeroizing::new(target.to_string()),
+            bearer: req
+                .bearer
+                .map(|t| Zeroizing::new(std::format!("Bearer {}", t.expose()))),
+            content_type: req.content_type,
+            body: req.body.map(|b| Zeroizing::new(b.to_vec())),
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name(String::from("http"))
+            .spawn(move || {
+                let _ = tx.send(job.run());
+            })
+            .map_err(|e| AttemptError::Unsent(std::format!("no thread for the request: {e}")))?;
+        // The whole attempt: connect, send and receive, the timeout each.
+        let deadline = Instant::now() + ATTEMPT_PHASES * self.timeout;
+        let budget = stop_budget(req.call == Call::TaskUpdate);
+        loop {
+            match rx.recv_timeout(STOP_POLL) {
+                Ok(result) => return result,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(AttemptError::NoReply(String::from(
+                        "the request ended without a result",
+                    )));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if stop_clock(call_started).is_some_and(|s| s >= budget) {
+                return Err(AttemptError::Stopped);
+            }
+            if Instant::now() >= deadline {
+                return Err(AttemptError::NoReply(String::from(
+                    "timeout: the attempt took too long",
+                )));
+            }
+        }
+    }
+}
+
+/// An attempt may take this many times `CREDHOOK_HTTP_TIMEOUT` in all
+/// (connect, send, receive); then it is abandoned as a timeout.
+const ATTEMPT_PHASES: u32 = 3;
+
+/// How often a waiting call looks for a stop: the most a stop waits.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+fn stop_budget(reports: bool) -> Duration {
+    Duration::from_millis(retry::stop_budget_ms(reports))
+}
+
+/// Time since the stop, counted from this call's start if it began later
+/// (the task update's budget is its own, whatever came before it).
+fn stop_clock(call_started: Instant) -> Option<Duration> {
+    signals::stopped_at().map(|at| at.max(call_started).elapsed())
+}
+
+/// Waits `d` before a retry. A stop cuts the wait short, except for the task
+/// update, which keeps its backoff while it fits in its stop budget. False:
+/// give up.
+fn wait(d: Duration, reports: bool, call_started: Instant) -> bool {
+    let end = Instant::now() + d;
+    if signals::sleep(d) {
+        return true;
+    }
+    if !reports {
+        return false;
+    }
+    let left = end.saturating_duration_since(Instant::now());
+    match stop_clock(call_started) {
+        Some(since) if since + left >= stop_budget(true) => false,
+        _ => {
+            std::thread::sleep(left);
+            true
+        }
+    }
+}
+
+/// What a worker needs, owned; secrets in zeroizing buffers.
+struct Attempt {
+    agent: ureq::Agent,
+    call: Call,
+    method: Method,
+    url: Zeroizing<String>,
+    bearer: Option<Zeroizing<String>>,
+    content_type: Option<&'static str>,
+    body: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Attempt {
+    fn run(self) -> Result<Answer, AttemptError> {
+        let url = self.url.as_str();
+        let response = match self.method {
             Method::Get => {
-                let mut b = self.agent.get(req.url).header("Accept", "application/json");
-                if let Some(h) = &bearer {
+                let mut b = self.agent.get(url).header("Accept", "application/json");
+                if let Some(h) = &self.bearer {
                     b = b.header("Authorization", h.as_str());
                 }
                 b.call()
             }
             Method::Post | Method::Put => {
-                let mut b = match req.method {
-                    Method::Post => self.agent.post(req.url),
-                    _ => self.agent.put(req.url),
+                let mut b = match self.method {
+                    Method::Post => self.agent.post(url),
+                    _ => self.agent.put(url),
                 }
                 .header("Accept", "application/json");
-                if let Some(h) = &bearer {
+                if let Some(h) = &self.bearer {
                     b = b.header("Authorization", h.as_str());
                 }
-                if let Some(ct) = req.content_type {
+                if let Some(ct) = self.content_type {
                     b = b.header("Content-Type", ct);
                 }
-                b.send(req.body.unwrap_or(&[]))
+                b.send(self.body.as_deref().map_or(&[][..], |v| v.as_slice()))
             }
         };
         let mut response = response.map_err(AttemptError::from)?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(retry::parse_retry_after);
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+        let retry_after = header("retry-after").and_then(retry::parse_retry_after);
+        let location_host = header("location").map(|l| match url::host_of(l) {
+            Some(h) => url::shown(h),
+            None => String::from("(the same host)"),
+        });
         let body = match read_capped(response.body_mut()) {
             // The status was received; a task update needs nothing more.
-            Err(_) if req.call == Call::TaskUpdate && (200..300).contains(&status) => Zeroizing::new(Vec::new()),
+            Err(_) if self.call == Call::TaskUpdate && retry::is_success(status) => Zeroizing::new(Vec::new()),
             other => other?,
         };
         Ok(Answer {
             status,
             body,
             retry_after,
+            location_host,
         })
     }
 }
@@ -259,27 +409,59 @@ struct Answer {
     status: u16,
     body: Zeroizing<Vec<u8>>,
     retry_after: Option<u64>,
+    location_host: Option<String>,
 }
 
 enum AttemptError {
-    Transport(String),
+    /// Nothing reached the server.
+    Unsent(String),
+    /// The request may have reached the server; no reply came.
+    NoReply(String),
     TooLarge,
+    /// Abandoned after a stop.
+    Stopped,
 }
 
 impl fmt::Display for AttemptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AttemptError::Transport(e) => f.write_str(e),
+            AttemptError::Unsent(e) | AttemptError::NoReply(e) => f.write_str(e),
             AttemptError::TooLarge => write!(f, "reply body larger than {MAX_BODY} bytes"),
+            AttemptError::Stopped => f.write_str("abandoned after a stop signal"),
         }
     }
 }
 
 impl From<ureq::Error> for AttemptError {
+    /// Whether the request may have reached the server decides whether a
+    /// failed task update may be rolled back, so "may have arrived" is the
+    /// default for anything that happens once a connection is up, and
+    /// "unsent" is kept for errors that come before it: resolving,
+    /// connecting, the TLS handshake.
     fn from(e: ureq::Error) -> AttemptError {
-        match e {
-            ureq::Error::BodyExceedsLimit(_) => AttemptError::TooLarge,
-            other => AttemptError::Transport(other.to_string()),
+        use std::io::ErrorKind as K;
+        use ureq::Timeout as T;
+        let unsent = match &e {
+            ureq::Error::BodyExceedsLimit(_) => return AttemptError::TooLarge,
+            ureq::Error::Timeout(T::Resolve | T::Connect) => true,
+            ureq::Error::Timeout(_) | ureq::Error::Protocol(_) => false,
+            ureq::Error::Io(io) => !matches!(
+                io.kind(),
+                K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::BrokenPipe
+                    | K::UnexpectedEof
+                    | K::TimedOut
+                    | K::WouldBlock
+                    | K::Interrupted
+                    | K::WriteZero
+            ),
+            _ => true,
+        };
+        if unsent {
+            AttemptError::Unsent(e.to_string())
+        } else {
+            AttemptError::NoReply(e.to_string())
         }
     }
 }
@@ -298,7 +480,7 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
             Err(e) => {
                 return Err(match e.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok()) {
                     Some(inner) => AttemptError::from(*inner),
-                    None => AttemptError::Transport(String::from("the connection broke while reading the reply")),
+                    None => AttemptError::NoReply(String::from("the connection broke while reading the reply")),
                 });
             }
         };
@@ -338,10 +520,10 @@ pub fn agent_config(roots: RootCerts) -> ureq::config::ConfigBuilder<ureq::types
         .tls_config(TlsConfig::builder().root_certs(roots).build())
 }
 
-/// The certificates of a PEM file; `what` names the setting or flag that
-/// named the file, for the message.
+/// The certificates of a PEM file (a regular file of at most
+/// `MAX_CA_FILE` bytes); `what` names the setting or flag that named it.
 pub fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| std::format!("{what} `{path}` cannot be read: {e}"))?;
+    let pem = super::files::read_regular(path, MAX_CA_FILE).map_err(|e| std::format!("{what} `{path}` {}", e.0))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {

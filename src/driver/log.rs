@@ -1,7 +1,7 @@
 //! The job log: one JSON object per line on stderr (or plain text), every
-//! string passed through the redactor first.
+//! string masked with the secret registry first.
 
-use crate::redact::Redactor;
+use super::known_secrets;
 use crate::settings::LogFormat;
 use std::io::Write;
 use std::string::String;
@@ -35,8 +35,6 @@ pub struct Log {
     format: LogFormat,
     task_id: String,
     action: String,
-    /// Every secret known so far; grows as the job learns them.
-    pub redactor: Redactor,
     pub started: Instant,
 }
 
@@ -46,7 +44,6 @@ impl Log {
             format,
             task_id: task_id.into(),
             action: action.into(),
-            redactor: Redactor::default(),
             started: Instant::now(),
         }
     }
@@ -76,7 +73,7 @@ impl Log {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let ts = crate::time::rfc3339(millis);
-        let r = |s: &str| self.redactor.apply(s);
+        let r = known_secrets::mask;
         let mut out = String::with_capacity(160);
         match self.format {
             LogFormat::Json => {
@@ -107,7 +104,10 @@ impl Log {
                 out.push('}');
             }
             LogFormat::Text => {
-                let _ = write!(out, "{ts} {:<5} {}", level.as_str().to_uppercase(), r(msg));
+                // A hook's line must not move the cursor, ring or rewrite
+                // the line: control characters are written escaped.
+                let _ = write!(out, "{ts} {:<5} ", level.as_str().to_uppercase());
+                write_escaped(&mut out, &r(msg));
                 for (k, v) in fields {
                     let _ = match v {
                         V::S(s) => write!(out, " {k}={:?}", r(s)),
@@ -123,5 +123,19 @@ impl Log {
 
     pub fn elapsed_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// Writes `s` with control characters and bidirectional-text controls
+/// escaped (`\u{1b}`, `\r`, …), so that text from a hook cannot move the
+/// cursor, ring the bell, overwrite a line or fake another log line.
+fn write_escaped(out: &mut String, s: &str) {
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
 }

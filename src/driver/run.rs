@@ -6,15 +6,16 @@
 use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::{Log, V};
 use super::step::{self, Hook, Verdict};
-use super::{Env, signals};
+use super::{Env, known_secrets, signals};
+use crate::hookenv;
 use crate::iam::{self, Grant, Token};
 use crate::inputs::{self, Input};
 use crate::outputs;
+use crate::referenced;
 use crate::schema::{self, Kind};
 use crate::secret::Secret;
-use crate::secrets;
 use crate::settings::{self, Action, Credential, Settings};
-use crate::task::{self, ErrorCode};
+use crate::task::{self, ErrorCode, FailureCode};
 use std::format;
 use std::string::{String, ToString};
 use std::time::{Duration, Instant};
@@ -35,6 +36,17 @@ const CR_TOKEN_PATHS: [&str; 3] = [
     "/var/run/secrets/tokens/sa-token",
 ];
 
+/// Largest compute resource token file read (a token is a few KiB).
+const MAX_CR_TOKEN_FILE: u64 = 64 * 1024;
+
+/// Why a task update did not get a 2xx.
+enum Undelivered {
+    /// Secrets Manager did not get it.
+    No(String),
+    /// An attempt may have reached Secrets Manager: it may hold the result.
+    Ambiguous(String),
+}
+
 /// How the task ended, for the last log line.
 enum Outcome {
     Reported { status: &'static str, exit: u8 },
@@ -49,7 +61,7 @@ pub fn run(env: &Env) -> u8 {
         env.get("SM_ACTION").unwrap_or(""),
     );
     if let Some(key) = env.get("SM_ACCESS_APIKEY") {
-        log.redactor.add(key);
+        known_secrets::register(key);
     }
     let credential = if env.get("CREDHOOK_TRUSTED_PROFILE").is_some_and(|p| !p.is_empty()) {
         "trusted_profile"
@@ -76,6 +88,17 @@ pub fn run(env: &Env) -> u8 {
         log.warn("could not install signal handlers", &[("error", V::S(&e.to_string()))]);
     }
     let outcome = match settings::parse(env.utf8()) {
+        _ if !env.duplicates.is_empty() => {
+            for name in &env.duplicates {
+                log.error(
+                    &format!("invalid environment: {name} is set more than once; set it once"),
+                    &[("variable", V::S(name))],
+                );
+            }
+            Outcome::NotReported(String::from(
+                "the environment is not valid (duplicate variables); the task cannot be updated",
+            ))
+        }
         Err(errors) => {
             for e in &errors {
                 log.error(&format!("invalid environment: {e}"), &[("variable", V::S(e.var))]);
@@ -160,24 +183,33 @@ impl Job<'_> {
         }
         if signals::stop_requested() {
             return self.fail(
-                ErrorCode::Stopped.as_str(),
+                ErrorCode::Stopped.into(),
                 "the job was told to stop before the hook ran",
+                None,
             );
         }
         if !invalid.is_empty() {
             let description = invalid.join("; ");
-            return self.fail(ErrorCode::InvalidInput.as_str(), &description);
+            return self.fail(ErrorCode::InvalidInput.into(), &description, None);
         }
         let resolved = match self.resolve_secrets(&inputs) {
             Ok(r) => r,
+            Err(_) if signals::stop_requested() => {
+                return self.fail(
+                    ErrorCode::Stopped.into(),
+                    "the job was told to stop while it read a referenced secret, before the hook ran",
+                    None,
+                );
+            }
             Err(description) => {
-                return self.fail(ErrorCode::SecretUnreadable.as_str(), &description);
+                return self.fail(ErrorCode::SecretUnreadable.into(), &description, None);
             }
         };
         if signals::stop_requested() {
             return self.fail(
-                ErrorCode::Stopped.as_str(),
+                ErrorCode::Stopped.into(),
                 "the job was told to stop before the hook ran",
+                None,
             );
         }
         let iam_token = self
@@ -192,12 +224,12 @@ impl Job<'_> {
             timeout_s: self.s.hook_timeout_s,
         };
         let action = self.s.action;
-        let run = step::run_hook(&hook, action.hook_arg(), base_env.clone(), true);
-        let new_id = match action {
-            Action::Create => outputs::find_id(&run.output),
-            Action::Delete => None,
+        let run = step::run_hook(&hook, &schema, action.hook_arg(), base_env.clone(), true);
+        let new_ids = match action {
+            Action::Create => outputs::find_ids(&run.output),
+            Action::Delete => Vec::new(),
         };
-        let verdict = step::judge(action, &schema, &run, &hook, &mut self.log);
+        let verdict = step::judge(action, &schema, &run, &hook, &self.log);
         step::log_run(&self.log, &run, "hook");
         match verdict {
             Verdict::Created(c) => {
@@ -207,8 +239,23 @@ impl Job<'_> {
                         status: "credentials_created",
                         exit: EXIT_SUCCESS,
                     },
-                    Err(why) => {
-                        step::rollback(&self.log, &hook, &base_env, &c.id);
+                    Err(Undelivered::Ambiguous(why)) => {
+                        // Secrets Manager may hold these credentials: deleting
+                        // them could break a secret it reports as created.
+                        self.log.error(
+                            "the task update may have been delivered before it failed: no rollback; \
+                             check the secret's versions in Secrets Manager: if it has none with these \
+                             credentials, delete them in the external system by hand",
+                            &[
+                                ("credentials_id", V::S(&c.id)),
+                                ("secret_id", V::S(&self.s.secret_id)),
+                                ("task_id", V::S(&self.s.task_id)),
+                            ],
+                        );
+                        Outcome::NotReported(why)
+                    }
+                    Err(Undelivered::No(why)) => {
+                        step::rollback(&self.log, &hook, &schema, &base_env, core::slice::from_ref(&c.id));
                         Outcome::NotReported(why)
                     }
                 }
@@ -218,37 +265,38 @@ impl Job<'_> {
                     status: "credentials_deleted",
                     exit: EXIT_SUCCESS,
                 },
-                Err(why) => Outcome::NotReported(why),
+                Err(Undelivered::No(why) | Undelivered::Ambiguous(why)) => Outcome::NotReported(why),
             },
-            Verdict::Failed { code, mut description } => {
-                if let Some(id) = new_id {
-                    description.push_str(&step::rollback(&self.log, &hook, &base_env, &id));
-                }
-                self.fail(&code, &description)
+            Verdict::Failed { code, description } => {
+                let rollback = step::rollback(&self.log, &hook, &schema, &base_env, &new_ids);
+                self.fail(code, &description, rollback.as_deref())
             }
         }
     }
 
-    /// Reports `failed`; exit 1 when delivered, else 2.
-    fn fail(&mut self, code: &str, description: &str) -> Outcome {
-        let description = self.log.redactor.apply(description);
-        let description = task::clamp_description(&description);
+    /// Reports `failed`; exit 1 when delivered, else 2. Whatever its source,
+    /// the description is masked with every secret known by now.
+    fn fail(&mut self, code: FailureCode, what: &str, rollback: Option<&str>) -> Outcome {
+        let what = known_secrets::mask(what);
+        let rollback = rollback.map(known_secrets::mask);
+        let description = task::describe(&what, rollback.as_deref());
+        let code = code.as_str();
         self.log.error(
             "task failed",
-            &[("code", V::S(code)), ("description", V::S(description))],
+            &[("code", V::S(code)), ("description", V::S(&description))],
         );
-        match self.update(task::failed_body(code, description).as_bytes()) {
+        match self.update(task::failed_body(code, &description).as_bytes()) {
             Ok(()) => Outcome::Reported {
                 status: "failed",
                 exit: EXIT_FAILED,
             },
-            Err(why) => Outcome::NotReported(why),
+            Err(Undelivered::No(why) | Undelivered::Ambiguous(why)) => Outcome::NotReported(why),
         }
     }
 
     /// `PUT …/secrets/{id}/tasks/{task}`. A 400/404 is final.
-    fn update(&mut self, body: &[u8]) -> Result<(), String> {
-        self.ensure_token()?;
+    fn update(&mut self, body: &[u8]) -> Result<(), Undelivered> {
+        self.ensure_token().map_err(Undelivered::No)?;
         let url = format!(
             "{}/api/v2/secrets/{}/tasks/{}",
             self.s.instance_url,
@@ -266,7 +314,10 @@ impl Job<'_> {
         };
         match self.http.send(&self.log, &req) {
             Ok(_) => Ok(()),
-            Err(e) => Err(format!("the task update was not delivered: {e}")),
+            Err(e @ HttpError::Ambiguous(_)) => Err(Undelivered::Ambiguous(format!(
+                "the task update may or may not have been delivered: {e}"
+            ))),
+            Err(e) => Err(Undelivered::No(format!("the task update was not delivered: {e}"))),
         }
     }
 
@@ -284,7 +335,7 @@ impl Job<'_> {
             Credential::ApiKey(key) => Grant::ApiKey(key),
             Credential::TrustedProfile { profile, cr_token_file } => {
                 cr_token = read_cr_token(cr_token_file.as_deref())?;
-                self.log.redactor.add(cr_token.expose());
+                known_secrets::register(cr_token.expose());
                 Grant::TrustedProfile {
                     cr_token: &cr_token,
                     profile,
@@ -313,7 +364,7 @@ impl Job<'_> {
             Err(e) => return Err(format!("no IAM token: {e}")),
         };
         let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
-        self.log.redactor.add(token.access_token.expose());
+        known_secrets::register(token.access_token.expose());
         self.token = Some((token, Instant::now()));
         Ok(())
     }
@@ -348,14 +399,20 @@ impl Job<'_> {
                 };
                 format!("input `{name}`: secret {id} could not be read ({e}); {hint}")
             })?;
-            let fields = secrets::hook_vars(&input.field.name, &reply.body)
+            let fields = referenced::hook_vars(&input.field.name, &reply.body)
                 .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
             for (var, value) in fields {
+                // Every field, and every string and number inside a JSON
+                // one (kv data, credentials), is a secret from here on.
                 if !var.ends_with("_TYPE") {
-                    self.log.redactor.add(value.expose());
+                    known_secrets::register(value.expose());
                 }
+                hookenv::check_value(&var, value.expose())
+                    .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
                 vars.push((var, value));
             }
+            hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
+                .map_err(|e| format!("input `{name}`: secret {id}: {e}"))?;
         }
         Ok(vars)
     }
@@ -371,9 +428,8 @@ fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
             )
         })?,
     };
-    let raw = zeroize::Zeroizing::new(
-        std::fs::read(path).map_err(|e| format!("the compute resource token file `{path}` cannot be read: {e}"))?,
-    );
+    let raw = super::files::read_regular(path, MAX_CR_TOKEN_FILE)
+        .map_err(|e| format!("the compute resource token file `{path}` {}", e.0))?;
     let text =
         std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
     let token = text.trim();

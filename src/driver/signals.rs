@@ -1,19 +1,49 @@
 //! Stop signals, child exits, and process hardening.
 //!
-//! SIGTERM and SIGINT set a flag; they and SIGCHLD also write a byte to a
-//! self-pipe, so a `poll` that waits for the hook wakes at once.
+//! Every catchable signal whose default action ends the process is a stop
+//! (so none can end credhook silently, leaving the task unreported and the
+//! hook running): SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+//! SIGVTALRM, SIGPROF, SIGXCPU, SIGIO, SIGPWR, SIGSTKFLT and the real-time
+//! signals. SIGPIPE stays ignored (a write to a closed pipe is an error
+//! instead) and SIGXFSZ is a stop too. Faults (SEGV, BUS, FPE, ILL, ABRT,
+//! TRAP, SYS) keep their default. A stop sets a flag; it and SIGCHLD also
+//! write a byte to a self-pipe, so a `poll` that waits for the hook wakes at
+//! once. Handlers are reset by `exec`, so the hook gets default dispositions.
 
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 static STOP: AtomicBool = AtomicBool::new(false);
+static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+static STOPPED_AT: OnceLock<Instant> = OnceLock::new();
 static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 
+/// The signals handled as a stop, besides the real-time ones.
+pub const STOP_SIGNALS: [libc::c_int; 14] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGSTKFLT,
+];
+
 extern "C" fn on_signal(sig: libc::c_int) {
     if sig != libc::SIGCHLD {
+        // The first stop signal is the one named in the log.
+        let _ = STOP_SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
         STOP.store(true, Ordering::SeqCst);
     }
     let fd = WAKE_WRITE.load(Ordering::SeqCst);
@@ -43,7 +73,7 @@ pub fn harden() -> io::Result<()> {
     Ok(())
 }
 
-/// Installs the handlers for SIGTERM, SIGINT (treated alike) and SIGCHLD.
+/// Installs the handlers: every stop signal, and SIGCHLD.
 pub fn install() -> io::Result<()> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe2 writes two fds into a live two-element array.
@@ -52,26 +82,73 @@ pub fn install() -> io::Result<()> {
     }
     WAKE_READ.store(fds[0], Ordering::SeqCst);
     WAKE_WRITE.store(fds[1], Ordering::SeqCst);
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGCHLD] {
-        // SAFETY: a zeroed sigaction is a valid starting value; we set a
-        // handler that only touches atomics and write(2), with SA_RESTART so
-        // blocking I/O elsewhere is not interrupted.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            sa.sa_flags = libc::SA_RESTART | if sig == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
-            libc::sigemptyset(&mut sa.sa_mask);
-            if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
-                return Err(io::Error::last_os_error());
-            }
+    for sig in STOP_SIGNALS.into_iter().chain([libc::SIGCHLD]) {
+        handle(sig)?;
+    }
+    // The C library may keep some real-time signals for itself (outside
+    // SIGRTMIN..=SIGRTMAX); one that cannot be caught is left alone.
+    for sig in libc::SIGRTMIN()..=libc::SIGRTMAX() {
+        let _ = handle(sig);
+    }
+    Ok(())
+}
+
+fn handle(sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: a zeroed sigaction is a valid starting value; we set a handler
+    // that only touches atomics and write(2), with SA_RESTART so blocking
+    // I/O elsewhere is not interrupted (waits that must end on a stop poll
+    // the self-pipe or the flag instead).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART | if sig == libc::SIGCHLD { libc::SA_NOCLDSTOP } else { 0 };
+        libc::sigemptyset(&mut sa.sa_mask);
+        if libc::sigaction(sig, &sa, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
         }
     }
     Ok(())
 }
 
-/// Whether SIGTERM or SIGINT has arrived.
+/// Whether a stop signal has arrived.
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
+}
+
+/// When the stop was first seen (by this or an earlier call); `None` before
+/// a stop. Every wait polls at least every 50 ms, so this is that close.
+pub fn stopped_at() -> Option<Instant> {
+    stop_requested().then(|| *STOPPED_AT.get_or_init(Instant::now))
+}
+
+/// The name of the first stop signal, for the log (`SIGTERM`, `SIGRTMIN+3`).
+pub fn stop_signal_name() -> Option<std::string::String> {
+    let sig = STOP_SIGNAL.load(Ordering::SeqCst);
+    (sig != 0).then(|| signal_name(sig))
+}
+
+pub fn signal_name(sig: libc::c_int) -> std::string::String {
+    const NAMES: [(libc::c_int, &str); 14] = [
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGHUP, "SIGHUP"),
+        (libc::SIGQUIT, "SIGQUIT"),
+        (libc::SIGUSR1, "SIGUSR1"),
+        (libc::SIGUSR2, "SIGUSR2"),
+        (libc::SIGALRM, "SIGALRM"),
+        (libc::SIGVTALRM, "SIGVTALRM"),
+        (libc::SIGPROF, "SIGPROF"),
+        (libc::SIGXCPU, "SIGXCPU"),
+        (libc::SIGXFSZ, "SIGXFSZ"),
+        (libc::SIGIO, "SIGIO"),
+        (libc::SIGPWR, "SIGPWR"),
+        (libc::SIGSTKFLT, "SIGSTKFLT"),
+    ];
+    match NAMES.iter().find(|(n, _)| *n == sig) {
+        Some((_, name)) => std::string::String::from(*name),
+        None if sig >= libc::SIGRTMIN() => std::format!("SIGRTMIN+{}", sig - libc::SIGRTMIN()),
+        None => std::format!("signal {sig}"),
+    }
 }
 
 /// The read end of the self-pipe (`-1` before [`install`]).

@@ -3,21 +3,23 @@
 
 use super::hook::{self, Ending, Spec};
 use super::log::{Log, V};
-use super::{Vars, signals};
+use super::{Vars, known_secrets, signals};
 use crate::hookenv;
 use crate::inputs::Input;
-use crate::outputs::{self, Credentials};
 use crate::schema::Schema;
 use crate::secret::Secret;
 use crate::settings::Action;
-use crate::task::{self, ErrorCode};
+use crate::verdict;
+use std::collections::BTreeSet;
 use std::format;
 use std::string::String;
+use std::string::ToString;
 use std::time::Duration;
 use std::vec::Vec;
 
-/// After a stop, a rollback gets at most this long.
-const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(20);
+/// After a stop, a rollback gets this long, then SIGTERM, then SIGKILL
+/// [`hook::KILL_GRACE`] later: at most 20 s in all.
+const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(15);
 
 /// Which hook, and how long it may run.
 pub struct Hook<'a> {
@@ -28,26 +30,36 @@ pub struct Hook<'a> {
 /// Runs the hook with `arg` (`create` or `delete`) to its end or its timeout.
 /// `honour_stop`: whether a stop signal ends it (not for a rollback started
 /// after the stop, which has its own, shorter timeout).
-pub fn run_hook(hook: &Hook<'_>, arg: &str, env: Vars, honour_stop: bool) -> hook::Run {
-    run_hook_for(hook, arg, env, Duration::from_secs(hook.timeout_s), honour_stop)
+pub fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars, honour_stop: bool) -> hook::Run {
+    run_hook_for(hook, schema, arg, env, Duration::from_secs(hook.timeout_s), honour_stop)
 }
 
-fn run_hook_for(hook: &Hook<'_>, arg: &str, env: Vars, timeout: Duration, honour_stop: bool) -> hook::Run {
-    hook::run(Spec {
+fn run_hook_for(
+    hook: &Hook<'_>,
+    schema: &Schema,
+    arg: &str,
+    env: Vars,
+    timeout: Duration,
+    honour_stop: bool,
+) -> hook::Run {
+    let run = hook::run(Spec {
         path: hook.path,
         arg,
         env,
         timeout,
-        honour_stop,
-    })
+        after_stop: if honour_stop {
+            Duration::ZERO
+        } else {
+            ROLLBACK_AFTER_STOP
+        },
+    });
+    // Every value it wrote is a secret from now on, before anything is
+    // judged or logged: valid or not, cut short or not.
+    known_secrets::register_hook_output(&run.output, schema);
+    run
 }
 
-/// What the hook's run amounts to, before it is reported.
-pub enum Verdict {
-    Created(Credentials),
-    Deleted,
-    Failed { code: String, description: String },
-}
+pub use crate::verdict::Verdict;
 
 /// The hook's environment: the job's, scrubbed, plus inputs, resolved secret
 /// fields, the IAM token when asked for, and `CREDHOOK_OUTPUT`.
@@ -59,13 +71,19 @@ pub fn environment(
     iam_token: Option<&Secret>,
 ) -> Vars {
     // Built inside `Vars` from the start, so every secret copy is zeroized.
+    // A resolved field replaces a job variable of the same name: the job's
+    // copy is never put in, so nothing is dropped unzeroized.
+    let replaced: BTreeSet<&str> = resolved.iter().map(|(k, _)| k.as_str()).collect();
     let mut vars = Vars(Vec::new());
     let env = &mut vars.0;
     env.extend(
         job_env
             .0
             .iter()
-            .filter(|(k, _)| k.to_str().is_none_or(|k| hookenv::passes(k, schema)))
+            .filter(|(k, _)| {
+                k.to_str()
+                    .is_none_or(|k| hookenv::passes(k, schema) && !replaced.contains(k))
+            })
             .cloned(),
     );
     for input in inputs {
@@ -73,8 +91,7 @@ pub fn environment(
             env.push((format!("SMIN_{}", input.field.name).into(), v.into()));
         }
     }
-    for (k, v) in resolved {
-        env.retain(|(name, _)| name.to_str() != Some(&k));
+    for (k, v) in &resolved {
         env.push((k.into(), v.expose().into()));
     }
     if let Some(t) = iam_token {
@@ -84,88 +101,58 @@ pub fn environment(
     vars
 }
 
-/// Turns the hook's run into what the task should say.
-pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, log: &mut Log) -> Verdict {
-    let report = if run.output_overflow {
-        Err(format!(
-            "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
-            outputs::MAX_OUTPUT_BYTES
-        ))
-    } else {
-        outputs::parse(&run.output, schema)
+/// Turns the hook's run into what the task should say (the rules are
+/// [`crate::verdict::judge`]'s).
+pub fn judge(action: Action, schema: &Schema, run: &hook::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
+    let ending = match &run.ending {
+        Ending::Exited(c) => verdict::Ending::Exited(*c),
+        Ending::Signaled(s) => verdict::Ending::Signaled(*s),
+        Ending::TimedOut => verdict::Ending::TimedOut,
+        Ending::Stopped => verdict::Ending::Stopped,
+        Ending::NotStarted(e) => verdict::Ending::NotStarted(e.to_string()),
     };
-    if let Ok(r) = &report {
-        for (_, v) in &r.values {
-            log.redactor.add(v.expose());
+    // Masked here, while it is known whether it was cut (a cut may split a
+    // secret).
+    let last_stderr = run.last_stderr.as_ref().map(|(line, cut)| {
+        let line = zeroize::Zeroizing::new(String::from_utf8_lossy(line).into_owned());
+        if *cut {
+            known_secrets::mask_cut(&line)
+        } else {
+            known_secrets::mask(&line)
         }
+    });
+    let (verdict, warning) = verdict::judge(
+        action,
+        schema,
+        &verdict::HookRun {
+            ending: &ending,
+            output: &run.output,
+            overflow: run.output_overflow,
+            last_stderr: last_stderr.as_deref(),
+            path: hook.path,
+            timeout_s: hook.timeout_s,
+        },
+    );
+    if let Some(w) = warning {
+        log.warn(&w, &[]);
     }
-    let fail = |code: ErrorCode, description: String| Verdict::Failed {
-        code: code.as_str().into(),
-        description,
-    };
-    let timeout = hook.timeout_s;
-    match &run.ending {
-        Ending::NotStarted(e) => fail(
-            ErrorCode::HookNotStarted,
-            format!(
-                "the hook `{}` could not be started: {e}; check that it exists, is executable and starts with a valid #! line",
-                hook.path
-            ),
-        ),
-        Ending::TimedOut => fail(
-            ErrorCode::HookTimedOut,
-            format!("the hook did not finish within {timeout} s (CREDHOOK_HOOK_TIMEOUT) and was stopped"),
-        ),
-        Ending::Stopped => fail(
-            ErrorCode::Stopped,
-            String::from("the job was told to stop while the hook was running"),
-        ),
-        Ending::Exited(0) => {
-            let checked = report.and_then(|r| match action {
-                Action::Create => outputs::credentials(schema, r).map(Some),
-                Action::Delete => outputs::reject_error_fields(&r).map(|()| None),
-            });
-            match checked {
-                Ok(Some(c)) => Verdict::Created(c),
-                Ok(None) => Verdict::Deleted,
-                Err(e) => fail(ErrorCode::BadOutput, e),
-            }
-        }
-        ending => {
-            let how = match ending {
-                Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
-                Ending::Exited(c) => format!("the hook exited with status {c}"),
-                _ => String::from("the hook failed"),
-            };
-            let (code, message) = match &report {
-                Ok(r) => (r.error_code.clone(), r.error_message.clone()),
-                Err(e) => {
-                    log.warn(&format!("the hook's output was ignored: {e}"), &[]);
-                    (None, None)
-                }
-            };
-            let code = code
-                .filter(|c| task::is_valid_error_code(c))
-                .unwrap_or_else(|| ErrorCode::HookFailed.as_str().into());
-            let description = message
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| match &run.last_stderr {
-                    Some(line) => format!("{how}; its last error line: {}", line.trim()),
-                    None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
-                });
-            Verdict::Failed { code, description }
-        }
-    }
+    verdict
 }
 
 /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
 pub fn log_run(log: &Log, run: &hook::Run, what: &str) {
-    for (stream, line) in &run.lines {
-        log.info(line, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
+    for (stream, line) in run.lines.iter() {
+        // Masked whole first, then split: a secret across a split point
+        // would otherwise be logged as two unmasked halves.
+        let line = zeroize::Zeroizing::new(String::from_utf8_lossy(line).into_owned());
+        let masked = known_secrets::mask(&line);
+        for piece in pieces(&masked, MAX_LOGGED_LINE) {
+            log.info(piece, &[("stream", V::S(stream.as_str())), ("source", V::S(what))]);
+        }
     }
     if run.dropped_lines > 0 {
         log.warn(
-            "hook log lines dropped: more than 256 KiB",
+            "hook log lines dropped: more than 256 KiB or 16384 lines",
             &[("dropped_lines", V::N(run.dropped_lines)), ("source", V::S(what))],
         );
     }
@@ -185,6 +172,33 @@ pub fn log_run(log: &Log, run: &hook::Run, what: &str) {
     );
 }
 
+/// A logged hook line is at most this long; a longer one becomes several.
+const MAX_LOGGED_LINE: usize = 16 * 1024;
+
+/// `text` in pieces of at most `max` bytes, cut at character boundaries.
+fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if rest.is_empty() && !std::mem::take(&mut first) {
+            return None;
+        }
+        first = false;
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        // Never through the middle of a mask.
+        let mask = crate::registry::MASK;
+        if let Some(k) = (1..mask.len()).find(|k| end > *k && rest.as_bytes()[end - k..].starts_with(mask.as_bytes())) {
+            end -= k;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
 /// The hook's environment for deleting `id`: the create's, with
 /// `SM_CREDENTIALS_ID` set and `SM_ACTION=delete_credentials` (so a hook that
 /// looks at `SM_ACTION` instead of `$1` still deletes).
@@ -201,30 +215,52 @@ pub fn delete_env(base_env: &Vars, id: &str) -> Vars {
 }
 
 /// Deletes credentials a create made but could not report, through the
-/// hook's `delete`. Returns a sentence for the task's description.
-pub fn rollback(log: &Log, hook: &Hook<'_>, base_env: &Vars, id: &str) -> String {
-    log.warn(
-        "rolling back: deleting the credentials just created",
-        &[("credentials_id", V::S(id))],
-    );
-    let env = delete_env(base_env, id);
-    let mut timeout = Duration::from_secs(hook.timeout_s);
-    if signals::stop_requested() {
-        timeout = timeout.min(ROLLBACK_AFTER_STOP);
-    }
-    let run = run_hook_for(hook, "delete", env, timeout, false);
-    log_run(log, &run, "rollback");
-    if matches!(run.ending, Ending::Exited(0)) {
-        log.info(
-            "rollback done: the credentials were deleted",
+/// hook's `delete`, once per id. Returns the sentence for the task's
+/// description, or None when there was nothing to delete.
+pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for id in ids {
+        log.warn(
+            "rolling back: deleting the credentials just created",
             &[("credentials_id", V::S(id))],
         );
-        format!(" The credentials it had created ({id}) were deleted again.")
-    } else {
-        log.error(
-            "rollback failed: the credentials may remain in the external system; delete them by hand",
-            &[("credentials_id", V::S(id))],
-        );
-        format!(" Deleting the credentials it had created ({id}) failed too; delete them by hand.")
+        let env = delete_env(base_env, id);
+        let mut timeout = Duration::from_secs(hook.timeout_s);
+        if signals::stop_requested() {
+            timeout = timeout.min(ROLLBACK_AFTER_STOP);
+        }
+        let run = run_hook_for(hook, schema, "delete", env, timeout, false);
+        log_run(log, &run, "rollback");
+        if matches!(run.ending, Ending::Exited(0)) {
+            log.info(
+                "rollback done: the credentials were deleted",
+                &[("credentials_id", V::S(id))],
+            );
+            deleted.push(id.as_str());
+        } else {
+            log.error(
+                "rollback failed: the credentials may remain in the external system; delete them by hand",
+                &[("credentials_id", V::S(id))],
+            );
+            failed.push(id.as_str());
+        }
     }
+    let mut sentence = String::new();
+    if !failed.is_empty() {
+        sentence.push_str(&format!(
+            "Deleting the credentials it had created ({}) failed too; delete them by hand.",
+            failed.join(", ")
+        ));
+    }
+    if !deleted.is_empty() {
+        if !sentence.is_empty() {
+            sentence.push(' ');
+        }
+        sentence.push_str(&format!(
+            "The credentials it had created ({}) were deleted again.",
+            deleted.join(", ")
+        ));
+    }
+    (!sentence.is_empty()).then_some(sentence)
 }

@@ -215,13 +215,26 @@ impl std::fmt::Display for Run {
 }
 
 impl Run {
+    /// No secret of 4 or more characters, nor any 8-character fragment of
+    /// one, in stdout, the log or a task description.
     pub fn assert_no_secret(&self, secrets: &[String]) {
-        for s in secrets {
-            assert!(!self.stdout.contains(s.as_str()), "secret {s:?} in stdout\n{self}");
-            assert!(!self.stderr.contains(s.as_str()), "secret {s:?} in stderr\n{self}");
-            for u in &self.updates {
-                if let Some((_, d)) = u.error() {
-                    assert!(!d.contains(s.as_str()), "secret {s:?} in a task description\n{self}");
+        for s in secrets.iter().filter(|s| s.chars().count() >= 4) {
+            for needle in fragments(s) {
+                assert!(
+                    !self.stdout.contains(needle),
+                    "secret {s:?} (as {needle:?}) in stdout\n{self}"
+                );
+                assert!(
+                    !self.stderr.contains(needle),
+                    "secret {s:?} (as {needle:?}) in stderr\n{self}"
+                );
+                for u in &self.updates {
+                    if let Some((_, d)) = u.error() {
+                        assert!(
+                            !d.contains(needle),
+                            "secret {s:?} (as {needle:?}) in a task description\n{self}"
+                        );
+                    }
                 }
             }
         }
@@ -259,6 +272,18 @@ impl Run {
     pub fn log_has(&self, needle: &str) -> bool {
         self.stderr.contains(needle)
     }
+}
+
+/// `s` itself and every 8-character window of it.
+pub fn fragments(s: &str) -> Vec<&str> {
+    let starts: Vec<usize> = s.char_indices().map(|(i, _)| i).chain([s.len()]).collect();
+    let mut out = vec![s];
+    if starts.len() > 9 {
+        for w in starts.windows(9) {
+            out.push(&s[w[0]..w[8]]);
+        }
+    }
+    out
 }
 
 /// A field of a JSON object value as a string (`""` when absent).

@@ -1,7 +1,9 @@
 //! `credhook check [FILE]`: validate a job_config.json.
 
-use super::load;
+use super::{EXIT_USAGE, file_arg, load};
 use crate::jobconfig;
+use std::ffi::OsString;
+use std::vec::Vec;
 
 /// `credhook check [FILE]`: one line per problem on stdout (none when the
 /// config is good; the summary goes to stderr); exit 0 or 1.
@@ -23,4 +25,15 @@ pub fn check(path: &str) -> u8 {
     let count = |prefix: &str| vars.iter().filter(|(n, _)| n.starts_with(prefix)).count();
     std::eprintln!("{path}: ok ({} inputs, {} outputs)", count("SMIN_"), count("SMOUT_"));
     0
+}
+
+/// `credhook check [FILE]` from its arguments.
+pub fn main(args: Vec<OsString>) -> u8 {
+    match file_arg(args) {
+        Ok(path) => check(&path),
+        Err(e) => {
+            std::eprintln!("credhook check: {e}; usage: credhook check [FILE]");
+            EXIT_USAGE
+        }
+    }
 }

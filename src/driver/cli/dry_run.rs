@@ -4,7 +4,7 @@
 
 use crate::driver::log::Log;
 use crate::driver::step::{self, Hook, Verdict};
-use crate::driver::{Env, Vars};
+use crate::driver::{Env, Vars, known_secrets};
 use crate::inputs;
 use crate::outputs::{self, Typed};
 use crate::schema;
@@ -37,35 +37,55 @@ struct Args {
     keep: bool,
 }
 
-fn parse_args(args: &[String]) -> Result<Args, String> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+    use lexopt::Arg::Long;
     let mut a = Args {
         config: super::DEFAULT_CONFIG.into(),
         inputs: Vec::new(),
         keep: false,
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--keep" => a.keep = true,
-            "--config" => a.config = it.next().ok_or("--config needs a file")?.clone(),
-            "--input" => {
-                let pair = it.next().ok_or("--input needs name=value")?;
-                let (name, value) = pair
-                    .split_once('=')
-                    .ok_or_else(|| format!("--input `{pair}` is not name=value"))?;
-                let name = name
-                    .trim_start_matches("SMIN_")
-                    .trim_start_matches("smin_")
-                    .to_ascii_uppercase();
-                a.inputs.push((name, value.to_string()));
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(super::arg_error)? {
+        match arg {
+            Long("keep") => a.keep = true,
+            Long("config") => {
+                let v = parser.value().map_err(|_| String::from("--config needs a file"))?;
+                a.config = super::utf8("--config file", v)?;
             }
-            other => return Err(format!("unknown argument `{other}`")),
+            Long("input") => {
+                let v = parser.value().map_err(|_| String::from("--input needs name=value"))?;
+                // The value may be a secret: never echoed.
+                let pair = v
+                    .into_string()
+                    .map_err(|_| String::from("an --input is not valid UTF-8; give name=value in UTF-8"))?;
+                a.inputs.push(input_arg(&pair)?);
+            }
+            other => return Err(super::arg_error(other.unexpected())),
         }
     }
     Ok(a)
 }
 
-pub fn dry_run(args: &[String], process_env: Env) -> u8 {
+/// `--input name=value`: the name as declared without `SMIN_` (the prefix,
+/// in any case, is stripped once: `SMIN_SMIN_X` is input `SMIN_X`).
+fn input_arg(pair: &str) -> Result<(String, String), String> {
+    let (name, value) = pair
+        .split_once('=')
+        .ok_or_else(|| String::from("an --input is not name=value; write e.g. --input port=5432"))?;
+    let name = match name.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("SMIN_") => &name[5..],
+        _ => name,
+    };
+    if !crate::schema::is_valid_name(&name.to_ascii_uppercase()) {
+        return Err(format!(
+            "--input name `{}` must be letters, digits and `_`",
+            name.escape_debug()
+        ));
+    }
+    Ok((name.to_ascii_uppercase(), value.to_string()))
+}
+
+pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
     // The hook's outputs are real secrets here too.
     if let Err(e) = crate::driver::signals::harden() {
         eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
@@ -89,24 +109,23 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
     };
     // The job's variables, then this shell's (so CREDHOOK_HOOK can point at
     // a local file), then the inputs and the placeholders.
-    let mut all: Vec<(OsString, OsString)> = config.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    // Built in a zeroizing `Vars`: it holds the shell's secrets too.
+    let mut all: Vars = config.iter().map(|(k, v)| (k.into(), v.into())).collect();
     for (k, v) in &process_env.all.0 {
-        all.retain(|(n, _)| n != k);
-        all.push((k.clone(), v.clone()));
+        all.set(k.clone(), v.clone());
     }
     for (name, value) in &args.inputs {
         let var: OsString = format!("SM_{name}_VALUE").into();
-        all.retain(|(n, _)| *n != var);
-        all.push((var, value.into()));
+        all.set(var, value.into());
     }
     for (k, v) in PLACEHOLDERS {
-        if !all.iter().any(|(n, _)| n == k) {
-            all.push((k.into(), v.into()));
+        if !all.0.iter().any(|(n, _)| n == k) {
+            all.0.push((k.into(), v.into()));
         }
     }
-    all.retain(|(n, _)| n != "SM_ACTION" && n != "SM_CREDENTIALS_ID");
-    all.push(("SM_ACTION".into(), "create_credentials".into()));
-    let env = Env { all: Vars(all) };
+    all.remove("SM_CREDENTIALS_ID".as_ref());
+    all.set("SM_ACTION".into(), "create_credentials".into());
+    let env = Env::new(all);
 
     let s = match settings::parse(env.utf8()) {
         Ok(s) => s,
@@ -134,23 +153,22 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
     } else {
         LogFormat::Text
     };
-    let mut log = Log::new(format, "dry-run", Action::Create.as_str());
+    let log = Log::new(format, "dry-run", Action::Create.as_str());
     let base_env = step::environment(&env.all, &schema, &inputs, Vec::new(), None);
     let hook = Hook {
         path: &s.hook,
         timeout_s: s.hook_timeout_s,
     };
-    let run = step::run_hook(&hook, "create", base_env.clone(), true);
-    let new_id = outputs::find_id(&run.output);
-    let verdict = step::judge(Action::Create, &schema, &run, &hook, &mut log);
+    let run = step::run_hook(&hook, &schema, "create", base_env.clone(), true);
+    let new_ids = outputs::find_ids(&run.output);
+    let verdict = step::judge(Action::Create, &schema, &run, &hook, &log);
     step::log_run(&log, &run, "hook");
     let c = match verdict {
         Verdict::Created(c) => c,
         Verdict::Failed { code, description } => {
-            let description = log.redactor.apply(&description);
-            println!("create failed: {code}: {description}");
-            if let Some(id) = new_id {
-                println!("rollback:{}", step::rollback(&log, &hook, &base_env, &id));
+            println!("create failed: {code}: {}", known_secrets::mask(&description));
+            if let Some(sentence) = step::rollback(&log, &hook, &schema, &base_env, &new_ids) {
+                println!("rollback: {}", known_secrets::mask(&sentence));
             }
             return 1;
         }
@@ -174,8 +192,8 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
         return 0;
     }
     let del_env = step::delete_env(&base_env, &c.id);
-    let run = step::run_hook(&hook, "delete", del_env, true);
-    let verdict = step::judge(Action::Delete, &schema, &run, &hook, &mut log);
+    let run = step::run_hook(&hook, &schema, "delete", del_env, true);
+    let verdict = step::judge(Action::Delete, &schema, &run, &hook, &log);
     step::log_run(&log, &run, "hook");
     match verdict {
         Verdict::Deleted => {
@@ -183,10 +201,37 @@ pub fn dry_run(args: &[String], process_env: Env) -> u8 {
             0
         }
         Verdict::Failed { code, description } => {
-            println!("delete failed: {code}: {}", log.redactor.apply(&description));
+            println!("delete failed: {code}: {}", known_secrets::mask(&description));
             println!("the credentials {} may remain; delete them by hand", c.id);
             1
         }
         Verdict::Created(_) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn inputs_strip_the_prefix_once() {
+        assert_eq!(input_arg("SMIN_SMIN_X=1").unwrap(), ("SMIN_X".into(), "1".into()));
+        assert_eq!(input_arg("smin_port=5").unwrap(), ("PORT".into(), "5".into()));
+        assert_eq!(input_arg("port=a=b").unwrap(), ("PORT".into(), "a=b".into()));
+        assert!(input_arg("novalue").unwrap_err().contains("not name=value"));
+        assert!(input_arg("bad name=x").unwrap_err().contains("letters, digits"));
+    }
+
+    #[test]
+    fn non_utf8_arguments_are_errors_that_do_not_echo_values() {
+        let args = |v: &[&[u8]]| v.iter().map(|b| OsString::from_vec(b.to_vec())).collect::<Vec<_>>();
+        let e = parse_args(args(&[b"--input", b"pw=s3cr\xffet"])).err().unwrap();
+        assert!(e.contains("not valid UTF-8") && !e.contains("s3cr"), "{e}");
+        let e = parse_args(args(&[b"--config", b"\xff.json"])).err().unwrap();
+        assert!(e.contains("not valid UTF-8"), "{e}");
+        let a = parse_args(args(&[b"--config=x.json", b"--keep", b"--input", b"a=1"])).unwrap();
+        assert!(a.keep && a.config == "x.json" && a.inputs.len() == 1);
+        assert!(parse_args(args(&[b"--bogus"])).err().unwrap().contains("--bogus"));
     }
 }

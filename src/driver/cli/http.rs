@@ -11,7 +11,7 @@ use crate::driver::Env;
 use crate::driver::http::{agent_config, load_pem_as};
 use crate::expand;
 use crate::http_rules::{self, Method};
-use crate::retry::{self, Outcome};
+use crate::retry::{self, Outcome, Progress};
 use crate::secret::{Secret, SecretBuf};
 use crate::url::{self, UrlError};
 use std::ffi::OsString;
@@ -73,9 +73,10 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     match url::parse(url.expose()) {
         Ok(_) => {}
         // Messages name the URL as written, never the expanded one.
-        Err(UrlError::Malformed(_)) => {
+        // (`NotABase` is only for base URLs; `parse` never gives it.)
+        Err(UrlError::Malformed(_) | UrlError::NotABase(_)) => {
             return Err(usage(format!(
-                "`{}` is not an absolute https:// URL with a host",
+                "`{}` is not an absolute https:// URL with a host (no spaces, control characters or user:password@)",
                 place(&a.url)
             )));
         }
@@ -184,8 +185,23 @@ struct Reply {
 }
 
 enum AttemptError {
-    Transport(String),
+    /// No reply: the message, and whether the request may have gone out.
+    Transport(String, Outcome),
     TooLarge,
+}
+
+/// Whether a failed attempt's request may have reached the server.
+fn phase(e: &ureq::Error) -> Outcome {
+    use std::io::ErrorKind::{ConnectionRefused, InvalidData};
+    use ureq::Error as E;
+    use ureq::Timeout as T;
+    match e {
+        E::Timeout(T::Connect | T::Resolve) | E::HostNotFound | E::ConnectionFailed | E::Tls(_) | E::Rustls(_) => {
+            Outcome::Unsent
+        }
+        E::Io(io) if matches!(io.kind(), ConnectionRefused | InvalidData) => Outcome::Unsent,
+        _ => Outcome::NoReply,
+    }
 }
 
 const TLS_HINT: &str = "the server's certificate must be valid for its host name and issued by a CA in --cacert, SSL_CERT_FILE or Mozilla's roots";
@@ -221,7 +237,9 @@ fn attempt(
     send_body: bool,
     timeout: Duration,
 ) -> Result<Reply, AttemptError> {
-    let url = p.url.expose();
+    // `http://localhost` goes to 127.0.0.1 itself, as for credhook's own calls.
+    let url = Zeroizing::new(url::connect_url(p.url.expose()).into_owned());
+    let url = url.as_str();
     macro_rules! finish {
         ($b:expr) => {{
             let mut b = $b.config().timeout_global(Some(timeout)).build();
@@ -247,7 +265,7 @@ fn attempt(
         (Method::Put, b) => finish!(agent.put(url)).send(b.unwrap_or(&[])),
         (Method::Patch, b) => finish!(agent.patch(url)).send(b.unwrap_or(&[])),
     };
-    let mut response = result.map_err(|e| AttemptError::Transport(describe(&e, a)))?;
+    let mut response = result.map_err(|e| AttemptError::Transport(describe(&e, a), phase(&e)))?;
     let status = response.status().as_u16();
     let header = |n: &str| {
         response
@@ -266,8 +284,11 @@ fn attempt(
             let inner = e.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok());
             return Err(match inner.as_deref() {
                 Some(ureq::Error::BodyExceedsLimit(_)) => AttemptError::TooLarge,
-                Some(other) => AttemptError::Transport(describe(other, a)),
-                None => AttemptError::Transport(String::from("the connection broke while reading the reply")),
+                Some(other) => AttemptError::Transport(describe(other, a), Outcome::NoReply),
+                None => AttemptError::Transport(
+                    String::from("the connection broke while reading the reply"),
+                    Outcome::NoReply,
+                ),
             });
         }
     };
@@ -297,6 +318,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
     let mut method = a.method;
     let mut send_body = true;
     let mut attempt_no = 0u32;
+    let mut waited_ms = 0u64;
     let mut redirects = 0u32;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -315,7 +337,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                     a.max_size
                 )));
             }
-            Err(AttemptError::Transport(_)) => (Outcome::Transport, None),
+            Err(AttemptError::Transport(_, phase)) => (*phase, None),
         };
         if let Ok(r) = &result
             && http_rules::is_redirect(r.status)
@@ -334,14 +356,19 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                 Err(e) => return Err(Failure::Transport(e.to_string())),
             }
         }
-        let wait = http_rules::next_retry(method, a.scope, a.retries, attempt_no, outcome, retry_after, random())
+        let progress = Progress {
+            attempt: attempt_no,
+            waited_ms,
+            ..Progress::default()
+        };
+        let wait = http_rules::next_retry(method, a.scope, a.retries, progress, outcome, retry_after, random())
             .map(Duration::from_millis)
             .filter(|w| *w < deadline.saturating_duration_since(Instant::now()));
         match (wait, result) {
             (Some(w), result) => {
                 let what = match &result {
                     Ok(r) => format!("HTTP {}", r.status),
-                    Err(AttemptError::Transport(e)) => e.clone(),
+                    Err(AttemptError::Transport(e, _)) => e.clone(),
                     Err(AttemptError::TooLarge) => String::new(),
                 };
                 std::eprintln!(
@@ -352,10 +379,11 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                     w.as_secs_f64()
                 );
                 std::thread::sleep(w);
+                waited_ms += w.as_millis() as u64;
                 attempt_no += 1;
             }
             (None, Ok(r)) => return Ok(r),
-            (None, Err(AttemptError::Transport(e))) => return Err(Failure::Transport(e)),
+            (None, Err(AttemptError::Transport(e, _))) => return Err(Failure::Transport(e)),
             (None, Err(AttemptError::TooLarge)) => {
                 return Err(Failure::Transport(String::from("reply too large")));
             }

@@ -8,7 +8,9 @@ use std::string::String;
 use std::vec::Vec;
 use zeroize::Zeroizing;
 
-/// An argument as UTF-8; `what` names it in the message.
+/// An argument as UTF-8; `what` names it in the message. Unlike
+/// [`super::utf8`] the value is never shown: the hook tools' arguments may
+/// hold a secret someone typed in place of a `{{NAME}}`.
 pub fn utf8(arg: OsString, what: &str) -> Result<String, String> {
     arg.into_string()
         .map_err(|_| format!("{what} is not valid UTF-8; pass text (secrets through {{{{NAME}}}} and the environment)"))

@@ -60,7 +60,8 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
     let mut json_strings = false;
     let mut positional: Vec<String> = Vec::new();
     let mut help = false;
-    while let Some(arg) = p.next().map_err(|e| usage(format!("{e}\n{USAGE}")))? {
+    let bad = |e: lexopt::Error| usage(format!("{}\n{USAGE}", super::arg_error(e)));
+    while let Some(arg) = p.next().map_err(bad)? {
         match arg {
             lexopt::Arg::Long("json") => json_strings = true,
             lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => help = true,
@@ -71,7 +72,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
                 // they start with `-` (a key like `-x=1`).
                 if positional.len() == 1 && matches!(positional[0].as_str(), "out" | "build") {
                     let mut first = true;
-                    for rest in p.raw_args().map_err(|e| usage(e.to_string()))? {
+                    for rest in p.raw_args().map_err(bad)? {
                         if std::mem::take(&mut first) && rest == "--" {
                             continue;
                         }
@@ -80,7 +81,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
                     }
                 }
             }
-            other => return Err(usage(format!("{}\n{USAGE}", other.unexpected()))),
+            other => return Err(bad(other.unexpected())),
         }
     }
     if help {

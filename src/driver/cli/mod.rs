@@ -10,9 +10,13 @@ pub mod input;
 pub mod json;
 
 use crate::jobconfig;
+use std::ffi::OsString;
 use std::format;
-use std::string::String;
+use std::string::{String, ToString};
 use std::vec::Vec;
+
+/// Exit status for a command line credhook cannot use.
+pub const EXIT_USAGE: u8 = 2;
 
 pub const DEFAULT_CONFIG: &str = "./job_config.json";
 
@@ -20,4 +24,59 @@ pub const DEFAULT_CONFIG: &str = "./job_config.json";
 pub fn load(path: &str) -> Result<Vec<(String, String)>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{path}: cannot be read: {e}"))?;
     jobconfig::parse(&bytes).map_err(|e| format!("{path}: {e}"))
+}
+
+/// A command-line argument as UTF-8, or an error that names it (escaped, so
+/// a terminal shows what was typed) and says what to do.
+pub fn utf8(what: &str, v: OsString) -> Result<String, String> {
+    v.into_string().map_err(|raw| {
+        format!(
+            "{what} `{}` is not valid UTF-8; give it in UTF-8",
+            raw.to_string_lossy().escape_debug()
+        )
+    })
+}
+
+/// lexopt's error, without echoing values that may be secret.
+pub fn arg_error(e: lexopt::Error) -> String {
+    match e {
+        lexopt::Error::UnexpectedArgument(a) => format!("unexpected argument `{}`", a.to_string_lossy().escape_debug()),
+        lexopt::Error::NonUnicodeValue(_) => String::from("an argument is not valid UTF-8; give it in UTF-8"),
+        lexopt::Error::UnexpectedValue { option, .. } => format!("option `{option}` takes no value"),
+        other => other.to_string(),
+    }
+}
+
+/// The `[FILE]` argument of `check` and `ce-flags`: at most one, default
+/// `./job_config.json`.
+pub fn file_arg(args: Vec<OsString>) -> Result<String, String> {
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut file = None;
+    while let Some(arg) = parser.next().map_err(arg_error)? {
+        match arg {
+            lexopt::Arg::Value(v) if file.is_none() => file = Some(utf8("file name", v)?),
+            other => return Err(arg_error(other.unexpected())),
+        }
+    }
+    Ok(file.unwrap_or_else(|| DEFAULT_CONFIG.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn os(v: &[&[u8]]) -> Vec<OsString> {
+        v.iter().map(|b| OsString::from_vec(b.to_vec())).collect()
+    }
+
+    #[test]
+    fn file_args() {
+        assert_eq!(file_arg(os(&[])).unwrap(), DEFAULT_CONFIG);
+        assert_eq!(file_arg(os(&[b"a.json"])).unwrap(), "a.json");
+        let e = file_arg(os(&[b"\xff"])).unwrap_err();
+        assert_eq!(e, "file name `\u{fffd}` is not valid UTF-8; give it in UTF-8");
+        assert_eq!(file_arg(os(&[b"a", b"b"])).unwrap_err(), "unexpected argument `b`");
+        assert_eq!(file_arg(os(&[b"--x"])).unwrap_err(), "invalid option '--x'");
+    }
 }

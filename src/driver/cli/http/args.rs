@@ -85,7 +85,8 @@ pub fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
     let mut retries = 0;
     let mut scope = RetryScope::Idempotent;
     let mut location = false;
-    let bad = |e: lexopt::Error| usage(format!("{e}\n{USAGE}"));
+    // lexopt's own messages may echo a value (`--status=…`); arg_error does not.
+    let bad = |e: lexopt::Error| usage(format!("{}\n{USAGE}", super::super::arg_error(e)));
     while let Some(arg) = p.next().map_err(bad)? {
         let flag = match &arg {
             Short(c) => format!("-{c}"),
@@ -139,7 +140,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
             Long("retry-any") => scope = RetryScope::Any,
             Long("location") | Short('L') => location = true,
             Value(v) => positional.push(input::utf8(v, "an operand").map_err(usage)?),
-            other => return Err(usage(format!("{}\n{USAGE}", other.unexpected()))),
+            other => return Err(bad(other.unexpected())),
         }
     }
     let [method, url] = <[String; 2]>::try_from(positional).map_err(|_| {

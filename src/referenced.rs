@@ -1,4 +1,5 @@
-//! A Secrets Manager secret → the hook's `SMIN_<NAME>_<FIELD>` variables.
+//! Referenced secrets: a Secrets Manager secret read for a `secret_id` input
+//! becomes the hook's `SMIN_<NAME>_<FIELD>` variables.
 
 use crate::iam::ReplyError;
 use crate::json::{self, Value};

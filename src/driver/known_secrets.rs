@@ -1,0 +1,37 @@
+//! The job's one secret registry ([`crate::registry`]). Each source registers
+//! a value where it reads it (the environment, IAM, Secrets Manager, the hook's
+//! output channel); the log and every task description mask with it. It is
+//! process-wide so that no log line or description can be written without it.
+
+use crate::registry::Registry;
+use crate::schema::Schema;
+use std::string::String;
+use std::sync::{Mutex, MutexGuard};
+
+static KNOWN: Mutex<Registry> = Mutex::new(Registry::new());
+
+fn known() -> MutexGuard<'static, Registry> {
+    // A panic while holding the lock leaves a usable registry behind.
+    KNOWN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Registers a secret value (its lines and JSON members too).
+pub fn register(value: &str) {
+    known().register(value);
+}
+
+/// Registers every value the hook wrote to its output channel.
+pub fn register_hook_output(bytes: &[u8], schema: &Schema) {
+    crate::outputs::register_values(bytes, schema, &mut known());
+}
+
+/// `text` with every known secret masked.
+pub fn mask(text: &str) -> String {
+    known().mask(text)
+}
+
+/// `text`, cut off at its end, with every known secret masked, including a
+/// tail that starts one.
+pub fn mask_cut(text: &str) -> String {
+    known().mask_cut(text)
+}

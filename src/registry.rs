@@ -1,0 +1,275 @@
+//! The secret registry: every secret value credhook has seen, and masking
+//! text with it.
+//!
+//! A value is registered the moment it is read, before anything is decided
+//! about it: the API key and the CR token when read, each IAM token when
+//! received, every field of a referenced secret and every string or number
+//! inside its JSON, and every value the hook writes to its output channel,
+//! whether or not that output turns out to be valid. Whatever credhook logs
+//! or sends as a task description is masked with all of them.
+//!
+//! Exempt: values shorter than [`MIN_CHARS`] (they would turn ordinary text
+//! into noise), and output values the schema types as integer or boolean
+//! ([`Registry::register_output`]).
+
+use crate::inputs::{parse_boolean, parse_integer};
+use crate::json::{self, Value};
+use crate::schema::Kind;
+use crate::secret::Secret;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// What a masked secret is replaced with.
+pub const MASK: &str = "[REDACTED]";
+/// Shorter values are not masked.
+pub const MIN_CHARS: usize = 4;
+
+/// The known secrets, sorted by their bytes so that the longest one starting
+/// at any position of a text is found by binary search.
+#[derive(Default)]
+pub struct Registry {
+    secrets: Vec<Secret>,
+    longest: usize,
+}
+
+impl Registry {
+    /// Registers a secret value. A multi-line value (a certificate, a key)
+    /// also registers each of its lines, since a hook may print one line of
+    /// it; a value that is a JSON object or array also registers every
+    /// string and number inside it, at any depth.
+    pub fn register(&mut self, value: &str) {
+        self.insert(value);
+        if value.contains('\n') {
+            for line in value.split('\n') {
+                self.insert(line.trim_end_matches('\r'));
+                self.insert(line.trim());
+            }
+        }
+        let t = value.trim_start();
+        if (t.starts_with('{') || t.starts_with('['))
+            && let Ok(v) = json::parse(value.as_bytes())
+        {
+            self.register_json(&v);
+        }
+    }
+
+    /// Registers every string and number inside a JSON value.
+    pub fn register_json(&mut self, v: &Value) {
+        match v {
+            Value::String(s) => self.register(s.expose()),
+            Value::Number(n) => self.insert(n),
+            Value::Array(items) => items.iter().for_each(|i| self.register_json(i)),
+            Value::Object(members) => members.iter().for_each(|(_, m)| self.register_json(m)),
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+
+    /// Registers a value the hook wrote for an output of type `kind` (None:
+    /// not an output of the schema). Only a value that really is an integer
+    /// or boolean of an output typed so is exempt.
+    pub fn register_output(&mut self, value: &str, kind: Option<&Kind>) {
+        let exempt = match kind {
+            Some(Kind::Integer) => parse_integer(value).is_some(),
+            Some(Kind::Boolean) => parse_boolean(value).is_some(),
+            _ => false,
+        };
+        if !exempt {
+            self.register(value);
+        }
+    }
+
+    fn insert(&mut self, value: &str) {
+        if value.chars().count() < MIN_CHARS {
+            return;
+        }
+        if let Err(pos) = self
+            .secrets
+            .binary_search_by(|s| s.expose().as_bytes().cmp(value.as_bytes()))
+        {
+            self.secrets.insert(pos, Secret::from(value));
+            self.longest = self.longest.max(value.len());
+        }
+    }
+
+    pub const fn new() -> Registry {
+        Registry {
+            secrets: Vec::new(),
+            longest: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// The length of the longest known secret that `text` starts with.
+    fn longest_at(&self, text: &[u8]) -> Option<usize> {
+        let mut probe = &text[..text.len().min(self.longest)];
+        loop {
+            if probe.len() < MIN_CHARS {
+                return None;
+            }
+            // The greatest secret <= probe: if it is a prefix of probe it is
+            // the longest one; else only a secret no longer than the common
+            // prefix of the two can be, so search again with that.
+            let idx = match self.secrets.binary_search_by(|s| s.expose().as_bytes().cmp(probe)) {
+                Ok(i) => return Some(self.secrets[i].expose().len()),
+                Err(0) => return None,
+                Err(i) => i - 1,
+            };
+            let cand = self.secrets[idx].expose().as_bytes();
+            if probe.starts_with(cand) {
+                return Some(cand.len());
+            }
+            let common = cand.iter().zip(probe).take_while(|(a, b)| a == b).count();
+            probe = &probe[..common];
+        }
+    }
+
+    /// Whether some known secret starts with all of `text`.
+    fn is_prefix_of_one(&self, text: &[u8]) -> bool {
+        let i = self.secrets.partition_point(|s| s.expose().as_bytes() < text);
+        self.secrets
+            .get(i)
+            .is_some_and(|s| s.expose().as_bytes().starts_with(text))
+    }
+
+    /// `text` with every occurrence of every known secret replaced by
+    /// [`MASK`]. Overlapping occurrences are masked as one.
+    pub fn mask(&self, text: &str) -> String {
+        self.mask_inner(text, false)
+    }
+
+    /// Like [`Registry::mask`], for text that was cut off at its end: a tail
+    /// that is the start of a known secret is masked too.
+    pub fn mask_cut(&self, text: &str) -> String {
+        self.mask_inner(text, true)
+    }
+
+    fn mask_inner(&self, text: &str, cut: bool) -> String {
+        if self.secrets.is_empty() {
+            return String::from(text);
+        }
+        let bytes = text.as_bytes();
+        // covered[i]: byte i is part of some occurrence. Every occurrence
+        // starts at some character, where the longest match covers it.
+        let mut covered = vec![false; bytes.len()];
+        let mut reach = 0usize;
+        for (i, _) in text.char_indices() {
+            if let Some(n) = self.longest_at(&bytes[i..]) {
+                reach = reach.max(i + n);
+            }
+            if i < reach {
+                let end = next_boundary(text, i);
+                covered[i..end].iter_mut().for_each(|c| *c = true);
+            }
+        }
+        if cut {
+            let from = bytes.len().saturating_sub(self.longest);
+            if let Some(j) = (from..bytes.len())
+                .filter(|j| text.is_char_boundary(*j))
+                .find(|j| self.is_prefix_of_one(&bytes[*j..]))
+            {
+                covered[j..].iter_mut().for_each(|c| *c = true);
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let start = i;
+            if covered[i] {
+                while i < bytes.len() && covered[i] {
+                    i += 1;
+                }
+                out.push_str(MASK);
+            } else {
+                while i < bytes.len() && !covered[i] {
+                    i += 1;
+                }
+                out.push_str(&text[start..i]);
+            }
+        }
+        out
+    }
+}
+
+fn next_boundary(text: &str, i: usize) -> usize {
+    let mut j = i + 1;
+    while j < text.len() && !text.is_char_boundary(j) {
+        j += 1;
+    }
+    j
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_every_known_value_numbers_included() {
+        let mut r = Registry::default();
+        r.register("hunter2-secret");
+        r.register("hunter2-secret-longer");
+        r.register("abc");
+        r.register("12345");
+        r.register("TRUE");
+        assert_eq!(
+            r.mask("a hunter2-secret-longer b hunter2-secret c abc 12345 TRUE"),
+            "a [REDACTED] b [REDACTED] c abc [REDACTED] [REDACTED]"
+        );
+    }
+
+    #[test]
+    fn typed_outputs_are_exempt_only_when_they_are_that_type() {
+        let mut r = Registry::default();
+        r.register_output("5432", Some(&Kind::Integer));
+        r.register_output("true", Some(&Kind::Boolean));
+        r.register_output("9876", Some(&Kind::String));
+        r.register_output("notanumber", Some(&Kind::Integer));
+        assert_eq!(r.mask("5432 true 9876 notanumber"), "5432 true [REDACTED] [REDACTED]");
+    }
+
+    #[test]
+    fn overlapping_secrets_are_masked_whole() {
+        let mut r = Registry::default();
+        r.register("abcd");
+        r.register("bcdefghijklmnop");
+        assert_eq!(r.mask("xabcdefghijklmnopz"), "x[REDACTED]z");
+        r.register("aaaa");
+        assert_eq!(r.mask("aaaaaaa"), "[REDACTED]");
+    }
+
+    #[test]
+    fn lines_and_json_members_are_registered() {
+        let mut r = Registry::default();
+        r.register("-----BEGIN KEY-----\nMIIEvQIBADANBgkq\n-----END KEY-----");
+        assert_eq!(r.mask("x MIIEvQIBADANBgkq y"), "x [REDACTED] y");
+        r.register(r#"{"user":"admin-user","nested":{"apikey":"k3y-Value"},"pin":12345678,"list":["li5t-item"]}"#);
+        assert_eq!(
+            r.mask("admin-user k3y-Value 12345678 li5t-item"),
+            "[REDACTED] [REDACTED] [REDACTED] [REDACTED]"
+        );
+    }
+
+    #[test]
+    fn a_cut_tail_that_starts_a_secret_is_masked() {
+        let mut r = Registry::default();
+        r.register("Gen3ratedPassw0rd");
+        assert_eq!(r.mask_cut("the password is Gen3rat"), "the password is [REDACTED]");
+        assert_eq!(r.mask("the password is Gen3rat"), "the password is Gen3rat");
+    }
+
+    #[test]
+    fn multibyte_text_stays_valid() {
+        let mut r = Registry::default();
+        r.register("pässwörd");
+        assert_eq!(r.mask("é pässwörd ü"), "é [REDACTED] ü");
+        assert_eq!(r.mask_cut("ü päss"), "ü [REDACTED]");
+        assert_eq!(r.mask("ééé"), "ééé");
+    }
+}
