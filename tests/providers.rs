@@ -376,3 +376,22 @@ fn the_command_line_watch_sees_a_secret_argument() {
     });
     assert!(hits.iter().any(|h| h.contains("(sh)")), "{hits:?}");
 }
+
+/// Not a scripted fault: the fake itself refuses a credential it does not know.
+#[test]
+fn a_wrong_admin_credential_is_unauthorized() {
+    const WRONG_ID: &str = "7c1d2e3f-4a5b-4c6d-8e7f-00000000beef";
+    for p in ALL {
+        let mut c = Case::new(p);
+        c.w.emu.add_secret(
+            WRONG_ID,
+            &format!(r#"{{"id":"{WRONG_ID}","secret_type":"arbitrary","payload":"wrOngCr3d-9f8e7d6c5b4a"}}"#),
+        );
+        c.w.secret("wrOngCr3d-9f8e7d6c5b4a");
+        // IAM: with iam_id given, the key goes straight to the token call.
+        let r = c.create(&[(p.login, WRONG_ID), ("IAM_ID", "IBMid-0001")]);
+        r.assert_code(1);
+        assert_eq!(last(&r).1, format!("{}_UNAUTHORIZED", p.prefix), "\n{r}");
+        assert!(c.fake.live().is_empty());
+    }
+}
