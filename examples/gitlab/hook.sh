@@ -156,8 +156,9 @@ create)
     esac
     days=${SMIN_EXPIRES_IN_DAYS:-30}
     days=${days#+}
+    while case $days in 0?*) true ;; *) false ;; esac; do days=${days#0}; done
     case $days in
-    "" | *[!0-9]* | 0*) fail GITLAB_BAD_INPUT "expires_in_days must be a whole number of days from 1 to 365" ;;
+    "" | *[!0-9]* | 0) fail GITLAB_BAD_INPUT "expires_in_days must be a whole number of days from 1 to 365" ;;
     esac
     [ "${#days}" -le 3 ] && [ "$days" -le 365 ] || fail GITLAB_BAD_INPUT "expires_in_days must be a whole number of days from 1 to 365"
     expires=$(date -u -d "@$(($(date +%s) + days * 86400))" +%Y-%m-%d) ||

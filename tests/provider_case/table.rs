@@ -108,7 +108,7 @@ pub const GITLAB: Provider = Provider {
         ("PROJECT_ID", "group/sub/project"),
         ("SCOPES", "read_api, read_repository"),
         ("ACCESS_LEVEL", "30"),
-        ("EXPIRES_IN_DAYS", "7"),
+        ("EXPIRES_IN_DAYS", "007"),
     ],
     create: ("POST", "/access_tokens"),
     delete: ("DELETE", "/access_tokens/"),
@@ -116,6 +116,8 @@ pub const GITLAB: Provider = Provider {
     bad: &[
         ("SCOPES", "read_api,root", "GITLAB_BAD_INPUT"),
         ("EXPIRES_IN_DAYS", "400", "GITLAB_BAD_INPUT"),
+        ("EXPIRES_IN_DAYS", "0", "GITLAB_BAD_INPUT"),
+        ("EXPIRES_IN_DAYS", "-7", "GITLAB_BAD_INPUT"),
         ("PROJECT_ID", "group project", "GITLAB_BAD_INPUT"),
     ],
 };
