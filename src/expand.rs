@@ -133,4 +133,24 @@ mod tests {
             "{msg}"
         );
     }
+
+    #[test]
+    fn never_panics_and_keeps_unreferenced_text() {
+        const ALPHABET: [&str; 8] = ["{", "}", "TOKEN", "_", "é", "😀", "1", " "];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut s = String::new();
+            for k in 0..(seed % 14) {
+                s.push_str(ALPHABET[((seed >> (3 * k)) % 8) as usize]);
+            }
+            if let Ok(out) = expand(&s, env)
+                && !s.contains("{{TOKEN}}")
+            {
+                assert_eq!(out.expose(), s);
+            }
+        }
+    }
 }

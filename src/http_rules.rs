@@ -122,6 +122,22 @@ pub fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, String> {
         .collect()
 }
 
+/// A `-H 'Name: value'` argument split into its name and (unexpanded)
+/// value. The messages never quote the argument: a mistyped header may hold
+/// a secret.
+pub fn split_header(arg: &str) -> Result<(&str, &str), &'static str> {
+    let (name, value) = arg
+        .split_once(':')
+        .ok_or("a -H value has no `:`; write 'Name: value' (e.g. 'Authorization: Bearer {{TOKEN}}')")?;
+    let name = name.trim();
+    // RFC 9110 `token`.
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err("a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)");
+    }
+    Ok((name, value.trim_start_matches([' ', '\t'])))
+}
+
 /// Appends `application/x-www-form-urlencoded` text: letters, digits and
 /// `*-._` as is, space as `+`, every other byte `%XX`.
 pub fn form_encode(out: &mut SecretBuf, s: &str) {
@@ -345,6 +361,19 @@ mod tests {
     }
 
     #[test]
+    fn header_arguments() {
+        assert_eq!(
+            split_header("Authorization: Bearer {{T}}"),
+            Ok(("Authorization", "Bearer {{T}}"))
+        );
+        assert_eq!(split_header(" X-A :\t v: w "), Ok(("X-A", "v: w ")));
+        assert_eq!(split_header("X-Empty:"), Ok(("X-Empty", "")));
+        for bad in ["NoColon", ": v", "Bad Name: v", "Bad(Name): v", "é: v"] {
+            assert!(split_header(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn form_encoding() {
         let mut b = SecretBuf::default();
         form_encode(&mut b, "a b&c=d/é~*-._");
@@ -394,5 +423,24 @@ mod tests {
         assert_eq!(method_after_redirect(302, Method::Post), Method::Get);
         assert_eq!(method_after_redirect(307, Method::Post), Method::Post);
         assert_eq!(method_after_redirect(301, Method::Delete), Method::Delete);
+    }
+
+    #[test]
+    fn follow_never_panics() {
+        let parts = [
+            "https://", "http://", "//", "/", "h", ":1", "[::1]", "?", "#", "@", "é", "..",
+        ];
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut loc = String::new();
+            for k in 0..(seed % 8) {
+                loc.push_str(parts[((seed >> (4 * k)) % 12) as usize]);
+            }
+            let _ = follow("https://h:1/a/b?q", Some(&loc), true, 0);
+            let _ = follow("http://127.0.0.1/", Some(&loc), true, 0);
+        }
     }
 }

@@ -199,4 +199,37 @@ mod tests {
         let s = parse(".a.b[0].c").unwrap();
         assert_eq!(render(s.lookup(&doc).unwrap(), false).expose(), "\"x\\ny\"");
     }
+
+    /// Random strings over the characters that matter to the grammar, and
+    /// multi-byte ones: nothing may panic.
+    fn tricky_strings(n: usize) -> impl Iterator<Item = alloc::string::String> {
+        const ALPHABET: [&str; 16] = [
+            ".", "[", "]", "\"", "\\", "{", "}", "a", "0", "-", "é", "😀", ":", "/", "?", "@",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n).map(move |_| {
+            let mut s = alloc::string::String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for k in 0..(seed % 12) {
+                s.push_str(ALPHABET[((seed >> (4 * k)) % 16) as usize]);
+            }
+            s
+        })
+    }
+
+    #[test]
+    fn never_panics() {
+        let doc = json::parse("{\"a\":[1,{\"b\":\"c\"}],\"\":{\"é\":2}}".as_bytes()).unwrap();
+        for s in tricky_strings(200_000) {
+            if let Ok(p) = parse(&s) {
+                let _ = p.lookup(&doc);
+            }
+            let dotted = alloc::format!(".{s}");
+            if let Ok(p) = parse(&dotted) {
+                let _ = p.lookup(&doc);
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@
 mod args;
 
 use self::args::{Args, BodySource, USAGE, parse_args};
-use super::input::{self, ReadError};
+use super::tool_io::{self as input, ReadError};
 use crate::driver::Env;
 use crate::driver::http::{agent_config, load_pem_as};
 use crate::expand;
@@ -60,12 +60,6 @@ fn has_header(headers: &[(String, Secret)], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     let lookup = input::lookup(env);
     let expand = |what: &str, text: &str| expand::expand(text, lookup).map_err(|e| usage(format!("{what}: {e}")));
@@ -95,17 +89,8 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     }
     let mut headers = Vec::new();
     for h in &a.headers {
-        // Neither message quotes the argument: a mistyped header may hold a secret.
-        let (name, value) = h.split_once(':').ok_or_else(|| {
-            usage("a -H value has no `:`; write 'Name: value' (e.g. 'Authorization: Bearer {{TOKEN}}')")
-        })?;
-        let name = name.trim();
-        if !is_token(name) {
-            return Err(usage(
-                "a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)",
-            ));
-        }
-        let value = expand(&format!("header {name}"), value.trim_start_matches([' ', '\t']))?;
+        let (name, value) = http_rules::split_header(h).map_err(usage)?;
+        let value = expand(&format!("header {name}"), value)?;
         if value.expose().bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(usage(format!(
                 "header {name}: its value holds a line break or NUL once expanded; a header value is one line"
@@ -391,33 +376,28 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
     }
 }
 
-/// Writes `bytes` to FILE (created 0600: it may hold a secret) or stdout.
+/// Writes the status line (with `--status`) and the body to stdout, or the
+/// body to FILE (created 0600: it may hold a secret).
 fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
-    let mut stdout = std::io::stdout().lock();
+    let to_stdout = |bytes: &[u8]| input::write_stdout(bytes).map_err(|e| format!("stdout cannot be written: {e}"));
     if a.status {
-        let line = format!("{:03}\n", status.unwrap_or(0));
-        stdout
-            .write_all(line.as_bytes())
-            .map_err(|e| format!("stdout cannot be written: {e}"))?;
+        to_stdout(format!("{:03}\n", status.unwrap_or(0)).as_bytes())?;
     }
     match &a.output {
         Some(path) => {
             use std::os::unix::fs::OpenOptionsExt;
+            let cannot = |e: std::io::Error| format!("--output `{path}` cannot be written: {e}");
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| format!("--output `{path}` cannot be written: {e}"))?;
-            f.write_all(body)
-                .map_err(|e| format!("--output `{path}` cannot be written: {e}"))?;
+                .map_err(cannot)?;
+            f.write_all(body).map_err(cannot)
         }
-        None => stdout
-            .write_all(body)
-            .map_err(|e| format!("stdout cannot be written: {e}"))?,
+        None => to_stdout(body),
     }
-    stdout.flush().map_err(|e| format!("stdout cannot be written: {e}"))
 }
 
 pub fn main(args: Vec<OsString>) -> u8 {
@@ -461,7 +441,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Err(Failure::Transport(e)) => {
             std::eprintln!("credhook http: {m} {log_place}: {e}");
             if a.status {
-                let _ = std::io::stdout().write_all(b"000\n");
+                let _ = input::write_stdout(b"000\n");
             }
             3
         }

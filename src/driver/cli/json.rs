@@ -2,7 +2,7 @@
 //! The rules (path grammar, protocol lines, the builder) live in the core;
 //! this file reads stdin, prints, and maps errors to exit statuses.
 
-use super::input::{self, ReadError};
+use super::tool_io::{self as input, ReadError};
 use crate::driver::Env;
 use crate::json;
 use crate::json_build;
@@ -11,7 +11,6 @@ use crate::output_lines;
 use crate::secret::SecretBuf;
 use std::ffi::OsString;
 use std::format;
-use std::io::Write;
 use std::string::String;
 use std::vec::Vec;
 
@@ -118,10 +117,7 @@ fn read_stdin() -> Result<json::Value, Failure> {
 }
 
 fn print_out(bytes: &[u8]) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| usage(format!("stdout cannot be written: {e}")))
+    input::write_stdout(bytes).map_err(|e| usage(format!("stdout cannot be written: {e}")))
 }
 
 fn get(path: &str, json_strings: bool) -> Result<(), Failure> {

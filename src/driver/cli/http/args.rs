@@ -1,6 +1,6 @@
 //! The command line of `credhook http`: parsed and checked, nothing sent.
 
-use super::super::input;
+use super::super::tool_io as input;
 use super::{Failure, usage};
 use crate::http_rules::{self, Method, RetryScope};
 use std::ffi::OsString;

@@ -1,5 +1,6 @@
-//! What the hook tools read: arguments as UTF-8, and stdin or a file into a
-//! bounded buffer that is zeroized when dropped (it may hold a secret).
+//! What the hook tools read and write: arguments as UTF-8, stdin or a file
+//! into a bounded buffer that is zeroized when dropped (it may hold a
+//! secret), and stdout written past std's buffer (which is never zeroized).
 
 use std::ffi::OsString;
 use std::format;
@@ -67,4 +68,13 @@ pub fn lookup<'e>(env: &'e crate::driver::Env) -> impl Fn(&str) -> Option<&'e [u
             .find(|(k, _)| k.as_bytes() == name.as_bytes())
             .map(|(_, v)| v.as_bytes())
     }
+}
+
+/// Writes `bytes` to stdout unbuffered: through a duplicate of fd 1, so no
+/// copy of a secret stays in std's stdout buffer for the rest of the process.
+pub fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned()?;
+    std::fs::File::from(fd).write_all(bytes)
 }
