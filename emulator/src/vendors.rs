@@ -7,7 +7,9 @@
 //! shapes. A request that breaks a rule gets a 400 and is recorded with the
 //! reason ([`Received::problem`]), so a test can assert there were none.
 //! [`VendorFake::fail_next`] scripts an error reply (401, 403, 404, 409, 429,
-//! 5xx) in the vendor's error shape.
+//! 5xx) in the vendor's error shape. At every request, while its caller is
+//! still running, the fake also reads every process's command line: one that
+//! holds a secret the fake knows is recorded as a problem too.
 //!
 //! Not faithful beyond that: no permissions, no pagination, no rate-limit
 //! headers except `Retry-After` on a scripted 429.
