@@ -11,6 +11,8 @@
 #   - the hook tools against what a hook would use without them, same local
 #     HTTPS server (the emulator): `credhook http` against `curl` for one GET
 #     and one POST, `credhook json get` against `jq -r` for reading a field;
+#   - the JFrog provider's create (examples/jfrog/hook.sh) against the same
+#     hook written with curl and jq (scripts/bench/jfrog.sh), one HTTPS fake;
 #   - the size of everything in the image (scripts/rootfs.sh).
 # Writes scripts/bench/results.md. Benchmarks report; tests never assert timings.
 #
@@ -112,6 +114,8 @@ per_call_us "$credhook" json get .access_token > /dev/null # warm the page cache
 j_cred=$(per_call_us "$credhook" json get .access_token)
 j_jq=$(per_call_us jq -r .access_token)
 
+. scripts/bench/jfrog.sh
+
 echo "==> image contents"
 scripts/rootfs.sh "$work/rootfs" scripts/hooks/example.sh > /dev/null
 image=$(du -sb "$work/rootfs" | cut -f1)
@@ -130,6 +134,7 @@ out=scripts/bench/results.md
     echo "| \`--version\`, exec to exit | $(us "$v_cred") | hello world: $(us "$v_hello") | $(ratio "$v_cred" "$v_hello") | ≤ 1.5 × hello |"
     echo "| full create, wall | $(us "$c_cred") | sh + curl + jq: $(us "$c_base") | $(ratio "$c_cred" "$c_base") | ≤ 0.1 × baseline |"
     echo "| full delete, wall | $(us "$d_cred") | sh + curl + jq: $(us "$d_base") | $(ratio "$d_cred" "$d_base") | |"
+    echo "| JFrog provider create (hook + credhook http/json), wall | $(us "$jf_cred") | same hook with curl + jq: $(us "$jf_curl") | $(ratio "$jf_cred" "$jf_curl") | |"
     echo "| credhook's own CPU (user + sys), create | $(us "$cpu") | | | ≤ 2 ms |"
     echo "| credhook's peak RSS, create | $rss KiB | | | ≤ 2048 KiB |"
     echo "| \`credhook http\` one HTTPS GET, wall | $(us "$g_cred") | curl: $(us "$g_curl") | $(ratio "$g_cred" "$g_curl") | ≤ 0.3 × curl |"

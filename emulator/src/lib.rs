@@ -13,6 +13,7 @@
 mod http;
 mod shape;
 pub mod tls;
+pub mod vendors;
 
 use miniserde::json::{self, Value};
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -1,0 +1,283 @@
+//! The provider test world: a [`World`] (emulator, binary, secret checks),
+//! an HTTPS fake of the vendor, and the place the hook runs (the image root
+//! as uid 10001, or this machine), with a watch on every process's command
+//! line while credhook runs.
+
+mod table;
+
+pub use table::*;
+
+use crate::support::*;
+use credhook_emulator::vendors::VendorFake;
+use miniserde::json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Root, and able to make a mount namespace (as a container runtime does).
+pub fn can_enter_a_root() -> bool {
+    is_root()
+        && Command::new("unshare")
+            .args(["--mount", "--fork", "true"])
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// Where the hook runs.
+pub enum Place {
+    /// The image root, entered with chroot as uid 10001.
+    Image(PathBuf),
+    /// This machine; the directory holds a `credhook` link to the binary under test.
+    Host(PathBuf),
+}
+
+pub struct Case {
+    pub p: &'static Provider,
+    pub w: World,
+    pub fake: VendorFake,
+    place: Place,
+    schema: Vec<(String, String)>,
+    tasks: usize,
+}
+
+/// `job_env_variables` of a job_config.json.
+pub fn schema_of(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let Ok(Value::Object(o)) = miniserde::json::from_str::<Value>(&text) else {
+        panic!("{} is not a JSON object", path.display());
+    };
+    let Some(Value::Array(vars)) = o.get("job_env_variables") else {
+        panic!("no job_env_variables in {}", path.display());
+    };
+    vars.iter().map(|v| (field(v, "name"), field(v, "value"))).collect()
+}
+
+impl Case {
+    pub fn new(p: &'static Provider) -> Case {
+        let mut w = World::new();
+        let fake = VendorFake::start(p.vendor, &w.dir.join("fake"), p.admin).expect("start the fake");
+        w.emu.add_secret(
+            LOGIN_ID,
+            &format!(
+                r#"{{"id":"{LOGIN_ID}","secret_type":"arbitrary","payload":"{}\n"}}"#,
+                p.admin
+            ),
+        );
+        w.emu.add_secret(
+            BAD_LOGIN_ID,
+            &format!(r#"{{"id":"{BAD_LOGIN_ID}","secret_type":"arbitrary","payload":"two words"}}"#),
+        );
+        w.secret(p.admin);
+        let hook = repo().join("examples").join(p.dir).join("hook.sh");
+        let place = if can_enter_a_root() && std::env::var_os("CREDHOOK_PROVIDERS_ON_HOST").is_none() {
+            let root = w.dir.join("rootfs");
+            let out = Command::new(repo().join("scripts/rootfs.sh"))
+                .arg(&root)
+                .arg(&hook)
+                .current_dir(repo())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "rootfs.sh: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::copy(w.emu.ca_file().unwrap(), root.join("tmp/sm-ca.pem")).unwrap();
+            std::fs::copy(fake.ca_file(), root.join("tmp/vendor-ca.pem")).unwrap();
+            Place::Image(root)
+        } else {
+            eprintln!(
+                "providers: running {} on this machine, not in the image root (that needs root)",
+                p.dir
+            );
+            let bin = w.dir.join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::os::unix::fs::symlink(credhook_bin(), bin.join("credhook")).unwrap();
+            Place::Host(bin)
+        };
+        let schema = schema_of(&repo().join("examples").join(p.dir).join("job_config.json"));
+        Case {
+            p,
+            w,
+            fake,
+            place,
+            schema,
+            tasks: 0,
+        }
+    }
+
+    /// The provider's valid inputs with `changes` applied (an empty value
+    /// removes an input), as `SM_<NAME>_VALUE` variables.
+    pub fn inputs(&self, changes: &[(&str, &str)]) -> Vec<(String, String)> {
+        let url = self.fake.url();
+        let mut v: Vec<(String, String)> = vec![
+            (self.p.login.to_string(), LOGIN_ID.to_string()),
+            (self.p.url_input.to_string(), url),
+        ];
+        v.extend(self.p.inputs.iter().map(|(k, x)| (k.to_string(), x.to_string())));
+        for (k, x) in changes {
+            v.retain(|(n, _)| n != k);
+            v.push((k.to_string(), x.to_string()));
+        }
+        v.into_iter().map(|(k, x)| (format!("SM_{k}_VALUE"), x)).collect()
+    }
+
+    /// Runs `credhook run` for `action` and checks that no secret leaked.
+    pub fn run(&mut self, action: &str, creds_id: Option<&str>, changes: &[(&str, &str)]) -> Run {
+        self.tasks += 1;
+        let task = format!("task-{:04}-{action}", self.tasks);
+        let mut env: Vec<(String, String)> = vec![
+            ("SM_ACTION".into(), format!("{action}_credentials")),
+            ("SM_TRIGGER".into(), "secret_creation".into()),
+            ("SM_INSTANCE_URL".into(), self.w.emu.url()),
+            ("CREDHOOK_IAM_URL".into(), self.w.emu.url()),
+            ("SM_SECRET_ID".into(), SECRET_ID.into()),
+            ("SM_SECRET_TASK_ID".into(), task),
+            ("SM_SECRET_NAME".into(), "ci-secret".into()),
+            ("SM_ACCESS_APIKEY".into(), API_KEY.into()),
+            ("CREDHOOK_RETRY_BASE_MS".into(), "20".into()),
+        ];
+        if let Some(id) = creds_id {
+            env.push(("SM_CREDENTIALS_ID".into(), id.into()));
+        }
+        env.extend(self.schema.iter().cloned());
+        env.extend(self.inputs(changes));
+        let mut cmd = match &self.place {
+            Place::Image(root) => {
+                env.push(("CREDHOOK_CA_FILE".into(), "/tmp/sm-ca.pem".into()));
+                env.push(("SSL_CERT_FILE".into(), "/tmp/vendor-ca.pem".into()));
+                env.push(("PATH".into(), "/bin".into()));
+                // PATH=/bin is the image's (the Containerfile's ENV); the
+                // tools that enter the root come from this machine.
+                let script = r#"set -e
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+r="$ROOT"
+mount -t proc proc "$r/proc"
+mount -t tmpfs -o size=1m tmpfs "$r/dev"
+touch "$r/dev/null" && mount --bind /dev/null "$r/dev/null"
+ln -s /proc/self/fd "$r/dev/fd"
+exec env PATH=/bin "$(command -v chroot)" --userspec=10001:10001 "$r" /credhook run"#;
+                let mut c = Command::new("unshare");
+                c.args(["--mount", "--fork", "/bin/sh", "-c", script])
+                    .env_clear()
+                    .env("ROOT", root);
+                c
+            }
+            Place::Host(bin) => {
+                env.push((
+                    "CREDHOOK_CA_FILE".into(),
+                    self.w.emu.ca_file().unwrap().display().to_string(),
+                ));
+                env.push(("SSL_CERT_FILE".into(), self.fake.ca_file().display().to_string()));
+                env.push(("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())));
+                let hook = repo().join("examples").join(self.p.dir).join("hook.sh");
+                env.push(("CREDHOOK_HOOK".into(), hook.display().to_string()));
+                let mut c = Command::new(credhook_bin());
+                c.arg("run").env_clear().current_dir(&self.w.dir);
+                c
+            }
+        };
+        cmd.envs(env).stdin(std::process::Stdio::null());
+        let out = watch_command_lines(&self.fake, || cmd.output().expect("run credhook"));
+        for s in self.fake.secrets() {
+            self.w.secret(&s);
+        }
+        let run = self.w.finish(out.0);
+        assert!(out.1.is_empty(), "secrets on command lines: {:?}\n{run}", out.1);
+        assert!(self.fake.problems().is_empty(), "{:?}\n{run}", self.fake.problems());
+        run
+    }
+
+    /// From now on the hook trusts Secrets Manager's CA instead of the vendor's.
+    pub fn distrust_the_vendor(&self) {
+        let ca = match &self.place {
+            Place::Image(root) => root.join("tmp/vendor-ca.pem"),
+            Place::Host(_) => self.fake.ca_file().to_path_buf(),
+        };
+        std::fs::copy(self.w.emu.ca_file().unwrap(), ca).unwrap();
+    }
+
+    pub fn create(&mut self, changes: &[(&str, &str)]) -> Run {
+        self.run("create", None, changes)
+    }
+
+    pub fn delete(&mut self, id: &str) -> Run {
+        self.run("delete", Some(id), &[])
+    }
+
+    /// Requests the fake got for `(method, path part)`.
+    pub fn calls(&self, call: (&str, &str)) -> usize {
+        self.fake
+            .received()
+            .iter()
+            .filter(|r| r.method == call.0 && r.path.contains(call.1))
+            .count()
+    }
+}
+
+/// Runs `f` while another thread reads every process's command line for the
+/// fake's secrets; returns `f`'s output and the processes where one was seen.
+pub fn watch_command_lines(fake: &VendorFake, f: impl FnOnce() -> Output) -> (Output, Vec<String>) {
+    let stop = AtomicBool::new(false);
+    let hits = Mutex::new(Vec::new());
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                let needles = fake.secrets();
+                for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                    let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
+                        continue;
+                    };
+                    let text = String::from_utf8_lossy(&cmdline);
+                    if needles.iter().any(|n| text.contains(n.as_str())) {
+                        let name = text.split('\0').next().unwrap_or("").to_string();
+                        let hit = format!("pid {} ({name})", e.file_name().to_string_lossy());
+                        let mut hits = hits.lock().unwrap();
+                        if !hits.contains(&hit) {
+                            hits.push(hit);
+                        }
+                    }
+                }
+            }
+        });
+        let out = f();
+        stop.store(true, Ordering::SeqCst);
+        out
+    });
+    (out, hits.into_inner().unwrap())
+}
+
+/// The last task update's status, and its error code and description.
+pub fn last(r: &Run) -> (String, String, String) {
+    let u = r.updates.last().unwrap_or_else(|| panic!("no task update\n{r}"));
+    let (c, d) = u.error().unwrap_or_default();
+    (u.status(), c, d)
+}
+
+/// The created credentials' id and payload.
+pub fn created(r: &Run) -> (String, miniserde::json::Object) {
+    let u = r.updates.last().unwrap_or_else(|| panic!("no task update\n{r}"));
+    assert_eq!(u.status(), "credentials_created", "\n{r}");
+    let Value::Object(body) = u.json() else { panic!("{r}") };
+    let Some(Value::Object(creds)) = body.get("credentials") else {
+        panic!("{r}")
+    };
+    let Some(Value::Object(payload)) = creds.get("payload") else {
+        panic!("{r}")
+    };
+    (field(&Value::Object(creds.clone()), "id"), payload.clone())
+}
