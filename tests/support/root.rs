@@ -66,8 +66,9 @@ PATH=/bin exec "$chroot" --userspec=10001:10001 "$r" "$@""#;
 impl World {
     /// `credhook run` inside `root` with this world's environment, the paths
     /// moved into the root: the emulator's CA as /tmp/ca.pem, the hook the
-    /// image's /hook.
+    /// image's /hook. The run's `updates` are the ones this run made.
     pub fn run_in_root(&self, root: &Path) -> Run {
+        let before = self.emu.updates().len();
         let mut env: Vec<(String, String)> = self
             .env
             .iter()
@@ -78,6 +79,8 @@ impl World {
             std::fs::copy(ca, root.join("tmp/ca.pem")).expect("copy the CA into the root");
             env.push(("CREDHOOK_CA_FILE".into(), "/tmp/ca.pem".into()));
         }
-        self.finish(exec_in_root(root, &env, &["/credhook", "run"]))
+        let mut run = self.finish(exec_in_root(root, &env, &["/credhook", "run"]));
+        run.updates.drain(..before);
+        run
     }
 }
