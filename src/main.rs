@@ -12,7 +12,9 @@ Usage:
   credhook check [FILE]       validate a job_config.json (default ./job_config.json)
   credhook dry-run [--config FILE] [--input name=value]… [--keep]
                               run the hook's create locally, check its outputs, then delete
-  credhook ce-flags [FILE]    print the --env arguments for `ibmcloud ce job create|update`
+  credhook ce-flags [--job-settings [--task-timeout 10m] [--cpu 0.125] [--memory 0.25G]] [FILE]
+                              print the --env arguments for `ibmcloud ce job create|update`;
+                              --job-settings adds --retrylimit 0, --cpu, --memory, --maxexecutiontime
   credhook --version          print version, git commit and target
   credhook --help             print this help
 
@@ -28,8 +30,10 @@ fn main() -> ExitCode {
         [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),
         ["check"] => ExitCode::from(check::check(cli::DEFAULT_CONFIG)),
         ["check", file] => ExitCode::from(check::check(file)),
-        ["ce-flags"] => ExitCode::from(ce_flags::ce_flags(cli::DEFAULT_CONFIG)),
-        ["ce-flags", file] => ExitCode::from(ce_flags::ce_flags(file)),
+        ["ce-flags", rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            ExitCode::from(ce_flags::ce_flags(&rest))
+        }
         ["dry-run", rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             ExitCode::from(dry_run::dry_run(&rest, Env::from_process()))

@@ -46,11 +46,17 @@ fn containerfile_final_stage_is_exactly_the_rootfs() {
         1,
         "only rootfs.sh may write /rootfs: {build:?}"
     );
-    for arg in ["ARG HOOK=scripts/hooks/example.sh", "ARG PACKAGES=\"\"", "ARG TOOLS=\"\""] {
+    for arg in [
+        "ARG HOOK=scripts/hooks/example.sh",
+        "ARG PACKAGES=\"\"",
+        "ARG TOOLS=\"\"",
+    ] {
         assert!(build.contains(&arg), "missing {arg}");
     }
     assert!(
-        build.iter().any(|l| l.contains("apt-get install") && l.contains("$PACKAGES")),
+        build
+            .iter()
+            .any(|l| l.contains("apt-get install") && l.contains("$PACKAGES")),
         "PACKAGES must be installed in the build stage"
     );
     // The USER is the non-root user rootfs.sh writes to /etc/passwd.
@@ -152,13 +158,23 @@ fn a_tool_runs_in_the_root_as_the_image_user_with_only_its_closure() {
     let w = World::new();
     let root = w.dir.join("rootfs");
     // GNU env (dynamically linked) replaces busybox's applet of that name.
-    let out = rootfs(&[OsStr::new("--with"), OsStr::new("env"), root.as_os_str(), OsStr::new("none")]);
+    let out = rootfs(&[
+        OsStr::new("--with"),
+        OsStr::new("env"),
+        root.as_os_str(),
+        OsStr::new("none"),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("+ /bin/env ("), "{stdout}");
     assert!(stdout.contains("libc.so.6"), "{stdout}");
     assert!(stdout.contains("--with env added "), "{stdout}");
-    assert!(!std::fs::symlink_metadata(root.join("bin/env")).unwrap().file_type().is_symlink());
+    assert!(
+        !std::fs::symlink_metadata(root.join("bin/env"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert!(!root.join("etc/ssl").exists(), "env does no TLS: no CA bundle");
     let run = exec_in_root(&root, &[], &["/bin/env", "--version"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));

@@ -58,8 +58,19 @@ fn make_ca(dir: &Path, name: &str) -> PathBuf {
     openssl(
         dir,
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            &format!("/CN={name}"), "-keyout", &format!("{name}.key"), "-out", &format!("{name}.pem"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
         ],
     );
     dir.join(format!("{name}.pem"))
@@ -89,16 +100,37 @@ impl Postgres {
         openssl(
             dir,
             &[
-                "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
-                "-out", "server.csr",
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
             ],
         );
         std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
         openssl(
             dir,
             &[
-                "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-days", "2", "-extfile", "san.ext", "-out", "server.pem",
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext",
+                "-out",
+                "server.pem",
             ],
         );
         for p in [dir, &data, &pwfile, &dir.join("server.key"), &dir.join("server.pem")] {
@@ -262,8 +294,17 @@ fn setup() -> Option<(World, Postgres, PathBuf)> {
     // The provider's image root: only what rootfs.sh puts there.
     let root = w.dir.join("rootfs");
     let hook = repo().join("examples/postgres/hook.sh");
-    let out = rootfs(&[OsStr::new("--with"), OsStr::new("psql"), root.as_os_str(), hook.as_os_str()]);
-    assert!(out.status.success(), "rootfs.sh: {}", String::from_utf8_lossy(&out.stderr));
+    let out = rootfs(&[
+        OsStr::new("--with"),
+        OsStr::new("psql"),
+        root.as_os_str(),
+        hook.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "rootfs.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config = std::fs::read_to_string(repo().join("examples/postgres/job_config.json")).unwrap();
     for (name, value) in credhook::jobconfig::parse(config.as_bytes()).unwrap() {
         w.set(&name, &value);
@@ -329,7 +370,11 @@ fn icd_service_credentials_in_the_image_root() {
         composed.starts_with("postgres://sm_") && composed.contains(&format!("@127.0.0.1:{}/postgres?", pg.port)),
         "{composed}"
     );
-    assert_eq!(cert, base64(&std::fs::read(&pg.ca).unwrap()), "certificate_base64 is the CA");
+    assert_eq!(
+        cert,
+        base64(&std::fs::read(&pg.ca).unwrap()),
+        "certificate_base64 is the CA"
+    );
     // The CA file the hook wrote is gone.
     let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
         .unwrap()
@@ -357,9 +402,10 @@ fn an_admin_uri_in_an_arbitrary_secret_in_the_image_root() {
 
 #[test]
 fn a_wrong_ca_fails_the_task_with_the_providers_code_and_creates_nothing() {
-    let Some((mut w, pg, root)) = setup() else { return };
+    let Some((w, pg, root)) = setup() else { return };
     let other = make_ca(&w.dir, "other");
-    w.emu.add_secret(LOGIN_SECRET, &service_credentials(&pg.admin_uri(), &other));
+    w.emu
+        .add_secret(LOGIN_SECRET, &service_credentials(&pg.admin_uri(), &other));
     let r = w.run_in_root(&root);
     r.assert_code(1);
     let d = r.failed_with("PG_CONNECT_FAILED");
@@ -370,7 +416,10 @@ fn a_wrong_ca_fails_the_task_with_the_providers_code_and_creates_nothing() {
     );
     assert_eq!(String::from_utf8_lossy(&roles.stdout).trim(), "0");
     // Without TLS verification the server is not reached at all.
-    let plain = format!("postgres://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable", pg.port);
+    let plain = format!(
+        "postgres://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
+        pg.port
+    );
     w.emu.add_secret(
         LOGIN_SECRET,
         &format!(r#"{{"id":"{LOGIN_SECRET}","secret_type":"arbitrary","payload":"{plain}"}}"#),
@@ -385,7 +434,13 @@ fn a_wrong_ca_fails_the_task_with_the_providers_code_and_creates_nothing() {
 fn postgres_hook_refuses_bad_input() {
     let uri = r#"{"secret_type":"arbitrary","payload":"postgresql://a:b@127.0.0.1:1/x"}"#;
     for (secret, schema, delete_id, code, says) in [
-        (uri, "x\"; DROP TABLE users; --", None, "PG_BAD_SCHEMA", "lower-case identifier"),
+        (
+            uri,
+            "x\"; DROP TABLE users; --",
+            None,
+            "PG_BAD_SCHEMA",
+            "lower-case identifier",
+        ),
         (
             r#"{"secret_type":"arbitrary","payload":"mysql://a:b@h/x"}"#,
             "public",
@@ -414,7 +469,13 @@ fn postgres_hook_refuses_bad_input() {
             "PG_BAD_LOGIN_SECRET",
             "connection.postgres.composed[0]",
         ),
-        (uri, "public", Some("postgres"), "PG_NOT_OURS", "only drops the sm_* roles"),
+        (
+            uri,
+            "public",
+            Some("postgres"),
+            "PG_NOT_OURS",
+            "only drops the sm_* roles",
+        ),
         (uri, "public", Some("sm_x\";DROP"), "PG_NOT_OURS", "not a role name"),
     ] {
         let mut w = World::new();
@@ -423,7 +484,10 @@ fn postgres_hook_refuses_bad_input() {
             .set("SMOUT_USERNAME", "type:string, required:true")
             .set("SM_LOGIN_SECRET_ID_VALUE", LOGIN_SECRET)
             .set("SM_SCHEMA_NAME_VALUE", schema)
-            .set("CREDHOOK_HOOK", repo().join("examples/postgres/hook.sh").to_str().unwrap());
+            .set(
+                "CREDHOOK_HOOK",
+                repo().join("examples/postgres/hook.sh").to_str().unwrap(),
+            );
         // `credhook json` on PATH, as in the image.
         let bin_dir = credhook_bin().parent().unwrap().display().to_string();
         w.set("PATH", &format!("{bin_dir}:/usr/bin:/bin"));
