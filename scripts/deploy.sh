@@ -19,8 +19,8 @@
 #   --cpu/--memory default: the smallest combination Code Engine accepts for jobs
 #   --task-timeout the engine configuration's task_timeout (default 10m); the
 #                  job's --maxexecutiontime is set above it
-#   --keep-runs D  keep finished job runs and their logs for D (e.g. 3d) instead
-#                  of the IMMEDIATELY Secrets Manager sets, to read their logs
+#   --keep-runs D  keep finished job runs and their logs for D (3d, 12h, or
+#                  minutes) instead of the IMMEDIATELY Secrets Manager sets
 #
 # Needs podman or docker, and the ibmcloud CLI with the code-engine plugin,
 # logged in (ibmcloud login; ibmcloud cr login --client podman|docker).
@@ -64,9 +64,14 @@ if [ -n "$base" ] && { [ ${#tools[@]} -gt 0 ] || [ -n "$packages" ]; }; then
     echo "deploy.sh: --with/--packages build a base image; with --base IMAGE the base already has its tools" >&2
     exit 2
 fi
+# CE_REMOVE_COMPLETED_JOBS takes minutes (IBM's docs: 4320 for 3 days).
 case "$keep_runs" in
-"" | IMMEDIATELY) ;;
-*[!0-9smhd]* | [!0-9]* | *[0-9]) echo "deploy.sh: --keep-runs $keep_runs is not a duration like 3d, 12h or 30m" >&2; exit 2 ;;
+"") ;;
+*[!0-9mhd]* | [!0-9]* | *[mhd]*[mhd]* | 0 | 0[mhd])
+    echo "deploy.sh: --keep-runs $keep_runs is not a duration like 3d, 12h or 90 (minutes)" >&2; exit 2 ;;
+*d) keep_runs=$(( ${keep_runs%d} * 1440 )) ;;
+*h) keep_runs=$(( ${keep_runs%h} * 60 )) ;;
+*m) keep_runs=${keep_runs%m} ;;
 esac
 for t in ${tools[@]+"${tools[@]}"}; do
     case "$t" in *[!A-Za-z0-9._+-]*) echo "deploy.sh: --with $t is not a command name" >&2; exit 2 ;; esac

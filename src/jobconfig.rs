@@ -140,8 +140,9 @@ impl Default for JobSettings {
 /// retries) when sizing `--maxexecutiontime`.
 const OVERHEAD_S: u64 = 60;
 
-/// A Secrets Manager duration as the `task_timeout` field takes it: a whole
-/// number of seconds, optionally with `s`, `m` or `h` (`90s`, `10m`, `1h`).
+/// A task timeout as the engine configuration's `task_timeout` takes it: a
+/// whole number of seconds, or a number with `s`, `m` or `h` (`600`, `10m`,
+/// `2h`); Secrets Manager accepts 5 minutes to 24 hours.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let (digits, unit) = match t.char_indices().last() {
@@ -161,9 +162,12 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         'm' => 60,
         _ => 1,
     };
-    n.checked_mul(scale)
-        .filter(|s| *s <= 86_400 * 7)
-        .ok_or_else(|| format!("`{text}` is too long; at most 7 days"))
+    match n.checked_mul(scale) {
+        Some(s) if (300..=86_400).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "`{text}` is outside what Secrets Manager accepts for task_timeout: 5m to 24h"
+        )),
+    }
 }
 
 /// `--retrylimit 0 --cpu … --memory … --maxexecutiontime …`, one flag and its
@@ -264,13 +268,14 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("10m"), Ok(600));
-        assert_eq!(parse_duration("90s"), Ok(90));
-        assert_eq!(parse_duration("1h"), Ok(3600));
-        assert_eq!(parse_duration(" 45 "), Ok(45));
+        assert_eq!(parse_duration("300s"), Ok(300));
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration(" 900 "), Ok(900));
         for bad in ["", "m", "0", "-5m", "1.5h", "10d", "+3", "99999999999999999999"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-        assert!(parse_duration("200h").unwrap_err().contains("at most 7 days"));
+        assert!(parse_duration("4m").unwrap_err().contains("5m to 24h"));
+        assert!(parse_duration("25h").unwrap_err().contains("5m to 24h"));
     }
 
     #[test]

@@ -230,7 +230,7 @@ fn updates_an_existing_job_removing_stale_declarations() {
         "--env",
         "SMOUT_TOKEN=type:string, required:true",
         "--env",
-        "CE_REMOVE_COMPLETED_JOBS=3d",
+        "CE_REMOVE_COMPLETED_JOBS=4320",
     ]));
     assert_eq!(last, want);
 }
@@ -273,6 +273,8 @@ fn a_provider_from_its_own_repository_with_tools_and_sizes() {
             "0.5G",
             "--task-timeout",
             "5m",
+            "--keep-runs",
+            "90",
             "--yes",
         ],
         "",
@@ -379,6 +381,8 @@ fn refuses_bad_input_before_running_anything() {
     config(&w.dir);
     for (args, says) in [
         (vec!["--keep-runs", "forever"], "not a duration like 3d"),
+        (vec!["--keep-runs", "3dd"], "not a duration like 3d"),
+        (vec!["--keep-runs", "0"], "not a duration like 3d"),
         (
             vec!["--task-timeout", "soon"],
             "--task-timeout `soon` is not a duration",

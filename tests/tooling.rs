@@ -174,8 +174,9 @@ fn ce_flags_job_settings_come_first_and_are_checked() {
         ),
         (vec!["--bogus"], 2, "unknown option `--bogus`"),
         (vec!["a.json", "b.json"], 2, "one FILE only"),
+        (vec!["--job-settings", "--task-timeout", "4m"], 2, "5m to 24h"),
         (
-            vec!["--job-settings", "--task-timeout", "4m"],
+            vec!["--job-settings", "--task-timeout", "5m"],
             1,
             "not below the task timeout",
         ),
