@@ -231,3 +231,22 @@ fn the_image_root_runs_a_create_and_a_delete() {
         "the hook did not delete"
     );
 }
+
+#[test]
+fn example_provider_containerfiles_are_from_a_base_plus_the_hook() {
+    for entry in std::fs::read_dir(repo().join("examples")).unwrap() {
+        let file = entry.unwrap().path().join("Containerfile");
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(lines.len(), 2, "{}: {lines:?}", file.display());
+        assert!(lines[0].starts_with("FROM "), "{}", file.display());
+        assert_eq!(lines[1], "COPY --chmod=0755 hook.sh /hook", "{}", file.display());
+        assert!(file.with_file_name("hook.sh").exists(), "{}", file.display());
+    }
+}
