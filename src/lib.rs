@@ -21,11 +21,16 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod expand;
 pub mod hookenv;
+pub mod http_rules;
 pub mod iam;
 pub mod inputs;
 pub mod jobconfig;
 pub mod json;
+pub mod json_build;
+pub mod json_path;
+pub mod output_lines;
 pub mod outputs;
 pub mod redact;
 pub mod retry;

@@ -1,6 +1,6 @@
 //! The `credhook` binary: parse the command line, dispatch, exit.
 
-use credhook::driver::cli::{self, ce_flags, check, dry_run};
+use credhook::driver::cli::{self, ce_flags, check, dry_run, http, json};
 use credhook::driver::{Env, run};
 use std::process::ExitCode;
 
@@ -15,6 +15,9 @@ Usage:
   credhook ce-flags [--job-settings [--task-timeout 10m] [--cpu 0.125] [--memory 0.25G]] [FILE]
                               print the --env arguments for `ibmcloud ce job create|update`;
                               --job-settings adds --retrylimit 0, --cpu, --memory, --maxexecutiontime
+  credhook http [OPTIONS] METHOD URL
+                              for hooks: an HTTPS call with verified TLS (`credhook http --help`)
+  credhook json get|out|build for hooks: read and build JSON (`credhook json --help`)
   credhook --version          print version, git commit and target
   credhook --help             print this help
 
@@ -25,6 +28,14 @@ setting, the hook protocol, exit statuses and error codes.
 ";
 
 fn main() -> ExitCode {
+    // The hook tools take their arguments as OsStrings: a non-UTF-8
+    // argument is their usage error, not a panic.
+    let mut os_args = std::env::args_os().skip(1);
+    match os_args.next().as_ref().and_then(|a| a.to_str()) {
+        Some("http") => return ExitCode::from(http::main(os_args.collect())),
+        Some("json") => return ExitCode::from(json::main(os_args.collect())),
+        _ => {}
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),

@@ -12,7 +12,7 @@
 
 mod http;
 mod shape;
-mod tls;
+pub mod tls;
 
 use miniserde::json::{self, Value};
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -116,23 +116,12 @@ impl Http {
             Some(path) => RootCerts::new_with_certs(&load_pem(path)?),
         };
         let t = Some(timeout);
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // Proxies are not read from the environment: nothing reroutes
-            // bearer tokens without the operator saying so.
-            .proxy(None)
-            .max_redirects(0)
-            .user_agent(std::format!("credhook/{}", crate::VERSION))
+        let config = agent_config(roots)
             .timeout_connect(t)
             .timeout_send_request(t)
             .timeout_send_body(t)
             .timeout_recv_response(t)
             .timeout_recv_body(t)
-            // The default 128 KiB buffers cost ~0.5 MiB of RSS for replies of
-            // a few KiB.
-            .input_buffer_size(20 * 1024)
-            .output_buffer_size(20 * 1024)
-            .tls_config(TlsConfig::builder().root_certs(roots).build())
             .build();
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -327,24 +316,44 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
 }
 
 fn load_pem(path: &str) -> Result<Vec<Certificate<'static>>, SetupError> {
-    let pem =
-        std::fs::read(path).map_err(|e| SetupError(std::format!("CREDHOOK_CA_FILE `{path}` cannot be read: {e}")))?;
+    load_pem_as(path, "CREDHOOK_CA_FILE").map_err(SetupError)
+}
+
+/// The settings every credhook HTTP client shares (the job's calls and
+/// `credhook http`): statuses are replies, not errors; no proxy from the
+/// environment; redirects returned as replies; certificates verified against
+/// `roots`. Timeouts are the caller's.
+pub fn agent_config(roots: RootCerts) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        // Proxies are not read from the environment: nothing reroutes
+        // bearer tokens without the operator saying so.
+        .proxy(None)
+        .max_redirects(0)
+        .user_agent(std::format!("credhook/{}", crate::VERSION))
+        // The default 128 KiB buffers cost ~0.5 MiB of RSS for replies of
+        // a few KiB.
+        .input_buffer_size(20 * 1024)
+        .output_buffer_size(20 * 1024)
+        .tls_config(TlsConfig::builder().root_certs(roots).build())
+}
+
+/// The certificates of a PEM file; `what` names the setting or flag that
+/// named the file, for the message.
+pub fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| std::format!("{what} `{path}` cannot be read: {e}"))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
             Ok(PemItem::Certificate(c)) => certs.push(c),
             Ok(_) => {}
-            Err(e) => {
-                return Err(SetupError(std::format!(
-                    "CREDHOOK_CA_FILE `{path}` is not valid PEM: {e}"
-                )));
-            }
+            Err(e) => return Err(std::format!("{what} `{path}` is not valid PEM: {e}")),
         }
     }
     if certs.is_empty() {
-        return Err(SetupError(std::format!(
-            "CREDHOOK_CA_FILE `{path}` holds no `-----BEGIN CERTIFICATE-----` block; point it at a PEM CA bundle"
-        )));
+        return Err(std::format!(
+            "{what} `{path}` holds no `-----BEGIN CERTIFICATE-----` block; point it at a PEM CA bundle"
+        ));
     }
     Ok(certs)
 }

@@ -1,9 +1,13 @@
 //! The subcommands other than `run`: the author's tools (`check`,
-//! `ce-flags`, `dry-run`) and the hook's tools. Each file owns one.
+//! `ce-flags`, `dry-run`) and the hook's tools (`http`, `json`, with
+//! `input` for what both read). Each file owns one.
 
 pub mod ce_flags;
 pub mod check;
 pub mod dry_run;
+pub mod http;
+pub mod input;
+pub mod json;
 
 use crate::jobconfig;
 use std::format;

@@ -1,0 +1,369 @@
+//! The rules of `credhook http` that need no I/O: methods, which of them may
+//! be retried and when, how a status becomes an exit status, form encoding,
+//! and which redirects may be followed.
+
+use crate::retry::{self, Outcome, Policy, Verdict};
+use crate::secret::SecretBuf;
+use crate::url::{self, Scheme};
+use alloc::format;
+use alloc::string::String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    /// Any letter case.
+    pub fn parse(s: &str) -> Option<Method> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// Which methods `--retry` may repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetryScope {
+    /// GET, HEAD, PUT, DELETE: repeating them does no harm. The default.
+    #[default]
+    Idempotent,
+    /// `--retry-post`: POST too. A retried create can make a second credential.
+    AlsoPost,
+    /// `--retry-any`: POST and PATCH too.
+    Any,
+}
+
+impl RetryScope {
+    pub fn allows(self, m: Method) -> bool {
+        match m {
+            Method::Get | Method::Head | Method::Put | Method::Delete => true,
+            Method::Post => self != RetryScope::Idempotent,
+            Method::Patch => self == RetryScope::Any,
+        }
+    }
+}
+
+/// Worth another try: no reply (connect error, timeout), 429 or 503. Other
+/// 5xx are not retried: the server answered, and may have acted.
+pub fn retryable(outcome: Outcome) -> bool {
+    matches!(outcome, Outcome::Transport | Outcome::Status(429 | 503))
+}
+
+/// After attempt `attempt` (0 first) of `method` ended with `outcome`: the
+/// wait before the next attempt, or `None` to stop. Backoff is
+/// [`retry::decide`]'s (500 ms doubling, jittered, at least `Retry-After`
+/// capped at 60 s).
+pub fn next_retry(
+    method: Method,
+    scope: RetryScope,
+    retries: u32,
+    attempt: u32,
+    outcome: Outcome,
+    retry_after_s: Option<u64>,
+    random: u64,
+) -> Option<u64> {
+    if !scope.allows(method) || !retryable(outcome) {
+        return None;
+    }
+    let policy = Policy { retries, base_ms: 500 };
+    match retry::decide(policy, attempt, outcome, retry_after_s, random) {
+        Verdict::RetryAfterMs(ms) => Some(ms),
+        Verdict::Done | Verdict::GiveUp => None,
+    }
+}
+
+/// The exit status for a reply: 0 for 2xx or a status the caller listed,
+/// 1 for any other status.
+pub fn exit_for_status(status: u16, ok: &[u16]) -> u8 {
+    if (200..300).contains(&status) || ok.contains(&status) {
+        0
+    } else {
+        1
+    }
+}
+
+/// `--ok 404,409`: three-digit statuses, comma-separated.
+pub fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, String> {
+    s.split(',')
+        .map(|c| {
+            let c = c.trim();
+            match c.parse::<u16>() {
+                Ok(n) if (100..=599).contains(&n) && c.len() == 3 => Ok(n),
+                _ => Err(format!(
+                    "--ok `{s}`: `{c}` is not an HTTP status; list statuses like `--ok 404` or `--ok 404,409`"
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Appends `application/x-www-form-urlencoded` text: letters, digits and
+/// `*-._` as is, space as `+`, every other byte `%XX`.
+pub fn form_encode(out: &mut SecretBuf, s: &str) {
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+    }
+}
+
+/// Statuses that redirect with a `Location`.
+pub fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// The method after a redirect: 303 turns anything but HEAD into a GET, and
+/// 301/302 turn a POST into a GET (as browsers and curl do); the body is
+/// dropped when the method changes.
+pub fn method_after_redirect(status: u16, m: Method) -> Method {
+    match (status, m) {
+        (303, Method::Head) => Method::Head,
+        (303, _) | (301 | 302, Method::Post) => Method::Get,
+        _ => m,
+    }
+}
+
+/// Most redirects followed with `--location`.
+pub const MAX_REDIRECTS: u32 = 5;
+
+/// Why a redirect is not followed. Names hosts, never paths or queries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectError {
+    /// `--location` was not given.
+    NotAsked,
+    /// The target has another scheme (https→http included), host or port.
+    OtherOrigin(String),
+    /// The `Location` is missing or unusable.
+    BadLocation,
+    TooMany,
+}
+
+impl core::fmt::Display for RedirectError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RedirectError::NotAsked => {
+                f.write_str("redirect refused; add --location to follow redirects to the same scheme and host")
+            }
+            RedirectError::OtherOrigin(to) => write!(
+                f,
+                "redirect to {to} refused; --location follows redirects only to the same scheme, host and port"
+            ),
+            RedirectError::BadLocation => f.write_str("redirect refused: its Location header is missing or not a URL"),
+            RedirectError::TooMany => write!(f, "redirect refused: more than {MAX_REDIRECTS} redirects"),
+        }
+    }
+}
+
+/// `scheme://authority` of an absolute URL, lower-cased, with the default
+/// port made explicit, so `https://H` and `https://h:443` are one origin.
+fn origin(u: &str) -> Option<String> {
+    let parsed = url::parse(u).ok()?;
+    let (scheme, default) = match parsed.scheme {
+        Scheme::Https => ("https", "443"),
+        Scheme::Http => ("http", "80"),
+    };
+    let after = &u[u.find("://")? + 3..];
+    let authority = &after[..after.find(['/', '?', '#']).unwrap_or(after.len())];
+    let host_end = if authority.starts_with('[') {
+        authority.find(']')? + 1
+    } else {
+        authority.rfind(':').unwrap_or(authority.len())
+    };
+    let port = authority[host_end..].strip_prefix(':').unwrap_or(default);
+    Some(format!(
+        "{scheme}://{}:{port}",
+        authority[..host_end].to_ascii_lowercase()
+    ))
+}
+
+/// The URL a redirect from `current` to `location` leads to, if
+/// `--location` may follow it. `location` may be absolute, `//host/…`,
+/// `/path` or relative to the current path.
+pub fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, RedirectError> {
+    if !asked {
+        return Err(RedirectError::NotAsked);
+    }
+    if followed >= MAX_REDIRECTS {
+        return Err(RedirectError::TooMany);
+    }
+    let location = location
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .ok_or(RedirectError::BadLocation)?;
+    let here = origin(current).ok_or(RedirectError::BadLocation)?;
+    let scheme_end = current.find("://").ok_or(RedirectError::BadLocation)?;
+    let target = if location.contains("://") {
+        String::from(location)
+    } else if let Some(rest) = location.strip_prefix("//") {
+        format!("{}://{rest}", &current[..scheme_end])
+    } else {
+        let after = &current[scheme_end + 3..];
+        let path_at = scheme_end + 3 + after.find(['/', '?']).unwrap_or(after.len());
+        if location.starts_with('/') {
+            format!("{}{location}", &current[..path_at])
+        } else {
+            let path = &current[path_at..];
+            let path = &path[..path.find('?').unwrap_or(path.len())];
+            let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+            let dir = if dir.is_empty() { "/" } else { dir };
+            format!("{}{dir}{location}", &current[..path_at])
+        }
+    };
+    match origin(&target) {
+        Some(o) if o == here => Ok(target),
+        Some(_) => Err(RedirectError::OtherOrigin(match url::parse(&target) {
+            Ok(u) => format!(
+                "{}://{}",
+                if u.scheme == Scheme::Https { "https" } else { "http" },
+                u.host
+            ),
+            Err(_) => String::from("another host"),
+        })),
+        None => Err(match target.get(..7) {
+            Some(s) if s.eq_ignore_ascii_case("http://") => RedirectError::OtherOrigin(String::from("plain http")),
+            _ => RedirectError::BadLocation,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_in_any_case() {
+        assert_eq!(Method::parse("get"), Some(Method::Get));
+        assert_eq!(Method::parse("PaTcH"), Some(Method::Patch));
+        assert_eq!(Method::parse("OPTIONS"), None);
+        assert_eq!(Method::parse(""), None);
+    }
+
+    #[test]
+    fn only_idempotent_methods_are_retried_unless_allowed() {
+        use Method::*;
+        let t = Outcome::Transport;
+        for m in [Get, Head, Put, Delete] {
+            assert!(
+                next_retry(m, RetryScope::Idempotent, 2, 0, t, None, 0).is_some(),
+                "{m:?}"
+            );
+        }
+        for m in [Post, Patch] {
+            assert_eq!(next_retry(m, RetryScope::Idempotent, 2, 0, t, None, 0), None, "{m:?}");
+        }
+        assert!(next_retry(Post, RetryScope::AlsoPost, 2, 0, t, None, 0).is_some());
+        assert_eq!(next_retry(Patch, RetryScope::AlsoPost, 2, 0, t, None, 0), None);
+        assert!(next_retry(Patch, RetryScope::Any, 2, 0, t, None, 0).is_some());
+    }
+
+    #[test]
+    fn what_is_retried_and_for_how_long() {
+        let r = |o, ra, attempt| next_retry(Method::Get, RetryScope::Idempotent, 2, attempt, o, ra, 0);
+        assert_eq!(r(Outcome::Status(503), Some(3), 0), Some(3000));
+        assert_eq!(r(Outcome::Status(429), Some(600), 0), Some(60_000));
+        assert_eq!(r(Outcome::Status(429), None, 0), Some(250));
+        assert_eq!(r(Outcome::Status(503), None, 2), None, "retries exhausted");
+        for s in [200, 204, 301, 400, 404, 409, 500, 502, 504] {
+            assert_eq!(r(Outcome::Status(s), None, 0), None, "{s}");
+        }
+        assert_eq!(
+            next_retry(Method::Get, RetryScope::Idempotent, 0, 0, Outcome::Transport, None, 0),
+            None
+        );
+    }
+
+    #[test]
+    fn statuses_map_to_exit_codes() {
+        assert_eq!(exit_for_status(200, &[]), 0);
+        assert_eq!(exit_for_status(204, &[]), 0);
+        assert_eq!(exit_for_status(404, &[]), 1);
+        assert_eq!(exit_for_status(404, &[404, 409]), 0);
+        assert_eq!(exit_for_status(302, &[]), 1);
+        assert_eq!(parse_ok_list("404, 409").unwrap(), [404, 409]);
+        for bad in ["", "40", "4044", "abc", "404,", "099", "600"] {
+            assert!(parse_ok_list(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn form_encoding() {
+        let mut b = SecretBuf::default();
+        form_encode(&mut b, "a b&c=d/é~*-._");
+        assert_eq!(b.as_str(), "a+b%26c%3Dd%2F%C3%A9%7E*-._");
+    }
+
+    #[test]
+    fn redirects_stay_on_origin() {
+        let cur = "https://api.example.com/v1/items?x=1";
+        let f = |l: &str| follow(cur, Some(l), true, 0);
+        assert_eq!(f("/v2/items").unwrap(), "https://api.example.com/v2/items");
+        assert_eq!(f("other").unwrap(), "https://api.example.com/v1/other");
+        assert_eq!(
+            f("https://API.example.com:443/x").unwrap(),
+            "https://API.example.com:443/x"
+        );
+        assert_eq!(f("//api.example.com/y").unwrap(), "https://api.example.com/y");
+        assert_eq!(
+            f("https://evil.example.net/x"),
+            Err(RedirectError::OtherOrigin("https://evil.example.net".into()))
+        );
+        assert!(matches!(
+            f("http://api.example.com/x"),
+            Err(RedirectError::OtherOrigin(_))
+        ));
+        assert!(matches!(
+            f("https://api.example.com:8443/x"),
+            Err(RedirectError::OtherOrigin(_))
+        ));
+        assert!(matches!(f("//evil.example.net/"), Err(RedirectError::OtherOrigin(_))));
+        assert_eq!(follow(cur, None, true, 0), Err(RedirectError::BadLocation));
+        assert_eq!(follow(cur, Some("/x"), false, 0), Err(RedirectError::NotAsked));
+        assert_eq!(follow(cur, Some("/x"), true, 5), Err(RedirectError::TooMany));
+        let lo = "http://127.0.0.1:8080/a/b";
+        assert_eq!(follow(lo, Some("c"), true, 0).unwrap(), "http://127.0.0.1:8080/a/c");
+        assert!(matches!(
+            follow(lo, Some("http://127.0.0.1:9/"), true, 0),
+            Err(RedirectError::OtherOrigin(_))
+        ));
+        assert_eq!(follow("https://h", Some("x"), true, 0).unwrap(), "https://h/x");
+    }
+
+    #[test]
+    fn redirect_methods() {
+        assert_eq!(method_after_redirect(303, Method::Put), Method::Get);
+        assert_eq!(method_after_redirect(303, Method::Head), Method::Head);
+        assert_eq!(method_after_redirect(302, Method::Post), Method::Get);
+        assert_eq!(method_after_redirect(307, Method::Post), Method::Post);
+        assert_eq!(method_after_redirect(301, Method::Delete), Method::Delete);
+    }
+}
