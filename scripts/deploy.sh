@@ -124,6 +124,7 @@ fi
 # The provider: the base and the hook, from a context holding only the hook.
 context=$(mktemp -d "${TMPDIR:-/tmp}/credhook-deploy.XXXXXX")
 trap 'rm -rf "$context"' EXIT
+trap 'exit 130' INT TERM HUP # the EXIT trap then removes the context
 cp "$hook" "$context/hook.sh"
 printf 'FROM %s\nCOPY --chmod=0755 hook.sh /hook\n' "$base" > "$context/Containerfile"
 run "$engine" build "${platform[@]}" -t "$image" -f "$context/Containerfile" "$context"

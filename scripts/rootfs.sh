@@ -120,6 +120,16 @@ closure() {
     printf '%s\n' "$out" | sed -n 's/.*=> \(\/[^ ]*\) (0x.*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'
 }
 
+# DIR is replaced whole: refuse anything but an empty or missing directory or
+# a root this script made before (a typo must not remove a real directory).
+if [ -e "$root_dir" ] || [ -L "$root_dir" ]; then
+    if [ -L "$root_dir" ] || [ ! -d "$root_dir" ]; then
+        echo "rootfs.sh: $root_dir exists and is not a directory; choose a new DIR" >&2; exit 1
+    fi
+    if [ -n "$(ls -A "$root_dir")" ] && { [ ! -f "$root_dir/credhook" ] || [ ! -f "$root_dir/etc/passwd" ] || [ ! -d "$root_dir/proc" ]; }; then
+        echo "rootfs.sh: $root_dir is not empty and not an image root made by rootfs.sh; choose a new DIR or remove it yourself" >&2; exit 1
+    fi
+fi
 rm -rf "$root_dir"
 mkdir -p "$root_dir"/{bin,etc,tmp,proc,dev}
 chmod 1777 "$root_dir/tmp"

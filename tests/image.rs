@@ -144,6 +144,17 @@ fn rootfs_refuses_bad_tools_naming_the_problem() {
         assert!(!out.status.success(), "--with {tool} was accepted");
         assert!(err.contains(says), "--with {tool}: {err}");
     }
+    // DIR is replaced whole, so a directory that is not an image root is refused.
+    let precious = w.dir.join("precious");
+    std::fs::create_dir_all(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep me").unwrap();
+    let out = rootfs(&[precious.as_os_str(), OsStr::new("none")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an image root made by rootfs.sh"));
+    assert!(
+        precious.join("notes.txt").exists(),
+        "rootfs.sh removed a foreign directory"
+    );
     let out = rootfs(&[OsStr::new("--bogus"), root.as_os_str()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option --bogus"));

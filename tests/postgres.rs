@@ -477,6 +477,20 @@ fn postgres_hook_refuses_bad_input() {
             "only drops the sm_* roles",
         ),
         (uri, "public", Some("sm_x\";DROP"), "PG_NOT_OURS", "not a role name"),
+        (
+            r#"{"secret_type":"arbitrary","payload":"postgresql://a:b@127.0.0.1:1/x\nid=sm_x"}"#,
+            "public",
+            None,
+            "PG_BAD_ADMIN_URI",
+            "spaces or control characters",
+        ),
+        (
+            r#"{"secret_type":"service_credentials","credentials":{"connection":{"postgres":{"composed":["postgres://a:b@h:1/d"],"certificate":{"certificate_base64":"QUJD\nid=sm_x"}}}}}"#,
+            "public",
+            None,
+            "PG_BAD_LOGIN_SECRET",
+            "is not base64",
+        ),
     ] {
         let mut w = World::new();
         w.set("SMIN_LOGIN_SECRET_ID", "type:secret_id, required:true")

@@ -35,6 +35,7 @@ fail() { # code message
 
 ca_file=""
 trap '[ -z "$ca_file" ] || rm -f "$ca_file"' EXIT
+trap 'exit 143' TERM INT HUP # so the EXIT trap runs when credhook stops the hook
 
 # The service credentials JSON of an IBM Cloud Databases instance: the admin
 # URI (its query replaced by verify-full against the instance's own CA).
@@ -46,6 +47,9 @@ from_service_credentials() { # json
     ca_file=$(mktemp /tmp/pg-ca.XXXXXX)
     printf %s "$cert_b64" | base64 -d > "$ca_file" 2>/dev/null ||
         fail PG_BAD_LOGIN_SECRET "connection.postgres.certificate.certificate_base64 is not base64"
+    case "$cert_b64" in
+    *[!A-Za-z0-9+/=]* | "") fail PG_BAD_LOGIN_SECRET "connection.postgres.certificate.certificate_base64 is not base64" ;;
+    esac
     admin_uri="${composed%%\?*}?sslmode=verify-full&sslrootcert=$ca_file"
     out_query="?sslmode=verify-full"
 }
@@ -64,6 +68,7 @@ service_credentials)
     ;;
 esac
 case "$admin_uri" in
+*[[:space:][:cntrl:]]*) fail PG_BAD_ADMIN_URI "the admin connection URI contains spaces or control characters; percent-encode them" ;;
 postgres://* | postgresql://*) ;;
 *) fail PG_BAD_ADMIN_URI "the admin connection URI must start with postgresql://" ;;
 esac
