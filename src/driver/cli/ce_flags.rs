@@ -55,6 +55,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 /// `credhook ce-flags`: the `--env` arguments, shell-quoted, one pair per
 /// line; with `--job-settings`, the job's retry, size and time limits first.
 pub fn ce_flags(args: &[String]) -> u8 {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        std::println!("{USAGE}");
+        return 0;
+    }
     let args = match parse_args(args) {
         Ok(a) => a,
         Err(e) => {
