@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     match os_args.next().as_ref().and_then(|a| a.to_str()) {
         Some("http") => return ExitCode::from(http::main(os_args.collect())),
         Some("json") => return ExitCode::from(json::main(os_args.collect())),
+        Some("ce-flags") => return ExitCode::from(ce_flags::main(os_args.collect())),
         _ => {}
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,10 +42,6 @@ fn main() -> ExitCode {
         [] | ["run"] => ExitCode::from(run::run(&Env::from_process())),
         ["check"] => ExitCode::from(check::check(cli::DEFAULT_CONFIG)),
         ["check", file] => ExitCode::from(check::check(file)),
-        ["ce-flags", rest @ ..] => {
-            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
-            ExitCode::from(ce_flags::ce_flags(&rest))
-        }
         ["dry-run", rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             ExitCode::from(dry_run::dry_run(&rest, Env::from_process()))

@@ -3,8 +3,10 @@
 
 use super::load;
 use crate::jobconfig::{self, JobSettings};
+use std::ffi::OsString;
 use std::format;
-use std::string::String;
+use std::string::{String, ToString};
+use std::vec::Vec;
 
 pub const USAGE: &str =
     "usage: credhook ce-flags [--job-settings [--task-timeout 10m] [--cpu 0.125] [--memory 0.25G]] [FILE]";
@@ -13,34 +15,49 @@ struct Args {
     file: String,
     /// Some: print the job settings before the `--env` pairs.
     settings: Option<JobSettings>,
+    help: bool,
 }
 
-fn parse_args(args: &[String]) -> Result<Args, String> {
+/// An option's value or a file name as UTF-8; the error names it.
+fn text(what: &str, v: OsString) -> Result<String, String> {
+    v.into_string()
+        .map_err(|raw| format!("{what} `{}` is not valid UTF-8", raw.to_string_lossy().escape_debug()))
+}
+
+fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+    use lexopt::Arg::{Long, Short, Value};
+    let mut parser = lexopt::Parser::from_args(args);
     let mut file = None;
     let mut job_settings = false;
+    let mut help = false;
     let mut s = JobSettings::default();
     let mut tuned = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |flag: &str| it.next().cloned().ok_or(format!("{flag} needs a value"));
-        match arg.as_str() {
-            "--job-settings" => job_settings = true,
-            "--task-timeout" => {
-                s.task_timeout_s =
-                    jobconfig::parse_duration(&value(arg)?).map_err(|e| format!("--task-timeout {e}"))?;
-                tuned = Some(arg.clone());
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("job-settings") => job_settings = true,
+            Long("help") | Short('h') => help = true,
+            Long(flag @ ("task-timeout" | "cpu" | "memory")) => {
+                let flag = format!("--{flag}");
+                let v = parser.value().map_err(|_| format!("{flag} needs a value"))?;
+                let v = text(&flag, v)?;
+                match flag.as_str() {
+                    "--task-timeout" => {
+                        s.task_timeout_s = jobconfig::parse_duration(&v).map_err(|e| format!("--task-timeout {e}"))?
+                    }
+                    "--cpu" => s.cpu = v,
+                    _ => s.memory = v,
+                }
+                tuned = Some(flag);
             }
-            "--cpu" => {
-                s.cpu = value(arg)?;
-                tuned = Some(arg.clone());
+            Long(other) => return Err(format!("unknown option `--{}`", other.escape_debug())),
+            Short(c) => return Err(format!("unknown option `-{}`", c.escape_debug())),
+            Value(v) if file.is_none() => file = Some(text("file name", v)?),
+            Value(v) => {
+                return Err(format!(
+                    "one FILE only; `{}` is a second",
+                    v.to_string_lossy().escape_debug()
+                ));
             }
-            "--memory" => {
-                s.memory = value(arg)?;
-                tuned = Some(arg.clone());
-            }
-            f if f.starts_with('-') && f.len() > 1 => return Err(format!("unknown option `{f}`")),
-            f if file.is_none() => file = Some(f.into()),
-            f => return Err(format!("one FILE only; `{f}` is a second")),
         }
     }
     if let (false, Some(flag)) = (job_settings, tuned) {
@@ -49,16 +66,13 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(Args {
         file: file.unwrap_or_else(|| super::DEFAULT_CONFIG.into()),
         settings: job_settings.then_some(s),
+        help,
     })
 }
 
 /// `credhook ce-flags`: the `--env` arguments, shell-quoted, one pair per
 /// line; with `--job-settings`, the job's retry, size and time limits first.
-pub fn ce_flags(args: &[String]) -> u8 {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        std::println!("{USAGE}");
-        return 0;
-    }
+pub fn main(args: Vec<OsString>) -> u8 {
     let args = match parse_args(args) {
         Ok(a) => a,
         Err(e) => {
@@ -66,6 +80,10 @@ pub fn ce_flags(args: &[String]) -> u8 {
             return 2;
         }
     };
+    if args.help {
+        std::println!("{USAGE}");
+        return 0;
+    }
     let vars = match load(&args.file) {
         Ok(v) => v,
         Err(e) => {
