@@ -55,6 +55,8 @@ busybox=${BUSYBOX:-/bin/busybox}
 [ "$no_hook" = 1 ] || [ -f "$hook" ] || { echo "rootfs.sh: hook file $hook does not exist (HOOK=none builds the base image without one)" >&2; exit 1; }
 if [ ! -x "$here/target/static/credhook" ]; then
     "$here/scripts/build-static.sh"
+elif [ -n "$(cd "$here" && find src Cargo.toml Cargo.lock -newer target/static/credhook -print 2>/dev/null | head -n 1)" ]; then
+    echo "rootfs.sh: warning: target/static/credhook is older than the sources; run scripts/build-static.sh for a current one" >&2
 fi
 # An ELF file without a program interpreter.
 file_is_static() { readelf -h "$1" >/dev/null 2>&1 && ! readelf -l "$1" | grep -q INTERP; }
