@@ -415,6 +415,13 @@ fn a_wrong_ca_fails_the_task_with_the_providers_code_and_creates_nothing() {
         "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'sm\\_%'",
     );
     assert_eq!(String::from_utf8_lossy(&roles.stdout).trim(), "0");
+    let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "ca.pem")
+        .collect();
+    assert!(left.is_empty(), "left in /tmp after a failed create: {left:?}");
     // Without TLS verification the server is not reached at all.
     let plain = format!(
         "postgres://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
