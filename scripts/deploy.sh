@@ -116,7 +116,7 @@ run() {
 # Code Engine runs x86 only, whatever builds the image.
 platform=(--platform linux/amd64)
 if [ -z "$base" ]; then
-    base=credhook-base:local
+    base="credhook-base:local"
     run "$engine" build "${platform[@]}" -t "$base" --build-arg HOOK=none \
         --build-arg "PACKAGES=$packages" --build-arg "TOOLS=${tools[*]+"${tools[*]}"}" \
         -f "$here/Containerfile" "$here"

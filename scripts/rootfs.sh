@@ -146,8 +146,8 @@ printf 'root:x:0:0:root:/:/bin/sh\ncredhook:x:10001:10001:credhook:/tmp:/bin/sh\
 printf 'root:x:0:\ncredhook:x:10001:\n' > "$root_dir/etc/group"
 
 for tool in ${tools[@]+"${tools[@]}"}; do
+    case "$tool" in credhook | busybox) echo "rootfs.sh: --with $tool: already in the image" >&2; exit 1 ;; esac
     exe=$(resolve_tool "$tool")
-    [ "$tool" != credhook ] && [ "$tool" != busybox ] || { echo "rootfs.sh: --with $tool: already in the image" >&2; exit 1; }
     libs=$(closure "$exe")
     echo "rootfs.sh: --with $tool ($exe):"
     added_bytes=0
