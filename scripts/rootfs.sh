@@ -112,6 +112,7 @@ add_file() {
 # The tool's shared libraries as the loader resolves them, and the loader.
 closure() {
     local exe=$1 out
+    file_is_static "$exe" && return 0 # a static tool needs nothing more
     readelf -l "$exe" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p'
     out=$(ldd "$exe" 2>&1) || { echo "rootfs.sh: ldd $exe failed: $out" >&2; return 1; }
     if printf '%s\n' "$out" | grep -q 'not found'; then
