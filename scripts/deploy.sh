@@ -1,27 +1,56 @@
 #!/usr/bin/env bash
-# Builds the credhook image with your hook, pushes it, and creates or updates
-# the Code Engine job with the --env flags your job_config.json declares.
+# Builds your provider image (credhook, your hook, the tools it needs), pushes
+# it, and creates or updates the Code Engine job with the --env flags your
+# job_config.json declares and job settings that fit a credhook job.
 # Prints each command and asks before running it (--yes to skip asking).
 #
 #   scripts/deploy.sh --image us.icr.io/NAMESPACE/my-provider:1 --job my-provider \
-#       [--hook scripts/hooks/my-hook.sh] [--config job_config.json] \
-#       [--project my-project] [--registry-secret icr-secret] [--yes]
+#       --hook path/to/hook.sh [--config job_config.json] [--project my-project] \
+#       [--with TOOL]... [--packages 'DEBIAN PACKAGES'] [--base IMAGE] \
+#       [--cpu 0.125] [--memory 0.25G] [--task-timeout 10m] [--hook-timeout 300] \
+#       [--keep-runs 3d] \
+#       [--registry-secret icr-secret] [--yes]
+#
+#   --hook         any file, anywhere (default: this checkout's example hook)
+#   --config       default ./job_config.json, else the one beside the hook
+#   --with/--packages  tools copied into the image with their libraries, and the
+#                  Debian packages that provide them (--with psql --packages postgresql-client)
+#   --base IMAGE   build FROM a credhook base image you already have (HOOK=none)
+#                  instead of building one from this checkout
+#   --cpu/--memory default: the smallest combination Code Engine accepts for jobs
+#   --task-timeout the engine configuration's task_timeout (default 10m); the
+#                  job's --maxexecutiontime is set above it
+#   --hook-timeout S  sets CREDHOOK_HOOK_TIMEOUT on the job (default: credhook's
+#                  300 s); it must be below the task timeout
+#   --keep-runs D  keep finished job runs and their logs for D (3d, 12h, or
+#                  minutes) instead of the IMMEDIATELY Secrets Manager sets
 #
 # Needs podman or docker, and the ibmcloud CLI with the code-engine plugin,
-# logged in (ibmcloud login; ibmcloud cr login for IBM Container Registry).
+# logged in (ibmcloud login; ibmcloud cr login --client podman|docker).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
-image="" job="" hook=$here/scripts/hooks/example.sh config=job_config.json project="" registry_secret="" yes=0
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+image="" job="" hook=$here/scripts/hooks/example.sh config="" project="" registry_secret="" yes=0
+base="" packages="" cpu="" memory="" task_timeout="" hook_timeout="" keep_runs=""
+tools=()
+need() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "deploy.sh: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
     case "$1" in
-    --image) image=${2:?--image needs a value}; shift 2 ;;
-    --job) job=${2:?--job needs a value}; shift 2 ;;
-    --hook) hook=${2:?--hook needs a value}; shift 2 ;;
-    --config) config=${2:?--config needs a value}; shift 2 ;;
-    --project) project=${2:?--project needs a value}; shift 2 ;;
-    --registry-secret) registry_secret=${2:?--registry-secret needs a value}; shift 2 ;;
+    --image) need "$@"; image=$2; shift 2 ;;
+    --job) need "$@"; job=$2; shift 2 ;;
+    --hook) need "$@"; hook=$2; shift 2 ;;
+    --config) need "$@"; config=$2; shift 2 ;;
+    --project) need "$@"; project=$2; shift 2 ;;
+    --registry-secret) need "$@"; registry_secret=$2; shift 2 ;;
+    --with) need "$@"; tools+=("$2"); shift 2 ;;
+    --packages) need "$@"; packages=$2; shift 2 ;;
+    --base) need "$@"; base=$2; shift 2 ;;
+    --cpu) need "$@"; cpu=$2; shift 2 ;;
+    --memory) need "$@"; memory=$2; shift 2 ;;
+    --task-timeout) need "$@"; task_timeout=$2; shift 2 ;;
+    --hook-timeout) need "$@"; hook_timeout=$2; shift 2 ;;
+    --keep-runs) need "$@"; keep_runs=$2; shift 2 ;;
     --yes | -y) yes=1; shift ;;
     -h | --help) usage ;;
     *) echo "deploy.sh: unknown argument $1" >&2; usage ;;
@@ -29,14 +58,28 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$image" ] || { echo "deploy.sh: --image is required (e.g. us.icr.io/my-namespace/my-provider:1)" >&2; exit 2; }
 [ -n "$job" ] || { echo "deploy.sh: --job is required (the Code Engine job name)" >&2; exit 2; }
-[ -f "$config" ] || { echo "deploy.sh: $config does not exist; pass --config FILE" >&2; exit 2; }
 [ -f "$hook" ] || { echo "deploy.sh: hook $hook does not exist; pass --hook FILE" >&2; exit 2; }
-# The hook is a build argument: it must be inside the build context (this repository).
-hook_abs=$(cd "$(dirname "$hook")" && pwd)/$(basename "$hook")
-case "$hook_abs" in
-"$here"/*) hook_rel=${hook_abs#"$here"/} ;;
-*) echo "deploy.sh: the hook must be inside $here (the image's build context); copy it there" >&2; exit 2 ;;
+if [ -z "$config" ]; then
+    config=job_config.json
+    [ -f "$config" ] || [ ! -f "$(dirname "$hook")/job_config.json" ] || config=$(dirname "$hook")/job_config.json
+fi
+[ -f "$config" ] || { echo "deploy.sh: $config does not exist; pass --config FILE" >&2; exit 2; }
+if [ -n "$base" ] && { [ ${#tools[@]} -gt 0 ] || [ -n "$packages" ]; }; then
+    echo "deploy.sh: --with/--packages build a base image; with --base IMAGE the base already has its tools" >&2
+    exit 2
+fi
+# CE_REMOVE_COMPLETED_JOBS takes minutes (IBM's docs: 4320 for 3 days).
+case "$keep_runs" in
+"") ;;
+*[!0-9mhd]* | [!0-9]* | *[mhd]*[mhd]* | 0 | 0[mhd])
+    echo "deploy.sh: --keep-runs $keep_runs is not a duration like 3d, 12h or 90 (minutes)" >&2; exit 2 ;;
+*d) keep_runs=$(( ${keep_runs%d} * 1440 )) ;;
+*h) keep_runs=$(( ${keep_runs%h} * 60 )) ;;
+*m) keep_runs=${keep_runs%m} ;;
 esac
+for t in ${tools[@]+"${tools[@]}"}; do
+    case "$t" in *[!A-Za-z0-9._+-]*) echo "deploy.sh: --with $t is not a command name" >&2; exit 2 ;; esac
+done
 
 engine=""
 for e in podman docker; do command -v "$e" >/dev/null 2>&1 && { engine=$e; break; }; done
@@ -49,8 +92,16 @@ if [ -z "$credhook" ]; then
     credhook=$here/target/release/credhook
 fi
 "$credhook" check "$config"
-eval "set -- $("$credhook" ce-flags "$config")"
-env_flags=("$@")
+settings=(--job-settings)
+[ -z "$task_timeout" ] || settings+=(--task-timeout "$task_timeout")
+[ -z "$hook_timeout" ] || settings+=(--hook-timeout "$hook_timeout")
+[ -z "$cpu" ] || settings+=(--cpu "$cpu")
+[ -z "$memory" ] || settings+=(--memory "$memory")
+flags=$("$credhook" ce-flags "${settings[@]}" "$config")
+eval "set -- $flags"
+job_flags=("$@")
+[ -z "$hook_timeout" ] || job_flags+=(--env "CREDHOOK_HOOK_TIMEOUT=$hook_timeout")
+[ -z "$keep_runs" ] || job_flags+=(--env "CE_REMOVE_COMPLETED_JOBS=$keep_runs")
 
 # Shows a command, asks, runs it.
 run() {
@@ -68,14 +119,34 @@ run() {
     "$@"
 }
 
-run "$engine" build -t "$image" --build-arg "HOOK=$hook_rel" -f "$here/Containerfile" "$here"
+# Code Engine runs x86 only, whatever builds the image.
+platform=(--platform linux/amd64)
+if [ -z "$base" ]; then
+    base="credhook-base:local"
+    run "$engine" build "${platform[@]}" -t "$base" --build-arg HOOK=none \
+        --build-arg "PACKAGES=$packages" --build-arg "TOOLS=${tools[*]+"${tools[*]}"}" \
+        -f "$here/Containerfile" "$here"
+fi
+# The provider: the base and the hook, from a context holding only the hook.
+context=$(mktemp -d "${TMPDIR:-/tmp}/credhook-deploy.XXXXXX")
+trap 'rm -rf "$context"' EXIT
+trap 'exit 130' INT TERM HUP # the EXIT trap then removes the context
+cp "$hook" "$context/hook.sh"
+printf 'FROM %s\nCOPY --chmod=0755 hook.sh /hook\n' "$base" > "$context/Containerfile"
+run "$engine" build "${platform[@]}" -t "$image" -f "$context/Containerfile" "$context"
 run "$engine" push "$image"
 [ -z "$project" ] || run ibmcloud ce project select --name "$project"
 extra=()
 [ -z "$registry_secret" ] || extra=(--registry-secret "$registry_secret")
-if ibmcloud ce job get --name "$job" >/dev/null 2>&1; then
-    run ibmcloud ce job update --name "$job" --image "$image" "${extra[@]}" "${env_flags[@]}"
+if current=$(ibmcloud ce job get --name "$job" --output json 2>/dev/null); then
+    # Declarations no longer in job_config.json stay on the job unless removed.
+    declared=$(for f in "${job_flags[@]}"; do case "$f" in SM*=*) printf '%s\n' "${f%%=*}" ;; esac; done)
+    for name in $(printf '%s\n' "$current" | grep -oE '"name": *"SM(IN|OUT)_[A-Za-z0-9_]*"' | sed 's/.*"\(SM[A-Z]*_[A-Za-z0-9_]*\)"$/\1/' | sort -u); do
+        case "$name" in *_VALUE) continue ;; esac
+        printf '%s\n' "$declared" | grep -qxF -- "$name" || extra+=(--env-rm "$name")
+    done
+    run ibmcloud ce job update --name "$job" --image "$image" ${extra[@]+"${extra[@]}"} "${job_flags[@]}"
 else
-    run ibmcloud ce job create --name "$job" --image "$image" "${extra[@]}" "${env_flags[@]}"
+    run ibmcloud ce job create --name "$job" --image "$image" ${extra[@]+"${extra[@]}"} "${job_flags[@]}"
 fi
 echo "deploy.sh: job $job runs $image"

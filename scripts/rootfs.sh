@@ -3,27 +3,60 @@
 # stage: the Containerfile runs this script and copies DIR whole, so the two
 # cannot drift.
 #
-#   scripts/rootfs.sh DIR [HOOK]     HOOK defaults to scripts/hooks/example.sh
+#   scripts/rootfs.sh [--with TOOL]... DIR [HOOK]
+#
+#   HOOK             defaults to scripts/hooks/example.sh; `none` (or --no-hook)
+#                    leaves /hook out: a base image for providers built FROM it
+#   --with TOOL      a command on this machine's PATH (psql, jq, …), copied with
+#                    everything it needs to start (repeat for more tools)
 #
 #   /credhook        the static binary (target/static/credhook; built when missing)
 #   /bin/credhook    a link to it, so hooks call `credhook http|json` on PATH
 #   /hook            HOOK, mode 0755
 #   /bin/busybox     a static busybox, with a link per applet (/bin/sh, cat, sed, …)
-#   /etc/passwd,group  root and the non-root user credhook (10001:10001)
-#   /tmp             mode 1777, for hooks
+#   /etc/passwd,group  root and the non-root user credhook (10001:10001, HOME /tmp)
+#   /tmp             mode 1777, for hooks (and the HOME of the user credhook)
 #   /proc, /dev      empty mount points for the container runtime
+#
+# Each --with TOOL adds /bin/TOOL (replacing a busybox applet of that name),
+# its whole shared-library closure at the paths the dynamic loader looks in,
+# and the loader itself. A tool that links a TLS library (libssl, libgnutls)
+# also gets the build machine's CA bundle as /etc/ssl/certs/ca-certificates.crt
+# (and OpenSSL's default /usr/lib/ssl/cert.pem pointing at it). A setuid or
+# setgid file is refused, and so is a tool that is not an ELF executable
+# (a script: put it in your hook instead). Debian's /usr/bin/psql (a Perl
+# wrapper picking a version) is replaced by the newest
+# /usr/lib/postgresql/*/bin/psql.
 #
 # BUSYBOX names the static busybox to use (default /bin/busybox, from
 # Debian's busybox-static, installed when missing and running as root).
 set -euo pipefail
-root_dir=${1:?usage: $0 DIR [HOOK]}
-hook=${2:-scripts/hooks/example.sh}
+usage() { echo "usage: $0 [--with TOOL]... [--no-hook] DIR [HOOK|none]" >&2; exit 2; }
+
+tools=() no_hook=0 args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --with) [ $# -ge 2 ] && [ -n "$2" ] || { echo "rootfs.sh: --with needs a tool name" >&2; usage; }
+        tools+=("$2"); shift 2 ;;
+    --with=*) tools+=("${1#--with=}"); shift ;;
+    --no-hook) no_hook=1; shift ;;
+    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "rootfs.sh: unknown option $1" >&2; usage ;;
+    *) args+=("$1"); shift ;;
+    esac
+done
+[ ${#args[@]} -ge 1 ] && [ ${#args[@]} -le 2 ] || usage
+root_dir=${args[0]}
+hook=${args[1]:-scripts/hooks/example.sh}
+[ "$hook" != none ] || no_hook=1
 here=$(cd "$(dirname "$0")/.." && pwd)
 busybox=${BUSYBOX:-/bin/busybox}
 
-[ -f "$hook" ] || { echo "hook file $hook does not exist" >&2; exit 1; }
+[ "$no_hook" = 1 ] || [ -f "$hook" ] || { echo "rootfs.sh: hook file $hook does not exist (HOOK=none builds the base image without one)" >&2; exit 1; }
 if [ ! -x "$here/target/static/credhook" ]; then
     "$here/scripts/build-static.sh"
+elif [ -n "$(cd "$here" && find src Cargo.toml Cargo.lock -newer target/static/credhook -print 2>/dev/null | head -n 1)" ]; then
+    echo "rootfs.sh: warning: target/static/credhook is older than the sources; run scripts/build-static.sh for a current one" >&2
 fi
 # An ELF file without a program interpreter.
 file_is_static() { readelf -h "$1" >/dev/null 2>&1 && ! readelf -l "$1" | grep -q INTERP; }
@@ -34,11 +67,77 @@ if ! file_is_static "$busybox"; then
     file_is_static "$busybox" || { echo "$busybox is not a static busybox: install busybox-static or set BUSYBOX" >&2; exit 1; }
 fi
 
+# The executable behind a tool name: PATH lookup, symlinks followed, Debian's
+# PostgreSQL wrapper replaced by the real client.
+resolve_tool() {
+    local name=$1 path real
+    case "$name" in
+    */* | . | ..) echo "rootfs.sh: --with takes a command name, not a path: $name" >&2; return 1 ;;
+    esac
+    path=$(command -v -- "$name" 2>/dev/null) || { echo "rootfs.sh: --with $name: no such command on PATH (install it in the build stage: PACKAGES=…)" >&2; return 1; }
+    case "$path" in
+    /*) ;;
+    *) echo "rootfs.sh: --with $name: a shell builtin or alias, not a file" >&2; return 1 ;;
+    esac
+    real=$(readlink -f -- "$path")
+    if [ "$real" = /usr/share/postgresql-common/pg_wrapper ]; then
+        real=$(ls -d /usr/lib/postgresql/*/bin/"$name" 2>/dev/null | sort -V | tail -n 1)
+        [ -n "$real" ] || { echo "rootfs.sh: --with $name: $path is Debian's pg_wrapper and no /usr/lib/postgresql/*/bin/$name exists" >&2; return 1; }
+    fi
+    readelf -h "$real" >/dev/null 2>&1 || { echo "rootfs.sh: --with $name: $real is not an ELF executable (a script? call it from your hook instead)" >&2; return 1; }
+    printf '%s\n' "$real"
+}
+
+refuse_setid() {
+    if [ -u "$1" ] || [ -g "$1" ]; then
+        echo "rootfs.sh: refusing $1: it is setuid or setgid" >&2
+        exit 1
+    fi
+}
+
+# Copies FILE (symlinks followed) to DIR/DEST and prints what was added.
+added_bytes=0
+add_file() {
+    local src=$1 dest=$2 mode=$3 size
+    refuse_setid "$(readlink -f -- "$src")"
+    [ -e "$root_dir$dest" ] && [ ! -L "$root_dir$dest" ] && return 0
+    mkdir -p "$(dirname "$root_dir$dest")"
+    rm -f "$root_dir$dest"
+    install -m "$mode" "$(readlink -f -- "$src")" "$root_dir$dest"
+    size=$(stat -c %s "$root_dir$dest")
+    added_bytes=$((added_bytes + size))
+    printf '  + %s (%s bytes)\n' "$dest" "$size"
+}
+
+# The tool's shared libraries as the loader resolves them, and the loader.
+closure() {
+    local exe=$1 out
+    file_is_static "$exe" && return 0 # a static tool needs nothing more
+    readelf -l "$exe" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p'
+    out=$(ldd "$exe" 2>&1) || { echo "rootfs.sh: ldd $exe failed: $out" >&2; return 1; }
+    if printf '%s\n' "$out" | grep -q 'not found'; then
+        echo "rootfs.sh: $exe needs libraries this machine lacks:" >&2
+        printf '%s\n' "$out" | grep 'not found' >&2
+        return 1
+    fi
+    printf '%s\n' "$out" | sed -n 's/.*=> \(\/[^ ]*\) (0x.*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'
+}
+
+# DIR is replaced whole: refuse anything but an empty or missing directory or
+# a root this script made before (a typo must not remove a real directory).
+if [ -e "$root_dir" ] || [ -L "$root_dir" ]; then
+    if [ -L "$root_dir" ] || [ ! -d "$root_dir" ]; then
+        echo "rootfs.sh: $root_dir exists and is not a directory; choose a new DIR" >&2; exit 1
+    fi
+    if [ -n "$(ls -A "$root_dir")" ] && { [ ! -f "$root_dir/credhook" ] || [ ! -f "$root_dir/etc/passwd" ] || [ ! -d "$root_dir/proc" ]; }; then
+        echo "rootfs.sh: $root_dir is not empty and not an image root made by rootfs.sh; choose a new DIR or remove it yourself" >&2; exit 1
+    fi
+fi
 rm -rf "$root_dir"
 mkdir -p "$root_dir"/{bin,etc,tmp,proc,dev}
 chmod 1777 "$root_dir/tmp"
 install -m 0755 "$here/target/static/credhook" "$root_dir/credhook"
-install -m 0755 "$hook" "$root_dir/hook"
+[ "$no_hook" = 1 ] || install -m 0755 "$hook" "$root_dir/hook"
 install -m 0755 "$busybox" "$root_dir/bin/busybox"
 for applet in $("$busybox" --list); do
     [ "$applet" = busybox ] || ln -s busybox "$root_dir/bin/$applet"
@@ -46,4 +145,31 @@ done
 ln -s /credhook "$root_dir/bin/credhook"
 printf 'root:x:0:0:root:/:/bin/sh\ncredhook:x:10001:10001:credhook:/tmp:/bin/sh\n' > "$root_dir/etc/passwd"
 printf 'root:x:0:\ncredhook:x:10001:\n' > "$root_dir/etc/group"
+
+for tool in ${tools[@]+"${tools[@]}"}; do
+    case "$tool" in credhook | busybox) echo "rootfs.sh: --with $tool: already in the image" >&2; exit 1 ;; esac
+    exe=$(resolve_tool "$tool")
+    libs=$(closure "$exe")
+    echo "rootfs.sh: --with $tool ($exe):"
+    added_bytes=0
+    add_file "$exe" "/bin/$tool" 0755
+    tls=0
+    while IFS= read -r lib; do
+        [ -n "$lib" ] || continue
+        case "$lib" in
+        */ld-linux*) add_file "$lib" "$lib" 0755 ;; # the kernel executes the loader
+        *) add_file "$lib" "$lib" 0644 ;;
+        esac
+        case "$lib" in */libssl.so* | */libgnutls.so*) tls=1 ;; esac
+    done <<<"$libs"
+    if [ "$tls" = 1 ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+        add_file /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt 0644
+        if [ ! -e "$root_dir/usr/lib/ssl/cert.pem" ]; then
+            mkdir -p "$root_dir/usr/lib/ssl"
+            ln -s /etc/ssl/certs/ca-certificates.crt "$root_dir/usr/lib/ssl/cert.pem"
+            echo "  + /usr/lib/ssl/cert.pem -> /etc/ssl/certs/ca-certificates.crt"
+        fi
+    fi
+    echo "rootfs.sh: --with $tool added $added_bytes bytes"
+done
 echo "$root_dir: $(du -sb "$root_dir" | cut -f1) bytes"

@@ -129,6 +129,104 @@ pub fn ce_flags(vars: &[(String, String)]) -> String {
     out
 }
 
+/// Code Engine job settings that fit a credhook job (`ce-flags --job-settings`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    /// `--cpu`. Defaults to `0.125`: the smallest vCPU Code Engine accepts for jobs.
+    pub cpu: String,
+    /// `--memory`. Defaults to `0.25G`: the memory that goes with 0.125 vCPU.
+    pub memory: String,
+    /// The engine configuration's `task_timeout`, seconds. Defaults to 600
+    /// (`10m`, as IBM's examples create it).
+    pub task_timeout_s: u64,
+    /// The job's `CREDHOOK_HOOK_TIMEOUT`, seconds. Defaults to credhook's 300.
+    pub hook_timeout_s: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            cpu: String::from("0.125"),
+            memory: String::from("0.25G"),
+            task_timeout_s: 600,
+            hook_timeout_s: crate::settings::DEFAULT_HOOK_TIMEOUT_S,
+        }
+    }
+}
+
+/// Slack for what credhook does around the hook (token, task update, their
+/// retries) when sizing `--maxexecutiontime`.
+const OVERHEAD_S: u64 = 60;
+
+/// A task timeout as the engine configuration's `task_timeout` takes it: a
+/// whole number of seconds, or a number with `s`, `m` or `h` (`600`, `10m`,
+/// `2h`); Secrets Manager accepts 5 minutes to 24 hours.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c @ ('s' | 'm' | 'h'))) => (&t[..i], c),
+        _ => (t, 's'),
+    };
+    let n: u64 = match digits.parse() {
+        Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration; write seconds, or a number with s, m or h (e.g. 10m)"
+            ));
+        }
+    };
+    let scale = match unit {
+        'h' => 3600,
+        'm' => 60,
+        _ => 1,
+    };
+    match n.checked_mul(scale) {
+        Some(s) if (300..=86_400).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "`{text}` is outside what Secrets Manager accepts for task_timeout: 5m to 24h"
+        )),
+    }
+}
+
+/// `--retrylimit 0 --cpu … --memory … --maxexecutiontime …`, one flag and its
+/// value per line, each line continued with ` \` (the `--env` lines follow).
+///
+/// - `--retrylimit 0`: Code Engine reruns a failed job run 3 times by
+///   default, and a rerun would create credentials again for a task already
+///   reported.
+/// - `--maxexecutiontime`: the task timeout, plus one more hook timeout (a
+///   create still running when the task times out is rolled back by a
+///   `delete`, which needs the time), plus a minute for credhook's own calls.
+///   The hook timeout (the job's `CREDHOOK_HOOK_TIMEOUT`, `--hook-timeout`)
+///   must be below the task timeout.
+pub fn job_settings(s: &JobSettings) -> Result<String, String> {
+    let hook_timeout_s = s.hook_timeout_s;
+    if !(1..=86_400).contains(&hook_timeout_s) {
+        return Err(format!(
+            "--hook-timeout {hook_timeout_s} must be a whole number of seconds from 1 to 86400"
+        ));
+    }
+    if hook_timeout_s >= s.task_timeout_s {
+        return Err(format!(
+            "CREDHOOK_HOOK_TIMEOUT ({hook_timeout_s} s) is not below the task timeout ({} s): Secrets Manager would give up on the task while the hook runs; raise the configuration's task_timeout (--task-timeout) or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout)",
+            s.task_timeout_s
+        ));
+    }
+    for (flag, v) in [("--cpu", &s.cpu), ("--memory", &s.memory)] {
+        let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
+        if !ok {
+            return Err(format!(
+                "{flag} `{v}` is not a number like 0.125 (cpu) or 0.25G (memory)"
+            ));
+        }
+    }
+    let max = s.task_timeout_s + hook_timeout_s + OVERHEAD_S;
+    Ok(format!(
+        "--retrylimit 0 \\\n--cpu {} \\\n--memory {} \\\n--maxexecutiontime {max}",
+        s.cpu, s.memory
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +294,49 @@ mod tests {
     fn flags_quote_for_the_shell() {
         let f = ce_flags(&vars(&[("SMIN_A", "type:string, required:true"), ("X", "it's")]));
         assert_eq!(f, "--env 'SMIN_A=type:string, required:true' \\\n--env 'X=it'\\''s'\n");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m"), Ok(600));
+        assert_eq!(parse_duration("300s"), Ok(300));
+        assert_eq!(parse_duration("24h"), Ok(86_400));
+        assert_eq!(parse_duration(" 900 "), Ok(900));
+        for bad in ["", "m", "0", "-5m", "1.5h", "10d", "+3", "99999999999999999999"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_duration("4m").unwrap_err().contains("5m to 24h"));
+        assert!(parse_duration("25h").unwrap_err().contains("5m to 24h"));
+    }
+
+    #[test]
+    fn job_settings_fit_the_job() {
+        let d = JobSettings::default();
+        assert_eq!(
+            job_settings(&d).unwrap(),
+            "--retrylimit 0 \\\n--cpu 0.125 \\\n--memory 0.25G \\\n--maxexecutiontime 960"
+        );
+        let s = JobSettings {
+            cpu: "1".into(),
+            memory: "4G".into(),
+            task_timeout_s: 300,
+            hook_timeout_s: 100,
+        };
+        assert!(
+            job_settings(&s)
+                .unwrap()
+                .ends_with("--cpu 1 \\\n--memory 4G \\\n--maxexecutiontime 460")
+        );
+        let long_hook = JobSettings {
+            hook_timeout_s: 600,
+            ..JobSettings::default()
+        };
+        let e = job_settings(&long_hook).unwrap_err();
+        assert!(e.contains("not below the task timeout"), "{e}");
+        let bad = JobSettings {
+            cpu: "1; rm -rf /".into(),
+            ..JobSettings::default()
+        };
+        assert!(job_settings(&bad).unwrap_err().contains("--cpu"));
     }
 }

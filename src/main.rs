@@ -13,7 +13,9 @@ Usage:
   credhook check [FILE]       validate a job_config.json (default ./job_config.json)
   credhook dry-run [--config FILE] [--input name=value]… [--keep]
                               run the hook's create locally, check its outputs, then delete
-  credhook ce-flags [FILE]    print the --env arguments for `ibmcloud ce job create|update`
+  credhook ce-flags [--job-settings [--task-timeout 10m] [--cpu 0.125] [--memory 0.25G]] [FILE]
+                              print the --env arguments for `ibmcloud ce job create|update`;
+                              --job-settings adds --retrylimit 0, --cpu, --memory, --maxexecutiontime
   credhook http [OPTIONS] METHOD URL
                               for hooks: an HTTPS call with verified TLS (`credhook http --help`)
   credhook json get|out|build for hooks: read and build JSON (`credhook json --help`)

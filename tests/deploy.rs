@@ -1,26 +1,42 @@
 //! scripts/deploy.sh with stand-in `podman` and `ibmcloud` executables on
 //! PATH that record their arguments (one argument per line, a blank line
-//! after each call).
+//! after each call). The stand-in podman also records each Containerfile it
+//! is given; the stand-in `ibmcloud ce job get` prints a job's JSON when the
+//! job exists.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// A job as `ibmcloud ce job get --output json` shows it (the parts that
+/// matter): two declarations, one of them since removed from job_config.json,
+/// a value, and what Secrets Manager injected.
+const EXISTING_JOB: &str = r#"{"name":"provider","spec":{"template":{"containers":[{"env":[
+{"name": "SMIN_TEAM","value":"type:string, required:true"},
+{"name": "SMOUT_OLD_TOKEN","value":"type:string"},
+{"name": "SMIN_TEAM_VALUE","value":"x"},
+{"name": "SM_INSTANCE_URL","value":"https://x.us-south.secrets-manager.appdomain.cloud"},
+{"name": "CE_REMOVE_COMPLETED_JOBS","value":"IMMEDIATELY"}]}]}}}"#;
+
 fn stand_ins(dir: &Path, job_exists: bool) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let log = dir.join("calls");
+    std::fs::write(dir.join("job.json"), EXISTING_JOB).unwrap();
     for tool in ["podman", "ibmcloud"] {
         let get = if job_exists {
-            "exit 0"
+            format!("cat '{}'; exit 0", dir.join("job.json").display())
         } else {
-            "echo 'job not found' >&2; exit 1"
+            "echo 'job not found' >&2; exit 1".to_string()
         };
         let script = format!(
-            "#!/bin/sh\n{{ echo {tool}; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; echo; }} >> '{}'\n\
-             [ \"$1 $2 $3\" = 'ce job get' ] && {{ {get}; }}\nexit 0\n",
-            log.display()
+            "#!/bin/sh\n{{ echo {tool}; for a in \"$@\"; do printf '%s\\n' \"$a\"; done; echo; }} >> '{log}'\n\
+             [ \"$1 $2 $3\" = 'ce job get' ] && {{ {get}; }}\n\
+             if [ \"$1\" = build ]; then prev=; for a in \"$@\"; do [ \"$prev\" = -f ] && cat \"$a\" >> '{files}'; prev=$a; done; fi\n\
+             exit 0\n",
+            log = log.display(),
+            files = dir.join("containerfiles").display(),
         );
         let p = bin.join(tool);
         std::fs::write(&p, script).unwrap();
@@ -31,10 +47,13 @@ fn stand_ins(dir: &Path, job_exists: bool) -> PathBuf {
 
 fn deploy(dir: &Path, bin: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let mut child = Command::new(repo.join("scripts/deploy.sh"))
         .args(args)
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env("CREDHOOK", env!("CARGO_BIN_EXE_credhook"))
+        .env("TMPDIR", &tmp)
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -44,6 +63,12 @@ fn deploy(dir: &Path, bin: &Path, args: &[&str], stdin: &str) -> (i32, String, S
     use std::io::Write;
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let o = child.wait_with_output().unwrap();
+    // The build context is removed, whatever happened.
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "deploy.sh left files in TMPDIR"
+    );
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -68,7 +93,21 @@ fn config(dir: &Path) {
     .unwrap();
 }
 
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
 const IMAGE: &str = "us.icr.io/team-ns/provider:1";
+const SETTINGS: [&str; 8] = [
+    "--retrylimit",
+    "0",
+    "--cpu",
+    "0.125",
+    "--memory",
+    "0.25G",
+    "--maxexecutiontime",
+    "960",
+];
 
 #[test]
 fn creates_the_job_when_it_does_not_exist() {
@@ -84,42 +123,61 @@ fn creates_the_job_when_it_does_not_exist() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let repo = env!("CARGO_MANIFEST_DIR");
     let c = calls(&w.dir);
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    // The base image from this checkout, for x86 whatever the host.
     assert_eq!(
         c[0],
         s(&[
             "podman",
             "build",
+            "--platform",
+            "linux/amd64",
             "-t",
-            IMAGE,
+            "credhook-base:local",
             "--build-arg",
-            "HOOK=scripts/hooks/example.sh",
+            "HOOK=none",
+            "--build-arg",
+            "PACKAGES=",
+            "--build-arg",
+            "TOOLS=",
             "-f",
             &format!("{repo}/Containerfile"),
             repo
         ])
     );
-    assert_eq!(c[1], s(&["podman", "push", IMAGE]));
-    assert_eq!(c[2], s(&["ibmcloud", "ce", "project", "select", "--name", "secrets"]));
-    assert_eq!(c[3], s(&["ibmcloud", "ce", "job", "get", "--name", "provider"]));
+    // The provider: FROM the base, the hook as /hook, from a private context.
+    assert_eq!(
+        &c[1][..6],
+        s(&["podman", "build", "--platform", "linux/amd64", "-t", IMAGE])
+    );
+    assert_eq!(c[1][6], "-f");
+    assert!(
+        c[1][7].ends_with("/Containerfile") && c[1][7].starts_with(&c[1][8]),
+        "{:?}",
+        c[1]
+    );
+    let files = std::fs::read_to_string(w.dir.join("containerfiles")).unwrap();
+    assert!(
+        files.ends_with("FROM credhook-base:local\nCOPY --chmod=0755 hook.sh /hook\n"),
+        "{files}"
+    );
+    assert_eq!(c[2], s(&["podman", "push", IMAGE]));
+    assert_eq!(c[3], s(&["ibmcloud", "ce", "project", "select", "--name", "secrets"]));
     assert_eq!(
         c[4],
-        s(&[
-            "ibmcloud",
-            "ce",
-            "job",
-            "create",
-            "--name",
-            "provider",
-            "--image",
-            IMAGE,
-            "--env",
-            "SMIN_TEAM=type:string, required:true",
-            "--env",
-            "SMOUT_TOKEN=type:string, required:true",
-        ])
+        s(&["ibmcloud", "ce", "job", "get", "--name", "provider", "--output", "json"])
     );
-    assert_eq!(c.len(), 5);
+    let mut create = s(&[
+        "ibmcloud", "ce", "job", "create", "--name", "provider", "--image", IMAGE,
+    ]);
+    create.extend(s(&SETTINGS));
+    create.extend(s(&[
+        "--env",
+        "SMIN_TEAM=type:string, required:true",
+        "--env",
+        "SMOUT_TOKEN=type:string, required:true",
+    ]));
+    assert_eq!(c[5], create);
+    assert_eq!(c.len(), 6);
     // Each command is shown before it runs.
     assert!(
         stdout.contains("+ podman push us.icr.io/team-ns/provider:1"),
@@ -128,7 +186,7 @@ fn creates_the_job_when_it_does_not_exist() {
 }
 
 #[test]
-fn updates_an_existing_job_with_a_registry_secret() {
+fn updates_an_existing_job_removing_stale_declarations() {
     let w = support::World::new();
     config(&w.dir);
     let bin = stand_ins(&w.dir, true);
@@ -142,26 +200,157 @@ fn updates_an_existing_job_with_a_registry_secret() {
             "provider",
             "--registry-secret",
             "icr",
+            "--keep-runs",
+            "3d",
             "--yes",
         ],
         "",
     );
     assert_eq!(code, 0, "{stderr}");
     let last = calls(&w.dir).pop().unwrap();
-    assert_eq!(
-        &last[..10],
-        [
-            "ibmcloud",
-            "ce",
-            "job",
-            "update",
-            "--name",
-            "provider",
+    let mut want = s(&[
+        "ibmcloud",
+        "ce",
+        "job",
+        "update",
+        "--name",
+        "provider",
+        "--image",
+        IMAGE,
+        "--registry-secret",
+        "icr",
+        // Gone from job_config.json; nothing Secrets Manager set, no value.
+        "--env-rm",
+        "SMOUT_OLD_TOKEN",
+    ]);
+    want.extend(s(&SETTINGS));
+    want.extend(s(&[
+        "--env",
+        "SMIN_TEAM=type:string, required:true",
+        "--env",
+        "SMOUT_TOKEN=type:string, required:true",
+        "--env",
+        "CE_REMOVE_COMPLETED_JOBS=4320",
+    ]));
+    assert_eq!(last, want);
+}
+
+#[test]
+fn a_provider_from_its_own_repository_with_tools_and_sizes() {
+    // The provider lives outside the credhook checkout: hook and
+    // job_config.json side by side, deploy.sh run from elsewhere.
+    let w = support::World::new();
+    let provider = w.dir.join("my-provider");
+    std::fs::create_dir_all(&provider).unwrap();
+    config(&provider);
+    std::fs::write(
+        provider.join("job_config.json"),
+        r#"{"job_env_variables":[{"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(provider.join("hook.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    let bin = stand_ins(&w.dir, false);
+    let hook = provider.join("hook.sh");
+    let (code, _, stderr) = deploy(
+        &w.dir,
+        &bin,
+        &[
             "--image",
             IMAGE,
-            "--registry-secret",
-            "icr"
-        ]
+            "--job",
+            "provider",
+            "--hook",
+            hook.to_str().unwrap(),
+            "--with",
+            "psql",
+            "--with",
+            "jq",
+            "--packages",
+            "postgresql-client jq",
+            "--cpu",
+            "0.25",
+            "--memory",
+            "0.5G",
+            "--task-timeout",
+            "5m",
+            "--hook-timeout",
+            "120",
+            "--keep-runs",
+            "90",
+            "--yes",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let c = calls(&w.dir);
+    assert!(
+        c[0].contains(&"PACKAGES=postgresql-client jq".to_string()),
+        "{:?}",
+        c[0]
+    );
+    assert!(c[0].contains(&"TOOLS=psql jq".to_string()), "{:?}", c[0]);
+    let last = c.last().unwrap();
+    // 300 s task timeout + 120 s hook timeout (a rollback) + 60 s.
+    assert_eq!(
+        &last[8..18],
+        s(&[
+            "--retrylimit",
+            "0",
+            "--cpu",
+            "0.25",
+            "--memory",
+            "0.5G",
+            "--maxexecutiontime",
+            "480",
+            "--env",
+            "SMOUT_TOKEN=type:string, required:true"
+        ])
+    );
+}
+
+#[test]
+fn builds_from_a_given_base_image_only_the_provider() {
+    let w = support::World::new();
+    config(&w.dir);
+    let bin = stand_ins(&w.dir, false);
+    let (code, _, stderr) = deploy(
+        &w.dir,
+        &bin,
+        &[
+            "--image",
+            IMAGE,
+            "--job",
+            "provider",
+            "--base",
+            "us.icr.io/team-ns/credhook-base:1",
+            "--yes",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let c = calls(&w.dir);
+    assert_eq!(
+        &c[0][..6],
+        s(&["podman", "build", "--platform", "linux/amd64", "-t", IMAGE])
+    );
+    let files = std::fs::read_to_string(w.dir.join("containerfiles")).unwrap();
+    assert_eq!(
+        files,
+        "FROM us.icr.io/team-ns/credhook-base:1\nCOPY --chmod=0755 hook.sh /hook\n"
+    );
+    // --with needs a base built here.
+    let (code, _, stderr) = deploy(
+        &w.dir,
+        &bin,
+        &[
+            "--image", IMAGE, "--job", "p", "--base", "b:1", "--with", "psql", "--yes",
+        ],
+        "",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--base IMAGE the base already has its tools"),
+        "{stderr}"
     );
 }
 
@@ -170,26 +359,66 @@ fn asks_before_each_command_and_stops_on_no() {
     let w = support::World::new();
     config(&w.dir);
     let bin = stand_ins(&w.dir, false);
-    // Yes to the build, no to the push.
+    // Yes to the base build, no to the provider build.
     let (code, stdout, stderr) = deploy(&w.dir, &bin, &["--image", IMAGE, "--job", "provider"], "y\nn\n");
     assert_eq!(code, 1, "{stdout}");
     assert!(stderr.contains("stopped; nothing more was run"), "{stderr}");
     let c = calls(&w.dir);
-    assert_eq!(c.len(), 1, "ran more than the build: {c:?}");
+    assert_eq!(c.len(), 1, "ran more than the base build: {c:?}");
     assert_eq!(c[0][1], "build");
 }
 
 #[test]
-fn refuses_a_broken_config() {
+fn refuses_bad_input_before_running_anything() {
     let w = support::World::new();
+    let bin = stand_ins(&w.dir, false);
     std::fs::write(
         w.dir.join("job_config.json"),
         r#"{"job_env_variables":[{"name":"SMOUT_X","value":"type:float"}]}"#,
     )
     .unwrap();
-    let bin = stand_ins(&w.dir, false);
     let (code, stdout, _) = deploy(&w.dir, &bin, &["--image", IMAGE, "--job", "provider", "--yes"], "");
     assert_ne!(code, 0);
     assert!(stdout.contains("unknown type `float`"), "{stdout}");
-    assert!(calls(&w.dir).is_empty(), "something ran for a broken config");
+    config(&w.dir);
+    for (args, says) in [
+        (vec!["--keep-runs", "forever"], "not a duration like 3d"),
+        (vec!["--keep-runs", "3dd"], "not a duration like 3d"),
+        (vec!["--keep-runs", "0"], "not a duration like 3d"),
+        (
+            vec!["--task-timeout", "soon"],
+            "--task-timeout `soon` is not a duration",
+        ),
+        (vec!["--cpu", "1;reboot"], "--cpu `1;reboot`"),
+        (vec!["--with", "a b"], "--with a b is not a command name"),
+        (
+            vec!["--hook", "/nonexistent/hook.sh"],
+            "hook /nonexistent/hook.sh does not exist",
+        ),
+        (vec!["--image"], "--image needs a value"),
+    ] {
+        let mut all = vec!["--job", "provider", "--yes"];
+        if args[0] != "--image" {
+            all.extend(["--image", IMAGE]);
+        }
+        all.extend(args.iter().copied());
+        let (code, stdout, stderr) = deploy(&w.dir, &bin, &all, "");
+        assert_ne!(code, 0, "{args:?} was accepted");
+        assert!(stderr.contains(says), "{args:?}: {stdout}{stderr}");
+    }
+    // A hook timeout that the task timeout does not cover.
+    std::fs::write(
+        w.dir.join("job_config.json"),
+        r#"{"job_env_variables":[{"name":"SMOUT_X","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = deploy(
+        &w.dir,
+        &bin,
+        &["--image", IMAGE, "--job", "provider", "--hook-timeout", "900", "--yes"],
+        "",
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("not below the task timeout"), "{stderr}");
+    assert!(calls(&w.dir).is_empty(), "something ran for bad input");
 }

@@ -1,17 +1,16 @@
 //! The image: the Containerfile's final stage is what scripts/rootfs.sh
 //! assembles, and that root runs a full create and delete as a container
 //! runtime would start it (chroot, /proc, /dev/null, /dev/fd; no /etc/ssl, no
-//! libc). No container engine is needed.
+//! libc). `--with TOOL` adds a tool and its libraries; a base root has no
+//! hook. No container engine is needed.
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use support::root::{can_chroot, exec_in_root, repo, rootfs};
 use support::*;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 #[test]
 fn containerfile_final_stage_is_exactly_the_rootfs() {
@@ -33,9 +32,32 @@ fn containerfile_final_stage_is_exactly_the_rootfs() {
         ],
         "the final stage must only copy what scripts/rootfs.sh assembled"
     );
+    // The build stage runs rootfs.sh with the TOOLS as --with flags, and
+    // installs PACKAGES; nothing else writes /rootfs.
+    let build = &lines[..last_from];
     assert!(
-        lines.contains(&"RUN scripts/rootfs.sh /rootfs \"$HOOK\""),
-        "the build stage must run rootfs.sh"
+        build.contains(
+            &"RUN set -- ; for t in $TOOLS; do set -- \"$@\" --with \"$t\"; done; scripts/rootfs.sh \"$@\" /rootfs \"$HOOK\""
+        ),
+        "the build stage must run rootfs.sh with the TOOLS"
+    );
+    assert_eq!(
+        build.iter().filter(|l| l.contains("/rootfs")).count(),
+        1,
+        "only rootfs.sh may write /rootfs: {build:?}"
+    );
+    for arg in [
+        "ARG HOOK=scripts/hooks/example.sh",
+        "ARG PACKAGES=\"\"",
+        "ARG TOOLS=\"\"",
+    ] {
+        assert!(build.contains(&arg), "missing {arg}");
+    }
+    assert!(
+        build
+            .iter()
+            .any(|l| l.contains("apt-get install") && l.contains("$PACKAGES")),
+        "PACKAGES must be installed in the build stage"
     );
     // The USER is the non-root user rootfs.sh writes to /etc/passwd.
     let script = std::fs::read_to_string(repo().join("scripts/rootfs.sh")).unwrap();
@@ -45,43 +67,149 @@ fn containerfile_final_stage_is_exactly_the_rootfs() {
     );
 }
 
-fn can_chroot() -> Result<(), String> {
-    let uid = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(1).map(String::from))
-    });
-    if uid.as_deref() != Some("0") {
-        return Err("not root".into());
+/// Every path under `root` (relative), sorted, with a mode and link target.
+fn listing(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            if m.file_type().is_symlink() {
+                out.push(format!("{rel} -> {}", std::fs::read_link(&p).unwrap().display()));
+            } else {
+                out.push(format!("{rel} {:o}", m.permissions().mode()));
+                if m.is_dir() {
+                    walk(root, &p, out);
+                }
+            }
+        }
     }
-    let ok = Command::new("unshare")
-        .args(["--mount", "--fork", "true"])
-        .status()
-        .map(|s| s.success());
-    if !matches!(ok, Ok(true)) {
-        return Err("cannot make a mount namespace (unshare --mount)".into());
-    }
-    Ok(())
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
 }
 
-/// Runs `/credhook run` inside `root` the way a container runtime would.
-fn run_in_root(w: &World, root: &Path, env: &[(&str, &str)]) -> Run {
-    let script = r#"set -e
-r="$ROOT"
-mount -t proc proc "$r/proc"
-mount -t tmpfs -o size=1m tmpfs "$r/dev"
-touch "$r/dev/null" && mount --bind /dev/null "$r/dev/null"
-ln -s /proc/self/fd "$r/dev/fd"
-exec chroot --userspec=10001:10001 "$r" /credhook run"#;
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--fork", "sh", "-c", script])
-        .env_clear()
-        .env("ROOT", root);
-    cmd.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-    for (k, v) in env {
-        cmd.env(k, v);
+#[test]
+fn a_base_root_has_no_hook_and_a_provider_built_from_it_equals_a_full_root() {
+    let w = World::new();
+    let base = w.dir.join("base");
+    let out = rootfs(&[base.as_os_str(), OsStr::new("none")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!base.join("hook").exists(), "a base root has a /hook");
+    assert!(base.join("credhook").exists() && base.join("bin/sh").exists());
+    // --no-hook is the same thing.
+    let base2 = w.dir.join("base2");
+    let out = rootfs(&[OsStr::new("--no-hook"), base2.as_os_str()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(listing(&base), listing(&base2));
+    // `FROM base` + `COPY --chmod=0755 hook.sh /hook` gives what rootfs.sh
+    // gives with the hook.
+    let hook = repo().join("scripts/hooks/example.sh");
+    std::fs::copy(&hook, base.join("hook")).unwrap();
+    std::fs::set_permissions(base.join("hook"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let full = w.dir.join("full");
+    let out = rootfs(&[full.as_os_str(), hook.as_os_str()]);
+    assert!(out.status.success());
+    assert_eq!(listing(&base), listing(&full));
+}
+
+#[test]
+fn rootfs_refuses_bad_tools_naming_the_problem() {
+    let w = World::new();
+    let bin = w.dir.join("tools");
+    std::fs::create_dir_all(&bin).unwrap();
+    // A script, a setuid copy of a real executable, a path.
+    std::fs::write(bin.join("myscript"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(bin.join("myscript"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::copy("/usr/bin/env", bin.join("suidenv")).unwrap();
+    std::fs::set_permissions(bin.join("suidenv"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let root = w.dir.join("root");
+    for (tool, says) in [
+        ("myscript", "not an ELF executable"),
+        ("suidenv", "setuid or setgid"),
+        ("no-such-tool-xyz", "no such command on PATH"),
+        ("/usr/bin/env", "a command name, not a path"),
+    ] {
+        let out = std::process::Command::new(repo().join("scripts/rootfs.sh"))
+            .args(["--with", tool])
+            .arg(&root)
+            .arg("none")
+            .env("PATH", &path)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "--with {tool} was accepted");
+        assert!(err.contains(says), "--with {tool}: {err}");
     }
-    w.finish(cmd.output().unwrap())
+    // DIR is replaced whole, so a directory that is not an image root is refused.
+    let precious = w.dir.join("precious");
+    std::fs::create_dir_all(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), "keep me").unwrap();
+    let out = rootfs(&[precious.as_os_str(), OsStr::new("none")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an image root made by rootfs.sh"));
+    assert!(
+        precious.join("notes.txt").exists(),
+        "rootfs.sh removed a foreign directory"
+    );
+    let out = rootfs(&[OsStr::new("--bogus"), root.as_os_str()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option --bogus"));
+}
+
+#[test]
+fn a_tool_runs_in_the_root_as_the_image_user_with_only_its_closure() {
+    if let Err(why) = can_chroot() {
+        eprintln!("skipping the scratch-root test: {why} (CI runs it as root)");
+        return;
+    }
+    let w = World::new();
+    let root = w.dir.join("rootfs");
+    // GNU env (dynamically linked) replaces busybox's applet of that name.
+    let out = rootfs(&[
+        OsStr::new("--with"),
+        OsStr::new("env"),
+        root.as_os_str(),
+        OsStr::new("none"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("+ /bin/env ("), "{stdout}");
+    assert!(stdout.contains("libc.so.6"), "{stdout}");
+    assert!(stdout.contains("--with env added "), "{stdout}");
+    assert!(
+        !std::fs::symlink_metadata(root.join("bin/env"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(!root.join("etc/ssl").exists(), "env does no TLS: no CA bundle");
+    let run = exec_in_root(&root, &[], &["/bin/env", "--version"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("GNU coreutils"));
+
+    // A static tool comes alone: no loader, no libraries.
+    let tools = w.dir.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    // (the static credhook the root above was built with)
+    std::fs::copy(repo().join("target/static/credhook"), tools.join("mystatic")).unwrap();
+    let root2 = w.dir.join("rootfs2");
+    let out = std::process::Command::new(repo().join("scripts/rootfs.sh"))
+        .args(["--with", "mystatic"])
+        .arg(&root2)
+        .arg("none")
+        .env("PATH", format!("{}:/usr/bin:/bin", tools.display()))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!root2.join("lib64").exists() && !root2.join("lib").exists(), "{stdout}");
+    let run = exec_in_root(&root2, &[], &["/bin/mystatic", "--version"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
 
 #[test]
@@ -90,38 +218,23 @@ fn the_image_root_runs_a_create_and_a_delete() {
         eprintln!("skipping the scratch-root test: {why} (CI runs it as root)");
         return;
     }
-    let w = World::new();
+    let mut w = World::new();
     let root = w.dir.join("rootfs");
-    let st = Command::new(repo().join("scripts/rootfs.sh"))
-        .arg(&root)
-        .arg(repo().join("scripts/hooks/example.sh"))
-        .current_dir(repo())
-        .status()
-        .unwrap();
-    assert!(st.success(), "rootfs.sh failed");
+    let out = rootfs(&[root.as_os_str(), repo().join("scripts/hooks/example.sh").as_os_str()]);
+    assert!(out.status.success(), "rootfs.sh failed");
     // What a scratch image does not have.
     for absent in ["etc/ssl", "lib", "usr", "lib64"] {
         assert!(!root.join(absent).exists(), "{absent} in the image root");
     }
-    std::fs::copy(w.emu.ca_file().unwrap(), root.join("tmp/ca.pem")).unwrap();
-    let url = w.emu.url();
-    let common: Vec<(&str, &str)> = vec![
-        ("SM_INSTANCE_URL", &url),
-        ("CREDHOOK_IAM_URL", &url),
-        ("CREDHOOK_CA_FILE", "/tmp/ca.pem"),
-        ("SM_SECRET_ID", SECRET_ID),
-        ("SM_ACCESS_APIKEY", API_KEY),
-        ("SMIN_TEAM", "type:string, required:true"),
-        ("SM_TEAM_VALUE", "infra"),
-        ("SMOUT_USERNAME", "type:string, required:true"),
-        ("SMOUT_TOKEN", "type:string, required:true"),
-        ("SMOUT_TTL_DAYS", "type:integer"),
-        ("SMOUT_ADMIN", "type:boolean"),
-        ("EXAMPLE_STORE", "/tmp/store"),
-    ];
-    let mut create = common.clone();
-    create.extend([("SM_ACTION", "create_credentials"), ("SM_SECRET_TASK_ID", "t-create")]);
-    let r = run_in_root(&w, &root, &create);
+    w.set("SMIN_TEAM", "type:string, required:true")
+        .set("SM_TEAM_VALUE", "infra")
+        .set("SMOUT_USERNAME", "type:string, required:true")
+        .set("SMOUT_TOKEN", "type:string, required:true")
+        .set("SMOUT_TTL_DAYS", "type:integer")
+        .set("SMOUT_ADMIN", "type:boolean")
+        .set("EXAMPLE_STORE", "/tmp/store")
+        .set("SM_SECRET_TASK_ID", "t-create");
+    let r = w.run_in_root(&root);
     r.assert_code(0);
     let created = r.update();
     assert_eq!(created.status(), "credentials_created", "{r}");
@@ -137,13 +250,10 @@ fn the_image_root_runs_a_create_and_a_delete() {
     // The hook's store is inside the root: the credential exists there.
     assert_eq!(std::fs::read_dir(root.join("tmp/store")).unwrap().count(), 1);
 
-    let mut delete = common.clone();
-    delete.extend([
-        ("SM_ACTION", "delete_credentials"),
-        ("SM_SECRET_TASK_ID", "t-delete"),
-        ("SM_CREDENTIALS_ID", &id),
-    ]);
-    let r = run_in_root(&w, &root, &delete);
+    w.set("SM_ACTION", "delete_credentials")
+        .set("SM_SECRET_TASK_ID", "t-delete")
+        .set("SM_CREDENTIALS_ID", &id);
+    let r = w.run_in_root(&root);
     r.assert_code(0);
     assert_eq!(r.updates.last().unwrap().status(), "credentials_deleted", "{r}");
     assert_eq!(
@@ -151,4 +261,23 @@ fn the_image_root_runs_a_create_and_a_delete() {
         0,
         "the hook did not delete"
     );
+}
+
+#[test]
+fn example_provider_containerfiles_are_from_a_base_plus_the_hook() {
+    for entry in std::fs::read_dir(repo().join("examples")).unwrap() {
+        let file = entry.unwrap().path().join("Containerfile");
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(lines.len(), 2, "{}: {lines:?}", file.display());
+        assert!(lines[0].starts_with("FROM "), "{}", file.display());
+        assert_eq!(lines[1], "COPY --chmod=0755 hook.sh /hook", "{}", file.display());
+        assert!(file.with_file_name("hook.sh").exists(), "{}", file.display());
+    }
 }

@@ -1,13 +1,20 @@
-//! The PostgreSQL example end to end: a real server, `credhook run` against
-//! the emulator with scripts/hooks/postgres.sh, a login with the returned
-//! password, read-only access, a delete, and the login failing afterwards.
-//! Skips with a message when PostgreSQL's server binaries are not installed
-//! (.ci/run installs them).
+//! The PostgreSQL provider (examples/postgres/) end to end, in its image: the
+//! root scripts/rootfs.sh assembles `--with psql`, entered as the image's user
+//! 10001 with nothing else, against a real PostgreSQL server that only accepts
+//! TLS (a throwaway CA made by the test with openssl). Both kinds of login
+//! secret: an IBM Cloud Databases service credentials secret (verify-full
+//! against its `certificate_base64`) and an arbitrary secret holding an admin
+//! URI. Create, log in with the returned password over verify-full, confirm
+//! read-only, delete, delete again; a wrong CA fails the task with the
+//! provider's code. Skips with a message when PostgreSQL's server binaries are
+//! not installed or the test is not root (.ci/run installs them, as root).
 
 mod support;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use support::root::{can_chroot, repo, rootfs};
 use support::*;
 
 const ADMIN_PASSWORD: &str = "admin-pw-7f3a9c1e2b";
@@ -17,7 +24,8 @@ struct Postgres {
     bin: PathBuf,
     data: PathBuf,
     port: u16,
-    as_postgres: bool,
+    /// The CA that signed the server's certificate (PEM file).
+    ca: PathBuf,
 }
 
 fn pg_bin() -> Option<PathBuf> {
@@ -32,45 +40,108 @@ fn pg_bin() -> Option<PathBuf> {
         .find(|b| b.join("initdb").exists())
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`NAME.pem`, `NAME.key`) in `dir`.
+fn make_ca(dir: &Path, name: &str) -> PathBuf {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    );
+    dir.join(format!("{name}.pem"))
+}
+
+fn chown_postgres(p: &Path) {
+    let st = Command::new("chown").arg("postgres:postgres").arg(p).status().unwrap();
+    assert!(st.success());
 }
 
 impl Postgres {
     fn cmd(&self, tool: &str) -> Command {
-        let path = self.bin.join(tool);
-        if self.as_postgres {
-            // initdb and postgres refuse to run as root.
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(path);
-            c
-        } else {
-            Command::new(path)
-        }
+        // initdb and postgres refuse to run as root.
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(self.bin.join(tool));
+        c
     }
 
+    /// A cluster on a free port of 127.0.0.1 that accepts only TLS logins.
     fn start(dir: &Path) -> Option<Postgres> {
         let bin = pg_bin()?;
         let data = dir.join("pgdata");
         std::fs::create_dir_all(&data).unwrap();
-        let as_postgres = is_root();
         let pwfile = dir.join("pw");
         std::fs::write(&pwfile, ADMIN_PASSWORD).unwrap();
-        if as_postgres {
-            for p in [dir, &data, &pwfile] {
-                Command::new("chown")
-                    .args(["postgres:postgres"])
-                    .arg(p)
-                    .status()
-                    .unwrap();
-            }
-            std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let ca = make_ca(dir, "ca");
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+        );
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "san.ext",
+                "-out",
+                "server.pem",
+            ],
+        );
+        for p in [dir, &data, &pwfile, &dir.join("server.key"), &dir.join("server.pem")] {
+            chown_postgres(p);
         }
+        std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(
+            dir.join("server.key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -80,7 +151,7 @@ impl Postgres {
             bin,
             data: data.clone(),
             port,
-            as_postgres,
+            ca,
         };
         let out = pg
             .cmd("initdb")
@@ -91,7 +162,16 @@ impl Postgres {
             .output()
             .unwrap();
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
-        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", dir.display());
+        // TLS only: no plain `host` line.
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+        )
+        .unwrap();
+        let opts = format!(
+            "-p {port} -k {d} -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file={d}/server.pem -c ssl_key_file={d}/server.key",
+            d = dir.display()
+        );
         let out = pg
             .cmd("pg_ctl")
             .args(["-D"])
@@ -103,14 +183,24 @@ impl Postgres {
             .unwrap();
         assert!(
             out.status.success(),
-            "pg_ctl start: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "pg_ctl start: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(dir.join("pg.log")).unwrap_or_default()
         );
         Some(pg)
     }
 
+    /// The admin URI as IBM Cloud Databases composes it.
     fn admin_uri(&self) -> String {
-        format!("postgresql://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/postgres", self.port)
+        format!(
+            "postgres://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/postgres?sslmode=verify-full",
+            self.port
+        )
+    }
+
+    /// `uri` (with sslmode=verify-full) trusting this server's CA.
+    fn verified(&self, uri: &str) -> String {
+        format!("{uri}&sslrootcert={}", self.ca.display())
     }
 }
 
@@ -126,6 +216,7 @@ impl Drop for Postgres {
     }
 }
 
+/// The build machine's psql (the test's own view of the database).
 fn psql(uri: &str, sql: &str) -> Output {
     Command::new("psql")
         .args([
@@ -158,89 +249,274 @@ fn payload_field(update: &credhook_emulator::Update, key: &str) -> String {
     }
 }
 
-#[test]
-fn postgres_roles_are_created_used_and_dropped() {
+fn base64(bytes: &[u8]) -> String {
+    let out = Command::new("openssl")
+        .args(["base64", "-A"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A service credentials secret as Secrets Manager returns it for a
+/// Databases for PostgreSQL instance (trimmed to the fields that matter).
+fn service_credentials(composed: &str, ca_pem: &Path) -> String {
+    let cert = base64(&std::fs::read(ca_pem).unwrap());
+    format!(
+        r#"{{"id":"{LOGIN_SECRET}","secret_type":"service_credentials","credentials":{{"connection":{{"postgres":{{"authentication":{{"method":"direct","password":"{ADMIN_PASSWORD}","username":"admin"}},"composed":["{composed}"],"certificate":{{"certificate_base64":"{cert}","name":"ca"}},"database":"postgres","path":"/postgres","scheme":"postgres","type":"uri"}}}},"instance_administration_api":{{"instance_id":"x"}}}}}}"#
+    )
+}
+
+/// The test world with the provider's schema, a TLS-only PostgreSQL with a
+/// `reporting` schema, and the provider's image root; None when this machine
+/// cannot run it.
+fn setup() -> Option<(World, Postgres, PathBuf)> {
+    if let Err(why) = can_chroot() {
+        eprintln!("skipping the PostgreSQL image test: {why} (CI runs it as root)");
+        return None;
+    }
     let mut w = World::new();
     let Some(pg) = Postgres::start(&w.dir) else {
         eprintln!("skipping the PostgreSQL test: no PostgreSQL server binaries under /usr/lib/postgresql");
-        return;
+        return None;
     };
-    let admin = pg.admin_uri();
     let setup = psql(
-        &admin,
+        &pg.verified(&pg.admin_uri()),
         "CREATE SCHEMA reporting; CREATE TABLE reporting.sales (amount int); INSERT INTO reporting.sales VALUES (5), (7);",
     );
     assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
-
-    w.emu.add_secret(
-        LOGIN_SECRET,
-        &format!(r#"{{"id":"{LOGIN_SECRET}","secret_type":"arbitrary","payload":"{admin}"}}"#),
+    // The provider's image root: only what rootfs.sh puts there.
+    let root = w.dir.join("rootfs");
+    let hook = repo().join("examples/postgres/hook.sh");
+    let out = rootfs(&[
+        OsStr::new("--with"),
+        OsStr::new("psql"),
+        root.as_os_str(),
+        hook.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "rootfs.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/postgres.sh");
-    let config =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/postgres/job_config.json"))
-            .unwrap();
+    let config = std::fs::read_to_string(repo().join("examples/postgres/job_config.json")).unwrap();
     for (name, value) in credhook::jobconfig::parse(config.as_bytes()).unwrap() {
         w.set(&name, &value);
     }
-    w.set("CREDHOOK_HOOK", hook.to_str().unwrap())
-        .set("SM_LOGIN_SECRET_ID_VALUE", LOGIN_SECRET)
+    w.set("SM_LOGIN_SECRET_ID_VALUE", LOGIN_SECRET)
         .set("SM_SCHEMA_NAME_VALUE", "reporting")
         .secret(ADMIN_PASSWORD);
+    Some((w, pg, root))
+}
 
-    // create
-    let r = w.run();
+/// create (twice: a rotation makes a second, distinct role), log in,
+/// read, cannot write, delete, delete again. Returns the first create's payload.
+fn lifecycle(w: &mut World, pg: &Postgres, root: &Path) -> (String, String) {
+    let r = w.run_in_root(root);
     r.assert_code(0);
-    let created = r.update();
+    let created = r.updates.last().expect("an update");
     let user = payload_field(created, "username");
     let password = payload_field(created, "password");
     let composed = payload_field(created, "composed");
     assert!(user.starts_with("sm_") && password.len() == 64, "{r}");
-    assert_eq!(
-        composed,
-        format!("postgresql://{user}:{password}@127.0.0.1:{}/postgres", pg.port)
-    );
     w.secret(&password);
-    let r2 = w.run(); // a second create (a rotation) makes a second, distinct role
+    let r2 = w.run_in_root(root);
     r2.assert_code(0);
+    assert_ne!(payload_field(r2.update(), "username"), user);
 
-    // the new login works, reads, and cannot write
-    let read = psql(&composed, "SELECT sum(amount) FROM reporting.sales");
+    // the new login works over verify-full, reads, and cannot write
+    assert!(composed.ends_with("?sslmode=verify-full"), "{composed}");
+    let login = pg.verified(&composed);
+    let read = psql(&login, "SELECT sum(amount) FROM reporting.sales");
     assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
     assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "12");
-    let write = psql(&composed, "INSERT INTO reporting.sales VALUES (1)");
+    let ssl = psql(&login, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    assert_eq!(String::from_utf8_lossy(&ssl.stdout).trim(), "t");
+    let write = psql(&login, "INSERT INTO reporting.sales VALUES (1)");
     assert!(!write.status.success(), "the role can write");
     assert!(String::from_utf8_lossy(&write.stderr).contains("permission denied"));
 
     // delete: the login fails afterwards; deleting again still succeeds
     w.set("SM_ACTION", "delete_credentials").set("SM_CREDENTIALS_ID", &user);
-    w.run().assert_code(0);
-    let after = psql(&composed, "SELECT 1");
+    let r = w.run_in_root(root);
+    r.assert_code(0);
+    assert_eq!(r.updates.last().unwrap().status(), "credentials_deleted", "{r}");
+    let after = psql(&login, "SELECT 1");
     assert!(!after.status.success(), "the dropped role can still log in");
-    let again = w.run();
+    let again = w.run_in_root(root);
     again.assert_code(0);
     assert!(again.log_has("already gone"), "{again}");
     let roles = psql(
-        &admin,
+        &pg.verified(&pg.admin_uri()),
         &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{user}'"),
     );
     assert_eq!(String::from_utf8_lossy(&roles.stdout).trim(), "0");
+    (composed, payload_field(created, "certificate_base64"))
 }
 
 #[test]
-fn postgres_hook_refuses_a_bad_schema_name() {
-    let mut w = World::new();
+fn icd_service_credentials_in_the_image_root() {
+    let Some((mut w, pg, root)) = setup() else { return };
+    w.emu
+        .add_secret(LOGIN_SECRET, &service_credentials(&pg.admin_uri(), &pg.ca));
+    let (composed, cert) = lifecycle(&mut w, &pg, &root);
+    assert!(
+        composed.starts_with("postgres://sm_") && composed.contains(&format!("@127.0.0.1:{}/postgres?", pg.port)),
+        "{composed}"
+    );
+    assert_eq!(
+        cert,
+        base64(&std::fs::read(&pg.ca).unwrap()),
+        "certificate_base64 is the CA"
+    );
+    // The CA file the hook wrote is gone.
+    let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "ca.pem")
+        .collect();
+    assert!(left.is_empty(), "left in /tmp: {left:?}");
+}
+
+#[test]
+fn an_admin_uri_in_an_arbitrary_secret_in_the_image_root() {
+    let Some((mut w, pg, root)) = setup() else { return };
+    // The URI names the CA inside the image root.
+    std::fs::copy(&pg.ca, root.join("tmp/db-ca.pem")).unwrap();
+    let uri = format!("{}&sslrootcert=/tmp/db-ca.pem", pg.admin_uri());
     w.emu.add_secret(
         LOGIN_SECRET,
-        r#"{"secret_type":"arbitrary","payload":"postgresql://a:b@127.0.0.1:1/x"}"#,
+        &format!(r#"{{"id":"{LOGIN_SECRET}","secret_type":"arbitrary","payload":"{uri}"}}"#),
     );
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/postgres.sh");
-    w.set("SMIN_LOGIN_SECRET_ID", "type:secret_id, required:true")
-        .set("SMIN_SCHEMA_NAME", "type:string")
-        .set("SMOUT_USERNAME", "type:string, required:true")
-        .set("SM_LOGIN_SECRET_ID_VALUE", LOGIN_SECRET)
-        .set("SM_SCHEMA_NAME_VALUE", "x\"; DROP TABLE users; --")
-        .set("CREDHOOK_HOOK", hook.to_str().unwrap());
-    let d = w.run().failed_with("PG_BAD_SCHEMA");
-    assert!(d.contains("lower-case identifier"), "{d}");
+    let (composed, cert) = lifecycle(&mut w, &pg, &root);
+    assert!(composed.ends_with("/postgres?sslmode=verify-full"), "{composed}");
+    assert!(cert.is_empty(), "no certificate_base64 without one in the login secret");
+}
+
+#[test]
+fn a_wrong_ca_fails_the_task_with_the_providers_code_and_creates_nothing() {
+    let Some((w, pg, root)) = setup() else { return };
+    let other = make_ca(&w.dir, "other");
+    w.emu
+        .add_secret(LOGIN_SECRET, &service_credentials(&pg.admin_uri(), &other));
+    let r = w.run_in_root(&root);
+    r.assert_code(1);
+    let d = r.failed_with("PG_CONNECT_FAILED");
+    assert!(d.contains("certificate verify failed"), "{d}");
+    let roles = psql(
+        &pg.verified(&pg.admin_uri()),
+        "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'sm\\_%'",
+    );
+    assert_eq!(String::from_utf8_lossy(&roles.stdout).trim(), "0");
+    let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "ca.pem")
+        .collect();
+    assert!(left.is_empty(), "left in /tmp after a failed create: {left:?}");
+    // Without TLS verification the server is not reached at all.
+    let plain = format!(
+        "postgres://admin:{ADMIN_PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
+        pg.port
+    );
+    w.emu.add_secret(
+        LOGIN_SECRET,
+        &format!(r#"{{"id":"{LOGIN_SECRET}","secret_type":"arbitrary","payload":"{plain}"}}"#),
+    );
+    let d = w.run_in_root(&root).failed_with("PG_CONNECT_FAILED");
+    assert!(d.contains("no encryption") || d.contains("pg_hba.conf"), "{d}");
+}
+
+/// The hook's own checks, run on the build machine: each case fails the
+/// task with the hook's code before any connection is tried.
+#[test]
+fn postgres_hook_refuses_bad_input() {
+    let uri = r#"{"secret_type":"arbitrary","payload":"postgresql://a:b@127.0.0.1:1/x"}"#;
+    for (secret, schema, delete_id, code, says) in [
+        (
+            uri,
+            "x\"; DROP TABLE users; --",
+            None,
+            "PG_BAD_SCHEMA",
+            "lower-case identifier",
+        ),
+        (
+            r#"{"secret_type":"arbitrary","payload":"mysql://a:b@h/x"}"#,
+            "public",
+            None,
+            "PG_BAD_ADMIN_URI",
+            "must start with postgresql://",
+        ),
+        (
+            r#"{"secret_type":"arbitrary","payload":"postgresql://127.0.0.1/x"}"#,
+            "public",
+            None,
+            "PG_BAD_ADMIN_URI",
+            "has no user",
+        ),
+        (
+            r#"{"secret_type":"username_password","username":"u","password":"p"}"#,
+            "public",
+            None,
+            "PG_NO_ADMIN_URI",
+            "service credentials secret",
+        ),
+        (
+            r#"{"secret_type":"service_credentials","credentials":{"connection":{"mysql":{}}}}"#,
+            "public",
+            None,
+            "PG_BAD_LOGIN_SECRET",
+            "connection.postgres.composed[0]",
+        ),
+        (
+            uri,
+            "public",
+            Some("postgres"),
+            "PG_NOT_OURS",
+            "only drops the sm_* roles",
+        ),
+        (uri, "public", Some("sm_x\";DROP"), "PG_NOT_OURS", "not a role name"),
+        (
+            r#"{"secret_type":"arbitrary","payload":"postgresql://a:b@127.0.0.1:1/x\nid=sm_x"}"#,
+            "public",
+            None,
+            "PG_BAD_ADMIN_URI",
+            "spaces or control characters",
+        ),
+        (
+            r#"{"secret_type":"service_credentials","credentials":{"connection":{"postgres":{"composed":["postgres://a:b@h:1/d"],"certificate":{"certificate_base64":"QUJD\nid=sm_x"}}}}}"#,
+            "public",
+            None,
+            "PG_BAD_LOGIN_SECRET",
+            "is not base64",
+        ),
+    ] {
+        let mut w = World::new();
+        w.set("SMIN_LOGIN_SECRET_ID", "type:secret_id, required:true")
+            .set("SMIN_SCHEMA_NAME", "type:string")
+            .set("SMOUT_USERNAME", "type:string, required:true")
+            .set("SM_LOGIN_SECRET_ID_VALUE", LOGIN_SECRET)
+            .set("SM_SCHEMA_NAME_VALUE", schema)
+            .set(
+                "CREDHOOK_HOOK",
+                repo().join("examples/postgres/hook.sh").to_str().unwrap(),
+            );
+        // `credhook json` on PATH, as in the image.
+        let bin_dir = credhook_bin().parent().unwrap().display().to_string();
+        w.set("PATH", &format!("{bin_dir}:/usr/bin:/bin"));
+        if let Some(id) = delete_id {
+            w.set("SM_ACTION", "delete_credentials").set("SM_CREDENTIALS_ID", id);
+        }
+        w.emu.add_secret(LOGIN_SECRET, secret);
+        let d = w.run().failed_with(code);
+        assert!(d.contains(says), "{code}: {d}");
+    }
 }

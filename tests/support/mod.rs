@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod root;
+
 use credhook_emulator::{Emulator, Endpoint, Options, Update};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
