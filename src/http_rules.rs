@@ -2,7 +2,7 @@
 //! be retried and when, how a status becomes an exit status, form encoding,
 //! and which redirects may be followed.
 
-use crate::retry::{self, Outcome, Policy, Progress, Verdict};
+use crate::retry::{self, Ended, Next, Policy, Progress};
 use crate::secret::SecretBuf;
 use crate::url::{self, Scheme};
 use alloc::format;
@@ -69,8 +69,8 @@ impl RetryScope {
 /// Worth another try: no reply (connect error, timeout, dropped
 /// connection), 429 or 503. Other 5xx are not retried: the server answered,
 /// and may have acted.
-pub fn retryable(outcome: Outcome) -> bool {
-    matches!(outcome, Outcome::Unsent | Outcome::NoReply | Outcome::Status(429 | 503))
+pub fn retryable(outcome: Ended) -> bool {
+    matches!(outcome, Ended::Unsent | Ended::NoReply | Ended::Status(429 | 503))
 }
 
 /// After an attempt of `method` ended with `outcome`: the wait before the
@@ -83,7 +83,7 @@ pub fn next_retry(
     scope: RetryScope,
     retries: u32,
     progress: Progress,
-    outcome: Outcome,
+    outcome: Ended,
     retry_after_s: Option<u64>,
     random: u64,
 ) -> Option<u64> {
@@ -92,8 +92,8 @@ pub fn next_retry(
     }
     let policy = Policy { retries, base_ms: 500 };
     match retry::decide(policy, progress, outcome, retry_after_s, random) {
-        Verdict::RetryAfterMs(ms) => Some(ms),
-        Verdict::Done | Verdict::GiveUp => None,
+        Next::RetryAfterMs(ms) => Some(ms),
+        Next::Done | Next::GiveUp => None,
     }
 }
 
@@ -290,7 +290,7 @@ mod tests {
     fn only_idempotent_methods_are_retried_unless_allowed() {
         use Method::*;
         let p = Progress::default();
-        for t in [Outcome::Unsent, Outcome::NoReply, Outcome::Status(503)] {
+        for t in [Ended::Unsent, Ended::NoReply, Ended::Status(503)] {
             for m in [Get, Head, Put, Delete] {
                 assert!(
                     next_retry(m, RetryScope::Idempotent, 2, p, t, None, 0).is_some(),
@@ -314,24 +314,15 @@ mod tests {
             ..Progress::default()
         };
         let r = |o, ra, attempt| next_retry(Method::Get, RetryScope::Idempotent, 2, at(attempt, 0), o, ra, 0);
-        assert_eq!(r(Outcome::Status(503), Some(3), 0), Some(3000));
-        assert_eq!(r(Outcome::Status(429), Some(600), 0), Some(60_000));
-        assert_eq!(r(Outcome::Status(429), None, 0), Some(250));
-        assert_eq!(r(Outcome::Status(503), None, 2), None, "retries exhausted");
+        assert_eq!(r(Ended::Status(503), Some(3), 0), Some(3000));
+        assert_eq!(r(Ended::Status(429), Some(600), 0), Some(60_000));
+        assert_eq!(r(Ended::Status(429), None, 0), Some(250));
+        assert_eq!(r(Ended::Status(503), None, 2), None, "retries exhausted");
         for s in [200, 204, 301, 400, 404, 409, 500, 502, 504] {
-            assert_eq!(r(Outcome::Status(s), None, 0), None, "{s}");
+            assert_eq!(r(Ended::Status(s), None, 0), None, "{s}");
         }
-        let get = |retries, p, ra, rnd| {
-            next_retry(
-                Method::Get,
-                RetryScope::Idempotent,
-                retries,
-                p,
-                Outcome::NoReply,
-                ra,
-                rnd,
-            )
-        };
+        let get =
+            |retries, p, ra, rnd| next_retry(Method::Get, RetryScope::Idempotent, retries, p, Ended::NoReply, ra, rnd);
         assert_eq!(get(0, at(0, 0), None, 0), None, "no retries by default");
         let late = get(100, at(30, 0), None, u64::MAX).unwrap();
         assert!(late <= retry::MAX_BACKOFF_MS, "each wait is capped: {late}");

@@ -34,7 +34,7 @@ impl Default for Policy {
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Ended {
     /// Nothing reached the server: refused, no such host, connect or TLS
     /// handshake failure.
     Unsent,
@@ -45,11 +45,11 @@ pub enum Outcome {
     Status(u16),
 }
 
-impl Outcome {
+impl Ended {
     /// Whether the server may have acted on the request without our knowing:
     /// a later failure of the same call is then ambiguous.
     pub fn may_have_arrived(self) -> bool {
-        self == Outcome::NoReply
+        self == Ended::NoReply
     }
 }
 
@@ -65,17 +65,17 @@ pub fn is_redirect(status: u16) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Next {
     Done,
     RetryAfterMs(u64),
     GiveUp,
 }
 
 /// Whether an outcome is worth another try: no reply, 429, 5xx.
-pub fn retryable(outcome: Outcome) -> bool {
+pub fn retryable(outcome: Ended) -> bool {
     match outcome {
-        Outcome::Unsent | Outcome::NoReply => true,
-        Outcome::Status(s) => s == 429 || (500..=599).contains(&s),
+        Ended::Unsent | Ended::NoReply => true,
+        Ended::Status(s) => s == 429 || (500..=599).contains(&s),
     }
 }
 
@@ -101,14 +101,14 @@ pub struct Progress {
 /// into its upper half, and at least the server's `Retry-After` (capped at
 /// 60 s). A retry is not made when its wait would take the call past
 /// [`MAX_TOTAL_WAIT_MS`] of waiting, or past its stop budget.
-pub fn decide(policy: Policy, p: Progress, outcome: Outcome, retry_after_s: Option<u64>, random: u64) -> Verdict {
-    if let Outcome::Status(s) = outcome
+pub fn decide(policy: Policy, p: Progress, outcome: Ended, retry_after_s: Option<u64>, random: u64) -> Next {
+    if let Ended::Status(s) = outcome
         && is_success(s)
     {
-        return Verdict::Done;
+        return Next::Done;
     }
     if !retryable(outcome) || p.attempt >= policy.retries {
-        return Verdict::GiveUp;
+        return Next::GiveUp;
     }
     let backoff = policy
         .base_ms
@@ -119,14 +119,14 @@ pub fn decide(policy: Policy, p: Progress, outcome: Outcome, retry_after_s: Opti
     let floor = retry_after_s.map_or(0, |s| s.min(MAX_RETRY_AFTER_S) * 1000);
     let delay = jittered.max(floor);
     if p.waited_ms.saturating_add(delay) > MAX_TOTAL_WAIT_MS {
-        return Verdict::GiveUp;
+        return Next::GiveUp;
     }
     if let Some(since) = p.since_stop_ms
         && since.saturating_add(delay) >= stop_budget_ms(p.reports)
     {
-        return Verdict::GiveUp;
+        return Next::GiveUp;
     }
-    Verdict::RetryAfterMs(delay)
+    Next::RetryAfterMs(delay)
 }
 
 /// How long after a stop a call may still run: the task update
@@ -170,10 +170,10 @@ mod tests {
     #[test]
     fn only_2xx_is_success() {
         for s in [200, 201, 204, 299] {
-            assert_eq!(decide(P, at(0), Outcome::Status(s), None, 0), Verdict::Done, "{s}");
+            assert_eq!(decide(P, at(0), Ended::Status(s), None, 0), Next::Done, "{s}");
         }
         for s in [300, 301, 302, 304, 307, 308, 399] {
-            assert_eq!(decide(P, at(0), Outcome::Status(s), None, 0), Verdict::GiveUp, "{s}");
+            assert_eq!(decide(P, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
             assert!(is_redirect(s) && !is_success(s));
         }
         assert!(!is_success(199) && !is_redirect(400));
@@ -182,27 +182,27 @@ mod tests {
     #[test]
     fn what_is_retried() {
         for s in [400, 401, 403, 404, 409] {
-            assert_eq!(decide(P, at(0), Outcome::Status(s), None, 0), Verdict::GiveUp, "{s}");
+            assert_eq!(decide(P, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
         }
         for o in [
-            Outcome::Unsent,
-            Outcome::NoReply,
-            Outcome::Status(429),
-            Outcome::Status(500),
-            Outcome::Status(503),
+            Ended::Unsent,
+            Ended::NoReply,
+            Ended::Status(429),
+            Ended::Status(500),
+            Ended::Status(503),
         ] {
-            assert!(matches!(decide(P, at(0), o, None, 0), Verdict::RetryAfterMs(_)));
-            assert_eq!(decide(P, at(3), o, None, 0), Verdict::GiveUp);
+            assert!(matches!(decide(P, at(0), o, None, 0), Next::RetryAfterMs(_)));
+            assert_eq!(decide(P, at(3), o, None, 0), Next::GiveUp);
         }
-        assert!(Outcome::NoReply.may_have_arrived());
-        assert!(!Outcome::Unsent.may_have_arrived() && !Outcome::Status(500).may_have_arrived());
+        assert!(Ended::NoReply.may_have_arrived());
+        assert!(!Ended::Unsent.may_have_arrived() && !Ended::Status(500).may_have_arrived());
     }
 
     #[test]
     fn backoff_doubles_with_jitter_in_upper_half() {
         for (attempt, lo, hi) in [(0, 250, 500), (1, 500, 1000), (2, 1000, 2000)] {
             for r in [0, 1, 7, 499, 12345, u64::MAX] {
-                let Verdict::RetryAfterMs(d) = decide(P, at(attempt), Outcome::Unsent, None, r) else {
+                let Next::RetryAfterMs(d) = decide(P, at(attempt), Ended::Unsent, None, r) else {
                     panic!()
                 };
                 assert!((lo..=hi).contains(&d), "{attempt} {r} {d}");
@@ -224,14 +224,14 @@ mod tests {
                 waited_ms: waited,
                 ..Progress::default()
             };
-            match decide(p, prog, Outcome::Status(503), None, u64::MAX) {
-                Verdict::RetryAfterMs(d) => {
+            match decide(p, prog, Ended::Status(503), None, u64::MAX) {
+                Next::RetryAfterMs(d) => {
                     assert!(d <= MAX_BACKOFF_MS, "{d}");
                     waited += d;
                     attempt += 1;
                 }
                 v => {
-                    assert_eq!(v, Verdict::GiveUp);
+                    assert_eq!(v, Next::GiveUp);
                     break;
                 }
             }
@@ -244,19 +244,19 @@ mod tests {
             waited_ms: 100_000,
             ..Progress::default()
         };
-        assert_eq!(decide(p, prog, Outcome::Status(429), Some(60), 0), Verdict::GiveUp);
+        assert_eq!(decide(p, prog, Ended::Status(429), Some(60), 0), Next::GiveUp);
         assert!(call_bound_ms(p, 30_000) < 2 * 3600 * 1000);
     }
 
     #[test]
     fn retry_after_is_a_floor_capped_at_60s() {
         assert_eq!(
-            decide(P, at(0), Outcome::Status(429), Some(2), 0),
-            Verdict::RetryAfterMs(2000)
+            decide(P, at(0), Ended::Status(429), Some(2), 0),
+            Next::RetryAfterMs(2000)
         );
         assert_eq!(
-            decide(P, at(0), Outcome::Status(429), Some(3600), 0),
-            Verdict::RetryAfterMs(60_000)
+            decide(P, at(0), Ended::Status(429), Some(3600), 0),
+            Next::RetryAfterMs(60_000)
         );
         assert_eq!(parse_retry_after(" 7 "), Some(7));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
@@ -271,20 +271,20 @@ mod tests {
             reports,
         };
         // Other calls: no retry after a stop.
-        assert_eq!(decide(P, stopped(false, 0), Outcome::Unsent, None, 0), Verdict::GiveUp);
+        assert_eq!(decide(P, stopped(false, 0), Ended::Unsent, None, 0), Next::GiveUp);
         // The task update keeps its backoff and Retry-After (no back-to-back
         // retries), within its budget.
         assert_eq!(
-            decide(P, stopped(true, 0), Outcome::Status(503), None, 0),
-            Verdict::RetryAfterMs(250)
+            decide(P, stopped(true, 0), Ended::Status(503), None, 0),
+            Next::RetryAfterMs(250)
         );
         assert_eq!(
-            decide(P, stopped(true, 1000), Outcome::Status(429), Some(2), 0),
-            Verdict::RetryAfterMs(2000)
+            decide(P, stopped(true, 1000), Ended::Status(429), Some(2), 0),
+            Next::RetryAfterMs(2000)
         );
         assert_eq!(
-            decide(P, stopped(true, 9000), Outcome::Status(429), Some(2), 0),
-            Verdict::GiveUp
+            decide(P, stopped(true, 9000), Ended::Status(429), Some(2), 0),
+            Next::GiveUp
         );
         assert_eq!(stop_budget_ms(false), 0);
         assert_eq!(stop_budget_ms(true), REPORT_AFTER_STOP_MS);

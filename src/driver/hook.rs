@@ -1,456 +1,272 @@
-//! Running the hook: its own process group, stdin null, stdout/stderr and the
-//! private output pipe (fd 3) read with `poll` on one thread, a timeout with
-//! SIGTERM then SIGKILL to the whole group, and nothing left running after it.
+//! The hook step, shared by `run` and `dry-run`: the hook's environment,
+//! judging what it did, logging its lines, and the rollback `delete`.
 
-use super::signals;
-use crate::outputs::MAX_OUTPUT_BYTES;
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use super::child::{self, Ending, Spec};
+use super::log::{Log, Value};
+use super::{Vars, known_secrets, signals};
+use crate::hookenv;
+use crate::inputs::Input;
+use crate::schema::Schema;
+use crate::secret::Secret;
+use crate::settings::Action;
+use crate::verdict;
+use std::collections::BTreeSet;
+use std::format;
+use std::string::String;
+use std::string::ToString;
+use std::time::Duration;
 use std::vec::Vec;
-use zeroize::{Zeroize, Zeroizing};
 
-/// SIGKILL follows SIGTERM after this long.
-pub const KILL_GRACE: Duration = Duration::from_secs(5);
-/// Pipes are read at most this long after the hook's own process ended.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(1);
-/// Held stdout/stderr lines, in bytes: each line counts its length plus
-/// one, so blank lines count too; once a line does not fit, it and every
-/// later line are dropped and counted.
-pub const MAX_HELD_LOG: usize = 256 * 1024;
-/// At most this many held lines, whatever their length (the log grows by a
-/// JSON record per line).
-pub const MAX_HELD_LINES: usize = 16 * 1024;
-/// How much of the last stderr line is kept for a task description.
-const LAST_STDERR_KEPT: usize = 4096;
-/// Where the hook finds its output channel.
-pub const OUTPUT_PATH: &str = "/dev/fd/3";
+/// After a stop, a rollback gets this long, then SIGTERM, then SIGKILL
+/// [`child::KILL_GRACE`] later: at most 20 s in all.
+const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(15);
 
-pub struct Spec<'a> {
+/// Which hook, and how long it may run.
+pub struct Hook<'a> {
     pub path: &'a str,
-    pub arg: &'a str,
-    pub env: super::Vars,
-    pub timeout: Duration,
-    /// How long the run may go on after a stop signal before it gets
-    /// SIGTERM (SIGKILL follows [`KILL_GRACE`] later). Zero for the hook's
-    /// own run; the rollback gets a little time to delete what it can.
-    pub after_stop: Duration,
+    pub timeout_s: u64,
 }
 
-#[derive(Debug)]
-pub enum Ending {
-    Exited(i32),
-    Signaled(i32),
-    /// Past its timeout; credhook ended it.
-    TimedOut,
-    /// credhook was told to stop and ended it.
-    Stopped,
-    NotStarted(io::Error),
+/// Runs the hook with `arg` (`create` or `delete`) to its end or its timeout.
+/// `honour_stop`: whether a stop signal ends it (not for a rollback started
+/// after the stop, which has its own, shorter timeout).
+pub fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars, honour_stop: bool) -> child::Run {
+    run_hook_for(hook, schema, arg, env, Duration::from_secs(hook.timeout_s), honour_stop)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-impl Stream {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        }
-    }
-}
-
-pub struct Run {
-    pub ending: Ending,
-    /// What the hook wrote to fd 3, at most 1 MiB (+1 byte to tell overflow).
-    pub output: Zeroizing<Vec<u8>>,
-    /// More than 1 MiB was written to fd 3.
-    pub output_overflow: bool,
-    /// stdout/stderr lines, held whole (a long line is split only after it
-    /// is masked) until the hook exits.
-    pub lines: HeldLines,
-    pub dropped_lines: u64,
-    /// The last non-blank stderr line (its first 4 KiB), and whether it was
-    /// longer.
-    pub last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
-    pub duration: Duration,
-}
-
-/// Lines in one zeroizing buffer, each a range of it.
-#[derive(Default)]
-pub struct HeldLines {
-    text: Zeroizing<Vec<u8>>,
-    index: Vec<(Stream, u32, u32)>,
-}
-
-impl HeldLines {
-    pub fn iter(&self) -> impl Iterator<Item = (Stream, &[u8])> {
-        self.index
-            .iter()
-            .map(|(s, a, b)| (*s, &self.text[*a as usize..*b as usize]))
-    }
-
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-}
-
-struct LineBuf {
-    stream: Stream,
-    /// The line so far: as much of it as can still be held, and at least
-    /// `LAST_STDERR_KEPT` bytes.
-    partial: Zeroizing<Vec<u8>>,
-    /// Its whole length.
-    len: usize,
-}
-
-impl LineBuf {
-    fn new(stream: Stream) -> LineBuf {
-        LineBuf {
-            stream,
-            partial: Zeroizing::new(Vec::new()),
-            len: 0,
-        }
-    }
-}
-
-struct Collector {
-    lines: HeldLines,
-    held: usize,
-    full: bool,
-    dropped: u64,
-    last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
-}
-
-impl Collector {
-    fn new() -> Collector {
-        Collector {
-            lines: HeldLines::default(),
-            held: 0,
-            full: false,
-            dropped: 0,
-            last_stderr: None,
-        }
-    }
-
-    /// Ends `buf`'s line: holds it if it fits, else drops it and the rest.
-    fn push(&mut self, buf: &mut LineBuf) {
-        let line = &buf.partial[..];
-        if buf.stream == Stream::Stderr && !line.trim_ascii().is_empty() {
-            let kept = &line[..line.len().min(LAST_STDERR_KEPT)];
-            self.last_stderr = Some((Zeroizing::new(kept.to_vec()), buf.len > kept.len()));
-        }
-        let cost = buf.len + 1;
-        if !self.full && self.held + cost <= MAX_HELD_LOG && self.lines.index.len() < MAX_HELD_LINES {
-            if self.lines.text.capacity() == 0 {
-                // Allocated once: growing would leave unzeroized copies.
-                self.lines.text = Zeroizing::new(Vec::with_capacity(MAX_HELD_LOG));
-            }
-            let start = self.lines.text.len() as u32;
-            self.lines.text.extend_from_slice(line);
-            let end = self.lines.text.len() as u32;
-            self.lines.index.push((buf.stream, start, end));
-            self.held += cost;
+fn run_hook_for(
+    hook: &Hook<'_>,
+    schema: &Schema,
+    arg: &str,
+    env: Vars,
+    timeout: Duration,
+    honour_stop: bool,
+) -> child::Run {
+    let run = child::run(Spec {
+        path: hook.path,
+        arg,
+        env,
+        timeout,
+        after_stop: if honour_stop {
+            Duration::ZERO
         } else {
-            self.full = true;
-            self.dropped += 1;
-        }
-        buf.partial.zeroize();
-        buf.partial.clear();
-        buf.len = 0;
-    }
-
-    fn feed(&mut self, buf: &mut LineBuf, data: &[u8]) {
-        let mut rest = data;
-        loop {
-            let (piece, ended) = match rest.iter().position(|b| *b == b'\n') {
-                Some(nl) => (&rest[..nl], true),
-                None => (rest, false),
-            };
-            // Keep only what can still be held, and at least what the last
-            // stderr line needs: a longer line is dropped anyway.
-            let keep = if self.full {
-                LAST_STDERR_KEPT
-            } else {
-                MAX_HELD_LOG.saturating_sub(self.held).max(LAST_STDERR_KEPT)
-            };
-            let room = keep.saturating_sub(buf.partial.len());
-            grow_into(&mut buf.partial, &piece[..piece.len().min(room)]);
-            buf.len += piece.len();
-            if !ended {
-                break;
-            }
-            self.push(buf);
-            rest = &rest[piece.len() + 1..];
-        }
-    }
-
-    fn finish(&mut self, buf: &mut LineBuf) {
-        if buf.len > 0 {
-            self.push(buf);
-        }
-    }
-}
-
-/// Runs the hook to its end and collects what it wrote.
-pub fn run(spec: Spec<'_>) -> Run {
-    let started = Instant::now();
-    let not_started = |e| Run {
-        ending: Ending::NotStarted(e),
-        output: Zeroizing::new(Vec::new()),
-        output_overflow: false,
-        lines: HeldLines::default(),
-        dropped_lines: 0,
-        last_stderr: None,
-        duration: started.elapsed(),
-    };
-    let (out_read, out_write) = match pipe() {
-        Ok(p) => p,
-        Err(e) => return not_started(e),
-    };
-    let mut cmd = Command::new(spec.path);
-    cmd.arg(spec.arg)
-        .env_clear()
-        .envs(spec.env.0.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let w = out_write.as_raw_fd();
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // dup2 and fcntl, which are async-signal-safe.
-    unsafe {
-        cmd.pre_exec(move || {
-            if w == 3 {
-                // dup2 onto itself would keep FD_CLOEXEC; clear it instead.
-                if libc::fcntl(3, libc::F_SETFD, 0) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            } else if libc::dup2(w, 3) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return not_started(e),
-    };
-    // Our copy of the write end must go, or the pipe never reaches EOF.
-    drop(out_write);
-    let mut run = supervise(&mut child, out_read, &spec);
-    run.duration = started.elapsed();
+            ROLLBACK_AFTER_STOP
+        },
+    });
+    // Every value it wrote is a secret from now on, before anything is
+    // judged or logged: valid or not, cut short or not.
+    known_secrets::register_hook_output(&run.output, schema);
     run
 }
 
-fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
-    let pgid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.take().map(OwnedFd::from);
-    let mut stderr = child.stderr.take().map(OwnedFd::from);
-    let mut output_fd = Some(out_read);
-    let mut out_buf = LineBuf::new(Stream::Stdout);
-    let mut err_buf = LineBuf::new(Stream::Stderr);
-    let mut collector = Collector::new();
-    let mut output = Zeroizing::new(Vec::with_capacity(4096));
-    let mut overflow = false;
+pub use crate::verdict::Verdict;
 
-    let started = Instant::now();
-    let deadline = started + spec.timeout;
-    // A run that starts after the stop (a rollback) gets its full grace.
-    let stop_deadline = || signals::stopped_at().map(|at| at.max(started) + spec.after_stop);
-    let mut ended_by: Option<Ending> = None;
-    let mut kill_at: Option<Instant> = None;
-    let mut exited: Option<std::process::ExitStatus> = None;
-    let mut drain_until: Option<Instant> = None;
-    let mut chunk = Zeroizing::new([0u8; 8192]);
+/// The hook's environment: the job's, scrubbed, plus inputs, resolved secret
+/// fields, the IAM token when asked for, and `CREDHOOK_OUTPUT`.
+pub fn environment(
+    job_env: &Vars,
+    schema: &Schema,
+    inputs: &[Input],
+    resolved: Vec<(String, Secret)>,
+    iam_token: Option<&Secret>,
+) -> Vars {
+    // Built inside `Vars` from the start, so every secret copy is zeroized.
+    // A resolved field replaces a job variable of the same name: the job's
+    // copy is never put in, so nothing is dropped unzeroized.
+    let replaced: BTreeSet<&str> = resolved.iter().map(|(k, _)| k.as_str()).collect();
+    let mut vars = Vars(Vec::new());
+    let env = &mut vars.0;
+    env.extend(
+        job_env
+            .0
+            .iter()
+            .filter(|(k, _)| {
+                k.to_str()
+                    .is_none_or(|k| hookenv::passes(k, schema) && !replaced.contains(k))
+            })
+            .cloned(),
+    );
+    for input in inputs {
+        if let Some(v) = &input.value {
+            env.push((format!("SMIN_{}", input.field.name).into(), v.into()));
+        }
+    }
+    for (k, v) in &resolved {
+        env.push((k.into(), v.expose().into()));
+    }
+    if let Some(t) = iam_token {
+        env.push(("CREDHOOK_IAM_TOKEN".into(), t.expose().into()));
+    }
+    env.push(("CREDHOOK_OUTPUT".into(), child::OUTPUT_PATH.into()));
+    vars
+}
 
-    loop {
-        let now = Instant::now();
-        if exited.is_none() {
-            if ended_by.is_none() && stop_deadline().is_some_and(|at| now >= at) {
-                ended_by = Some(Ending::Stopped);
-                signal_group(pgid, libc::SIGTERM);
-                kill_at = Some(now + KILL_GRACE);
-            }
-            if ended_by.is_none() && now >= deadline {
-                ended_by = Some(Ending::TimedOut);
-                signal_group(pgid, libc::SIGTERM);
-                kill_at = Some(now + KILL_GRACE);
-            }
-            if kill_at.is_some_and(|k| now >= k) {
-                signal_group(pgid, libc::SIGKILL);
-                kill_at = None;
-            }
-            if has_exited(pgid) {
-                // Whatever the hook left running in its group goes with it,
-                // before the hook is reaped so the group ID cannot be reused.
-                signal_group(pgid, libc::SIGKILL);
-                exited = child.wait().ok();
-                drain_until = Some(Instant::now() + DRAIN_LIMIT);
-            }
-        }
-        let open = stdout.is_some() || stderr.is_some() || output_fd.is_some();
-        if exited.is_some() && (!open || drain_until.is_some_and(|d| Instant::now() >= d)) {
-            break;
-        }
-
-        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
-        for fd in [&stdout, &stderr, &output_fd].into_iter().flatten() {
-            fds.push(libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        let wake = signals::wake_fd();
-        if wake >= 0 {
-            fds.push(libc::pollfd {
-                fd: wake,
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        let stop_at = stop_deadline();
-        let next = [
-            Some(deadline).filter(|_| ended_by.is_none()),
-            stop_at.filter(|_| ended_by.is_none()),
-            kill_at,
-            drain_until,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        // Without the self-pipe (signals not installed) poll the child often.
-        let cap = if wake >= 0 {
-            Duration::from_secs(1)
+/// Turns the hook's run into what the task should say (the rules are
+/// [`crate::verdict::judge`]'s).
+pub fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
+    let ending = match &run.ending {
+        Ending::Exited(c) => verdict::Ending::Exited(*c),
+        Ending::Signaled(s) => verdict::Ending::Signaled(*s),
+        Ending::TimedOut => verdict::Ending::TimedOut,
+        Ending::Stopped => verdict::Ending::Stopped,
+        Ending::NotStarted(e) => verdict::Ending::NotStarted(e.to_string()),
+    };
+    // Masked here, while it is known whether it was cut (a cut may split a
+    // secret).
+    let last_stderr = run.last_stderr.as_ref().map(|(line, cut)| {
+        let line = zeroize::Zeroizing::new(String::from_utf8_lossy(line).into_owned());
+        if *cut {
+            known_secrets::mask_cut(&line)
         } else {
-            Duration::from_millis(10)
-        };
-        let wait = next.map_or(cap, |n| n.saturating_duration_since(Instant::now()).min(cap));
-        let ms = wait.as_millis().clamp(1, 1000) as libc::c_int;
-        // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n <= 0 {
-            continue;
+            known_secrets::mask(&line)
         }
-        for p in &fds {
-            if p.revents == 0 {
-                continue;
-            }
-            if p.fd == wake {
-                signals::drain_wake();
-                continue;
-            }
-            let raw = |f: &Option<OwnedFd>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
-            let which = if p.fd == raw(&stdout) {
-                Some(Stream::Stdout)
-            } else if p.fd == raw(&stderr) {
-                Some(Stream::Stderr)
-            } else {
-                None
-            };
-            let n = read_fd(p.fd, &mut chunk[..]);
-            let data = &chunk[..n];
-            match (which, n) {
-                (Some(Stream::Stdout), 0) => stdout = None,
-                (Some(Stream::Stderr), 0) => stderr = None,
-                (None, 0) => output_fd = None,
-                (Some(Stream::Stdout), _) => collector.feed(&mut out_buf, data),
-                (Some(Stream::Stderr), _) => collector.feed(&mut err_buf, data),
-                (None, _) => {
-                    let room = (MAX_OUTPUT_BYTES + 1).saturating_sub(output.len());
-                    overflow |= data.len() > room;
-                    grow_into(&mut output, &data[..data.len().min(room)]);
-                }
-            }
-        }
-    }
-    collector.finish(&mut out_buf);
-    collector.finish(&mut err_buf);
-    let ending = match (ended_by, exited) {
-        (Some(e), _) => e,
-        (None, Some(status)) => match (status.code(), status.signal()) {
-            (Some(c), _) => Ending::Exited(c),
-            (None, Some(s)) => Ending::Signaled(s),
-            _ => Ending::Exited(-1),
+    });
+    let (verdict, warning) = verdict::judge(
+        action,
+        schema,
+        &verdict::HookRun {
+            ending: &ending,
+            output: &run.output,
+            overflow: run.output_overflow,
+            last_stderr: last_stderr.as_deref(),
+            path: hook.path,
+            timeout_s: hook.timeout_s,
         },
-        (None, None) => Ending::Exited(-1),
-    };
-    Run {
-        ending,
-        output,
-        output_overflow: overflow,
-        lines: collector.lines,
-        dropped_lines: collector.dropped,
-        last_stderr: collector.last_stderr,
-        duration: Duration::ZERO,
+    );
+    if let Some(w) = warning {
+        log.warn(&w, &[]);
     }
+    verdict
 }
 
-/// Appends without leaving an unzeroized copy behind when the buffer grows.
-fn grow_into(buf: &mut Zeroizing<Vec<u8>>, data: &[u8]) {
-    if buf.len() + data.len() > buf.capacity() {
-        let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + data.len())));
-        bigger.extend_from_slice(buf);
-        *buf = bigger;
-    }
-    buf.extend_from_slice(data);
-}
-
-/// Reads what is there; 0 on EOF or error (either way the fd is done).
-fn read_fd(fd: RawFd, buf: &mut [u8]) -> usize {
-    loop {
-        // SAFETY: reading into a live buffer of the given length from an fd
-        // we own; poll said it is readable, so this does not block.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return n as usize;
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return 0;
+/// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
+pub fn log_run(log: &Log, run: &child::Run, what: &str) {
+    for (stream, line) in run.lines.iter() {
+        // Masked whole first, then split: a secret across a split point
+        // would otherwise be logged as two unmasked halves.
+        let line = zeroize::Zeroizing::new(String::from_utf8_lossy(line).into_owned());
+        let masked = known_secrets::mask(&line);
+        for piece in pieces(&masked, MAX_LOGGED_LINE) {
+            log.info(
+                piece,
+                &[("stream", Value::Str(stream.as_str())), ("source", Value::Str(what))],
+            );
         }
     }
-}
-
-/// Whether the hook's own process has ended, without reaping it.
-fn has_exited(pid: libc::pid_t) -> bool {
-    // SAFETY: a zeroed siginfo_t is valid for waitid to fill in.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid on our own child with WNOWAIT only inspects it; `info`
-    // is a live siginfo_t.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: si_pid is set by waitid (zero when no child changed state).
-    r == 0 && unsafe { info.si_pid() } != 0
-}
-
-fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {
-    // SAFETY: kill(2) with a negative pid signals the hook's process group,
-    // which we created for it; no memory is involved.
-    unsafe { libc::kill(-pgid, sig) };
-}
-
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two fds into a live two-element array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
+    if run.dropped_lines > 0 {
+        log.warn(
+            "hook log lines dropped: more than 256 KiB or 16384 lines",
+            &[
+                ("dropped_lines", Value::Num(run.dropped_lines)),
+                ("source", Value::Str(what)),
+            ],
+        );
     }
-    // SAFETY: both fds were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    let ending = match &run.ending {
+        Ending::Exited(c) => format!("exited with status {c}"),
+        Ending::Signaled(s) => format!("killed by signal {s}"),
+        Ending::TimedOut => String::from("timed out"),
+        Ending::Stopped => String::from("stopped"),
+        Ending::NotStarted(e) => format!("not started: {e}"),
+    };
+    log.info(
+        &format!("{what} {ending}"),
+        &[
+            ("duration_ms", Value::Num(run.duration.as_millis() as u64)),
+            ("source", Value::Str(what)),
+        ],
+    );
+}
+
+/// A logged hook line is at most this long; a longer one becomes several.
+const MAX_LOGGED_LINE: usize = 16 * 1024;
+
+/// `text` in pieces of at most `max` bytes, cut at character boundaries.
+fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    let mut first = true;
+    std::iter::from_fn(move || {
+        if rest.is_empty() && !std::mem::take(&mut first) {
+            return None;
+        }
+        first = false;
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        // Never through the middle of a mask.
+        let mask = crate::registry::MASK;
+        if let Some(k) = (1..mask.len()).find(|k| end > *k && rest.as_bytes()[end - k..].starts_with(mask.as_bytes())) {
+            end -= k;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+/// The hook's environment for deleting `id`: the create's, with
+/// `SM_CREDENTIALS_ID` set and `SM_ACTION=delete_credentials` (so a hook that
+/// looks at `SM_ACTION` instead of `$1` still deletes).
+pub fn delete_env(base_env: &Vars, id: &str) -> Vars {
+    let mut env: Vars = base_env
+        .0
+        .iter()
+        .filter(|(k, _)| k != "SM_CREDENTIALS_ID" && k != "SM_ACTION")
+        .cloned()
+        .collect();
+    env.0.push(("SM_CREDENTIALS_ID".into(), id.into()));
+    env.0.push(("SM_ACTION".into(), Action::Delete.as_str().into()));
+    env
+}
+
+/// Deletes credentials a create made but could not report, through the
+/// hook's `delete`, once per id. Returns the sentence for the task's
+/// description, or None when there was nothing to delete.
+pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for id in ids {
+        log.warn(
+            "rolling back: deleting the credentials just created",
+            &[("credentials_id", Value::Str(id))],
+        );
+        let env = delete_env(base_env, id);
+        let mut timeout = Duration::from_secs(hook.timeout_s);
+        if signals::stop_requested() {
+            timeout = timeout.min(ROLLBACK_AFTER_STOP);
+        }
+        let run = run_hook_for(hook, schema, "delete", env, timeout, false);
+        log_run(log, &run, "rollback");
+        if matches!(run.ending, Ending::Exited(0)) {
+            log.info(
+                "rollback done: the credentials were deleted",
+                &[("credentials_id", Value::Str(id))],
+            );
+            deleted.push(id.as_str());
+        } else {
+            log.error(
+                "rollback failed: the credentials may remain in the external system; delete them by hand",
+                &[("credentials_id", Value::Str(id))],
+            );
+            failed.push(id.as_str());
+        }
+    }
+    let mut sentence = String::new();
+    if !failed.is_empty() {
+        sentence.push_str(&format!(
+            "Deleting the credentials it had created ({}) failed too; delete them by hand.",
+            failed.join(", ")
+        ));
+    }
+    if !deleted.is_empty() {
+        if !sentence.is_empty() {
+            sentence.push(' ');
+        }
+        sentence.push_str(&format!(
+            "The credentials it had created ({}) were deleted again.",
+            deleted.join(", ")
+        ));
+    }
+    (!sentence.is_empty()).then_some(sentence)
 }

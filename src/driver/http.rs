@@ -2,9 +2,9 @@
 //! verified certificates, per-attempt timeouts, a body cap, retries with
 //! backoff and jitter that honour `Retry-After`, one log line per attempt.
 
-use super::log::{Log, V};
+use super::log::{Log, Value};
 use super::signals;
-use crate::retry::{self, Outcome, Policy, Progress, Verdict};
+use crate::retry::{self, Ended, Next, Policy, Progress};
 use crate::secret::Secret;
 use crate::url;
 use std::boxed::Box;
@@ -193,44 +193,44 @@ impl Http {
             let result = self.attempt(req, &target, call_started);
             let ms = started.elapsed().as_millis() as u64;
             let (outcome, retry_after) = match &result {
-                Ok(a) => (Outcome::Status(a.status), a.retry_after),
-                Err(AttemptError::Unsent(_)) => (Outcome::Unsent, None),
-                Err(_) => (Outcome::NoReply, None),
+                Ok(a) => (Ended::Status(a.status), a.retry_after),
+                Err(AttemptError::Unsent(_)) => (Ended::Unsent, None),
+                Err(_) => (Ended::NoReply, None),
             };
             may_have_arrived |= outcome.may_have_arrived();
             let mut fields = std::vec![
-                ("call", V::S(req.call.as_str())),
-                ("method", V::S(req.method.as_str())),
-                ("host", V::S(&host)),
-                ("path", V::S(&path)),
-                ("attempt", V::N(u64::from(progress.attempt) + 1)),
-                ("duration_ms", V::N(ms)),
+                ("call", Value::Str(req.call.as_str())),
+                ("method", Value::Str(req.method.as_str())),
+                ("host", Value::Str(&host)),
+                ("path", Value::Str(&path)),
+                ("attempt", Value::Num(u64::from(progress.attempt) + 1)),
+                ("duration_ms", Value::Num(ms)),
             ];
             let err_text;
             match &result {
-                Ok(a) => fields.push(("status", V::N(u64::from(a.status)))),
+                Ok(a) => fields.push(("status", Value::Num(u64::from(a.status)))),
                 Err(e) => {
                     err_text = e.to_string();
-                    fields.push(("error", V::S(&err_text)));
+                    fields.push(("error", Value::Str(&err_text)));
                 }
             }
             progress.since_stop_ms = stop_clock(call_started).map(|d| d.as_millis() as u64);
             let verdict = match &result {
-                Err(AttemptError::TooLarge | AttemptError::Stopped) => Verdict::GiveUp,
+                Err(AttemptError::TooLarge | AttemptError::Stopped) => Next::GiveUp,
                 _ => retry::decide(self.policy, progress, outcome, retry_after, self.random()),
             };
-            if let Verdict::RetryAfterMs(d) = verdict {
-                fields.push(("retry_in_ms", V::N(d)));
+            if let Next::RetryAfterMs(d) = verdict {
+                fields.push(("retry_in_ms", Value::Num(d)));
             }
             log.info("http call", &fields);
             match (verdict, result) {
-                (Verdict::Done, Ok(a)) => {
+                (Next::Done, Ok(a)) => {
                     return Ok(Reply {
                         status: a.status,
                         body: a.body,
                     });
                 }
-                (Verdict::RetryAfterMs(d), _) => {
+                (Next::RetryAfterMs(d), _) => {
                     if !wait(Duration::from_millis(d), reports, call_started) {
                         break Err(HttpError::Stopped);
                     }

@@ -24,11 +24,11 @@ impl Level {
     }
 }
 
-/// A field's value.
-pub enum V<'a> {
-    S(&'a str),
-    N(u64),
-    B(bool),
+/// A log field's value.
+pub enum Value<'a> {
+    Str(&'a str),
+    Num(u64),
+    Bool(bool),
 }
 
 pub struct Log {
@@ -48,26 +48,26 @@ impl Log {
         }
     }
 
-    pub fn info(&self, msg: &str, fields: &[(&str, V<'_>)]) {
+    pub fn info(&self, msg: &str, fields: &[(&str, Value<'_>)]) {
         self.event(Level::Info, msg, fields);
     }
 
-    pub fn warn(&self, msg: &str, fields: &[(&str, V<'_>)]) {
+    pub fn warn(&self, msg: &str, fields: &[(&str, Value<'_>)]) {
         self.event(Level::Warn, msg, fields);
     }
 
-    pub fn error(&self, msg: &str, fields: &[(&str, V<'_>)]) {
+    pub fn error(&self, msg: &str, fields: &[(&str, Value<'_>)]) {
         self.event(Level::Error, msg, fields);
     }
 
-    pub fn event(&self, level: Level, msg: &str, fields: &[(&str, V<'_>)]) {
+    pub fn event(&self, level: Level, msg: &str, fields: &[(&str, Value<'_>)]) {
         let line = self.render(level, msg, fields);
         // One write per line, so lines from a crash never interleave; a log
         // that cannot be written is not a reason to abandon the task.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
-    fn render(&self, level: Level, msg: &str, fields: &[(&str, V<'_>)]) -> String {
+    fn render(&self, level: Level, msg: &str, fields: &[(&str, Value<'_>)]) -> String {
         use std::fmt::Write as _;
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -92,11 +92,11 @@ impl Log {
                     crate::json::write_string(&mut out, k);
                     out.push(':');
                     match v {
-                        V::S(s) => crate::json::write_string(&mut out, &r(s)),
-                        V::N(n) => {
+                        Value::Str(s) => crate::json::write_string(&mut out, &r(s)),
+                        Value::Num(n) => {
                             let _ = write!(out, "{n}");
                         }
-                        V::B(b) => {
+                        Value::Bool(b) => {
                             let _ = write!(out, "{b}");
                         }
                     }
@@ -110,9 +110,9 @@ impl Log {
                 write_escaped(&mut out, &r(msg));
                 for (k, v) in fields {
                     let _ = match v {
-                        V::S(s) => write!(out, " {k}={:?}", r(s)),
-                        V::N(n) => write!(out, " {k}={n}"),
-                        V::B(b) => write!(out, " {k}={b}"),
+                        Value::Str(s) => write!(out, " {k}={:?}", r(s)),
+                        Value::Num(n) => write!(out, " {k}={n}"),
+                        Value::Bool(b) => write!(out, " {k}={b}"),
                     };
                 }
             }

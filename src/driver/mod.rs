@@ -1,15 +1,16 @@
 //! The thin I/O layer around the pure core: environment, HTTP, the hook
 //! process, signals, logging, and the `run` orchestration that ties them.
 
+pub mod child;
 pub mod cli;
 pub mod files;
 pub mod hook;
 pub mod http;
 pub mod known_secrets;
 pub mod log;
+pub mod process;
 pub mod run;
 pub mod signals;
-pub mod step;
 pub mod token;
 
 use std::collections::HashMap;

@@ -3,11 +3,11 @@
 //! env → schema → inputs → token → secrets → hook → outputs → task update,
 //! with a rollback `delete` whenever a create does not end reported.
 
+use super::hook::{self, Hook};
 use super::http::{Call, Http, HttpError, Method, Request};
-use super::log::{Log, V};
-use super::step::{self, Hook};
+use super::log::{Log, Value};
 use super::token::Tokens;
-use super::{Env, Vars, known_secrets, signals};
+use super::{Env, Vars, known_secrets, process, signals};
 use crate::api;
 use crate::flow::{EXIT_SUCCESS, Event, Flow, Outcome, Step, Update};
 use crate::hookenv;
@@ -49,26 +49,32 @@ pub fn run(env: &Env) -> u8 {
     log.info(
         "credhook started",
         &[
-            ("version", V::S(crate::VERSION)),
-            ("commit", V::S(env!("CREDHOOK_COMMIT"))),
-            ("target", V::S(env!("CREDHOOK_TARGET"))),
-            ("trigger", V::S(env.get("SM_TRIGGER").unwrap_or(""))),
-            ("secret_id", V::S(env.get("SM_SECRET_ID").unwrap_or(""))),
-            ("credential", V::S(credential)),
+            ("version", Value::Str(crate::VERSION)),
+            ("commit", Value::Str(env!("CREDHOOK_COMMIT"))),
+            ("target", Value::Str(env!("CREDHOOK_TARGET"))),
+            ("trigger", Value::Str(env.get("SM_TRIGGER").unwrap_or(""))),
+            ("secret_id", Value::Str(env.get("SM_SECRET_ID").unwrap_or(""))),
+            ("credential", Value::Str(credential)),
         ],
     );
-    if let Err(e) = signals::harden() {
-        log.warn("could not turn off core dumps", &[("error", V::S(&e.to_string()))]);
+    if let Err(e) = process::harden() {
+        log.warn(
+            "could not turn off core dumps",
+            &[("error", Value::Str(&e.to_string()))],
+        );
     }
     if let Err(e) = signals::install() {
-        log.warn("could not install signal handlers", &[("error", V::S(&e.to_string()))]);
+        log.warn(
+            "could not install signal handlers",
+            &[("error", Value::Str(&e.to_string()))],
+        );
     }
     let outcome = match settings::parse(env.utf8()) {
         _ if !env.duplicates.is_empty() => {
             for name in &env.duplicates {
                 log.error(
                     &format!("invalid environment: {name} is set more than once; set it once"),
-                    &[("variable", V::S(name))],
+                    &[("variable", Value::Str(name))],
                 );
             }
             not_reported(String::from(
@@ -77,7 +83,7 @@ pub fn run(env: &Env) -> u8 {
         }
         Err(errors) => {
             for e in &errors {
-                log.error(&format!("invalid environment: {e}"), &[("variable", V::S(e.var))]);
+                log.error(&format!("invalid environment: {e}"), &[("variable", Value::Str(e.var))]);
             }
             not_reported(format!(
                 "the environment is not valid ({} problem{}); the task cannot be updated",
@@ -91,7 +97,7 @@ pub fn run(env: &Env) -> u8 {
             settings.ca_file.as_deref(),
         ) {
             Err(e) => {
-                log.error(&e.0, &[("variable", V::S("CREDHOOK_CA_FILE"))]);
+                log.error(&e.0, &[("variable", Value::Str("CREDHOOK_CA_FILE"))]);
                 not_reported(String::from("the HTTP client could not be set up"))
             }
             Ok(http) => {
@@ -117,9 +123,9 @@ pub fn run(env: &Env) -> u8 {
                      check the secret's versions in Secrets Manager: if it has none with these \
                      credentials, delete them in the external system by hand",
                     &[
-                        ("credentials_id", V::S(id)),
-                        ("secret_id", V::S(env.get("SM_SECRET_ID").unwrap_or(""))),
-                        ("task_id", V::S(env.get("SM_SECRET_TASK_ID").unwrap_or(""))),
+                        ("credentials_id", Value::Str(id)),
+                        ("secret_id", Value::Str(env.get("SM_SECRET_ID").unwrap_or(""))),
+                        ("task_id", Value::Str(env.get("SM_SECRET_TASK_ID").unwrap_or(""))),
                     ],
                 );
             }
@@ -132,19 +138,19 @@ pub fn run(env: &Env) -> u8 {
         super::log::Level::Error
     };
     if let Some(signal) = signals::stop_signal_name() {
-        log.warn("a stop signal was received", &[("signal", V::S(&signal))]);
+        log.warn("a stop signal was received", &[("signal", Value::Str(&signal))]);
     }
-    let usage = signals::own_usage();
+    let usage = process::own_usage();
     log.event(
         level,
         msg,
         &[
-            ("outcome", V::S(status)),
-            ("exit", V::N(u64::from(exit))),
-            ("duration_ms", V::N(log.elapsed_ms())),
-            ("cpu_user_us", V::N(usage.user_us)),
-            ("cpu_sys_us", V::N(usage.sys_us)),
-            ("max_rss_kib", V::N(usage.max_rss_kib)),
+            ("outcome", Value::Str(status)),
+            ("exit", Value::Num(u64::from(exit))),
+            ("duration_ms", Value::Num(log.elapsed_ms())),
+            ("cpu_user_us", Value::Num(usage.user_us)),
+            ("cpu_sys_us", Value::Num(usage.sys_us)),
+            ("max_rss_kib", Value::Num(usage.max_rss_kib)),
         ],
     );
     exit
@@ -200,26 +206,26 @@ impl Job<'_> {
                 },
                 Step::RunHook => {
                     let iam_token = self.tokens.current().filter(|_| self.settings.hook_iam_token);
-                    let env = step::environment(
+                    let env = hook::environment(
                         &self.env.all,
                         &schema,
                         &inputs,
                         std::mem::take(&mut resolved),
                         iam_token,
                     );
-                    let run = step::run_hook(&hook, &schema, action.hook_arg(), env.clone(), true);
+                    let run = hook::run_hook(&hook, &schema, action.hook_arg(), env.clone(), true);
                     base_env = Some(env);
                     let ids = match action {
                         Action::Create => outputs::find_ids(&run.output),
                         Action::Delete => Vec::new(),
                     };
-                    let verdict = step::judge(action, &schema, &run, &hook, self.log);
-                    step::log_run(self.log, &run, "hook");
+                    let verdict = hook::judge(action, &schema, &run, &hook, self.log);
+                    hook::log_run(self.log, &run, "hook");
                     Event::HookEnded { verdict, ids }
                 }
                 Step::RollBack(ids) => {
                     let env = base_env.get_or_insert_with(Vars::default);
-                    Event::RolledBack(step::rollback(self.log, &hook, &schema, env, &ids))
+                    Event::RolledBack(hook::rollback(self.log, &hook, &schema, env, &ids))
                 }
                 Step::Update(update) => self.update(update),
                 Step::Finish(outcome) => return outcome,
@@ -240,7 +246,10 @@ impl Job<'_> {
                 let description = task::describe(&what, rollback.as_deref());
                 self.log.error(
                     "task failed",
-                    &[("code", V::S(code.as_str())), ("description", V::S(&description))],
+                    &[
+                        ("code", Value::Str(code.as_str())),
+                        ("description", Value::Str(&description)),
+                    ],
                 );
                 Secret::from(task::failed_body(code.as_str(), &description).as_str())
             }

@@ -2,8 +2,8 @@
 //! Secrets Manager. Same environment rules as `run`, placeholder `SM_*`
 //! metadata, `secret_id` inputs passed through unresolved.
 
+use crate::driver::hook::{self, Hook, Verdict};
 use crate::driver::log::Log;
-use crate::driver::step::{self, Hook, Verdict};
 use crate::driver::{Env, Vars, known_secrets};
 use crate::inputs;
 use crate::outputs::{self, Typed};
@@ -87,7 +87,7 @@ fn input_arg(pair: &str) -> Result<(String, String), String> {
 
 pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
     // The hook's outputs are real secrets here too.
-    if let Err(e) = crate::driver::signals::harden() {
+    if let Err(e) = crate::driver::process::harden() {
         eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
     }
     if let Err(e) = crate::driver::signals::install() {
@@ -154,20 +154,20 @@ pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
         LogFormat::Text
     };
     let log = Log::new(format, "dry-run", Action::Create.as_str());
-    let base_env = step::environment(&env.all, &schema, &inputs, Vec::new(), None);
+    let base_env = hook::environment(&env.all, &schema, &inputs, Vec::new(), None);
     let hook = Hook {
         path: &s.hook,
         timeout_s: s.hook_timeout_s,
     };
-    let run = step::run_hook(&hook, &schema, "create", base_env.clone(), true);
+    let run = hook::run_hook(&hook, &schema, "create", base_env.clone(), true);
     let new_ids = outputs::find_ids(&run.output);
-    let verdict = step::judge(Action::Create, &schema, &run, &hook, &log);
-    step::log_run(&log, &run, "hook");
+    let verdict = hook::judge(Action::Create, &schema, &run, &hook, &log);
+    hook::log_run(&log, &run, "hook");
     let c = match verdict {
         Verdict::Created(c) => c,
         Verdict::Failed { code, description } => {
             println!("create failed: {code}: {}", known_secrets::mask(&description));
-            if let Some(sentence) = step::rollback(&log, &hook, &schema, &base_env, &new_ids) {
+            if let Some(sentence) = hook::rollback(&log, &hook, &schema, &base_env, &new_ids) {
                 println!("rollback: {}", known_secrets::mask(&sentence));
             }
             return 1;
@@ -191,10 +191,10 @@ pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
         );
         return 0;
     }
-    let del_env = step::delete_env(&base_env, &c.id);
-    let run = step::run_hook(&hook, &schema, "delete", del_env, true);
-    let verdict = step::judge(Action::Delete, &schema, &run, &hook, &log);
-    step::log_run(&log, &run, "hook");
+    let del_env = hook::delete_env(&base_env, &c.id);
+    let run = hook::run_hook(&hook, &schema, "delete", del_env, true);
+    let verdict = hook::judge(Action::Delete, &schema, &run, &hook, &log);
+    hook::log_run(&log, &run, "hook");
     match verdict {
         Verdict::Deleted => {
             println!("deleted credentials {}", c.id);

@@ -11,7 +11,7 @@ use crate::driver::Env;
 use crate::driver::http::{agent_config, load_pem_as};
 use crate::expand;
 use crate::http_rules::{self, Method};
-use crate::retry::{self, Outcome, Progress};
+use crate::retry::{self, Ended, Progress};
 use crate::secret::{Secret, SecretBuf};
 use crate::url::{self, UrlError};
 use std::ffi::OsString;
@@ -171,21 +171,21 @@ struct Reply {
 
 enum AttemptError {
     /// No reply: the message, and whether the request may have gone out.
-    Transport(String, Outcome),
+    Transport(String, Ended),
     TooLarge,
 }
 
 /// Whether a failed attempt's request may have reached the server.
-fn phase(e: &ureq::Error) -> Outcome {
+fn phase(e: &ureq::Error) -> Ended {
     use std::io::ErrorKind::{ConnectionRefused, InvalidData};
     use ureq::Error as E;
     use ureq::Timeout as T;
     match e {
         E::Timeout(T::Connect | T::Resolve) | E::HostNotFound | E::ConnectionFailed | E::Tls(_) | E::Rustls(_) => {
-            Outcome::Unsent
+            Ended::Unsent
         }
-        E::Io(io) if matches!(io.kind(), ConnectionRefused | InvalidData) => Outcome::Unsent,
-        _ => Outcome::NoReply,
+        E::Io(io) if matches!(io.kind(), ConnectionRefused | InvalidData) => Ended::Unsent,
+        _ => Ended::NoReply,
     }
 }
 
@@ -269,10 +269,10 @@ fn attempt(
             let inner = e.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok());
             return Err(match inner.as_deref() {
                 Some(ureq::Error::BodyExceedsLimit(_)) => AttemptError::TooLarge,
-                Some(other) => AttemptError::Transport(describe(other, a), Outcome::NoReply),
+                Some(other) => AttemptError::Transport(describe(other, a), Ended::NoReply),
                 None => AttemptError::Transport(
                     String::from("the connection broke while reading the reply"),
-                    Outcome::NoReply,
+                    Ended::NoReply,
                 ),
             });
         }
@@ -315,7 +315,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
         }
         let result = attempt(&agent, a, method, &p, send_body, remaining);
         let (outcome, retry_after) = match &result {
-            Ok(r) => (Outcome::Status(r.status), r.retry_after),
+            Ok(r) => (Ended::Status(r.status), r.retry_after),
             Err(AttemptError::TooLarge) => {
                 return Err(Failure::Transport(format!(
                     "the reply body is larger than {} bytes (--max-size)",
@@ -402,7 +402,7 @@ fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
 
 pub fn main(args: Vec<OsString>) -> u8 {
     // Headers and replies hold secrets: no core file, no ptrace by others.
-    if let Err(e) = crate::driver::signals::harden() {
+    if let Err(e) = crate::driver::process::harden() {
         std::eprintln!("credhook http: warning: could not turn off core dumps: {e}");
     }
     let a = match parse_args(args) {

@@ -1,0 +1,458 @@
+//! Running one child process (the hook, or its rollback) to its end: its own
+//! process group, stdin null, stdout/stderr and the private output pipe
+//! (fd 3) read with `poll` on one thread, a timeout with SIGTERM then SIGKILL
+//! to the whole group, and nothing left running after it. What the output
+//! means is [`super::hook`]'s business.
+
+use super::signals;
+use crate::outputs::MAX_OUTPUT_BYTES;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use std::vec::Vec;
+use zeroize::{Zeroize, Zeroizing};
+
+/// SIGKILL follows SIGTERM after this long.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+/// Pipes are read at most this long after the hook's own process ended.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(1);
+/// Held stdout/stderr lines, in bytes: each line counts its length plus
+/// one, so blank lines count too; once a line does not fit, it and every
+/// later line are dropped and counted.
+pub const MAX_HELD_LOG: usize = 256 * 1024;
+/// At most this many held lines, whatever their length (the log grows by a
+/// JSON record per line).
+pub const MAX_HELD_LINES: usize = 16 * 1024;
+/// How much of the last stderr line is kept for a task description.
+const LAST_STDERR_KEPT: usize = 4096;
+/// Where the hook finds its output channel.
+pub const OUTPUT_PATH: &str = "/dev/fd/3";
+
+pub struct Spec<'a> {
+    pub path: &'a str,
+    pub arg: &'a str,
+    pub env: super::Vars,
+    pub timeout: Duration,
+    /// How long the run may go on after a stop signal before it gets
+    /// SIGTERM (SIGKILL follows [`KILL_GRACE`] later). Zero for the hook's
+    /// own run; the rollback gets a little time to delete what it can.
+    pub after_stop: Duration,
+}
+
+#[derive(Debug)]
+pub enum Ending {
+    Exited(i32),
+    Signaled(i32),
+    /// Past its timeout; credhook ended it.
+    TimedOut,
+    /// credhook was told to stop and ended it.
+    Stopped,
+    NotStarted(io::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+pub struct Run {
+    pub ending: Ending,
+    /// What the hook wrote to fd 3, at most 1 MiB (+1 byte to tell overflow).
+    pub output: Zeroizing<Vec<u8>>,
+    /// More than 1 MiB was written to fd 3.
+    pub output_overflow: bool,
+    /// stdout/stderr lines, held whole (a long line is split only after it
+    /// is masked) until the hook exits.
+    pub lines: HeldLines,
+    pub dropped_lines: u64,
+    /// The last non-blank stderr line (its first 4 KiB), and whether it was
+    /// longer.
+    pub last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
+    pub duration: Duration,
+}
+
+/// Lines in one zeroizing buffer, each a range of it.
+#[derive(Default)]
+pub struct HeldLines {
+    text: Zeroizing<Vec<u8>>,
+    index: Vec<(Stream, u32, u32)>,
+}
+
+impl HeldLines {
+    pub fn iter(&self) -> impl Iterator<Item = (Stream, &[u8])> {
+        self.index
+            .iter()
+            .map(|(s, a, b)| (*s, &self.text[*a as usize..*b as usize]))
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+}
+
+struct LineBuf {
+    stream: Stream,
+    /// The line so far: as much of it as can still be held, and at least
+    /// `LAST_STDERR_KEPT` bytes.
+    partial: Zeroizing<Vec<u8>>,
+    /// Its whole length.
+    len: usize,
+}
+
+impl LineBuf {
+    fn new(stream: Stream) -> LineBuf {
+        LineBuf {
+            stream,
+            partial: Zeroizing::new(Vec::new()),
+            len: 0,
+        }
+    }
+}
+
+struct Collector {
+    lines: HeldLines,
+    held: usize,
+    full: bool,
+    dropped: u64,
+    last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
+}
+
+impl Collector {
+    fn new() -> Collector {
+        Collector {
+            lines: HeldLines::default(),
+            held: 0,
+            full: false,
+            dropped: 0,
+            last_stderr: None,
+        }
+    }
+
+    /// Ends `buf`'s line: holds it if it fits, else drops it and the rest.
+    fn push(&mut self, buf: &mut LineBuf) {
+        let line = &buf.partial[..];
+        if buf.stream == Stream::Stderr && !line.trim_ascii().is_empty() {
+            let kept = &line[..line.len().min(LAST_STDERR_KEPT)];
+            self.last_stderr = Some((Zeroizing::new(kept.to_vec()), buf.len > kept.len()));
+        }
+        let cost = buf.len + 1;
+        if !self.full && self.held + cost <= MAX_HELD_LOG && self.lines.index.len() < MAX_HELD_LINES {
+            if self.lines.text.capacity() == 0 {
+                // Allocated once: growing would leave unzeroized copies.
+                self.lines.text = Zeroizing::new(Vec::with_capacity(MAX_HELD_LOG));
+            }
+            let start = self.lines.text.len() as u32;
+            self.lines.text.extend_from_slice(line);
+            let end = self.lines.text.len() as u32;
+            self.lines.index.push((buf.stream, start, end));
+            self.held += cost;
+        } else {
+            self.full = true;
+            self.dropped += 1;
+        }
+        buf.partial.zeroize();
+        buf.partial.clear();
+        buf.len = 0;
+    }
+
+    fn feed(&mut self, buf: &mut LineBuf, data: &[u8]) {
+        let mut rest = data;
+        loop {
+            let (piece, ended) = match rest.iter().position(|b| *b == b'\n') {
+                Some(nl) => (&rest[..nl], true),
+                None => (rest, false),
+            };
+            // Keep only what can still be held, and at least what the last
+            // stderr line needs: a longer line is dropped anyway.
+            let keep = if self.full {
+                LAST_STDERR_KEPT
+            } else {
+                MAX_HELD_LOG.saturating_sub(self.held).max(LAST_STDERR_KEPT)
+            };
+            let room = keep.saturating_sub(buf.partial.len());
+            grow_into(&mut buf.partial, &piece[..piece.len().min(room)]);
+            buf.len += piece.len();
+            if !ended {
+                break;
+            }
+            self.push(buf);
+            rest = &rest[piece.len() + 1..];
+        }
+    }
+
+    fn finish(&mut self, buf: &mut LineBuf) {
+        if buf.len > 0 {
+            self.push(buf);
+        }
+    }
+}
+
+/// Runs the hook to its end and collects what it wrote.
+pub fn run(spec: Spec<'_>) -> Run {
+    let started = Instant::now();
+    let not_started = |e| Run {
+        ending: Ending::NotStarted(e),
+        output: Zeroizing::new(Vec::new()),
+        output_overflow: false,
+        lines: HeldLines::default(),
+        dropped_lines: 0,
+        last_stderr: None,
+        duration: started.elapsed(),
+    };
+    let (out_read, out_write) = match pipe() {
+        Ok(p) => p,
+        Err(e) => return not_started(e),
+    };
+    let mut cmd = Command::new(spec.path);
+    cmd.arg(spec.arg)
+        .env_clear()
+        .envs(spec.env.0.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let w = out_write.as_raw_fd();
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // dup2 and fcntl, which are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            if w == 3 {
+                // dup2 onto itself would keep FD_CLOEXEC; clear it instead.
+                if libc::fcntl(3, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::dup2(w, 3) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return not_started(e),
+    };
+    // Our copy of the write end must go, or the pipe never reaches EOF.
+    drop(out_write);
+    let mut run = supervise(&mut child, out_read, &spec);
+    run.duration = started.elapsed();
+    run
+}
+
+fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
+    let pgid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.take().map(OwnedFd::from);
+    let mut stderr = child.stderr.take().map(OwnedFd::from);
+    let mut output_fd = Some(out_read);
+    let mut out_buf = LineBuf::new(Stream::Stdout);
+    let mut err_buf = LineBuf::new(Stream::Stderr);
+    let mut collector = Collector::new();
+    let mut output = Zeroizing::new(Vec::with_capacity(4096));
+    let mut overflow = false;
+
+    let started = Instant::now();
+    let deadline = started + spec.timeout;
+    // A run that starts after the stop (a rollback) gets its full grace.
+    let stop_deadline = || signals::stopped_at().map(|at| at.max(started) + spec.after_stop);
+    let mut ended_by: Option<Ending> = None;
+    let mut kill_at: Option<Instant> = None;
+    let mut exited: Option<std::process::ExitStatus> = None;
+    let mut drain_until: Option<Instant> = None;
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+
+    loop {
+        let now = Instant::now();
+        if exited.is_none() {
+            if ended_by.is_none() && stop_deadline().is_some_and(|at| now >= at) {
+                ended_by = Some(Ending::Stopped);
+                signal_group(pgid, libc::SIGTERM);
+                kill_at = Some(now + KILL_GRACE);
+            }
+            if ended_by.is_none() && now >= deadline {
+                ended_by = Some(Ending::TimedOut);
+                signal_group(pgid, libc::SIGTERM);
+                kill_at = Some(now + KILL_GRACE);
+            }
+            if kill_at.is_some_and(|k| now >= k) {
+                signal_group(pgid, libc::SIGKILL);
+                kill_at = None;
+            }
+            if has_exited(pgid) {
+                // Whatever the hook left running in its group goes with it,
+                // before the hook is reaped so the group ID cannot be reused.
+                signal_group(pgid, libc::SIGKILL);
+                exited = child.wait().ok();
+                drain_until = Some(Instant::now() + DRAIN_LIMIT);
+            }
+        }
+        let open = stdout.is_some() || stderr.is_some() || output_fd.is_some();
+        if exited.is_some() && (!open || drain_until.is_some_and(|d| Instant::now() >= d)) {
+            break;
+        }
+
+        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
+        for fd in [&stdout, &stderr, &output_fd].into_iter().flatten() {
+            fds.push(libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let wake = signals::wake_fd();
+        if wake >= 0 {
+            fds.push(libc::pollfd {
+                fd: wake,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let stop_at = stop_deadline();
+        let next = [
+            Some(deadline).filter(|_| ended_by.is_none()),
+            stop_at.filter(|_| ended_by.is_none()),
+            kill_at,
+            drain_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        // Without the self-pipe (signals not installed) poll the child often.
+        let cap = if wake >= 0 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(10)
+        };
+        let wait = next.map_or(cap, |n| n.saturating_duration_since(Instant::now()).min(cap));
+        let ms = wait.as_millis().clamp(1, 1000) as libc::c_int;
+        // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n <= 0 {
+            continue;
+        }
+        for p in &fds {
+            if p.revents == 0 {
+                continue;
+            }
+            if p.fd == wake {
+                signals::drain_wake();
+                continue;
+            }
+            let raw = |f: &Option<OwnedFd>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
+            let which = if p.fd == raw(&stdout) {
+                Some(Stream::Stdout)
+            } else if p.fd == raw(&stderr) {
+                Some(Stream::Stderr)
+            } else {
+                None
+            };
+            let n = read_fd(p.fd, &mut chunk[..]);
+            let data = &chunk[..n];
+            match (which, n) {
+                (Some(Stream::Stdout), 0) => stdout = None,
+                (Some(Stream::Stderr), 0) => stderr = None,
+                (None, 0) => output_fd = None,
+                (Some(Stream::Stdout), _) => collector.feed(&mut out_buf, data),
+                (Some(Stream::Stderr), _) => collector.feed(&mut err_buf, data),
+                (None, _) => {
+                    let room = (MAX_OUTPUT_BYTES + 1).saturating_sub(output.len());
+                    overflow |= data.len() > room;
+                    grow_into(&mut output, &data[..data.len().min(room)]);
+                }
+            }
+        }
+    }
+    collector.finish(&mut out_buf);
+    collector.finish(&mut err_buf);
+    let ending = match (ended_by, exited) {
+        (Some(e), _) => e,
+        (None, Some(status)) => match (status.code(), status.signal()) {
+            (Some(c), _) => Ending::Exited(c),
+            (None, Some(s)) => Ending::Signaled(s),
+            _ => Ending::Exited(-1),
+        },
+        (None, None) => Ending::Exited(-1),
+    };
+    Run {
+        ending,
+        output,
+        output_overflow: overflow,
+        lines: collector.lines,
+        dropped_lines: collector.dropped,
+        last_stderr: collector.last_stderr,
+        duration: Duration::ZERO,
+    }
+}
+
+/// Appends without leaving an unzeroized copy behind when the buffer grows.
+fn grow_into(buf: &mut Zeroizing<Vec<u8>>, data: &[u8]) {
+    if buf.len() + data.len() > buf.capacity() {
+        let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + data.len())));
+        bigger.extend_from_slice(buf);
+        *buf = bigger;
+    }
+    buf.extend_from_slice(data);
+}
+
+/// Reads what is there; 0 on EOF or error (either way the fd is done).
+fn read_fd(fd: RawFd, buf: &mut [u8]) -> usize {
+    loop {
+        // SAFETY: reading into a live buffer of the given length from an fd
+        // we own; poll said it is readable, so this does not block.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return n as usize;
+        }
+        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return 0;
+        }
+    }
+}
+
+/// Whether the hook's own process has ended, without reaping it.
+fn has_exited(pid: libc::pid_t) -> bool {
+    // SAFETY: a zeroed siginfo_t is valid for waitid to fill in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on our own child with WNOWAIT only inspects it; `info`
+    // is a live siginfo_t.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is set by waitid (zero when no child changed state).
+    r == 0 && unsafe { info.si_pid() } != 0
+}
+
+fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill(2) with a negative pid signals the hook's process group,
+    // which we created for it; no memory is involved.
+    unsafe { libc::kill(-pgid, sig) };
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two fds into a live two-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
