@@ -15,7 +15,9 @@
 //! output protocol, task bodies, IAM endpoint choice, redaction, retry policy).
 //! The `std` feature adds [`driver`], the thin I/O layer around it.
 #![no_std]
-#![forbid(unsafe_op_in_unsafe_fn)]
+// `unsafe` only for system calls, in the driver modules that make them
+// (child, signals, process), each block with a `// SAFETY:` line.
+#![deny(unsafe_code)]
 
 extern crate alloc;
 #[cfg(feature = "std")]

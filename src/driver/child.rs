@@ -6,8 +6,10 @@
 
 use super::signals;
 use crate::outputs::MAX_OUTPUT_BYTES;
+use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -215,7 +217,8 @@ pub fn run(spec: Spec<'_>) -> Run {
         last_stderr: None,
         duration: started.elapsed(),
     };
-    let (out_read, out_write) = match pipe() {
+    // Both ends close on exec; the child's copy is made fd 3 below.
+    let (out_read, out_write) = match io::pipe() {
         Ok(p) => p,
         Err(e) => return not_started(e),
     };
@@ -249,15 +252,15 @@ pub fn run(spec: Spec<'_>) -> Run {
     };
     // Our copy of the write end must go, or the pipe never reaches EOF.
     drop(out_write);
-    let mut run = supervise(&mut child, out_read, &spec);
+    let mut run = supervise(&mut child, File::from(OwnedFd::from(out_read)), &spec);
     run.duration = started.elapsed();
     run
 }
 
-fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
+fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
     let pgid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.take().map(OwnedFd::from);
-    let mut stderr = child.stderr.take().map(OwnedFd::from);
+    let mut stdout = child.stdout.take().map(|p| File::from(OwnedFd::from(p)));
+    let mut stderr = child.stderr.take().map(|p| File::from(OwnedFd::from(p)));
     let mut output_fd = Some(out_read);
     let mut out_buf = LineBuf::new(Stream::Stdout);
     let mut err_buf = LineBuf::new(Stream::Stderr);
@@ -352,15 +355,15 @@ fn supervise(child: &mut Child, out_read: OwnedFd, spec: &Spec<'_>) -> Run {
                 signals::drain_wake();
                 continue;
             }
-            let raw = |f: &Option<OwnedFd>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
-            let which = if p.fd == raw(&stdout) {
-                Some(Stream::Stdout)
+            let raw = |f: &Option<File>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
+            let (which, file) = if p.fd == raw(&stdout) {
+                (Some(Stream::Stdout), &stdout)
             } else if p.fd == raw(&stderr) {
-                Some(Stream::Stderr)
+                (Some(Stream::Stderr), &stderr)
             } else {
-                None
+                (None, &output_fd)
             };
-            let n = read_fd(p.fd, &mut chunk[..]);
+            let n = file.as_ref().map_or(0, |f| read_some(f, &mut chunk[..]));
             let data = &chunk[..n];
             match (which, n) {
                 (Some(Stream::Stdout), 0) => stdout = None,
@@ -408,17 +411,14 @@ fn grow_into(buf: &mut Zeroizing<Vec<u8>>, data: &[u8]) {
     buf.extend_from_slice(data);
 }
 
-/// Reads what is there; 0 on EOF or error (either way the fd is done).
-fn read_fd(fd: RawFd, buf: &mut [u8]) -> usize {
+/// Reads what is there; 0 on EOF or error (either way the pipe is done).
+/// `poll` said it is readable, so this does not block.
+fn read_some(mut file: &File, buf: &mut [u8]) -> usize {
     loop {
-        // SAFETY: reading into a live buffer of the given length from an fd
-        // we own; poll said it is readable, so this does not block.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return n as usize;
-        }
-        if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return 0;
+        match file.read(buf) {
+            Ok(n) => return n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return 0,
         }
     }
 }
@@ -445,14 +445,4 @@ fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {
     // SAFETY: kill(2) with a negative pid signals the hook's process group,
     // which we created for it; no memory is involved.
     unsafe { libc::kill(-pgid, sig) };
-}
-
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe2 writes two fds into a live two-element array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both fds were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }

@@ -1,6 +1,7 @@
 //! The thin I/O layer around the pure core: environment, HTTP, the hook
 //! process, signals, logging, and the `run` orchestration that ties them.
 
+#[allow(unsafe_code)] // fork/exec set-up, poll, waitid, kill
 pub mod child;
 pub mod cli;
 pub mod files;
@@ -8,8 +9,10 @@ pub mod hook;
 pub mod http;
 pub mod known_secrets;
 pub mod log;
+#[allow(unsafe_code)] // setrlimit, prctl, getrusage
 pub mod process;
 pub mod run;
+#[allow(unsafe_code)] // sigaction, the self-pipe, poll
 pub mod signals;
 pub mod token;
 
