@@ -163,6 +163,11 @@ pub fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
                 ));
             }
             Token::Heredoc { line, name, body, .. } => (line, name, body),
+            Token::Pair { line, name, value } if is_bare_value(name, value) => {
+                return Err(format!(
+                    "line {line} is a bare value, not `name=value`; write `name=value` for a declared output"
+                ));
+            }
             Token::Pair { line, name, value } => (line, name, Secret::from(value)),
         };
         let key = resolve(no, raw_name, schema)?;
@@ -200,11 +205,16 @@ fn is_name(raw: &str) -> bool {
 
 /// Whether a valid name also reads like a variable name rather than a value:
 /// at most 64 characters, starting with a letter, all in one letter case.
-/// Only such a name is ever quoted in a message; any other text before `=`
-/// is treated as a value.
+/// Any other text before `=` is treated as a value.
 fn reads_like_a_name(raw: &str) -> bool {
     let one_case = !raw.bytes().any(|b| b.is_ascii_lowercase()) || !raw.bytes().any(|b| b.is_ascii_uppercase());
     is_name(raw) && raw.len() <= 64 && raw.as_bytes()[0].is_ascii_alphabetic() && one_case
+}
+
+/// Whether an undeclared name may be quoted in a message: it reads like a
+/// name and is short (a long one is registered as a possible value).
+fn quotable(raw: &str) -> bool {
+    reads_like_a_name(raw) && raw.len() < 16
 }
 
 fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
@@ -233,7 +243,7 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
         };
         // A bare value (`c2VjcmV0==`) parses as a name too: quote only
         // what reads like a variable name.
-        return Err(if reads_like_a_name(raw) {
+        return Err(if quotable(raw) {
             format!(
                 "line {no}: `{raw}` is not an output of the schema (outputs: {known}); declare SMOUT_{} or remove the line",
                 name.to_ascii_uppercase()
@@ -262,13 +272,31 @@ pub fn register_values(bytes: &[u8], schema: &Schema, registry: &mut Registry) {
             Token::Ignored => continue,
             Token::Other { raw, .. } => {
                 registry.register(raw);
-                registry.register(raw.trim());
                 continue;
             }
             Token::Pair { name, value, .. } => (*name, *value),
+            Token::Heredoc {
+                name,
+                delim,
+                body,
+                closed: false,
+                rest,
+                ..
+            } => {
+                // Never closed: its body is registered whole, and what
+                // follows is read again line by line (as find_ids does), so
+                // an exempt name cannot hide the values after it. `value<<`
+                // with no delimiter is a value.
+                registry.register(body.expose());
+                if delim.is_empty() || !quotable(name) {
+                    registry.register(name);
+                }
+                i = *rest;
+                continue;
+            }
             Token::Heredoc { name, body, .. } => (*name, body.expose()),
         };
-        if !reads_like_a_name(name) {
+        if is_bare_value(name, value) || !reads_like_a_name(name) {
             // `postgresql://user:pw@host/db?sslmode=require`, `c2VjcmV0==`:
             // a value, not a name; the whole line.
             if let Token::Pair { name, value, .. } = &token {
@@ -283,8 +311,19 @@ pub fn register_values(bytes: &[u8], schema: &Schema, registry: &mut Registry) {
             continue;
         }
         let output = lower.strip_prefix("smout_").unwrap_or(&lower);
-        registry.register_output(value, schema.output(output).map(|f| &f.kind));
+        let field = schema.output(output);
+        if field.is_none() && name.len() >= 16 {
+            // An undeclared long "name" may well be a value.
+            registry.register(name);
+        }
+        registry.register_output(value, field.map(|f| &f.kind));
     }
+}
+
+/// `c2VjcmV0==`, `JBSWY3DP======`: text before `=` with nothing but `=`
+/// after it is a padded base64/base32 value, not `name=value`.
+fn is_bare_value(name: &str, value: &str) -> bool {
+    !name.is_empty() && !value.is_empty() && value.bytes().all(|b| b == b'=')
 }
 
 /// Every credentials id the hook wrote, read leniently from output that may
@@ -436,7 +475,9 @@ mod tests {
             ("cert<<EOF\nabc", "never closed"),
             ("cert<<\nx", "needs a delimiter"),
             ("bad-name=topsecret", "not a valid name"),
-            ("dG9wc2VjcmV0==", "is not an output of the schema"),
+            ("dG9wc2VjcmV0==", "is a bare value"),
+            ("JBSWY3DPEHPK3PXP======", "is a bare value"),
+            ("JBSWY3DPEHPK3PXPX=1", "the name is not an output"),
             ("topsecret<<", "needs a delimiter"),
             ("postgresql://u:topsecret@h/db?x=1", "not a valid name"),
             ("smout_=x", "not an output"),
@@ -444,7 +485,10 @@ mod tests {
         for (out, want) in cases {
             let e = parse(out.as_bytes(), &s).unwrap_err();
             assert!(e.contains(want), "{out:?}: {e}");
-            assert!(!e.contains("topsecret") && !e.contains("dG9wc2VjcmV0"), "{e}");
+            assert!(
+                !e.contains("topsecret") && !e.contains("dG9wc2VjcmV0") && !e.contains("JBSWY3DP"),
+                "{e}"
+            );
         }
         assert!(parse(b"id=\xff", &s).unwrap_err().contains("not valid UTF-8"));
         let long = format!("username={}", "x".repeat(MAX_VALUE_CHARS + 1));

@@ -25,21 +25,56 @@ pub const MASK: &str = "[REDACTED]";
 /// Shorter values are not masked.
 pub const MIN_CHARS: usize = 4;
 
-/// The known secrets, sorted by their bytes so that the longest one starting
-/// at any position of a text is found by binary search.
+/// Replaces a whole text whose masking would cost more than its budget
+/// (crafted secrets can make the search slow): withheld, never leaked.
+pub const WITHHELD: &str = "[REDACTED: text withheld, too costly to check for secrets]";
+
+/// Search steps a text may cost per byte (plus a fixed allowance); ordinary
+/// text needs about one.
+const STEPS_PER_BYTE: usize = 4;
+const STEPS_FIXED: usize = 1024;
+
+/// The known secrets. Registering only appends; before a text is masked
+/// they are sorted by their bytes (once per batch of registrations), so that
+/// the longest one starting at any position is found by binary search.
 #[derive(Default)]
 pub struct Registry {
     secrets: Vec<Secret>,
+    sorted: bool,
     longest: usize,
 }
 
 impl Registry {
-    /// Registers a secret value. A multi-line value (a certificate, a key)
-    /// also registers each of its lines, since a hook may print one line of
-    /// it; a value that is a JSON object or array also registers every
+    pub const fn new() -> Registry {
+        Registry {
+            secrets: Vec::new(),
+            sorted: true,
+            longest: 0,
+        }
+    }
+
+    /// Registers a secret value, and the forms in which it may be printed:
+    /// trimmed, JSON-escaped (`\"`, `\\`, `\n` as a JSON encoder writes
+    /// them), and each run of it between replacement characters (a value
+    /// read from invalid UTF-8). A multi-line value (a certificate, a key)
+    /// also registers each of its lines; a JSON object or array, every
     /// string and number inside it, at any depth.
     pub fn register(&mut self, value: &str) {
         self.insert(value);
+        self.insert(value.trim());
+        let mut escaped = String::new();
+        json::write_string(&mut escaped, value);
+        let escaped = &escaped[1..escaped.len() - 1];
+        if escaped != value {
+            self.insert(escaped);
+            self.insert(&escaped.replace('/', "\\/"));
+        }
+        if value.contains('\u{FFFD}') {
+            for piece in value.split('\u{FFFD}') {
+                self.insert(piece);
+                self.insert(piece.trim());
+            }
+        }
         if value.contains('\n') {
             for line in value.split('\n') {
                 self.insert(line.trim_end_matches('\r'));
@@ -70,8 +105,8 @@ impl Registry {
     /// or boolean of an output typed so is exempt.
     pub fn register_output(&mut self, value: &str, kind: Option<&Kind>) {
         let exempt = match kind {
-            Some(Kind::Integer) => parse_integer(value).is_some(),
-            Some(Kind::Boolean) => parse_boolean(value).is_some(),
+            Some(Kind::Integer) => parse_integer(value.trim()).is_some(),
+            Some(Kind::Boolean) => parse_boolean(value.trim()).is_some(),
             _ => false,
         };
         if !exempt {
@@ -79,23 +114,24 @@ impl Registry {
         }
     }
 
+    /// Appends; sorting waits for the next mask (a sorted insert per value
+    /// would make many values quadratic).
     fn insert(&mut self, value: &str) {
         if value.chars().count() < MIN_CHARS {
             return;
         }
-        if let Err(pos) = self
-            .secrets
-            .binary_search_by(|s| s.expose().as_bytes().cmp(value.as_bytes()))
-        {
-            self.secrets.insert(pos, Secret::from(value));
-            self.longest = self.longest.max(value.len());
-        }
+        self.secrets.push(Secret::from(value));
+        self.sorted = false;
+        self.longest = self.longest.max(value.len());
     }
 
-    pub const fn new() -> Registry {
-        Registry {
-            secrets: Vec::new(),
-            longest: 0,
+    fn prepare(&mut self) {
+        if !self.sorted {
+            self.secrets
+                .sort_unstable_by(|a, b| a.expose().as_bytes().cmp(b.expose().as_bytes()));
+            // Dropped duplicates are zeroized like any Secret.
+            self.secrets.dedup();
+            self.sorted = true;
         }
     }
 
@@ -107,10 +143,12 @@ impl Registry {
         self.secrets.is_empty()
     }
 
-    /// The length of the longest known secret that `text` starts with.
-    fn longest_at(&self, text: &[u8]) -> Option<usize> {
+    /// The length of the longest known secret that `text` starts with;
+    /// `steps` counts the searches made.
+    fn longest_at(&self, text: &[u8], steps: &mut usize) -> Option<usize> {
         let mut probe = &text[..text.len().min(self.longest)];
         loop {
+            *steps += 1;
             if probe.len() < MIN_CHARS {
                 return None;
             }
@@ -141,13 +179,15 @@ impl Registry {
 
     /// `text` with every occurrence of every known secret replaced by
     /// [`MASK`]. Overlapping occurrences are masked as one.
-    pub fn mask(&self, text: &str) -> String {
+    pub fn mask(&mut self, text: &str) -> String {
+        self.prepare();
         self.mask_inner(text, false)
     }
 
     /// Like [`Registry::mask`], for text that was cut off at its end: a tail
     /// that is the start of a known secret is masked too.
-    pub fn mask_cut(&self, text: &str) -> String {
+    pub fn mask_cut(&mut self, text: &str) -> String {
+        self.prepare();
         self.mask_inner(text, true)
     }
 
@@ -160,8 +200,13 @@ impl Registry {
         // starts at some character, where the longest match covers it.
         let mut covered = vec![false; bytes.len()];
         let mut reach = 0usize;
+        let budget = STEPS_PER_BYTE * bytes.len() + STEPS_FIXED;
+        let mut steps = 0usize;
         for (i, _) in text.char_indices() {
-            if let Some(n) = self.longest_at(&bytes[i..]) {
+            if steps > budget {
+                return String::from(WITHHELD);
+            }
+            if let Some(n) = self.longest_at(&bytes[i..], &mut steps) {
                 reach = reach.max(i + n);
             }
             if i < reach {

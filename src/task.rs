@@ -55,6 +55,10 @@ impl HookCode {
     pub fn new(code: &str) -> Option<HookCode> {
         is_valid_error_code(code).then(|| HookCode(String::from(code)))
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The `errors[].code` of a failed task: credhook's own, or the hook's.

@@ -278,3 +278,138 @@ impl Rng {
         (0..len).map(|_| ALPHABET[self.below(ALPHABET.len())] as char).collect()
     }
 }
+
+// Found by a hostile review of the registry (each once leaked or hung).
+
+#[test]
+fn a_last_stderr_line_cut_inside_a_character() {
+    let mut w = World::new();
+    w.set("SMOUT_PASSWORD", "type:string").secret("SecretPWü-tail-xyz");
+    w.hook(r#"P='SecretPWü-tail-xyz'; printf 'password=%s\n' "$P" >&3; printf '%4087s%s\n' '' "$P" >&2; exit 1"#);
+    let d = w.run().failed_with("ERR10004");
+    assert!(d.ends_with("its last error line: [REDACTED]"), "{d}");
+}
+
+#[test]
+fn an_unclosed_multi_line_id_hides_nothing_after_it() {
+    let mut w = world();
+    w.secret("Unclosed-Heredoc-Pw-42");
+    w.hook(r#"printf 'id<<EOF\nusername=u\npassword=%s\n' Unclosed-Heredoc-Pw-42 >&3; echo "new password: Unclosed-Heredoc-Pw-42""#);
+    w.run().failed_with("ERR10006");
+}
+
+#[test]
+fn padded_base32_and_spaced_values() {
+    for (fd3, printed, secret) in [
+        (
+            "JBSWY3DPEHPK3PXPJBSWY3DPEA======",
+            "totp seed JBSWY3DPEHPK3PXPJBSWY3DPEA",
+            "JBSWY3DPEHPK3PXPJBSWY3DPEA",
+        ),
+        (
+            "password = Spaced-Passw0rd-77",
+            "Spaced-Passw0rd-77",
+            "Spaced-Passw0rd-77",
+        ),
+        (
+            "id=c-1\nusername=u\npassword= Spaced-Passw0rd-78",
+            "Spaced-Passw0rd-78",
+            "Spaced-Passw0rd-78",
+        ),
+        (
+            "id=c-1\nusername=u\npassword=Spaced-Passw0rd-79 ",
+            "Spaced-Passw0rd-79",
+            "Spaced-Passw0rd-79",
+        ),
+    ] {
+        let mut w = world();
+        w.secret(secret);
+        w.hook(&format!("printf '%s\\n' '{fd3}' >&3; echo '{printed}'"));
+        let r = w.run();
+        assert!(matches!(r.code, 0 | 1), "{fd3}\n{r}");
+    }
+}
+
+#[test]
+fn json_escaped_and_invalid_utf8_forms_are_masked() {
+    let mut w = world();
+    w.secret(r"ss\word-Secret99").secret("SecretSecret99");
+    // As a JSON encoder (jq, a curl trace) prints it, and glued to a broken
+    // UTF-8 sequence on both sides.
+    w.hook(
+        r#"printf 'id=c-1\nusername=u\npassword=Pa"ss\\word-Secret99\n' >&3
+printf '{"password":"Pa\\"ss\\\\word-Secret99"}\n'
+printf 'x=\202\254SecretSecret99\n' >&3
+printf 'y\342\202\254SecretSecret99\n'"#,
+    );
+    w.run().failed_with("ERR10006");
+
+    let id = "a1b2c3d4-0000-4000-8000-000000000001";
+    let mut w = World::new();
+    w.emu.add_secret(
+        id,
+        r#"{"secret_type":"kv","data":{"db":{"password":"kv\"Quoted-Passw0rd"}}}"#,
+    );
+    w.set("SMIN_LOGIN", "type:secret_id")
+        .set("SM_LOGIN_VALUE", id)
+        .set("SMOUT_USERNAME", "type:string, required:true")
+        .secret("Quoted-Passw0rd");
+    w.hook(r#"printf '%s\n' "$SMIN_LOGIN_DATA"; printf 'id=c\nusername=u\n' >&3"#);
+    w.run().assert_code(0);
+}
+
+#[test]
+fn a_value_written_past_the_output_limit() {
+    let mut w = world();
+    w.secret("Overflow-Secret-Pw-55");
+    w.hook(
+        r#"{ printf '#'; head -c 1048566 /dev/zero | tr '\0' 'x'; printf '\npassword=Overflow-Secret-Pw-55\n'; } >&3
+echo "the password is Overflow-Secret-Pw-55""#,
+    );
+    w.run().failed_with("ERR10006");
+}
+
+#[test]
+fn an_error_code_that_is_a_secret_is_not_sent() {
+    let mut w = world();
+    w.secret("Err-Code-Secret_99");
+    w.hook(r#"printf 'password=Err-Code-Secret_99\nerror_code=Err-Code-Secret_99\nerror_message=nope\n' >&3; exit 1"#);
+    let d = w.run().failed_with("ERR10004");
+    assert_eq!(d, "nope");
+}
+
+/// Runs `w` but fails the test instead of hanging past `limit`.
+fn run_within(w: &World, limit: std::time::Duration) -> Run {
+    let mut child = w
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("credhook did not finish within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    w.finish(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn crafted_and_numerous_secrets_keep_masking_bounded() {
+    // A ladder of values sharing long prefixes, and lines that probe it.
+    let mut w = world();
+    w.hook(
+        r#"i=4; v=aaaa; while [ $i -lt 400 ]; do printf 'v%d=%s0\n' $i "$v" >&3; v="${v}a"; i=$((i+1)); done
+line=$(printf '%400s' '' | tr ' ' a); j=0; while [ $j -lt 40 ]; do echo "$line"; j=$((j+1)); done"#,
+    );
+    let r = run_within(&w, std::time::Duration::from_secs(120));
+    assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(3000)]);
+    // 60,000 distinct values on fd 3, in descending order.
+    let mut w = world();
+    w.hook(r#"seq 99999 -1 40000 | sed 's/^/v=Value-/' >&3; echo done"#);
+    let r = run_within(&w, std::time::Duration::from_secs(120));
+    assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(3000)]);
+}

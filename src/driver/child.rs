@@ -27,6 +27,9 @@ pub const MAX_HELD_LOG: usize = 256 * 1024;
 /// At most this many held lines, whatever their length (the log grows by a
 /// JSON record per line).
 pub const MAX_HELD_LINES: usize = 16 * 1024;
+/// How much of the output channel is kept: more than it may hold (1 MiB), so
+/// that values written past that limit are still registered as secrets.
+pub const MAX_KEPT_OUTPUT: usize = 2 * MAX_OUTPUT_BYTES;
 /// How much of the last stderr line is kept for a task description.
 const LAST_STDERR_KEPT: usize = 4096;
 /// Where the hook finds its output channel.
@@ -71,7 +74,7 @@ impl Stream {
 
 pub struct Run {
     pub ending: Ending,
-    /// What the hook wrote to fd 3, at most 1 MiB (+1 byte to tell overflow).
+    /// What the hook wrote to fd 3: at most [`MAX_KEPT_OUTPUT`] bytes of it.
     pub output: Zeroizing<Vec<u8>>,
     /// More than 1 MiB was written to fd 3.
     pub output_overflow: bool,
@@ -150,7 +153,13 @@ impl Collector {
     fn push(&mut self, buf: &mut LineBuf) {
         let line = &buf.partial[..];
         if buf.stream == Stream::Stderr && !line.trim_ascii().is_empty() {
-            let kept = &line[..line.len().min(LAST_STDERR_KEPT)];
+            // Cut at a character boundary: half a character would become
+            // U+FFFD and hide the start of a secret from the cut-aware mask.
+            let mut n = line.len().min(LAST_STDERR_KEPT);
+            while n > 0 && n < line.len() && (line[n] & 0xC0) == 0x80 {
+                n -= 1;
+            }
+            let kept = &line[..n];
             self.last_stderr = Some((Zeroizing::new(kept.to_vec()), buf.len > kept.len()));
         }
         let cost = buf.len + 1;
@@ -372,9 +381,11 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
                 (Some(Stream::Stdout), _) => collector.feed(&mut out_buf, data),
                 (Some(Stream::Stderr), _) => collector.feed(&mut err_buf, data),
                 (None, _) => {
-                    let room = (MAX_OUTPUT_BYTES + 1).saturating_sub(output.len());
-                    overflow |= data.len() > room;
+                    // Kept past the limit too (up to twice it), so that values
+                    // written after the limit are still registered as secrets.
+                    let room = MAX_KEPT_OUTPUT.saturating_sub(output.len());
                     grow_into(&mut output, &data[..data.len().min(room)]);
+                    overflow |= output.len() > MAX_OUTPUT_BYTES;
                 }
             }
         }

@@ -9,6 +9,7 @@ use crate::inputs::Input;
 use crate::schema::Schema;
 use crate::secret::Secret;
 use crate::settings::Action;
+use crate::task::{ErrorCode, FailureCode};
 use crate::verdict;
 use std::collections::BTreeSet;
 use std::format;
@@ -136,7 +137,18 @@ pub fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>,
     if let Some(w) = warning {
         log.warn(&w, &[]);
     }
-    verdict
+    match verdict {
+        // A hook's own code that holds a secret (it is sent as is, not
+        // masked like a description) gives way to credhook's.
+        Verdict::Failed {
+            code: FailureCode::Hook(c),
+            description,
+        } if known_secrets::mask(c.as_str()) != c.as_str() => Verdict::Failed {
+            code: FailureCode::Own(ErrorCode::HookFailed),
+            description,
+        },
+        v => v,
+    }
 }
 
 /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
