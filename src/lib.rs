@@ -26,6 +26,7 @@ extern crate std;
 pub mod api;
 pub mod expand;
 pub mod flow;
+pub mod hook_clock;
 pub mod hookenv;
 pub mod http_rules;
 pub mod iam;

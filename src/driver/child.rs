@@ -5,6 +5,7 @@
 //! means is [`super::hook`]'s business.
 
 use super::signals;
+use crate::hook_clock::{HookClock, Signal};
 use crate::outputs::MAX_OUTPUT_BYTES;
 use std::fs::File;
 use std::io;
@@ -12,14 +13,12 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
+use std::string::ToString;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 use zeroize::{Zeroize, Zeroizing};
 
-/// SIGKILL follows SIGTERM after this long.
-pub const KILL_GRACE: Duration = Duration::from_secs(5);
-/// Pipes are read at most this long after the hook's own process ended.
-pub const DRAIN_LIMIT: Duration = Duration::from_secs(1);
+pub use crate::hook_clock::{DRAIN_LIMIT, KILL_GRACE};
 /// Held stdout/stderr lines, in bytes: each line counts its length plus
 /// one, so blank lines count too; once a line does not fit, it and every
 /// later line are dropped and counted.
@@ -46,16 +45,7 @@ pub struct Spec<'a> {
     pub after_stop: Duration,
 }
 
-#[derive(Debug)]
-pub enum Ending {
-    Exited(i32),
-    Signaled(i32),
-    /// Past its timeout; credhook ended it.
-    TimedOut,
-    /// credhook was told to stop and ended it.
-    Stopped,
-    NotStarted(io::Error),
-}
+pub use crate::verdict::Ending;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -217,8 +207,8 @@ impl Collector {
 /// Runs the hook to its end and collects what it wrote.
 pub fn run(spec: Spec<'_>) -> Run {
     let started = Instant::now();
-    let not_started = |e| Run {
-        ending: Ending::NotStarted(e),
+    let not_started = |e: io::Error| Run {
+        ending: Ending::NotStarted(e.to_string()),
         output: Zeroizing::new(Vec::new()),
         output_overflow: false,
         lines: HeldLines::default(),
@@ -277,32 +267,21 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
     let mut output = Zeroizing::new(Vec::with_capacity(4096));
     let mut overflow = false;
 
+    // The TERM/KILL rules are the core's; here they meet the clock.
     let started = Instant::now();
-    let deadline = started + spec.timeout;
-    // A run that starts after the stop (a rollback) gets its full grace.
-    let stop_deadline = || signals::stopped_at().map(|at| at.max(started) + spec.after_stop);
-    let mut ended_by: Option<Ending> = None;
-    let mut kill_at: Option<Instant> = None;
+    let mut clock = HookClock::new(spec.timeout, spec.after_stop);
+    // A run that starts after the stop (a rollback) counts from its start.
+    let stopped_at = || signals::stopped_at().map(|at| at.max(started) - started);
     let mut exited: Option<std::process::ExitStatus> = None;
     let mut drain_until: Option<Instant> = None;
     let mut chunk = Zeroizing::new([0u8; 8192]);
 
     loop {
-        let now = Instant::now();
         if exited.is_none() {
-            if ended_by.is_none() && stop_deadline().is_some_and(|at| now >= at) {
-                ended_by = Some(Ending::Stopped);
-                signal_group(pgid, libc::SIGTERM);
-                kill_at = Some(now + KILL_GRACE);
-            }
-            if ended_by.is_none() && now >= deadline {
-                ended_by = Some(Ending::TimedOut);
-                signal_group(pgid, libc::SIGTERM);
-                kill_at = Some(now + KILL_GRACE);
-            }
-            if kill_at.is_some_and(|k| now >= k) {
-                signal_group(pgid, libc::SIGKILL);
-                kill_at = None;
+            match clock.tick(started.elapsed(), stopped_at()) {
+                Some(Signal::Term) => signal_group(pgid, libc::SIGTERM),
+                Some(Signal::Kill) => signal_group(pgid, libc::SIGKILL),
+                None => {}
             }
             if has_exited(pgid) {
                 // Whatever the hook left running in its group goes with it,
@@ -333,16 +312,10 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
                 revents: 0,
             });
         }
-        let stop_at = stop_deadline();
-        let next = [
-            Some(deadline).filter(|_| ended_by.is_none()),
-            stop_at.filter(|_| ended_by.is_none()),
-            kill_at,
-            drain_until,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next = [clock.next_due(stopped_at()).map(|d| started + d), drain_until]
+            .into_iter()
+            .flatten()
+            .min();
         // Without the self-pipe (signals not installed) poll the child often.
         let cap = if wake >= 0 {
             Duration::from_secs(1)
@@ -392,8 +365,8 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
     }
     collector.finish(&mut out_buf);
     collector.finish(&mut err_buf);
-    let ending = match (ended_by, exited) {
-        (Some(e), _) => e,
+    let ending = match (clock.ended_by(), exited) {
+        (Some(by), _) => by.ending(),
         (None, Some(status)) => match (status.code(), status.signal()) {
             (Some(c), _) => Ending::Exited(c),
             (None, Some(s)) => Ending::Signaled(s),

@@ -14,7 +14,6 @@ use crate::verdict;
 use std::collections::BTreeSet;
 use std::format;
 use std::string::String;
-use std::string::ToString;
 use std::time::Duration;
 use std::vec::Vec;
 
@@ -105,13 +104,6 @@ pub fn environment(
 /// Turns the hook's run into what the task should say (the rules are
 /// [`crate::verdict::judge`]'s).
 pub fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
-    let ending = match &run.ending {
-        Ending::Exited(c) => verdict::Ending::Exited(*c),
-        Ending::Signaled(s) => verdict::Ending::Signaled(*s),
-        Ending::TimedOut => verdict::Ending::TimedOut,
-        Ending::Stopped => verdict::Ending::Stopped,
-        Ending::NotStarted(e) => verdict::Ending::NotStarted(e.to_string()),
-    };
     // Masked here, while it is known whether it was cut (a cut may split a
     // secret).
     let last_stderr = run.last_stderr.as_ref().map(|(line, cut)| {
@@ -126,7 +118,7 @@ pub fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>,
         action,
         schema,
         &verdict::HookRun {
-            ending: &ending,
+            ending: &run.ending,
             output: &run.output,
             overflow: run.output_overflow,
             last_stderr: last_stderr.as_deref(),
