@@ -256,17 +256,82 @@ pub fn run(spec: Spec<'_>) -> Run {
     run
 }
 
+/// The hook's three pipes and what has been read from them.
+struct Pipes {
+    stdout: Option<File>,
+    stderr: Option<File>,
+    output_fd: Option<File>,
+    out_buf: LineBuf,
+    err_buf: LineBuf,
+    collector: Collector,
+    output: Zeroizing<Vec<u8>>,
+    overflow: bool,
+    chunk: Zeroizing<[u8; 8192]>,
+}
+
+impl Pipes {
+    fn open(&self) -> bool {
+        self.stdout.is_some() || self.stderr.is_some() || self.output_fd.is_some()
+    }
+
+    /// A pollfd for each pipe still open.
+    fn pollfds(&self) -> Vec<libc::pollfd> {
+        [&self.stdout, &self.stderr, &self.output_fd]
+            .into_iter()
+            .flatten()
+            .map(|f| libc::pollfd {
+                fd: f.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect()
+    }
+
+    /// Reads what `fd` has; closes it at its end.
+    fn read(&mut self, fd: libc::c_int) {
+        let raw = |f: &Option<File>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
+        let (which, file) = if fd == raw(&self.stdout) {
+            (Some(Stream::Stdout), &mut self.stdout)
+        } else if fd == raw(&self.stderr) {
+            (Some(Stream::Stderr), &mut self.stderr)
+        } else if fd == raw(&self.output_fd) {
+            (None, &mut self.output_fd)
+        } else {
+            return;
+        };
+        let n = file.as_ref().map_or(0, |f| read_some(f, &mut self.chunk[..]));
+        if n == 0 {
+            *file = None;
+            return;
+        }
+        let data = &self.chunk[..n];
+        match which {
+            Some(Stream::Stdout) => self.collector.feed(&mut self.out_buf, data),
+            Some(Stream::Stderr) => self.collector.feed(&mut self.err_buf, data),
+            None => {
+                // Kept past the limit too (up to twice it), so that values
+                // written after the limit are still registered as secrets.
+                let room = MAX_KEPT_OUTPUT.saturating_sub(self.output.len());
+                grow_into(&mut self.output, &data[..data.len().min(room)]);
+                self.overflow |= self.output.len() > MAX_OUTPUT_BYTES;
+            }
+        }
+    }
+}
+
 fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
     let pgid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.take().map(|p| File::from(OwnedFd::from(p)));
-    let mut stderr = child.stderr.take().map(|p| File::from(OwnedFd::from(p)));
-    let mut output_fd = Some(out_read);
-    let mut out_buf = LineBuf::new(Stream::Stdout);
-    let mut err_buf = LineBuf::new(Stream::Stderr);
-    let mut collector = Collector::new();
-    let mut output = Zeroizing::new(Vec::with_capacity(4096));
-    let mut overflow = false;
-
+    let mut pipes = Pipes {
+        stdout: child.stdout.take().map(|p| File::from(OwnedFd::from(p))),
+        stderr: child.stderr.take().map(|p| File::from(OwnedFd::from(p))),
+        output_fd: Some(out_read),
+        out_buf: LineBuf::new(Stream::Stdout),
+        err_buf: LineBuf::new(Stream::Stderr),
+        collector: Collector::new(),
+        output: Zeroizing::new(Vec::with_capacity(4096)),
+        overflow: false,
+        chunk: Zeroizing::new([0u8; 8192]),
+    };
     // The TERM/KILL rules are the core's; here they meet the clock.
     let started = Instant::now();
     let mut clock = HookClock::new(spec.timeout, spec.after_stop);
@@ -274,7 +339,6 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
     let stopped_at = || signals::stopped_at().map(|at| at.max(started) - started);
     let mut exited: Option<std::process::ExitStatus> = None;
     let mut drain_until: Option<Instant> = None;
-    let mut chunk = Zeroizing::new([0u8; 8192]);
 
     loop {
         if exited.is_none() {
@@ -291,19 +355,10 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
                 drain_until = Some(Instant::now() + DRAIN_LIMIT);
             }
         }
-        let open = stdout.is_some() || stderr.is_some() || output_fd.is_some();
-        if exited.is_some() && (!open || drain_until.is_some_and(|d| Instant::now() >= d)) {
+        if exited.is_some() && (!pipes.open() || drain_until.is_some_and(|d| Instant::now() >= d)) {
             break;
         }
-
-        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
-        for fd in [&stdout, &stderr, &output_fd].into_iter().flatten() {
-            fds.push(libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
+        let mut fds = pipes.pollfds();
         let wake = signals::wake_fd();
         if wake >= 0 {
             fds.push(libc::pollfd {
@@ -325,44 +380,25 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
         let wait = next.map_or(cap, |n| n.saturating_duration_since(Instant::now()).min(cap));
         let ms = wait.as_millis().clamp(1, 1000) as libc::c_int;
         // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n <= 0 {
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) } <= 0 {
             continue;
         }
-        for p in &fds {
-            if p.revents == 0 {
-                continue;
-            }
+        for p in fds.iter().filter(|p| p.revents != 0) {
             if p.fd == wake {
                 signals::drain_wake();
-                continue;
-            }
-            let raw = |f: &Option<File>| f.as_ref().map_or(-1, |f| f.as_raw_fd());
-            let (which, file) = if p.fd == raw(&stdout) {
-                (Some(Stream::Stdout), &stdout)
-            } else if p.fd == raw(&stderr) {
-                (Some(Stream::Stderr), &stderr)
             } else {
-                (None, &output_fd)
-            };
-            let n = file.as_ref().map_or(0, |f| read_some(f, &mut chunk[..]));
-            let data = &chunk[..n];
-            match (which, n) {
-                (Some(Stream::Stdout), 0) => stdout = None,
-                (Some(Stream::Stderr), 0) => stderr = None,
-                (None, 0) => output_fd = None,
-                (Some(Stream::Stdout), _) => collector.feed(&mut out_buf, data),
-                (Some(Stream::Stderr), _) => collector.feed(&mut err_buf, data),
-                (None, _) => {
-                    // Kept past the limit too (up to twice it), so that values
-                    // written after the limit are still registered as secrets.
-                    let room = MAX_KEPT_OUTPUT.saturating_sub(output.len());
-                    grow_into(&mut output, &data[..data.len().min(room)]);
-                    overflow |= output.len() > MAX_OUTPUT_BYTES;
-                }
+                pipes.read(p.fd);
             }
         }
     }
+    let Pipes {
+        mut out_buf,
+        mut err_buf,
+        mut collector,
+        output,
+        overflow,
+        ..
+    } = pipes;
     collector.finish(&mut out_buf);
     collector.finish(&mut err_buf);
     let ending = match (clock.ended_by(), exited) {
