@@ -29,10 +29,17 @@ fn not_reported(why: String) -> Outcome {
     Outcome::NotReported { why, unconfirmed: None }
 }
 
+/// `credhook run`: the first log line, the task, the last log line.
 pub fn run(env: &Env) -> u8 {
-    let format = settings::log_format(env.utf8());
+    let log = start(env);
+    let outcome = task(env, &log);
+    finish(env, &log, &outcome)
+}
+
+/// The log, the first line, and this process hardened.
+fn start(env: &Env) -> Log {
     let log = Log::new(
-        format,
+        settings::log_format(env.utf8()),
         env.get("SM_SECRET_TASK_ID").unwrap_or(""),
         env.get("SM_ACTION").unwrap_or(""),
     );
@@ -69,50 +76,61 @@ pub fn run(env: &Env) -> u8 {
             &[("error", Value::Str(&e.to_string()))],
         );
     }
-    let outcome = match settings::parse(env.utf8()) {
-        _ if !env.duplicates.is_empty() => {
-            for name in &env.duplicates {
-                log.error(
-                    &format!("invalid environment: {name} is set more than once; set it once"),
-                    &[("variable", Value::Str(name))],
-                );
-            }
-            not_reported(String::from(
-                "the environment is not valid (duplicate variables); the task cannot be updated",
-            ))
+    log
+}
+
+/// The settings, then the task itself; an environment that cannot be
+/// trusted ends it unreported.
+fn task(env: &Env, log: &Log) -> Outcome {
+    if !env.duplicates.is_empty() {
+        for name in &env.duplicates {
+            log.error(
+                &format!("invalid environment: {name} is set more than once; set it once"),
+                &[("variable", Value::Str(name))],
+            );
         }
+        return not_reported(String::from(
+            "the environment is not valid (duplicate variables); the task cannot be updated",
+        ));
+    }
+    let settings = match settings::parse(env.utf8()) {
+        Ok(s) => s,
         Err(errors) => {
             for e in &errors {
                 log.error(&format!("invalid environment: {e}"), &[("variable", Value::Str(e.var))]);
             }
-            not_reported(format!(
+            return not_reported(format!(
                 "the environment is not valid ({} problem{}); the task cannot be updated",
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" }
-            ))
+            ));
         }
-        Ok(settings) => match Http::new(
-            settings.retry,
-            Duration::from_secs(settings.http_timeout_s),
-            settings.ca_file.as_deref(),
-        ) {
-            Err(e) => {
-                log.error(&e.0, &[("variable", Value::Str("CREDHOOK_CA_FILE"))]);
-                not_reported(String::from("the HTTP client could not be set up"))
-            }
-            Ok(http) => {
-                let mut job = Job {
-                    env,
-                    settings: &settings,
-                    log: &log,
-                    http,
-                    tokens: Tokens::new(&settings.credential, &settings.iam_url),
-                };
-                job.run()
-            }
-        },
     };
-    let (msg, status, exit) = match &outcome {
+    let http = match Http::new(
+        settings.retry,
+        Duration::from_secs(settings.http_timeout_s),
+        settings.ca_file.as_deref(),
+    ) {
+        Ok(h) => h,
+        Err(e) => {
+            log.error(&e.0, &[("variable", Value::Str("CREDHOOK_CA_FILE"))]);
+            return not_reported(String::from("the HTTP client could not be set up"));
+        }
+    };
+    Job {
+        env,
+        settings: &settings,
+        log,
+        http,
+        tokens: Tokens::new(&settings.credential, &settings.iam_url),
+    }
+    .run()
+}
+
+/// The last log line (outcome, exit status, duration, CPU and memory);
+/// returns the exit status.
+fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
+    let (msg, status, exit) = match outcome {
         Outcome::Reported { status, exit } => ("credhook finished", *status, *exit),
         Outcome::NotReported { why, unconfirmed } => {
             if let Some(id) = unconfirmed {
