@@ -85,6 +85,8 @@ fn input_arg(pair: &str) -> Result<(String, String), String> {
     Ok((name.to_ascii_uppercase(), value.to_string()))
 }
 
+/// `credhook dry-run`: parse, assemble the environment, create, print,
+/// delete (unless `--keep`).
 pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
     // The hook's outputs are real secrets here too.
     if let Err(e) = crate::driver::process::harden() {
@@ -107,14 +109,50 @@ pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
             return 1;
         }
     };
-    // The job's variables, then this shell's (so CREDHOOK_HOOK can point at
-    // a local file), then the inputs and the placeholders.
-    // Built in a zeroizing `Vars`: it holds the shell's secrets too.
+    let env = assemble(&config, &process_env, &args.inputs);
+    let (settings, schema, inputs) = match check(&env) {
+        Ok(checked) => checked,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("credhook dry-run: {p}");
+            }
+            return 1;
+        }
+    };
+    let format = if env.get("CREDHOOK_LOG").is_some_and(|v| v.eq_ignore_ascii_case("json")) {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    };
+    let log = Log::new(format, "dry-run", Action::Create.as_str());
+    let base_env = hook::environment(&env.all, &schema, &inputs, Vec::new(), None);
+    let hook = Hook {
+        path: &settings.hook,
+        timeout_s: settings.hook_timeout_s,
+    };
+    let Some(c) = create(&log, &hook, &schema, &base_env) else {
+        return 1;
+    };
+    print_created(&c);
+    if args.keep {
+        println!(
+            "kept credentials {} (delete them with the hook: SM_CREDENTIALS_ID={} your-hook delete)",
+            c.id, c.id
+        );
+        return 0;
+    }
+    delete(&log, &hook, &schema, &base_env, &c.id)
+}
+
+/// The job's variables, then this shell's (so CREDHOOK_HOOK can point at a
+/// local file), then the inputs and the placeholders; built in a zeroizing
+/// `Vars`, since it holds the shell's secrets too.
+fn assemble(config: &[(String, String)], process_env: &Env, inputs: &[(String, String)]) -> Env {
     let mut all: Vars = config.iter().map(|(k, v)| (k.into(), v.into())).collect();
     for (k, v) in &process_env.all.0 {
         all.set(k.clone(), v.clone());
     }
-    for (name, value) in &args.inputs {
+    for (name, value) in inputs {
         let var: OsString = format!("SM_{name}_VALUE").into();
         all.set(var, value.into());
     }
@@ -125,55 +163,48 @@ pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
     }
     all.remove("SM_CREDENTIALS_ID".as_ref());
     all.set("SM_ACTION".into(), "create_credentials".into());
-    let env = Env::new(all);
+    Env::new(all)
+}
 
-    let s = match settings::parse(env.utf8()) {
-        Ok(s) => s,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("credhook dry-run: {e}");
-            }
-            return 1;
-        }
-    };
+/// The settings, schema and inputs, or every problem with them.
+fn check(env: &Env) -> Result<(settings::Settings, schema::Schema, Vec<inputs::Input>), Vec<String>> {
+    let settings =
+        settings::parse(env.utf8()).map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let (schema, problems) = schema::from_env(env.utf8());
     let mut problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
     let inputs = inputs::validate(&schema, |k| env.get(k)).unwrap_or_else(|p| {
         problems.extend(p);
         Vec::new()
     });
-    if !problems.is_empty() {
-        for p in problems {
-            eprintln!("credhook dry-run: {p}");
-        }
-        return 1;
-    }
-    let format = if env.get("CREDHOOK_LOG").is_some_and(|v| v.eq_ignore_ascii_case("json")) {
-        LogFormat::Json
+    if problems.is_empty() {
+        Ok((settings, schema, inputs))
     } else {
-        LogFormat::Text
-    };
-    let log = Log::new(format, "dry-run", Action::Create.as_str());
-    let base_env = hook::environment(&env.all, &schema, &inputs, Vec::new(), None);
-    let hook = Hook {
-        path: &s.hook,
-        timeout_s: s.hook_timeout_s,
-    };
-    let run = hook::run_hook(&hook, &schema, "create", base_env.clone(), true);
+        Err(problems)
+    }
+}
+
+/// The hook's create, judged; on failure, what went wrong and the rollback
+/// are printed.
+fn create(log: &Log, hook: &Hook<'_>, schema: &schema::Schema, base_env: &Vars) -> Option<outputs::Credentials> {
+    let run = hook::run_hook(hook, schema, "create", base_env.clone(), true);
     let new_ids = outputs::find_ids(&run.output);
-    let verdict = hook::judge(Action::Create, &schema, &run, &hook, &log);
-    hook::log_run(&log, &run, "hook");
-    let c = match verdict {
-        Verdict::Created(c) => c,
+    let verdict = hook::judge(Action::Create, schema, &run, hook, log);
+    hook::log_run(log, &run, "hook");
+    match verdict {
+        Verdict::Created(c) => Some(c),
         Verdict::Failed { code, description } => {
             println!("create failed: {code}: {}", known_secrets::mask(&description));
-            if let Some(sentence) = hook::rollback(&log, &hook, &schema, &base_env, &new_ids) {
+            if let Some(sentence) = hook::rollback(log, hook, schema, base_env, &new_ids) {
                 println!("rollback: {}", known_secrets::mask(&sentence));
             }
-            return 1;
+            None
         }
-        Verdict::Deleted => return 1,
-    };
+        Verdict::Deleted => None,
+    }
+}
+
+/// The new credentials' id and outputs, values masked.
+fn print_created(c: &outputs::Credentials) {
     println!("created credentials {}", c.id);
     let width = c.payload.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, value) in &c.payload {
@@ -184,25 +215,21 @@ pub fn dry_run(args: Vec<OsString>, process_env: Env) -> u8 {
         };
         println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)");
     }
-    if args.keep {
-        println!(
-            "kept credentials {} (delete them with the hook: SM_CREDENTIALS_ID={} your-hook delete)",
-            c.id, c.id
-        );
-        return 0;
-    }
-    let del_env = hook::delete_env(&base_env, &c.id);
-    let run = hook::run_hook(&hook, &schema, "delete", del_env, true);
-    let verdict = hook::judge(Action::Delete, &schema, &run, &hook, &log);
-    hook::log_run(&log, &run, "hook");
+}
+
+/// The hook's delete of `id`; the exit status.
+fn delete(log: &Log, hook: &Hook<'_>, schema: &schema::Schema, base_env: &Vars, id: &str) -> u8 {
+    let run = hook::run_hook(hook, schema, "delete", hook::delete_env(base_env, id), true);
+    let verdict = hook::judge(Action::Delete, schema, &run, hook, log);
+    hook::log_run(log, &run, "hook");
     match verdict {
         Verdict::Deleted => {
-            println!("deleted credentials {}", c.id);
+            println!("deleted credentials {id}");
             0
         }
         Verdict::Failed { code, description } => {
             println!("delete failed: {code}: {}", known_secrets::mask(&description));
-            println!("the credentials {} may remain; delete them by hand", c.id);
+            println!("the credentials {id} may remain; delete them by hand");
             1
         }
         Verdict::Created(_) => 1,
