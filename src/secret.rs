@@ -38,6 +38,20 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Appends `data` to a zeroizing byte buffer without leaving an old copy
+/// behind: when it must grow, the new allocation is made first, the bytes
+/// copied, and the old one zeroized as it is dropped. (The one place this
+/// rule lives for bytes; [`SecretBuf`] is the same for text.)
+pub fn extend_zeroizing(buf: &mut Zeroizing<alloc::vec::Vec<u8>>, data: &[u8]) {
+    if buf.len() + data.len() > buf.capacity() {
+        let wanted = (buf.capacity() * 2).max(buf.len() + data.len());
+        let mut bigger = Zeroizing::new(alloc::vec::Vec::with_capacity(wanted));
+        bigger.extend_from_slice(buf);
+        *buf = bigger;
+    }
+    buf.extend_from_slice(data);
+}
+
 /// A growable buffer for secret text that never leaves an old copy behind:
 /// when it must grow, the new allocation is made first, the bytes copied, and
 /// the old one zeroized as it is dropped.

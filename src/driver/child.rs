@@ -7,6 +7,7 @@
 use super::signals;
 use crate::hook_clock::{HookClock, Signal};
 use crate::outputs::MAX_OUTPUT_BYTES;
+use crate::secret::extend_zeroizing;
 use std::fs::File;
 use std::io;
 use std::io::Read;
@@ -187,7 +188,7 @@ impl Collector {
                 MAX_HELD_LOG.saturating_sub(self.held).max(LAST_STDERR_KEPT)
             };
             let room = keep.saturating_sub(buf.partial.len());
-            grow_into(&mut buf.partial, &piece[..piece.len().min(room)]);
+            extend_zeroizing(&mut buf.partial, &piece[..piece.len().min(room)]);
             buf.len += piece.len();
             if !ended {
                 break;
@@ -312,7 +313,7 @@ impl Pipes {
                 // Kept past the limit too (up to twice it), so that values
                 // written after the limit are still registered as secrets.
                 let room = MAX_KEPT_OUTPUT.saturating_sub(self.output.len());
-                grow_into(&mut self.output, &data[..data.len().min(room)]);
+                extend_zeroizing(&mut self.output, &data[..data.len().min(room)]);
                 self.overflow |= self.output.len() > MAX_OUTPUT_BYTES;
             }
         }
@@ -419,16 +420,6 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
         last_stderr: collector.last_stderr,
         duration: Duration::ZERO,
     }
-}
-
-/// Appends without leaving an unzeroized copy behind when the buffer grows.
-fn grow_into(buf: &mut Zeroizing<Vec<u8>>, data: &[u8]) {
-    if buf.len() + data.len() > buf.capacity() {
-        let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + data.len())));
-        bigger.extend_from_slice(buf);
-        *buf = bigger;
-    }
-    buf.extend_from_slice(data);
 }
 
 /// Reads what is there; 0 on EOF or error (either way the pipe is done).

@@ -56,12 +56,7 @@ fn read_capped(file: File, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> 
         if buf.len() + n > limit as usize {
             return Err(too_large(limit));
         }
-        if buf.len() + n > buf.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
-            bigger.extend_from_slice(&buf);
-            buf = bigger;
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        crate::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
     Ok(buf)
 }

@@ -487,12 +487,7 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
         if buf.len() + n > MAX_BODY {
             return Err(AttemptError::TooLarge);
         }
-        if buf.len() + n > buf.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
-            bigger.extend_from_slice(&buf);
-            buf = bigger;
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        crate::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
     Ok(buf)
 }

@@ -48,12 +48,7 @@ pub fn read_capped(mut r: impl Read, cap: usize) -> Result<Zeroizing<Vec<u8>>, R
         if buf.len() + n > cap {
             return Err(ReadError::TooLarge(cap));
         }
-        if buf.len() + n > buf.capacity() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity((buf.capacity() * 2).max(buf.len() + n)));
-            bigger.extend_from_slice(&buf);
-            buf = bigger;
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        crate::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
 }
 
