@@ -1,6 +1,7 @@
 //! The Secrets Manager and IAM calls credhook makes: their URLs and what a
 //! refusal means to the user.
 
+use crate::percent::path_segment;
 use alloc::format;
 use alloc::string::String;
 
@@ -38,20 +39,6 @@ pub fn secret_read_hint(status: Option<u16>) -> &'static str {
     }
 }
 
-/// Percent-encodes an ID for use as one URL path segment: everything but
-/// RFC 3986's unreserved characters.
-pub fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,7 +57,6 @@ mod tests {
             secret_url("https://x.example", "a-b_c.d~e"),
             "https://x.example/api/v2/secrets/a-b_c.d~e"
         );
-        assert_eq!(path_segment("../x?y#z"), "..%2Fx%3Fy%23z");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! and which redirects may be followed.
 
 use crate::retry::{self, Ended, Next, Policy, Progress};
-use crate::secret::SecretBuf;
 use crate::url::{self, Scheme};
 use alloc::format;
 use alloc::string::String;
@@ -138,22 +137,7 @@ pub fn split_header(arg: &str) -> Result<(&str, &str), &'static str> {
     Ok((name, value.trim_start_matches([' ', '\t'])))
 }
 
-/// Appends `application/x-www-form-urlencoded` text: letters, digits and
-/// `*-._` as is, space as `+`, every other byte `%XX`.
-pub fn form_encode(out: &mut SecretBuf, s: &str) {
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 15)] as char);
-            }
-        }
-    }
-}
+pub use crate::percent::form_encode;
 
 /// Statuses that redirect with a `Location`.
 pub fn is_redirect(status: u16) -> bool {
@@ -277,6 +261,7 @@ pub fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::SecretBuf;
 
     #[test]
     fn methods_in_any_case() {

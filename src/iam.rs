@@ -1,6 +1,7 @@
 //! IAM: which endpoint, the token request as data, the reply.
 
 use crate::json::{self, Value};
+use crate::percent::form_encode;
 use crate::secret::{Secret, SecretBuf};
 use alloc::string::String;
 use core::fmt;
@@ -69,22 +70,6 @@ pub fn token_form(grant: &Grant<'_>) -> Secret {
         }
     }
     out.into_secret()
-}
-
-/// `application/x-www-form-urlencoded` encoding of one value.
-fn form_encode(out: &mut SecretBuf, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(HEX[(b >> 4) as usize] as char);
-                out.push(HEX[(b & 15) as usize] as char);
-            }
-        }
-    }
 }
 
 /// An IAM access token and how long it lives.

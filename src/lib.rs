@@ -37,6 +37,7 @@ pub mod json_build;
 pub mod json_path;
 pub mod output_lines;
 pub mod outputs;
+pub mod percent;
 pub mod referenced;
 pub mod registry;
 pub mod retry;
