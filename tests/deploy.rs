@@ -7,7 +7,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// A job as `ibmcloud ce job get --output json` shows it (the parts that
 /// matter): two declarations, one of them since removed from job_config.json,
@@ -38,9 +38,7 @@ fn stand_ins(dir: &Path, job_exists: bool) -> PathBuf {
             log = log.display(),
             files = dir.join("containerfiles").display(),
         );
-        let p = bin.join(tool);
-        std::fs::write(&p, script).unwrap();
-        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        support::write_executable(&bin.join(tool), &script);
     }
     bin
 }
@@ -49,31 +47,22 @@ fn deploy(dir: &Path, bin: &Path, args: &[&str], stdin: &str) -> (i32, String, S
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut child = Command::new(repo.join("scripts/deploy.sh"))
-        .args(args)
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("CREDHOOK", env!("CARGO_BIN_EXE_credhook"))
-        .env("TMPDIR", &tmp)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = support::output_with_stdin(
+        Command::new(repo.join("scripts/deploy.sh"))
+            .args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CREDHOOK", support::credhook_bin())
+            .env("TMPDIR", &tmp)
+            .current_dir(dir),
+        stdin.as_bytes(),
+    );
     // The build context is removed, whatever happened.
     assert_eq!(
         std::fs::read_dir(&tmp).unwrap().count(),
         0,
         "deploy.sh left files in TMPDIR"
     );
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    support::code_and_text(o)
 }
 
 /// The recorded calls, each as its argument list.

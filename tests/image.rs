@@ -120,8 +120,7 @@ fn rootfs_refuses_bad_tools_naming_the_problem() {
     let bin = w.dir.join("tools");
     std::fs::create_dir_all(&bin).unwrap();
     // A script, a setuid copy of a real executable, a path.
-    std::fs::write(bin.join("myscript"), "#!/bin/sh\necho hi\n").unwrap();
-    std::fs::set_permissions(bin.join("myscript"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    support::write_executable(&bin.join("myscript"), "#!/bin/sh\necho hi\n");
     std::fs::copy("/usr/bin/env", bin.join("suidenv")).unwrap();
     std::fs::set_permissions(bin.join("suidenv"), std::fs::Permissions::from_mode(0o4755)).unwrap();
     let path = format!("{}:/usr/bin:/bin", bin.display());

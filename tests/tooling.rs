@@ -4,24 +4,16 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::out;
 
 fn credhook() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_credhook"))
+    Command::new(support::credhook_bin())
 }
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/configs")
         .join(name)
-}
-
-fn out(cmd: &mut Command) -> (i32, String, String) {
-    let o = cmd.output().unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -89,7 +81,7 @@ fn ce_flags_survive_eval_exactly() {
     .unwrap();
     let script = format!(
         "eval \"set -- $({} ce-flags)\"; printf '%s\\0' \"$@\"",
-        env!("CARGO_BIN_EXE_credhook")
+        support::credhook_bin().display()
     );
     let o = Command::new("bash")
         .args(["-c", &script])
@@ -286,13 +278,10 @@ fn dry_run_fails_naming_the_problem() {
     assert!(stderr.contains("input `team` is required but has no value"), "{stderr}");
     assert_eq!(store_count(&w.dir), 0);
     // Outputs that break the schema: named, and the created credentials deleted again.
-    let bad = w.dir.join("bad.sh");
-    std::fs::write(
-        &bad,
-        format!("#!/bin/sh\n[ \"$1\" = delete ] && {{ echo \"$SM_CREDENTIALS_ID\" > \"{}/deleted\"; exit 0; }}\nprintf 'id=c-1\\nusername=u\\ntoken=t-12345\\nttl_days=soon\\n' > \"$CREDHOOK_OUTPUT\"\n", w.dir.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bad = w.hook_file(
+        "bad.sh",
+        &format!("#!/bin/sh\n[ \"$1\" = delete ] && {{ echo \"$SM_CREDENTIALS_ID\" > \"{}/deleted\"; exit 0; }}\nprintf 'id=c-1\\nusername=u\\ntoken=t-12345\\nttl_days=soon\\n' > \"$CREDHOOK_OUTPUT\"\n", w.dir.display()),
+    );
     let (code, stdout, _) = dry_run(&w.dir, &bad, &["--input", "team=qa"]);
     assert_eq!(code, 1);
     assert!(
@@ -362,13 +351,10 @@ fn dry_run_strips_the_input_prefix_once() {
             {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
     )
     .unwrap();
-    let hook = w.dir.join("hook.sh");
-    std::fs::write(
-        &hook,
+    let hook = w.hook_file(
+        "hook.sh",
         "#!/bin/sh\n[ \"$1\" = delete ] && exit 0\nprintf 'id=c-1\\ntoken=%s\\n' \"$SMIN_SMIN_X\" > \"$CREDHOOK_OUTPUT\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     let (code, stdout, stderr) = dry_run(&w.dir, &hook, &["--input", "SMIN_SMIN_X=value-123"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("token  string   9 characters"), "{stdout}");
