@@ -45,7 +45,8 @@ pub fn fresh_dir(prefix: &str) -> PathBuf {
     dir
 }
 
-/// A [`fresh_dir`] removed when dropped.
+/// A [`fresh_dir`] removed when dropped (kept, like a [`World`]'s, when
+/// the test fails, to look at).
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
@@ -63,7 +64,9 @@ impl std::ops::Deref for TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
