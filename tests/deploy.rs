@@ -45,7 +45,7 @@ fn stand_ins(dir: &Path, job_exists: bool) -> PathBuf {
 }
 
 fn deploy(dir: &Path, bin: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = support::repo();
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let o = support::output_with_stdin(
@@ -120,7 +120,8 @@ fn creates_the_job_when_it_does_not_exist() {
     let (dir, bin) = site(false);
     let (code, stdout, stderr) = deploy_provider(&dir, &bin, &["--project", "secrets"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let repo = env!("CARGO_MANIFEST_DIR");
+    let repo = support::repo();
+    let repo = repo.to_str().unwrap();
     let c = calls(&dir);
     // The base image from this checkout, for x86 whatever the host.
     assert_eq!(

@@ -331,7 +331,7 @@ fn task_update_faults() {
 const README_TABLE_HEADER: &str = "| call | fault | exit | task | hook | rollback |";
 
 fn readme_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")
+    support::repo().join("README.md")
 }
 
 /// Where the README's fault table is: the index of its first row and the

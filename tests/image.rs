@@ -9,7 +9,7 @@ mod support;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use support::root::{can_chroot, exec_in_root, repo, rootfs, rootfs_command};
+use support::root::{can_chroot, exec_in_root, rootfs, rootfs_command};
 use support::*;
 
 #[test]

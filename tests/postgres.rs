@@ -14,7 +14,7 @@ mod support;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::root::{can_chroot, repo, rootfs};
+use support::root::{can_chroot, rootfs};
 use support::*;
 
 const ADMIN_PASSWORD: &str = "admin-pw-7f3a9c1e2b";

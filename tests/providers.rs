@@ -21,7 +21,6 @@ use credhook_emulator::{Endpoint, Fault};
 use miniserde::json::Value;
 use provider_case::*;
 use std::process::Command;
-use support::root::repo;
 use support::*;
 
 fn lifecycle(p: &'static Provider) {

@@ -4,16 +4,14 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{TempDir, out};
+use support::{TempDir, out, repo};
 
 fn credhook() -> Command {
     Command::new(support::credhook_bin())
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/configs")
-        .join(name)
+    repo().join("tests/fixtures/configs").join(name)
 }
 
 #[test]
@@ -227,7 +225,7 @@ fn store_count(dir: &Path) -> usize {
 fn dry_run_creates_checks_masks_and_deletes() {
     let dir = TempDir::new("credhook-tooling");
     example_config(&dir);
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
+    let hook = repo().join("scripts/hooks/example.sh");
     let (code, stdout, stderr) = dry_run(&dir, &hook, &["--input", "team=qa", "--input", "SMIN_TTL_DAYS=3"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let id = stdout
@@ -260,7 +258,7 @@ fn dry_run_creates_checks_masks_and_deletes() {
 fn dry_run_keep_leaves_the_credentials() {
     let dir = TempDir::new("credhook-tooling");
     example_config(&dir);
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
+    let hook = repo().join("scripts/hooks/example.sh");
     let (code, stdout, _) = dry_run(&dir, &hook, &["--input", "team=qa", "--keep"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("kept credentials cred-"), "{stdout}");
@@ -271,7 +269,7 @@ fn dry_run_keep_leaves_the_credentials() {
 fn dry_run_fails_naming_the_problem() {
     let dir = TempDir::new("credhook-tooling");
     example_config(&dir);
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
+    let hook = repo().join("scripts/hooks/example.sh");
     // A missing required input: the hook never runs.
     let (code, _, stderr) = dry_run(&dir, &hook, &[]);
     assert_eq!(code, 1);

@@ -7,7 +7,7 @@ mod table;
 
 pub use table::*;
 
-use crate::support::root::{can_chroot, command_in_root, repo, rootfs};
+use crate::support::root::{can_chroot, command_in_root, rootfs};
 use crate::support::*;
 use credhook_emulator::vendors::VendorFake;
 use miniserde::json::Value;

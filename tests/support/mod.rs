@@ -17,6 +17,11 @@ pub const API_KEY: &str = "test-api-key-Zm9vYmFy-0123456789";
 pub const SECRET_ID: &str = "0f9a2b1c-1111-4222-8333-944455556666";
 pub const TASK_ID: &str = "task-7d3c";
 
+/// The root of this checkout (where Cargo.toml, README.md and scripts/ are).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The binary under test: `CREDHOOK_TEST_BIN` when set (CI points it at the
 /// static release binary the image ships), else the one cargo built.
 pub fn credhook_bin() -> std::path::PathBuf {

@@ -3,13 +3,9 @@
 //! with the usual device nodes, chroot, the image's user 10001). No container
 //! engine is needed; it needs root and `unshare`.
 
-use super::{Run, World};
-use std::path::{Path, PathBuf};
+use super::{Run, World, repo};
+use std::path::Path;
 use std::process::Command;
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Why the image root cannot be entered here, if it cannot.
 pub fn can_chroot() -> Result<(), String> {
