@@ -328,6 +328,10 @@ fn task_update_faults() {
     check_readme_rows(Call::Task, matrix(Call::Task));
 }
 
+/// Held while README.md is read or rewritten: the tests run in parallel and
+/// each may rewrite it (CREDHOOK_WRITE_README).
+static README_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const README_TABLE_HEADER: &str = "| call | fault | exit | task | hook | rollback |";
 
 fn readme_path() -> std::path::PathBuf {
@@ -354,9 +358,7 @@ fn is_row_of(line: &str, call: Call) -> bool {
 /// for it, in the matrix's order. With CREDHOOK_WRITE_README set, a
 /// difference rewrites those rows in README.md instead of failing.
 fn check_readme_rows(call: Call, rows: Vec<String>) {
-    // The three tests run in parallel and may each rewrite the README.
-    static README: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = README.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let readme = std::fs::read_to_string(readme_path()).unwrap();
     let lines: Vec<&str> = readme.lines().collect();
     let (first, len) = readme_table(&lines);
@@ -396,6 +398,7 @@ fn check_readme_rows(call: Call, rows: Vec<String>) {
 /// matrix runs (the tests above check each call's rows).
 #[test]
 fn the_readme_fault_table_has_no_row_outside_the_matrix() {
+    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let readme = std::fs::read_to_string(readme_path()).unwrap();
     let lines: Vec<&str> = readme.lines().collect();
     let (first, len) = readme_table(&lines);
