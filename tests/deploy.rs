@@ -7,7 +7,8 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use support::TempDir;
 
 /// A job as `ibmcloud ce job get --output json` shows it (the parts that
 /// matter): two declarations, one of them since removed from job_config.json,
@@ -38,42 +39,39 @@ fn stand_ins(dir: &Path, job_exists: bool) -> PathBuf {
             log = log.display(),
             files = dir.join("containerfiles").display(),
         );
-        let p = bin.join(tool);
-        std::fs::write(&p, script).unwrap();
-        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        support::write_executable(&bin.join(tool), &script);
     }
     bin
 }
 
 fn deploy(dir: &Path, bin: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = support::repo();
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut child = Command::new(repo.join("scripts/deploy.sh"))
-        .args(args)
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("CREDHOOK", env!("CARGO_BIN_EXE_credhook"))
-        .env("TMPDIR", &tmp)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let o = child.wait_with_output().unwrap();
+    let o = support::output_with_stdin(
+        Command::new(repo.join("scripts/deploy.sh"))
+            .args(args)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CREDHOOK", support::credhook_bin())
+            .env("TMPDIR", &tmp)
+            .current_dir(dir),
+        stdin.as_bytes(),
+    );
     // The build context is removed, whatever happened.
     assert_eq!(
         std::fs::read_dir(&tmp).unwrap().count(),
         0,
         "deploy.sh left files in TMPDIR"
     );
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    support::code_and_text(o)
+}
+
+/// `deploy.sh --image IMAGE --job provider EXTRA… --yes`, nothing on stdin.
+fn deploy_provider(dir: &Path, bin: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["--image", IMAGE, "--job", "provider"];
+    args.extend_from_slice(extra);
+    args.push("--yes");
+    deploy(dir, bin, &args, "")
 }
 
 /// The recorded calls, each as its argument list.
@@ -91,6 +89,14 @@ fn config(dir: &Path) {
         r#"{"job_env_variables":[{"name":"SMIN_TEAM","value":"type:string, required:true"},{"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
     )
     .unwrap();
+}
+
+/// A private directory with a job_config.json, and the stand-ins' directory.
+fn site(job_exists: bool) -> (TempDir, PathBuf) {
+    let dir = TempDir::new("credhook-deploy");
+    config(&dir);
+    let bin = stand_ins(&dir, job_exists);
+    (dir, bin)
 }
 
 fn s(v: &[&str]) -> Vec<String> {
@@ -111,18 +117,12 @@ const SETTINGS: [&str; 8] = [
 
 #[test]
 fn creates_the_job_when_it_does_not_exist() {
-    let w = support::World::new();
-    config(&w.dir);
-    let bin = stand_ins(&w.dir, false);
-    let (code, stdout, stderr) = deploy(
-        &w.dir,
-        &bin,
-        &["--image", IMAGE, "--job", "provider", "--project", "secrets", "--yes"],
-        "",
-    );
+    let (dir, bin) = site(false);
+    let (code, stdout, stderr) = deploy_provider(&dir, &bin, &["--project", "secrets"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let repo = env!("CARGO_MANIFEST_DIR");
-    let c = calls(&w.dir);
+    let repo = support::repo();
+    let repo = repo.to_str().unwrap();
+    let c = calls(&dir);
     // The base image from this checkout, for x86 whatever the host.
     assert_eq!(
         c[0],
@@ -155,7 +155,7 @@ fn creates_the_job_when_it_does_not_exist() {
         "{:?}",
         c[1]
     );
-    let files = std::fs::read_to_string(w.dir.join("containerfiles")).unwrap();
+    let files = std::fs::read_to_string(dir.join("containerfiles")).unwrap();
     assert!(
         files.ends_with("FROM credhook-base:local\nCOPY --chmod=0755 hook.sh /hook\n"),
         "{files}"
@@ -187,27 +187,10 @@ fn creates_the_job_when_it_does_not_exist() {
 
 #[test]
 fn updates_an_existing_job_removing_stale_declarations() {
-    let w = support::World::new();
-    config(&w.dir);
-    let bin = stand_ins(&w.dir, true);
-    let (code, _, stderr) = deploy(
-        &w.dir,
-        &bin,
-        &[
-            "--image",
-            IMAGE,
-            "--job",
-            "provider",
-            "--registry-secret",
-            "icr",
-            "--keep-runs",
-            "3d",
-            "--yes",
-        ],
-        "",
-    );
+    let (dir, bin) = site(true);
+    let (code, _, stderr) = deploy_provider(&dir, &bin, &["--registry-secret", "icr", "--keep-runs", "3d"]);
     assert_eq!(code, 0, "{stderr}");
-    let last = calls(&w.dir).pop().unwrap();
+    let last = calls(&dir).pop().unwrap();
     let mut want = s(&[
         "ibmcloud",
         "ce",
@@ -239,8 +222,8 @@ fn updates_an_existing_job_removing_stale_declarations() {
 fn a_provider_from_its_own_repository_with_tools_and_sizes() {
     // The provider lives outside the credhook checkout: hook and
     // job_config.json side by side, deploy.sh run from elsewhere.
-    let w = support::World::new();
-    let provider = w.dir.join("my-provider");
+    let dir = TempDir::new("credhook-deploy");
+    let provider = dir.join("my-provider");
     std::fs::create_dir_all(&provider).unwrap();
     config(&provider);
     std::fs::write(
@@ -249,10 +232,10 @@ fn a_provider_from_its_own_repository_with_tools_and_sizes() {
     )
     .unwrap();
     std::fs::write(provider.join("hook.sh"), "#!/bin/sh\necho hi\n").unwrap();
-    let bin = stand_ins(&w.dir, false);
+    let bin = stand_ins(&dir, false);
     let hook = provider.join("hook.sh");
     let (code, _, stderr) = deploy(
-        &w.dir,
+        &dir,
         &bin,
         &[
             "--image",
@@ -282,7 +265,7 @@ fn a_provider_from_its_own_repository_with_tools_and_sizes() {
         "",
     );
     assert_eq!(code, 0, "{stderr}");
-    let c = calls(&w.dir);
+    let c = calls(&dir);
     assert!(
         c[0].contains(&"PACKAGES=postgresql-client jq".to_string()),
         "{:?}",
@@ -310,37 +293,22 @@ fn a_provider_from_its_own_repository_with_tools_and_sizes() {
 
 #[test]
 fn builds_from_a_given_base_image_only_the_provider() {
-    let w = support::World::new();
-    config(&w.dir);
-    let bin = stand_ins(&w.dir, false);
-    let (code, _, stderr) = deploy(
-        &w.dir,
-        &bin,
-        &[
-            "--image",
-            IMAGE,
-            "--job",
-            "provider",
-            "--base",
-            "us.icr.io/team-ns/credhook-base:1",
-            "--yes",
-        ],
-        "",
-    );
+    let (dir, bin) = site(false);
+    let (code, _, stderr) = deploy_provider(&dir, &bin, &["--base", "us.icr.io/team-ns/credhook-base:1"]);
     assert_eq!(code, 0, "{stderr}");
-    let c = calls(&w.dir);
+    let c = calls(&dir);
     assert_eq!(
         &c[0][..6],
         s(&["podman", "build", "--platform", "linux/amd64", "-t", IMAGE])
     );
-    let files = std::fs::read_to_string(w.dir.join("containerfiles")).unwrap();
+    let files = std::fs::read_to_string(dir.join("containerfiles")).unwrap();
     assert_eq!(
         files,
         "FROM us.icr.io/team-ns/credhook-base:1\nCOPY --chmod=0755 hook.sh /hook\n"
     );
     // --with needs a base built here.
     let (code, _, stderr) = deploy(
-        &w.dir,
+        &dir,
         &bin,
         &[
             "--image", IMAGE, "--job", "p", "--base", "b:1", "--with", "psql", "--yes",
@@ -356,31 +324,29 @@ fn builds_from_a_given_base_image_only_the_provider() {
 
 #[test]
 fn asks_before_each_command_and_stops_on_no() {
-    let w = support::World::new();
-    config(&w.dir);
-    let bin = stand_ins(&w.dir, false);
+    let (dir, bin) = site(false);
     // Yes to the base build, no to the provider build.
-    let (code, stdout, stderr) = deploy(&w.dir, &bin, &["--image", IMAGE, "--job", "provider"], "y\nn\n");
+    let (code, stdout, stderr) = deploy(&dir, &bin, &["--image", IMAGE, "--job", "provider"], "y\nn\n");
     assert_eq!(code, 1, "{stdout}");
     assert!(stderr.contains("stopped; nothing more was run"), "{stderr}");
-    let c = calls(&w.dir);
+    let c = calls(&dir);
     assert_eq!(c.len(), 1, "ran more than the base build: {c:?}");
     assert_eq!(c[0][1], "build");
 }
 
 #[test]
 fn refuses_bad_input_before_running_anything() {
-    let w = support::World::new();
-    let bin = stand_ins(&w.dir, false);
+    let dir = TempDir::new("credhook-deploy");
+    let bin = stand_ins(&dir, false);
     std::fs::write(
-        w.dir.join("job_config.json"),
+        dir.join("job_config.json"),
         r#"{"job_env_variables":[{"name":"SMOUT_X","value":"type:float"}]}"#,
     )
     .unwrap();
-    let (code, stdout, _) = deploy(&w.dir, &bin, &["--image", IMAGE, "--job", "provider", "--yes"], "");
+    let (code, stdout, _) = deploy_provider(&dir, &bin, &[]);
     assert_ne!(code, 0);
     assert!(stdout.contains("unknown type `float`"), "{stdout}");
-    config(&w.dir);
+    config(&dir);
     for (args, says) in [
         (vec!["--keep-runs", "forever"], "not a duration like 3d"),
         (vec!["--keep-runs", "3dd"], "not a duration like 3d"),
@@ -402,23 +368,18 @@ fn refuses_bad_input_before_running_anything() {
             all.extend(["--image", IMAGE]);
         }
         all.extend(args.iter().copied());
-        let (code, stdout, stderr) = deploy(&w.dir, &bin, &all, "");
+        let (code, stdout, stderr) = deploy(&dir, &bin, &all, "");
         assert_ne!(code, 0, "{args:?} was accepted");
         assert!(stderr.contains(says), "{args:?}: {stdout}{stderr}");
     }
     // A hook timeout that the task timeout does not cover.
     std::fs::write(
-        w.dir.join("job_config.json"),
+        dir.join("job_config.json"),
         r#"{"job_env_variables":[{"name":"SMOUT_X","value":"type:string, required:true"}]}"#,
     )
     .unwrap();
-    let (code, _, stderr) = deploy(
-        &w.dir,
-        &bin,
-        &["--image", IMAGE, "--job", "provider", "--hook-timeout", "900", "--yes"],
-        "",
-    );
+    let (code, _, stderr) = deploy_provider(&dir, &bin, &["--hook-timeout", "900"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("not below the task timeout"), "{stderr}");
-    assert!(calls(&w.dir).is_empty(), "something ran for bad input");
+    assert!(calls(&dir).is_empty(), "something ran for bad input");
 }

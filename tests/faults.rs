@@ -3,8 +3,10 @@
 //! status, the task's final state in the emulator, whether the hook ran,
 //! whether a rollback `delete` ran — and that it ended within its bound.
 //!
-//! The README's reliability table is generated from this one; the test fails
-//! when they differ (set CREDHOOK_WRITE_README=1 to rewrite the README).
+//! The README's reliability table is this matrix: each test fails when a row
+//! it observes is missing from the table or the table has a row for its call
+//! that it does not observe (set CREDHOOK_WRITE_README=1 to rewrite that
+//! call's rows in README.md instead, then review the diff).
 
 mod support;
 
@@ -326,23 +328,89 @@ fn task_update_faults() {
     check_readme_rows(Call::Task, matrix(Call::Task));
 }
 
-/// Every observed row must stand in the README's reliability table.
-fn check_readme_rows(call: Call, rows: Vec<String>) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let missing: Vec<&String> = rows
+/// Held while README.md is read or rewritten: the tests run in parallel and
+/// each may rewrite it (CREDHOOK_WRITE_README).
+static README_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const README_TABLE_HEADER: &str = "| call | fault | exit | task | hook | rollback |";
+
+fn readme_path() -> std::path::PathBuf {
+    support::repo().join("README.md")
+}
+
+/// Where the README's fault table is: the index of its first row and the
+/// rows (the lines after the header and its `|---|` line that start with `|`).
+fn readme_table(lines: &[&str]) -> (usize, usize) {
+    let header = lines
         .iter()
-        .filter(|r| !readme.lines().any(|l| l == r.as_str()))
-        .collect();
-    if missing.is_empty() {
+        .position(|l| *l == README_TABLE_HEADER)
+        .unwrap_or_else(|| panic!("README.md has no fault table (a line `{README_TABLE_HEADER}`)"));
+    let first = header + 2;
+    let len = lines[first..].iter().take_while(|l| l.starts_with('|')).count();
+    (first, len)
+}
+
+fn is_row_of(line: &str, call: Call) -> bool {
+    line.starts_with(&format!("| {} |", call.label()))
+}
+
+/// The README's fault table holds the observed rows for `call`, no other row
+/// for it, in the matrix's order. With CREDHOOK_WRITE_README set, a
+/// difference rewrites those rows in README.md instead of failing.
+fn check_readme_rows(call: Call, rows: Vec<String>) {
+    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let readme = std::fs::read_to_string(readme_path()).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let (first, len) = readme_table(&lines);
+    let table = &lines[first..first + len];
+    let documented: Vec<&str> = table.iter().copied().filter(|l| is_row_of(l, call)).collect();
+    if documented == rows {
         return;
     }
-    let table = rows.join("\n");
-    if std::env::var("CREDHOOK_WRITE_README").is_ok() {
-        std::fs::write(std::env::temp_dir().join(format!("fault-rows-{:?}.md", call)), &table).unwrap();
+    let missing: Vec<&String> = rows.iter().filter(|r| !documented.contains(&r.as_str())).collect();
+    let stale: Vec<&&str> = documented.iter().filter(|d| !rows.iter().any(|r| r == **d)).collect();
+    if std::env::var_os("CREDHOOK_WRITE_README").is_some() {
+        // This call's rows go where its first row was (or at the table's end).
+        let at = table.iter().position(|l| is_row_of(l, call)).unwrap_or(len);
+        let mut new: Vec<String> = lines[..first].iter().map(|l| l.to_string()).collect();
+        let others: Vec<&str> = table.iter().copied().filter(|l| !is_row_of(l, call)).collect();
+        let before = table[..at].iter().filter(|l| !is_row_of(l, call)).count();
+        new.extend(others[..before].iter().map(|l| l.to_string()));
+        new.extend(rows.iter().cloned());
+        new.extend(others[before..].iter().map(|l| l.to_string()));
+        new.extend(lines[first + len..].iter().map(|l| l.to_string()));
+        std::fs::write(readme_path(), new.join("\n") + "\n").unwrap();
+        eprintln!("README.md: rewrote the {} rows of the fault table", call.label());
+        return;
     }
     panic!(
-        "the README's reliability table lacks these rows for the {}:\n{table}",
-        call.label()
+        "the README's fault table differs from the matrix for the {} \
+         (CREDHOOK_WRITE_README=1 rewrites it)\nmissing from the README:\n{}\n\
+         in the README, not observed:\n{}\nthe observed rows, in order:\n{}",
+        call.label(),
+        missing.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("\n"),
+        stale.iter().map(|r| **r).collect::<Vec<_>>().join("\n"),
+        rows.join("\n")
+    );
+}
+
+/// Every row of the README's fault table is a row of one of the calls the
+/// matrix runs (the tests above check each call's rows).
+#[test]
+fn the_readme_fault_table_has_no_row_outside_the_matrix() {
+    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let readme = std::fs::read_to_string(readme_path()).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let (first, len) = readme_table(&lines);
+    assert!(len > 0, "the README's fault table is empty");
+    let strays: Vec<&str> = lines[first..first + len]
+        .iter()
+        .copied()
+        .filter(|l| ![Call::Token, Call::Secret, Call::Task].iter().any(|c| is_row_of(l, *c)))
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "README fault-table rows for no call the matrix runs:\n{}",
+        strays.join("\n")
     );
 }

@@ -8,8 +8,8 @@ mod https;
 mod support;
 
 use https::{Server, reply};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+use support::root::{can_chroot, exec_in_root, rootfs};
 use support::{API_KEY, SECRET_ID, World, field};
 
 const ADMIN_TOKEN: &str = "admin-Zm9vYmFyYmF6-55555";
@@ -30,43 +30,14 @@ delete)
 esac
 "#;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn can_chroot() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
-    root && Command::new("unshare")
-        .args(["--mount", "--fork", "true"])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn run_in_root(w: &World, root: &Path, env: &[(&str, &str)]) -> support::Run {
-    let script = r#"set -e
-r="$ROOT"
-mount -t proc proc "$r/proc"
-mount -t tmpfs -o size=1m tmpfs "$r/dev"
-touch "$r/dev/null" && mount --bind /dev/null "$r/dev/null"
-ln -s /proc/self/fd "$r/dev/fd"
-exec chroot --userspec=10001:10001 "$r" /credhook run"#;
-    let mut cmd = Command::new("unshare");
-    cmd.args(["--mount", "--fork", "sh", "-c", script])
-        .env_clear()
-        .env("ROOT", root)
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .envs(env.iter().copied());
-    w.finish(cmd.output().unwrap())
+    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    w.finish(exec_in_root(root, &env, &["/credhook", "run"]))
 }
 
 #[test]
 fn a_hook_in_the_image_root_calls_an_https_api_with_credhook_http_and_json() {
-    if !can_chroot() {
+    if can_chroot().is_err() {
         eprintln!("skipping the scratch-root test: needs root and mount namespaces (CI runs it as root)");
         return;
     }
@@ -87,13 +58,8 @@ fn a_hook_in_the_image_root_calls_an_https_api_with_credhook_http_and_json() {
     let root = w.dir.join("rootfs");
     let hook = w.dir.join("api-hook.sh");
     std::fs::write(&hook, HOOK).unwrap();
-    let st = Command::new(repo().join("scripts/rootfs.sh"))
-        .arg(&root)
-        .arg(&hook)
-        .current_dir(repo())
-        .status()
-        .unwrap();
-    assert!(st.success(), "rootfs.sh failed");
+    let out = rootfs(&[root.as_os_str(), hook.as_os_str()]);
+    assert!(out.status.success(), "rootfs.sh failed");
     assert!(!root.join("etc/ssl").exists());
     std::fs::copy(w.emu.ca_file().unwrap(), root.join("tmp/sm-ca.pem")).unwrap();
     std::fs::write(root.join("tmp/api-ca.pem"), &api.pki.as_ref().unwrap().ca_pem).unwrap();

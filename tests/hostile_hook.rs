@@ -109,9 +109,7 @@ fn each_misbehaviour_fails_the_task_with_the_right_code() {
         declare_outputs(&mut w);
         w.set("CREDHOOK_HOOK_TIMEOUT", "1");
         if let Some(shebang) = case.hook.strip_prefix("#!") {
-            let path = w.dir.join("hook.sh");
-            std::fs::write(&path, format!("#!{shebang}\nexit 0\n")).unwrap();
-            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            w.hook_file("hook.sh", &format!("#!{shebang}\nexit 0\n"));
         } else {
             w.hook(case.hook);
         }
@@ -335,7 +333,7 @@ wait"#,
             failures.push(format!("{signal}: hook calls {:?}", w.hook_calls()));
         }
         let child: i32 = w.file("child").trim().parse().unwrap();
-        if !gone(child) {
+        if !is_gone(child) {
             failures.push(format!("{signal}: the hook's child survived"));
         }
     }
@@ -346,16 +344,4 @@ wait"#,
 /// musl 35. `kill -<n>` with the larger is a real-time signal in both.
 fn libc_sigrtmin() -> i32 {
     35
-}
-
-fn gone(pid: i32) -> bool {
-    let ended = || std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
-    let start = Instant::now();
-    while !ended() {
-        if start.elapsed() > Duration::from_secs(5) {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    true
 }

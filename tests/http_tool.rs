@@ -6,11 +6,10 @@ mod https;
 mod support;
 
 use https::{Action, Server, reply, reply_with};
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::TempDir;
 
 const TOKEN: &str = "tok-Zm9vYmFyYmF6-987654321";
 
@@ -46,28 +45,8 @@ impl Out {
 }
 
 /// A private directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = PathBuf;
-    fn deref(&self) -> &PathBuf {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn dir() -> TempDir {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let d = std::env::temp_dir().join(format!("credhook-http-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TempDir(d)
+    TempDir::new("credhook-http")
 }
 
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
@@ -81,18 +60,7 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
 }
 
 fn run_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Out {
-    let mut child = command(args, env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start credhook");
-    // Drop the pipe whatever happens, so credhook sees EOF.
-    {
-        let mut input = child.stdin.take().unwrap();
-        let _ = input.write_all(stdin);
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = support::output_with_stdin(&mut command(args, env), stdin);
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: out.stdout,
@@ -200,10 +168,7 @@ fn the_secret_is_never_on_the_command_line() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    while s.requests().is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    support::wait_until(Duration::from_secs(10), || !s.requests().is_empty());
     let req = s.requests();
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
     child.kill().unwrap();

@@ -9,7 +9,7 @@ mod support;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use support::root::{can_chroot, exec_in_root, repo, rootfs};
+use support::root::{can_chroot, exec_in_root, rootfs, rootfs_command};
 use support::*;
 
 #[test]
@@ -120,8 +120,7 @@ fn rootfs_refuses_bad_tools_naming_the_problem() {
     let bin = w.dir.join("tools");
     std::fs::create_dir_all(&bin).unwrap();
     // A script, a setuid copy of a real executable, a path.
-    std::fs::write(bin.join("myscript"), "#!/bin/sh\necho hi\n").unwrap();
-    std::fs::set_permissions(bin.join("myscript"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    support::write_executable(&bin.join("myscript"), "#!/bin/sh\necho hi\n");
     std::fs::copy("/usr/bin/env", bin.join("suidenv")).unwrap();
     std::fs::set_permissions(bin.join("suidenv"), std::fs::Permissions::from_mode(0o4755)).unwrap();
     let path = format!("{}:/usr/bin:/bin", bin.display());
@@ -132,12 +131,11 @@ fn rootfs_refuses_bad_tools_naming_the_problem() {
         ("no-such-tool-xyz", "no such command on PATH"),
         ("/usr/bin/env", "a command name, not a path"),
     ] {
-        let out = std::process::Command::new(repo().join("scripts/rootfs.sh"))
+        let out = rootfs_command()
             .args(["--with", tool])
             .arg(&root)
             .arg("none")
             .env("PATH", &path)
-            .current_dir(repo())
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -197,12 +195,11 @@ fn a_tool_runs_in_the_root_as_the_image_user_with_only_its_closure() {
     // (the static credhook the root above was built with)
     std::fs::copy(repo().join("target/static/credhook"), tools.join("mystatic")).unwrap();
     let root2 = w.dir.join("rootfs2");
-    let out = std::process::Command::new(repo().join("scripts/rootfs.sh"))
+    let out = rootfs_command()
         .args(["--with", "mystatic"])
         .arg(&root2)
         .arg("none")
         .env("PATH", format!("{}:/usr/bin:/bin", tools.display()))
-        .current_dir(repo())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

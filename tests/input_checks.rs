@@ -109,14 +109,20 @@ fn instance_urls_with_query_spaces_or_userinfo_are_refused_at_start() {
     }
 }
 
-#[test]
-fn plain_http_to_localhost_goes_to_127_0_0_1() {
+/// A plain-HTTP emulator reached as `http://localhost:PORT`, a create hook.
+fn plain_http_localhost_world() -> World {
     let mut w = World::with(|o| o.tls = false);
     declare_outputs(&mut w);
     let url = format!("http://localhost:{}", w.emu.port());
     w.set("SM_INSTANCE_URL", &url)
         .set("CREDHOOK_IAM_URL", &url)
         .hook(RECORDING_CREATE);
+    w
+}
+
+#[test]
+fn plain_http_to_localhost_goes_to_127_0_0_1() {
+    let w = plain_http_localhost_world();
     w.run().assert_code(0);
 }
 
@@ -125,12 +131,7 @@ fn plain_http_to_localhost_goes_to_127_0_0_1() {
 /// only, a run over `http://localhost` still reaches it.
 #[test]
 fn localhost_is_not_resolved_through_etc_hosts() {
-    let mut w = World::with(|o| o.tls = false);
-    declare_outputs(&mut w);
-    let url = format!("http://localhost:{}", w.emu.port());
-    w.set("SM_INSTANCE_URL", &url)
-        .set("CREDHOOK_IAM_URL", &url)
-        .hook(RECORDING_CREATE);
+    let w = plain_http_localhost_world();
     let hosts = w.dir.join("hosts");
     std::fs::write(&hosts, "127.0.0.2 localhost\n").unwrap();
     let probe = std::process::Command::new("unshare")

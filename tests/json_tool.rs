@@ -3,9 +3,8 @@
 
 mod support;
 
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use support::World;
 
 struct Out {
@@ -25,21 +24,9 @@ impl std::fmt::Debug for Out {
 }
 
 fn json_cmd<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)], stdin: &[u8]) -> Out {
-    let mut child = Command::new(support::credhook_bin())
-        .arg("json")
-        .args(args)
-        .env_clear()
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start credhook");
-    {
-        let mut input = child.stdin.take().unwrap();
-        let _ = input.write_all(stdin);
-    }
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(support::credhook_bin());
+    cmd.arg("json").args(args).env_clear().envs(env.iter().copied());
+    let out = support::output_with_stdin(&mut cmd, stdin);
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -378,25 +378,6 @@ fn an_error_code_that_is_a_secret_is_not_sent() {
     assert_eq!(d, "nope");
 }
 
-/// Runs `w` but fails the test instead of hanging past `limit`.
-fn run_within(w: &World, limit: std::time::Duration) -> Run {
-    let mut child = w
-        .command()
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t0 = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t0.elapsed() > limit {
-            let _ = child.kill();
-            panic!("credhook did not finish within {limit:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    w.finish(child.wait_with_output().unwrap())
-}
-
 #[test]
 fn crafted_and_numerous_secrets_keep_masking_bounded() {
     // A ladder of values sharing long prefixes, and lines that probe it.
@@ -405,11 +386,11 @@ fn crafted_and_numerous_secrets_keep_masking_bounded() {
         r#"i=4; v=aaaa; while [ $i -lt 400 ]; do printf 'v%d=%s0\n' $i "$v" >&3; v="${v}a"; i=$((i+1)); done
 line=$(printf '%400s' '' | tr ' ' a); j=0; while [ $j -lt 40 ]; do echo "$line"; j=$((j+1)); done"#,
     );
-    let r = run_within(&w, std::time::Duration::from_secs(120));
+    let r = w.run_within(std::time::Duration::from_secs(120));
     assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(3000)]);
     // 60,000 distinct values on fd 3, in descending order.
     let mut w = world();
     w.hook(r#"seq 99999 -1 40000 | sed 's/^/v=Value-/' >&3; echo done"#);
-    let r = run_within(&w, std::time::Duration::from_secs(120));
+    let r = w.run_within(std::time::Duration::from_secs(120));
     assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(3000)]);
 }

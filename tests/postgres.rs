@@ -14,7 +14,7 @@ mod support;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::root::{can_chroot, repo, rootfs};
+use support::root::{can_chroot, rootfs};
 use support::*;
 
 const ADMIN_PASSWORD: &str = "admin-pw-7f3a9c1e2b";
@@ -376,12 +376,7 @@ fn icd_service_credentials_in_the_image_root() {
         "certificate_base64 is the CA"
     );
     // The CA file the hook wrote is gone.
-    let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "ca.pem")
-        .collect();
+    let left = left_in_tmp(&root);
     assert!(left.is_empty(), "left in /tmp: {left:?}");
 }
 
@@ -415,12 +410,7 @@ fn a_wrong_ca_fails_the_task_with_the_providers_code_and_creates_nothing() {
         "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'sm\\_%'",
     );
     assert_eq!(String::from_utf8_lossy(&roles.stdout).trim(), "0");
-    let left: Vec<_> = std::fs::read_dir(root.join("tmp"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "ca.pem")
-        .collect();
+    let left = left_in_tmp(&root);
     assert!(left.is_empty(), "left in /tmp after a failed create: {left:?}");
     // Without TLS verification the server is not reached at all.
     let plain = format!(
@@ -519,4 +509,14 @@ fn postgres_hook_refuses_bad_input() {
         let d = w.run().failed_with(code);
         assert!(d.contains(says), "{code}: {d}");
     }
+}
+
+/// What is in the root's /tmp besides the Secrets Manager CA the test put there.
+fn left_in_tmp(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root.join("tmp"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "ca.pem")
+        .collect()
 }

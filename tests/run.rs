@@ -752,21 +752,6 @@ exit 0"#,
     assert_eq!(w.hook_calls(), ["create ", "delete cred-heredoc"]);
 }
 
-/// Whether a process has ended (gone, or a zombie awaiting its parent).
-/// SIGKILL is delivered asynchronously: a killed process closes its files
-/// (which lets credhook finish) a moment before it is gone, so allow it 5 s.
-fn is_gone(pid: i32) -> bool {
-    let ended = || std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
-    let start = std::time::Instant::now();
-    while !ended() {
-        if start.elapsed() > std::time::Duration::from_secs(5) {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    true
-}
-
 #[test]
 fn proxy_variables_are_ignored() {
     // A proxy nobody configured for credhook must not reroute its bearer tokens.

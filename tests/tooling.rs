@@ -4,24 +4,14 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{TempDir, out, repo};
 
 fn credhook() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_credhook"))
+    Command::new(support::credhook_bin())
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/configs")
-        .join(name)
-}
-
-fn out(cmd: &mut Command) -> (i32, String, String) {
-    let o = cmd.output().unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    repo().join("tests/fixtures/configs").join(name)
 }
 
 #[test]
@@ -77,8 +67,8 @@ fn check_reports_malformed_and_missing_files() {
 
 #[test]
 fn ce_flags_survive_eval_exactly() {
-    let w = support::World::new();
-    let tricky = w.dir.join("job_config.json");
+    let dir = TempDir::new("credhook-tooling");
+    let tricky = dir.join("job_config.json");
     std::fs::write(
         &tricky,
         r#"{"job_env_variables":[
@@ -89,11 +79,11 @@ fn ce_flags_survive_eval_exactly() {
     .unwrap();
     let script = format!(
         "eval \"set -- $({} ce-flags)\"; printf '%s\\0' \"$@\"",
-        env!("CARGO_BIN_EXE_credhook")
+        support::credhook_bin().display()
     );
     let o = Command::new("bash")
         .args(["-c", &script])
-        .current_dir(&w.dir)
+        .current_dir(&dir)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -124,8 +114,8 @@ fn ce_flags_survive_eval_exactly() {
 
 #[test]
 fn ce_flags_job_settings_come_first_and_are_checked() {
-    let w = support::World::new();
-    let cfg = w.dir.join("job_config.json");
+    let dir = TempDir::new("credhook-tooling");
+    let cfg = dir.join("job_config.json");
     std::fs::write(
         &cfg,
         r#"{"job_env_variables":[{"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
@@ -192,7 +182,7 @@ fn ce_flags_job_settings_come_first_and_are_checked() {
         ),
     ] {
         let mut cmd = credhook();
-        cmd.arg("ce-flags").args(&args).current_dir(&w.dir);
+        cmd.arg("ce-flags").args(&args).current_dir(&dir);
         let (c, stdout, stderr) = out(&mut cmd);
         assert_eq!(c, code, "{args:?}: {stderr}");
         assert!(stdout.is_empty(), "{args:?}: {stdout}");
@@ -233,10 +223,10 @@ fn store_count(dir: &Path) -> usize {
 
 #[test]
 fn dry_run_creates_checks_masks_and_deletes() {
-    let w = support::World::new();
-    example_config(&w.dir);
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
-    let (code, stdout, stderr) = dry_run(&w.dir, &hook, &["--input", "team=qa", "--input", "SMIN_TTL_DAYS=3"]);
+    let dir = TempDir::new("credhook-tooling");
+    example_config(&dir);
+    let hook = repo().join("scripts/hooks/example.sh");
+    let (code, stdout, stderr) = dry_run(&dir, &hook, &["--input", "team=qa", "--input", "SMIN_TTL_DAYS=3"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let id = stdout
         .lines()
@@ -261,45 +251,46 @@ fn dry_run_creates_checks_masks_and_deletes() {
         "{stdout}\n{stderr}"
     );
     assert!(stderr.contains("created [REDACTED] (token [REDACTED])"), "{stderr}");
-    assert_eq!(store_count(&w.dir), 0, "the delete did not run");
+    assert_eq!(store_count(&dir), 0, "the delete did not run");
 }
 
 #[test]
 fn dry_run_keep_leaves_the_credentials() {
-    let w = support::World::new();
-    example_config(&w.dir);
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
-    let (code, stdout, _) = dry_run(&w.dir, &hook, &["--input", "team=qa", "--keep"]);
+    let dir = TempDir::new("credhook-tooling");
+    example_config(&dir);
+    let hook = repo().join("scripts/hooks/example.sh");
+    let (code, stdout, _) = dry_run(&dir, &hook, &["--input", "team=qa", "--keep"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("kept credentials cred-"), "{stdout}");
-    assert_eq!(store_count(&w.dir), 1);
+    assert_eq!(store_count(&dir), 1);
 }
 
 #[test]
 fn dry_run_fails_naming_the_problem() {
-    let w = support::World::new();
-    example_config(&w.dir);
-    let hook = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hooks/example.sh");
+    let dir = TempDir::new("credhook-tooling");
+    example_config(&dir);
+    let hook = repo().join("scripts/hooks/example.sh");
     // A missing required input: the hook never runs.
-    let (code, _, stderr) = dry_run(&w.dir, &hook, &[]);
+    let (code, _, stderr) = dry_run(&dir, &hook, &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("input `team` is required but has no value"), "{stderr}");
-    assert_eq!(store_count(&w.dir), 0);
+    assert_eq!(store_count(&dir), 0);
     // Outputs that break the schema: named, and the created credentials deleted again.
-    let bad = w.dir.join("bad.sh");
-    std::fs::write(
+    let bad = dir.join("bad.sh");
+    support::write_executable(
         &bad,
-        format!("#!/bin/sh\n[ \"$1\" = delete ] && {{ echo \"$SM_CREDENTIALS_ID\" > \"{}/deleted\"; exit 0; }}\nprintf 'id=c-1\\nusername=u\\ntoken=t-12345\\nttl_days=soon\\n' > \"$CREDHOOK_OUTPUT\"\n", w.dir.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let (code, stdout, _) = dry_run(&w.dir, &bad, &["--input", "team=qa"]);
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = delete ] && {{ echo \"$SM_CREDENTIALS_ID\" > \"{}/deleted\"; exit 0; }}\nprintf 'id=c-1\\nusername=u\\ntoken=t-12345\\nttl_days=soon\\n' > \"$CREDHOOK_OUTPUT\"\n",
+            dir.display()
+        ),
+    );
+    let (code, stdout, _) = dry_run(&dir, &bad, &["--input", "team=qa"]);
     assert_eq!(code, 1);
     assert!(
         stdout.contains("create failed: ERR10006: output `ttl_days` must be a whole number"),
         "{stdout}"
     );
-    assert_eq!(std::fs::read_to_string(w.dir.join("deleted")).unwrap().trim(), "c-1");
+    assert_eq!(std::fs::read_to_string(dir.join("deleted")).unwrap().trim(), "c-1");
 }
 
 #[test]
@@ -335,8 +326,8 @@ fn check_reads_only_small_regular_files() {
 
 #[test]
 fn check_rejects_names_that_are_not_declarations() {
-    let w = support::World::new();
-    let f = w.dir.join("job_config.json");
+    let dir = TempDir::new("credhook-tooling");
+    let f = dir.join("job_config.json");
     std::fs::write(
         &f,
         r#"{"job_env_variables":[
@@ -354,22 +345,20 @@ fn check_rejects_names_that_are_not_declarations() {
 
 #[test]
 fn dry_run_strips_the_input_prefix_once() {
-    let w = support::World::new();
+    let dir = TempDir::new("credhook-tooling");
     std::fs::write(
-        w.dir.join("job_config.json"),
+        dir.join("job_config.json"),
         r#"{"job_env_variables":[
             {"name":"SMIN_SMIN_X","value":"type:string, required:true"},
             {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
     )
     .unwrap();
-    let hook = w.dir.join("hook.sh");
-    std::fs::write(
+    let hook = dir.join("hook.sh");
+    support::write_executable(
         &hook,
         "#!/bin/sh\n[ \"$1\" = delete ] && exit 0\nprintf 'id=c-1\\ntoken=%s\\n' \"$SMIN_SMIN_X\" > \"$CREDHOOK_OUTPUT\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let (code, stdout, stderr) = dry_run(&w.dir, &hook, &["--input", "SMIN_SMIN_X=value-123"]);
+    );
+    let (code, stdout, stderr) = dry_run(&dir, &hook, &["--input", "SMIN_SMIN_X=value-123"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("token  string   9 characters"), "{stdout}");
 }

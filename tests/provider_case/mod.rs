@@ -7,6 +7,7 @@ mod table;
 
 pub use table::*;
 
+use crate::support::root::{can_chroot, command_in_root, rootfs};
 use crate::support::*;
 use credhook_emulator::vendors::VendorFake;
 use miniserde::json::Value;
@@ -14,28 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-/// Root, and able to make a mount namespace (as a container runtime does).
-pub fn can_enter_a_root() -> bool {
-    is_root()
-        && Command::new("unshare")
-            .args(["--mount", "--fork", "true"])
-            .status()
-            .is_ok_and(|s| s.success())
-}
 
 /// Where the hook runs.
 pub enum Place {
@@ -83,14 +62,9 @@ impl Case {
         );
         w.secret(p.admin);
         let hook = repo().join("examples").join(p.dir).join("hook.sh");
-        let place = if can_enter_a_root() && std::env::var_os("CREDHOOK_PROVIDERS_ON_HOST").is_none() {
+        let place = if can_chroot().is_ok() && std::env::var_os("CREDHOOK_PROVIDERS_ON_HOST").is_none() {
             let root = w.dir.join("rootfs");
-            let out = Command::new(repo().join("scripts/rootfs.sh"))
-                .arg(&root)
-                .arg(&hook)
-                .current_dir(repo())
-                .output()
-                .unwrap();
+            let out = rootfs(&[root.as_os_str(), hook.as_os_str()]);
             assert!(
                 out.status.success(),
                 "rootfs.sh: {}",
@@ -160,22 +134,8 @@ impl Case {
             Place::Image(root) => {
                 env.push(("CREDHOOK_CA_FILE".into(), "/tmp/sm-ca.pem".into()));
                 env.push(("SSL_CERT_FILE".into(), "/tmp/vendor-ca.pem".into()));
-                env.push(("PATH".into(), "/bin".into()));
-                // PATH=/bin is the image's (the Containerfile's ENV); the
-                // tools that enter the root come from this machine.
-                let script = r#"set -e
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-r="$ROOT"
-mount -t proc proc "$r/proc"
-mount -t tmpfs -o size=1m tmpfs "$r/dev"
-touch "$r/dev/null" && mount --bind /dev/null "$r/dev/null"
-ln -s /proc/self/fd "$r/dev/fd"
-exec env PATH=/bin "$(command -v chroot)" --userspec=10001:10001 "$r" /credhook run"#;
-                let mut c = Command::new("unshare");
-                c.args(["--mount", "--fork", "/bin/sh", "-c", script])
-                    .env_clear()
-                    .env("ROOT", root);
-                c
+                // PATH=/bin is the image's (the Containerfile's ENV).
+                command_in_root(root, &env, &["/credhook", "run"])
             }
             Place::Host(bin) => {
                 env.push((
@@ -187,11 +147,11 @@ exec env PATH=/bin "$(command -v chroot)" --userspec=10001:10001 "$r" /credhook 
                 let hook = repo().join("examples").join(self.p.dir).join("hook.sh");
                 env.push(("CREDHOOK_HOOK".into(), hook.display().to_string()));
                 let mut c = Command::new(credhook_bin());
-                c.arg("run").env_clear().current_dir(&self.w.dir);
+                c.arg("run").env_clear().current_dir(&self.w.dir).envs(env);
                 c
             }
         };
-        cmd.envs(env).stdin(std::process::Stdio::null());
+        cmd.stdin(std::process::Stdio::null());
         let out = watch_command_lines(&self.fake, || cmd.output().expect("run credhook"));
         for s in self.fake.secrets() {
             self.w.secret(&s);

@@ -11,10 +11,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 pub const API_KEY: &str = "test-api-key-Zm9vYmFy-0123456789";
 pub const SECRET_ID: &str = "0f9a2b1c-1111-4222-8333-944455556666";
 pub const TASK_ID: &str = "task-7d3c";
+
+/// The root of this checkout (where Cargo.toml, README.md and scripts/ are).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
 
 /// The binary under test: `CREDHOOK_TEST_BIN` when set (CI points it at the
 /// static release binary the image ships), else the one cargo built.
@@ -35,12 +41,105 @@ pub struct World {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-fn fresh_dir() -> PathBuf {
+/// A new empty directory `<tmp>/<prefix>-<pid>-<n>`, unique in this process.
+pub fn fresh_dir(prefix: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("credhook-test-{}-{n}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create test dir");
     dir
+}
+
+/// A [`fresh_dir`] removed when dropped (kept, like a [`World`]'s, when
+/// the test fails, to look at).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        TempDir(fresh_dir(prefix))
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Writes `text` to `path` as an executable (mode 0755) file.
+pub fn write_executable(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+/// Runs `cmd` to its end: exit code (-1 for a signal), stdout, stderr.
+pub fn out(cmd: &mut Command) -> (i32, String, String) {
+    code_and_text(cmd.output().expect("run command"))
+}
+
+/// An ended command's exit code (-1 for a signal), stdout and stderr.
+pub fn code_and_text(o: Output) -> (i32, String, String) {
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs `cmd` with `stdin` written to its standard input, which is then
+/// closed (the command sees EOF) whether or not it read everything.
+pub fn output_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start command");
+    {
+        let mut input = child.stdin.take().expect("piped stdin");
+        let _ = input.write_all(stdin);
+    }
+    child.wait_with_output().expect("wait for command")
+}
+
+/// Polls `done` until it holds or `limit` has passed; whether it held.
+pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if t0.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a process has ended (gone, or a zombie awaiting its parent).
+/// SIGKILL is delivered asynchronously: a killed process closes its files
+/// (which lets credhook finish) a moment before it is gone, so allow it 5 s.
+pub fn is_gone(pid: i32) -> bool {
+    wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    })
 }
 
 impl World {
@@ -50,7 +149,7 @@ impl World {
     }
 
     pub fn with(tweak: impl FnOnce(&mut Options)) -> World {
-        let dir = fresh_dir();
+        let dir = fresh_dir("credhook-test");
         let mut opts = Options::new(dir.join("emulator"));
         opts.api_keys = vec![API_KEY.into()];
         tweak(&mut opts);
@@ -107,10 +206,16 @@ impl World {
 
     /// Writes the hook: `#!/bin/sh` and `body`.
     pub fn hook(&mut self, body: &str) -> &mut World {
-        let path = self.dir.join("hook.sh");
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write hook");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod hook");
+        self.hook_file("hook.sh", &format!("#!/bin/sh\n{body}\n"));
         self
+    }
+
+    /// Writes `text` as the executable file `name` in the world's directory;
+    /// its path.
+    pub fn hook_file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        write_executable(&path, text);
+        path
     }
 
     /// Lines the hook appended to `$TEST_DIR/calls` (a convention of the test hooks).
@@ -137,19 +242,32 @@ impl World {
         self.finish(out)
     }
 
-    /// Starts `credhook run`, waits (at most 10 s) until `ready()`, sends it
-    /// `signal` (e.g. `-TERM`) with the real `kill` command, and collects the run.
-    pub fn run_and_signal(&self, signal: &str, ready: impl Fn() -> bool) -> Run {
-        let child = self
-            .command()
+    /// Starts `credhook run` with its stdout and stderr piped.
+    fn spawn(&self) -> std::process::Child {
+        self.command()
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start credhook");
-        let t0 = std::time::Instant::now();
-        while !ready() && t0.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
+            .expect("start credhook")
+    }
+
+    /// Runs `credhook run` to its end, but fails the test (killing credhook)
+    /// instead of hanging past `limit`.
+    pub fn run_within(&self, limit: Duration) -> Run {
+        let mut child = self.spawn();
+        if !wait_until(limit, || child.try_wait().expect("wait for credhook").is_some()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("credhook did not finish within {limit:?}");
         }
+        self.finish(child.wait_with_output().expect("wait for credhook"))
+    }
+
+    /// Starts `credhook run`, waits (at most 10 s) until `ready()`, sends it
+    /// `signal` (e.g. `-TERM`) with the real `kill` command, and collects the run.
+    pub fn run_and_signal(&self, signal: &str, ready: impl Fn() -> bool) -> Run {
+        let child = self.spawn();
+        wait_until(Duration::from_secs(10), ready);
         let sent = Command::new("kill")
             .args([signal, &child.id().to_string()])
             .status()

@@ -3,13 +3,9 @@
 //! with the usual device nodes, chroot, the image's user 10001). No container
 //! engine is needed; it needs root and `unshare`.
 
-use super::{Run, World};
-use std::path::{Path, PathBuf};
+use super::{Run, World, repo};
+use std::path::Path;
 use std::process::Command;
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Why the image root cannot be entered here, if it cannot.
 pub fn can_chroot() -> Result<(), String> {
@@ -31,18 +27,26 @@ pub fn can_chroot() -> Result<(), String> {
     Ok(())
 }
 
+/// scripts/rootfs.sh, run from the repository; add options, DIR, HOOK.
+pub fn rootfs_command() -> Command {
+    let mut cmd = Command::new(repo().join("scripts/rootfs.sh"));
+    cmd.current_dir(repo());
+    cmd
+}
+
 /// Runs scripts/rootfs.sh with `args` (options, DIR, HOOK); its output.
 pub fn rootfs(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new(repo().join("scripts/rootfs.sh"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run rootfs.sh")
+    rootfs_command().args(args).output().expect("run rootfs.sh")
 }
 
 /// Runs `command` (argv inside the root) in `root` as the image runs it:
 /// uid 10001, PATH=/bin, and only the variables in `env`.
 pub fn exec_in_root(root: &Path, env: &[(String, String)], command: &[&str]) -> std::process::Output {
+    command_in_root(root, env, command).output().expect("run unshare")
+}
+
+/// The command [`exec_in_root`] runs, for a caller that runs it its own way.
+pub fn command_in_root(root: &Path, env: &[(String, String)], command: &[&str]) -> Command {
     let script = r#"set -e
 r="$CREDHOOK_TEST_ROOT"
 mount -t proc proc "$r/proc"
@@ -52,15 +56,14 @@ ln -s /proc/self/fd "$r/dev/fd"
 chroot=$(command -v chroot)
 unset CREDHOOK_TEST_ROOT
 PATH=/bin exec "$chroot" --userspec=10001:10001 "$r" "$@""#;
-    Command::new("unshare")
-        .args(["--mount", "--fork", "sh", "-c", script, "sh"])
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--fork", "sh", "-c", script, "sh"])
         .args(command)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("CREDHOOK_TEST_ROOT", root)
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .output()
-        .expect("run unshare")
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+    cmd
 }
 
 impl World {
