@@ -441,22 +441,22 @@ impl From<ureq::Error> for AttemptError {
     fn from(e: ureq::Error) -> AttemptError {
         use std::io::ErrorKind as K;
         use ureq::Timeout as T;
+        // Only what provably fails before a byte of the request is written
+        // counts as unsent: resolving, connecting, a handshake refused. Any
+        // other error — a TLS record that cannot be decrypted after the
+        // request went out, a reset, a timeout while sending or waiting —
+        // may come after the server got the request.
         let unsent = match &e {
             ureq::Error::BodyExceedsLimit(_) => return AttemptError::TooLarge,
-            ureq::Error::Timeout(T::Resolve | T::Connect) => true,
-            ureq::Error::Timeout(_) | ureq::Error::Protocol(_) => false,
-            ureq::Error::Io(io) => !matches!(
-                io.kind(),
-                K::ConnectionReset
-                    | K::ConnectionAborted
-                    | K::BrokenPipe
-                    | K::UnexpectedEof
-                    | K::TimedOut
-                    | K::WouldBlock
-                    | K::Interrupted
-                    | K::WriteZero
-            ),
-            _ => true,
+            ureq::Error::Timeout(T::Resolve | T::Connect)
+            | ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::BadUri(_)
+            | ureq::Error::RequireHttpsOnly(_)
+            | ureq::Error::Rustls(_)
+            | ureq::Error::Tls(_) => true,
+            ureq::Error::Io(io) => io.kind() == K::ConnectionRefused,
+            _ => false,
         };
         if unsent {
             AttemptError::Unsent(e.to_string())
