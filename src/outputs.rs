@@ -5,6 +5,7 @@ use crate::inputs::{parse_boolean, parse_integer};
 use crate::registry::Registry;
 use crate::schema::{Field, Kind, Schema};
 use crate::secret::{Secret, SecretBuf};
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -335,9 +336,10 @@ pub fn find_ids(bytes: &[u8]) -> Vec<String> {
     let text = alloc::string::String::from_utf8_lossy(bytes);
     let lines = lines_of(&text);
     let mut ids: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut add = |v: &str| {
         let v = v.trim();
-        if !v.is_empty() && !ids.iter().any(|i| i == v) {
+        if !v.is_empty() && seen.insert(v.to_string()) {
             ids.push(v.to_string());
         }
     };

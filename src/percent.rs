@@ -29,9 +29,11 @@ pub fn form_encode(out: &mut SecretBuf, s: &str) {
 /// One URL path segment: RFC 3986's unreserved characters as is, every other
 /// byte `%XX` (so an ID can never add a `/`, `?` or `#`).
 pub fn path_segment(s: &str) -> String {
+    // `.` and `..` would be dot-segments that a proxy may resolve.
+    let dots_only = s.bytes().all(|b| b == b'.');
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-_~".contains(&b) || (b == b'.' && !dots_only) {
             out.push(b as char);
         } else {
             push_escaped(&mut out, b);
@@ -51,5 +53,6 @@ mod tests {
         assert_eq!(f.as_str(), "a+b%26c%3Dd*%C3%A9");
         assert_eq!(path_segment("../x?y#z é"), "..%2Fx%3Fy%23z%20%C3%A9");
         assert_eq!(path_segment("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(path_segment(".."), "%2E%2E");
     }
 }

@@ -47,9 +47,10 @@ pub enum Ended {
 
 impl Ended {
     /// Whether the server may have acted on the request without our knowing:
-    /// a later failure of the same call is then ambiguous.
+    /// a later failure of the same call is then ambiguous. A 502 or 504 comes
+    /// from a gateway that may have passed the request on before it failed.
     pub fn may_have_arrived(self) -> bool {
-        self == Ended::NoReply
+        matches!(self, Ended::NoReply | Ended::Status(502 | 504))
     }
 }
 

@@ -193,6 +193,11 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
     let secret_id = env.required("SM_SECRET_ID", set_by_sm);
     let task_id = env.required("SM_SECRET_TASK_ID", set_by_sm);
 
+    for (var, id) in [("SM_SECRET_ID", &secret_id), ("SM_SECRET_TASK_ID", &task_id)] {
+        if !id.is_empty() && id.bytes().all(|b| b == b'.') {
+            env.error(var, format!("is `{id}`; an ID cannot be only dots (a path's `.`/`..`)"));
+        }
+    }
     let action = match action_raw.as_str() {
         "create_credentials" => Some(Action::Create),
         "delete_credentials" => Some(Action::Delete),

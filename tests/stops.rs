@@ -132,3 +132,72 @@ fn a_stop_during_a_blocked_task_update_ends_within_the_report_budget() {
     );
     assert!(r.log_has("may have been delivered") && r.log_has("cred-42"), "{r}");
 }
+
+// Found by a hostile review of delivery and stops.
+
+/// However many ids the hook wrote, the rollback after a stop shares one
+/// 15 s budget (then TERM, KILL 5 s later); every id is logged before the
+/// first delete, and ids past the 16th are logged to delete by hand.
+#[test]
+fn a_rollback_of_many_ids_after_a_stop_keeps_one_budget() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(
+        r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
+if [ "$1" = create ]; then
+  i=0; while [ $i -lt 20 ]; do echo "id=c-$i"; i=$((i+1)); done > "$CREDHOOK_OUTPUT"
+  touch "$TEST_DIR/ready"
+  sleep 100
+fi
+if [ "$1" = delete ]; then sleep 100; fi"#,
+    );
+    let ready = w.dir.join("ready");
+    let t0 = Instant::now();
+    let r = w.run_and_signal("-TERM", || ready.exists());
+    let took = t0.elapsed();
+    // Hook: 5 s grace; rollback: 15 + 5 s in all; report: 10 s at most.
+    assert!(
+        took < Duration::from_secs(37),
+        "the stop budget was exceeded: {took:?}\n{r}"
+    );
+    let d = r.failed_with("ERR10007");
+    assert!(d.contains("c-0") && d.contains("delete them by hand"), "{d}");
+    let first_delete = r.stderr.find("\"source\":\"rollback\"").unwrap_or(r.stderr.len());
+    let listed = r.stderr.find("rolling back").expect("the ids are logged");
+    assert!(listed < first_delete, "ids logged after the first delete\n{r}");
+    assert!(r.log_has("c-19"), "the 20th id is not in the log\n{r}");
+    let deletes = w.hook_calls().iter().filter(|c| c.starts_with("delete")).count();
+    assert!((1..=16).contains(&deletes), "{deletes} deletes\n{r}");
+}
+
+/// The report after a stop gets its 10 s even when the token it needs has
+/// expired by then: the refresh is part of the report.
+#[test]
+fn a_stop_after_the_token_expired_still_reports() {
+    let mut w = World::with(|o| o.token_ttl = 2);
+    declare_outputs(&mut w);
+    w.hook(
+        r#"echo "$1" >> "$TEST_DIR/calls"
+if [ "$1" = create ]; then sleep 3; touch "$TEST_DIR/ready"; sleep 100; fi"#,
+    );
+    let ready = w.dir.join("ready");
+    let r = w.run_and_signal("-TERM", || ready.exists());
+    r.failed_with("ERR10007");
+}
+
+/// A 502/504 from a gateway may follow an update that arrived; a 409 on the
+/// retry then says it did: no rollback, exit 2, the id logged.
+#[test]
+fn a_gateway_timeout_then_409_is_not_rolled_back() {
+    for status in [504, 502] {
+        let mut w = World::new();
+        declare_outputs(&mut w);
+        w.emu.fault(Endpoint::Task, Fault::Status(status));
+        w.emu.fault(Endpoint::Task, Fault::Status(409));
+        w.hook(RECORDING_CREATE);
+        let r = w.run();
+        r.assert_code(2);
+        assert_eq!(w.hook_calls().len(), 1, "rolled back after {status} then 409\n{r}");
+        assert!(r.log_has("may have been delivered") && r.log_has("cred-42"), "{r}");
+    }
+}

@@ -14,12 +14,16 @@ use crate::verdict;
 use std::collections::BTreeSet;
 use std::format;
 use std::string::String;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use std::vec::Vec;
 
-/// After a stop, a rollback gets this long, then SIGTERM, then SIGKILL
-/// [`child::KILL_GRACE`] later: at most 20 s in all.
+/// After a stop, the whole rollback gets this long, then its hook SIGTERM,
+/// then SIGKILL [`child::KILL_GRACE`] later: at most 20 s in all, however
+/// many ids there are.
 const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(15);
+/// At most this many ids are deleted by one rollback; any more are logged
+/// (and said in the description) to be deleted by hand.
+pub const MAX_ROLLBACK_IDS: usize = 16;
 
 /// Which hook, and how long it may run.
 pub struct Hook<'a> {
@@ -31,27 +35,30 @@ pub struct Hook<'a> {
 /// `honour_stop`: whether a stop signal ends it (not for a rollback started
 /// after the stop, which has its own, shorter timeout).
 pub fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars, honour_stop: bool) -> child::Run {
-    run_hook_for(hook, schema, arg, env, Duration::from_secs(hook.timeout_s), honour_stop)
+    let after_stop = if honour_stop {
+        Duration::ZERO
+    } else {
+        ROLLBACK_AFTER_STOP
+    };
+    run_hook_for(hook, schema, arg, env, Duration::from_secs(hook.timeout_s), after_stop)
 }
 
+/// `after_stop`: how long after a stop (or after its start, if it starts
+/// after the stop) the run may go on before it gets SIGTERM.
 fn run_hook_for(
     hook: &Hook<'_>,
     schema: &Schema,
     arg: &str,
     env: Vars,
     timeout: Duration,
-    honour_stop: bool,
+    after_stop: Duration,
 ) -> child::Run {
     let run = child::run(Spec {
         path: hook.path,
         arg,
         env,
         timeout,
-        after_stop: if honour_stop {
-            Duration::ZERO
-        } else {
-            ROLLBACK_AFTER_STOP
-        },
+        after_stop,
     });
     // Every value it wrote is a secret from now on, before anything is
     // judged or logged: valid or not, cut short or not.
@@ -225,22 +232,40 @@ pub fn delete_env(base_env: &Vars, id: &str) -> Vars {
 }
 
 /// Deletes credentials a create made but could not report, through the
-/// hook's `delete`, once per id. Returns the sentence for the task's
-/// description, or None when there was nothing to delete.
+/// hook's `delete`, once per id, within one budget for them all: the hook
+/// timeout, or 15 s after a stop. Every id is logged before the first
+/// delete, so none is lost silently if the platform kills the job; ids past
+/// [`MAX_ROLLBACK_IDS`] or the budget are logged to be deleted by hand.
+/// Returns the sentence for the task's description, or None when there was
+/// nothing to delete.
 pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
+    if ids.is_empty() {
+        return None;
+    }
+    log.warn(
+        "rolling back: deleting the credentials just created",
+        &[("credentials_ids", Value::Str(&listed(ids)))],
+    );
+    let started = Instant::now();
+    let budget = Duration::from_secs(hook.timeout_s);
     let mut deleted = Vec::new();
-    let mut failed = Vec::new();
-    for id in ids {
-        log.warn(
-            "rolling back: deleting the credentials just created",
-            &[("credentials_id", Value::Str(id))],
-        );
-        let env = delete_env(base_env, id);
-        let mut timeout = Duration::from_secs(hook.timeout_s);
-        if signals::stop_requested() {
-            timeout = timeout.min(ROLLBACK_AFTER_STOP);
+    let mut failed: Vec<&str> = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let now = Instant::now();
+        let left = (started + budget).saturating_duration_since(now);
+        let after_stop = match signals::stopped_at() {
+            Some(at) => (at.max(started) + ROLLBACK_AFTER_STOP).saturating_duration_since(now),
+            None => ROLLBACK_AFTER_STOP,
+        };
+        if n >= MAX_ROLLBACK_IDS || left.is_zero() || after_stop.is_zero() {
+            failed.extend(ids[n..].iter().map(String::as_str));
+            log.error(
+                "rollback cut short: these credentials were not deleted; delete them by hand",
+                &[("credentials_ids", Value::Str(&listed(&ids[n..])))],
+            );
+            break;
         }
-        let run = run_hook_for(hook, schema, "delete", env, timeout, false);
+        let run = run_hook_for(hook, schema, "delete", delete_env(base_env, id), left, after_stop);
         log_run(log, &run, "rollback");
         if matches!(run.ending, Ending::Exited(0)) {
             log.info(
@@ -272,5 +297,15 @@ pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, id
             deleted.join(", ")
         ));
     }
-    (!sentence.is_empty()).then_some(sentence)
+    Some(sentence)
+}
+
+/// Ids for one log field: the first hundred, then how many more.
+fn listed(ids: &[String]) -> String {
+    let shown: Vec<&str> = ids.iter().take(100).map(String::as_str).collect();
+    let mut s = shown.join(", ");
+    if ids.len() > shown.len() {
+        s.push_str(&format!(" and {} more", ids.len() - shown.len()));
+    }
+    s
 }

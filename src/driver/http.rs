@@ -61,6 +61,10 @@ impl Call {
 
 pub struct Request<'a> {
     pub call: Call,
+    /// Part of the task update that began at this instant (the update
+    /// itself, or the token refresh it needs): it gets the report's stop
+    /// budget, counted from then.
+    pub report: Option<Instant>,
     pub method: Method,
     pub url: &'a str,
     pub bearer: Option<&'a Secret>,
@@ -178,8 +182,8 @@ impl Http {
         let parsed = url::parse(req.url).map_err(HttpError::Refused)?;
         let (host, path) = (parsed.host.to_string(), parsed.path.to_string());
         let target = url::connect_url(req.url);
-        let reports = req.call == Call::TaskUpdate;
-        let call_started = Instant::now();
+        let reports = req.report.is_some() || req.call == Call::TaskUpdate;
+        let call_started = req.report.unwrap_or_else(Instant::now);
         let mut progress = Progress {
             reports,
             ..Progress::default()
@@ -284,7 +288,7 @@ impl Http {
             .map_err(|e| AttemptError::Unsent(std::format!("no thread for the request: {e}")))?;
         // The whole attempt: connect, send and receive, the timeout each.
         let deadline = Instant::now() + ATTEMPT_PHASES * self.timeout;
-        let budget = stop_budget(req.call == Call::TaskUpdate);
+        let budget = stop_budget(req.report.is_some() || req.call == Call::TaskUpdate);
         loop {
             match rx.recv_timeout(STOP_POLL) {
                 Ok(result) => return result,
@@ -533,4 +537,29 @@ pub fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, 
         ));
     }
     Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    fn unsent(e: ureq::Error) -> bool {
+        matches!(AttemptError::from(e), AttemptError::Unsent(_))
+    }
+
+    #[test]
+    fn only_errors_before_the_request_is_written_count_as_unsent() {
+        assert!(unsent(ureq::Error::HostNotFound));
+        assert!(unsent(ureq::Error::ConnectionFailed));
+        assert!(unsent(ureq::Error::Timeout(ureq::Timeout::Connect)));
+        assert!(unsent(ureq::Error::Io(Error::from(ErrorKind::ConnectionRefused))));
+        // A TLS record that cannot be decrypted after the request went out
+        // surfaces as InvalidData; a reset, a send or receive timeout: all
+        // may come after the server got the request.
+        for kind in [ErrorKind::InvalidData, ErrorKind::ConnectionReset, ErrorKind::Other] {
+            assert!(!unsent(ureq::Error::Io(Error::from(kind))), "{kind:?}");
+        }
+        assert!(!unsent(ureq::Error::Timeout(ureq::Timeout::RecvResponse)));
+    }
 }

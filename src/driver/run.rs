@@ -20,7 +20,7 @@ use crate::settings::{self, Action, Settings};
 use crate::task;
 use std::format;
 use std::string::{String, ToString};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 pub use crate::flow::{EXIT_FAILED, EXIT_NOT_REPORTED};
@@ -214,7 +214,7 @@ impl Job<'_> {
         loop {
             let step = flow.next(event, signals::stop_requested());
             event = match step {
-                Step::GetToken => match self.tokens.fresh(&mut self.http, self.log) {
+                Step::GetToken => match self.tokens.fresh(&mut self.http, self.log, None) {
                     Ok(_) => Event::TokenHad,
                     Err(why) => Event::TokenRefused(why),
                 },
@@ -272,7 +272,9 @@ impl Job<'_> {
                 Secret::from(task::failed_body(code.as_str(), &description).as_str())
             }
         };
-        let token = match self.tokens.fresh(&mut self.http, self.log) {
+        // The report's stop budget covers the token refresh it may need.
+        let report = Instant::now();
+        let token = match self.tokens.fresh(&mut self.http, self.log, Some(report)) {
             Ok(t) => t.clone(),
             Err(why) => return Event::NotDelivered(why),
         };
@@ -283,6 +285,7 @@ impl Job<'_> {
         );
         let req = Request {
             call: Call::TaskUpdate,
+            report: Some(report),
             method: Method::Put,
             url: &url,
             bearer: Some(&token),
@@ -302,10 +305,11 @@ impl Job<'_> {
     /// added to `vars`.
     fn read_secret(&mut self, input: &Input, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
         let Some(id) = &input.value else { return Ok(()) };
-        let token = self.tokens.fresh(&mut self.http, self.log)?.clone();
+        let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
         let url = api::secret_url(&self.settings.instance_url, id);
         let req = Request {
             call: Call::SecretRead,
+            report: None,
             method: Method::Get,
             url: &url,
             bearer: Some(&token),

@@ -13,11 +13,12 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
+static STOP_NANOS: AtomicU64 = AtomicU64::new(0);
 static STOPPED_AT: OnceLock<Instant> = OnceLock::new();
 static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
@@ -43,7 +44,14 @@ pub const STOP_SIGNALS: [libc::c_int; 14] = [
 extern "C" fn on_signal(sig: libc::c_int) {
     if sig != libc::SIGCHLD {
         // The first stop signal is the one named in the log.
-        let _ = STOP_SIGNAL.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+        if STOP_SIGNAL
+            .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            // When it came, not when a loop next looks: every stop budget
+            // counts from here, even if credhook was busy.
+            STOP_NANOS.store(monotonic_nanos(), Ordering::SeqCst);
+        }
         STOP.store(true, Ordering::SeqCst);
     }
     let fd = WAKE_WRITE.load(Ordering::SeqCst);
@@ -97,10 +105,36 @@ pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
-/// When the stop was first seen (by this or an earlier call); `None` before
-/// a stop. Every wait polls at least every 50 ms, so this is that close.
+/// When the first stop signal arrived (recorded by the handler); `None`
+/// before a stop.
 pub fn stopped_at() -> Option<Instant> {
-    stop_requested().then(|| *STOPPED_AT.get_or_init(Instant::now))
+    if !stop_requested() {
+        return None;
+    }
+    Some(*STOPPED_AT.get_or_init(|| {
+        let at = STOP_NANOS.load(Ordering::SeqCst);
+        let ago = monotonic_nanos().saturating_sub(at);
+        let now = Instant::now();
+        if at == 0 {
+            now
+        } else {
+            now.checked_sub(Duration::from_nanos(ago)).unwrap_or(now)
+        }
+    }))
+}
+
+/// CLOCK_MONOTONIC (what `Instant` uses on Linux) in nanoseconds; 0 if it
+/// cannot be read. Async-signal-safe.
+fn monotonic_nanos() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into a live timespec; it is
+    // async-signal-safe (POSIX).
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
 }
 
 /// The name of the first stop signal, for the log (`SIGTERM`, `SIGRTMIN+3`).

@@ -48,7 +48,9 @@ impl<'a> Tokens<'a> {
 
     /// A token good for the next call: the current one, or a fresh one when
     /// it expires within five minutes.
-    pub fn fresh(&mut self, http: &mut Http, log: &Log) -> Result<&Secret, String> {
+    /// `report`: the task update this token is for, and when it began (a
+    /// refresh for it shares its stop budget).
+    pub fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, String> {
         if let Some((t, at)) = &self.current {
             let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
             // After a stop only the report may still call out: a token that
@@ -60,7 +62,7 @@ impl<'a> Tokens<'a> {
             }
         }
         if self.current.is_none() {
-            let token = self.get(http, log)?;
+            let token = self.get(http, log, report)?;
             self.current = Some((token, Instant::now()));
         }
         self.current
@@ -69,7 +71,7 @@ impl<'a> Tokens<'a> {
             .ok_or_else(|| String::from("no IAM token"))
     }
 
-    fn get(&self, http: &mut Http, log: &Log) -> Result<Token, String> {
+    fn get(&self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<Token, String> {
         let cr_token;
         let grant = match self.credential {
             Credential::ApiKey(key) => Grant::ApiKey(key),
@@ -86,6 +88,7 @@ impl<'a> Tokens<'a> {
         let url = api::token_url(self.iam_url);
         let req = Request {
             call: Call::Token,
+            report,
             method: Method::Post,
             url: &url,
             bearer: None,
