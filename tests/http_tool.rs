@@ -813,6 +813,11 @@ fn the_output_file_is_private_never_a_symlink_and_untouched_on_usage_errors() {
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
     let out = run(&s, &["-o", d.to_str().unwrap(), "POST", &url(&s, "/")]);
     assert_eq!(out.code, 2, "{out:?}");
+    for missing in ["", "/nonexistent-dir/reply.json"] {
+        let out = run(&s, &["-o", missing, "POST", &url(&s, "/")]);
+        assert_eq!(out.code, 2, "{missing}: {out:?}");
+        assert!(out.stderr.contains("directory does not exist"), "{out:?}");
+    }
     nothing_sent(&s);
 
     let out = run(

@@ -161,7 +161,13 @@ fn check_output(path: &str) -> Result<(), Failure> {
             "--output `{path}` is a symbolic link; give the path of a regular file (or a new one)"
         ))),
         Ok(m) if m.is_dir() => Err(usage(format!("--output `{path}` is a directory; give a file's path"))),
-        _ => Ok(()),
+        Ok(_) => Ok(()),
+        Err(_) => match std::path::Path::new(path).parent() {
+            Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => Ok(()),
+            _ => Err(usage(format!(
+                "--output `{path}`: its directory does not exist; create it first"
+            ))),
+        },
     }
 }
 
