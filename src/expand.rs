@@ -123,6 +123,9 @@ mod tests {
             assert_eq!(ex(t).unwrap(), t, "{t}");
         }
         assert_eq!(ex("{{{TOKEN}}}").unwrap(), "{s3cr3t}");
+        assert_eq!(ex("{{TOKEN }}{{TOKEN}}").unwrap(), "{{TOKEN }}s3cr3t");
+        let many = "{{a".repeat(10_000);
+        assert_eq!(ex(&many).unwrap(), many);
         assert_eq!(ex("{{{{TOKEN}}").unwrap(), "{{s3cr3t");
     }
 
