@@ -38,12 +38,16 @@ pub fn is_var_name(s: &str) -> bool {
 }
 
 /// The variable name of a `{{NAME}}` reference starting at `s[0]`, and the
-/// reference's length.
+/// reference's length. Looks only as far as the name's characters go, so a
+/// text of many `{{` and no `}}` is expanded in linear time.
 fn reference(s: &str) -> Option<(&str, usize)> {
     let inner = s.strip_prefix("{{")?;
-    let end = inner.find("}}")?;
+    let end = inner
+        .bytes()
+        .position(|c| !(c.is_ascii_alphanumeric() || c == b'_'))
+        .unwrap_or(inner.len());
     let name = &inner[..end];
-    is_var_name(name).then_some((name, end + 4))
+    (inner[end..].starts_with("}}") && is_var_name(name)).then_some((name, end + 4))
 }
 
 /// Replaces every `{{NAME}}` in `text` with `lookup(NAME)`; every other brace
@@ -119,6 +123,9 @@ mod tests {
             assert_eq!(ex(t).unwrap(), t, "{t}");
         }
         assert_eq!(ex("{{{TOKEN}}}").unwrap(), "{s3cr3t}");
+        assert_eq!(ex("{{TOKEN }}{{TOKEN}}").unwrap(), "{{TOKEN }}s3cr3t");
+        let many = "{{a".repeat(10_000);
+        assert_eq!(ex(&many).unwrap(), many);
         assert_eq!(ex("{{{{TOKEN}}").unwrap(), "{{s3cr3t");
     }
 

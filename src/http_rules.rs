@@ -134,8 +134,48 @@ pub fn split_header(arg: &str) -> Result<(&str, &str), &'static str> {
     if name.is_empty() || !name.bytes().all(token) {
         return Err("a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)");
     }
+    // These frame the request: a wrong one silently drops the body or
+    // leaves the server waiting for bytes that never come.
+    if ["content-length", "transfer-encoding", "host"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
+    {
+        return Err(
+            "-H cannot set Content-Length, Transfer-Encoding or Host: credhook sets it from the body and the URL",
+        );
+    }
     Ok((name, value.trim_start_matches([' ', '\t'])))
 }
+
+/// Why an (expanded) header value cannot be sent: HTTP allows visible
+/// characters, spaces, tabs and non-ASCII bytes, never another control
+/// character (a line break would start a header of its own).
+pub fn check_header_value(value: &str) -> Result<(), &'static str> {
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err("its value holds a line break or NUL once expanded; a header value is one line");
+    }
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err("its value holds a control character once expanded; only text, spaces and tabs can be sent");
+    }
+    Ok(())
+}
+
+/// Most bytes of the request line and `-H` headers together: the request
+/// head must fit the 20 KiB output buffer with the headers credhook adds.
+pub const MAX_REQUEST_HEAD: usize = 16 * 1024;
+
+/// Bytes the request line's target and the `-H` headers take on the wire.
+pub fn request_head_len<'a>(url: &str, headers: impl Iterator<Item = (&'a str, &'a str)>) -> usize {
+    headers.fold(url.len(), |n, (name, value)| {
+        n.saturating_add(name.len() + value.len() + 4)
+    })
+}
+
+/// Largest `--max-size`: a reply is held in memory.
+pub const MAX_REPLY_SIZE: usize = 64 << 20;
+
+/// Largest `--max-time` and `--connect-timeout`, in seconds: a day.
+pub const MAX_SECONDS: f64 = 86_400.0;
 
 pub use crate::percent::form_encode;
 
@@ -208,9 +248,20 @@ fn origin(u: &str) -> Option<String> {
     ))
 }
 
+/// Whether `location` starts with a URL scheme (`[A-Za-z][A-Za-z0-9+.-]*:`),
+/// that is, is absolute; `/echo?next=https://…` is not.
+fn has_scheme(location: &str) -> bool {
+    let Some(colon) = location.find(':') else { return false };
+    let scheme = &location[..colon];
+    let mut b = scheme.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic())
+        && b.all(|c| c.is_ascii_alphanumeric() || b"+.-".contains(&c))
+}
+
 /// The URL a redirect from `current` to `location` leads to, if
 /// `--location` may follow it. `location` may be absolute, `//host/…`,
-/// `/path` or relative to the current path.
+/// `/path`, `?query` or relative to the current path; its `#fragment` is
+/// dropped (it is never sent).
 pub fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, RedirectError> {
     if !asked {
         return Err(RedirectError::NotAsked);
@@ -219,23 +270,30 @@ pub fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32)
         return Err(RedirectError::TooMany);
     }
     let location = location
-        .map(str::trim)
+        .map(|l| l[..l.find('#').unwrap_or(l.len())].trim())
         .filter(|l| !l.is_empty())
         .ok_or(RedirectError::BadLocation)?;
     let here = origin(current).ok_or(RedirectError::BadLocation)?;
     let scheme_end = current.find("://").ok_or(RedirectError::BadLocation)?;
-    let target = if location.contains("://") {
+    let target = if has_scheme(location) {
+        // `https:path` (a scheme without `//`) is not followed.
+        if !location.contains("://") || location.find("://") != location.find(':') {
+            return Err(RedirectError::BadLocation);
+        }
         String::from(location)
     } else if let Some(rest) = location.strip_prefix("//") {
         format!("{}://{rest}", &current[..scheme_end])
     } else {
         let after = &current[scheme_end + 3..];
-        let path_at = scheme_end + 3 + after.find(['/', '?']).unwrap_or(after.len());
+        let path_at = scheme_end + 3 + after.find(['/', '?', '#']).unwrap_or(after.len());
+        let path = &current[path_at..];
+        let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
         if location.starts_with('/') {
             format!("{}{location}", &current[..path_at])
+        } else if location.starts_with('?') {
+            let path = if path.is_empty() { "/" } else { path };
+            format!("{}{path}{location}", &current[..path_at])
         } else {
-            let path = &current[path_at..];
-            let path = &path[..path.find('?').unwrap_or(path.len())];
             let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
             let dir = if dir.is_empty() { "/" } else { dir };
             format!("{}{dir}{location}", &current[..path_at])
@@ -344,9 +402,23 @@ mod tests {
         );
         assert_eq!(split_header(" X-A :\t v: w "), Ok(("X-A", "v: w ")));
         assert_eq!(split_header("X-Empty:"), Ok(("X-Empty", "")));
-        for bad in ["NoColon", ": v", "Bad Name: v", "Bad(Name): v", "é: v"] {
+        for bad in [
+            "NoColon",
+            ": v",
+            "Bad Name: v",
+            "Bad(Name): v",
+            "é: v",
+            "Content-Length: 0",
+            "transfer-encoding: chunked",
+            "HOST: h",
+        ] {
             assert!(split_header(bad).is_err(), "{bad}");
         }
+        assert_eq!(check_header_value("a\tb é ~"), Ok(()));
+        for bad in ["a\r\nX: y", "\0", "\x01", "a\x7f", "\x1b[0m"] {
+            assert!(check_header_value(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(request_head_len("/x", [("A", "bc")].into_iter()), 2 + 1 + 2 + 4);
     }
 
     #[test]
@@ -390,6 +462,21 @@ mod tests {
             Err(RedirectError::OtherOrigin(_))
         ));
         assert_eq!(follow("https://h", Some("x"), true, 0).unwrap(), "https://h/x");
+        assert_eq!(
+            f("/echo?next=https://evil.example.net/").unwrap(),
+            "https://api.example.com/echo?next=https://evil.example.net/"
+        );
+        assert_eq!(
+            f("next?u=http://x").unwrap(),
+            "https://api.example.com/v1/next?u=http://x"
+        );
+        assert_eq!(f("/a#frag").unwrap(), "https://api.example.com/a");
+        assert_eq!(f("?y=2").unwrap(), "https://api.example.com/v1/items?y=2");
+        assert_eq!(f("HTTPS://api.example.com/z").unwrap(), "HTTPS://api.example.com/z");
+        assert_eq!(follow("https://h", Some("?q"), true, 0).unwrap(), "https://h/?q");
+        for bad in ["https:x", "#only", "mailto:a@b", "x-y:/z"] {
+            assert!(f(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod support;
 use https::{Action, Server, reply, reply_with};
 use std::os::unix::ffi::OsStrExt;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::TempDir;
 
 const TOKEN: &str = "tok-Zm9vYmFyYmF6-987654321";
@@ -708,4 +708,288 @@ fn usage_errors_exit_2_and_say_what_to_do() {
     let help = run_with(&["--help"], &[], b"");
     assert_eq!(help.code, 0);
     assert!(help.stdout().contains("--retry-post"));
+}
+
+fn nothing_sent(s: &Server) {
+    assert_eq!(
+        s.connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing was sent"
+    );
+}
+
+#[test]
+fn after_a_redirect_messages_show_the_path_as_written() {
+    let s = Server::https(|r, _| {
+        if r.target.ends_with("/a") {
+            reply_with(302, &[("Location", "zz-server-path")], "")
+        } else if r.target.ends_with("/b") {
+            reply_with(302, &[("Location", "busy-server-path")], "")
+        } else if r.target.ends_with("/busy-server-path") {
+            reply_with(503, &[("Retry-After", "0")], "")
+        } else {
+            reply(404, "")
+        }
+    });
+    let out = run(&s, &["-L", "GET", &url(&s, "/rawloc/{{TOKEN}}/a")]);
+    assert_eq!(out.code, 1, "{out:?}");
+    out.no_secret();
+    assert!(
+        out.stderr.contains("/rawloc/{{TOKEN}}/a (redirected): HTTP 404"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("zz-server-path"), "{out:?}");
+    let out = run(&s, &["-L", "--retry", "1", "GET", &url(&s, "/rawloc/{{TOKEN}}/b")]);
+    assert_eq!(out.code, 1, "{out:?}");
+    out.no_secret();
+    assert!(
+        out.stderr
+            .contains("/rawloc/{{TOKEN}}/b (redirected): HTTP 503; retry 1 of 1"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("busy-server-path"), "{out:?}");
+}
+
+#[test]
+fn the_output_file_is_private_never_a_symlink_and_untouched_on_usage_errors() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::https(|_, _| reply(200, "{\"token\":\"new\"}"));
+    let d = dir();
+    let file = d.join("reply.json");
+    std::fs::write(&file, "old").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(&s, &["-o", file.to_str().unwrap(), "GET", &url(&s, "/")]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"token\":\"new\"}");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "an existing file is made private before the reply is written"
+    );
+
+    let s = Server::https(|_, _| reply(200, "secret reply"));
+    let target = d.join("target");
+    std::fs::write(&target, "keep").unwrap();
+    let link = d.join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = run(&s, &["-o", link.to_str().unwrap(), "POST", &url(&s, "/")]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is a symbolic link"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    let out = run(&s, &["-o", d.to_str().unwrap(), "POST", &url(&s, "/")]);
+    assert_eq!(out.code, 2, "{out:?}");
+    for missing in ["", "/nonexistent-dir/reply.json"] {
+        let out = run(&s, &["-o", missing, "POST", &url(&s, "/")]);
+        assert_eq!(out.code, 2, "{missing}: {out:?}");
+        assert!(out.stderr.contains("directory does not exist"), "{out:?}");
+    }
+    nothing_sent(&s);
+
+    let out = run(
+        &s,
+        &[
+            "--status",
+            "-o",
+            target.to_str().unwrap(),
+            "-H",
+            "X: {{NOPE}}",
+            "POST",
+            &url(&s, "/"),
+        ],
+    );
+    assert_eq!((out.code, out.stdout().as_str()), (2, "000\n"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    nothing_sent(&s);
+}
+
+#[test]
+fn out_of_range_options_are_usage_errors_before_anything_is_sent() {
+    let s = Server::https(|_, _| reply(200, "ok"));
+    for (flag, value) in [
+        ("--max-size", "18446744073709551615"),
+        ("--max-size", "67108865"),
+        ("--max-time", "1.8e19"),
+        ("--max-time", "86401"),
+        ("--connect-timeout", "1.8e19"),
+        ("--connect-timeout", "inf"),
+        ("--max-time", "NaN"),
+    ] {
+        let out = run(&s, &[flag, value, "-d", "x", "POST", &url(&s, "/")]);
+        assert_eq!(out.code, 2, "{flag} {value}: {out:?}");
+        assert!(out.stderr.contains(&format!("{flag} `{value}`")), "{out:?}");
+    }
+    nothing_sent(&s);
+    let out = run(
+        &s,
+        &[
+            "--max-size",
+            "67108864",
+            "--max-time",
+            "86400",
+            "--connect-timeout",
+            "86400",
+            "GET",
+            &url(&s, "/"),
+        ],
+    );
+    assert_eq!((out.code, out.stdout().as_str()), (0, "ok"), "{out:?}");
+}
+
+#[test]
+fn headers_that_cannot_be_sent_as_given_are_usage_errors() {
+    let s = Server::https(|_, _| reply(200, "ok"));
+    for ctl in ["\x01", "a\x7fb", "\x1b[31m"] {
+        let out = run_with(&["-H", "X-Ctl: {{CTL}}", "GET", &url(&s, "/")], &[("CTL", ctl)], b"");
+        assert_eq!(out.code, 2, "{ctl:?}: {out:?}");
+        assert!(
+            out.stderr.contains("header X-Ctl: its value holds a control character"),
+            "{out:?}"
+        );
+        let out = run(&s, &["-H", &format!("X-Ctl: {ctl}"), "GET", &url(&s, "/")]);
+        assert_eq!(out.code, 2, "{ctl:?}: {out:?}");
+    }
+    let big = "v".repeat(20 * 1024);
+    let out = run_with(&["-H", "X-Big: {{BIG}}", "GET", &url(&s, "/")], &[("BIG", &big)], b"");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("more than 16384 bytes"), "{out:?}");
+    let long_url = url(&s, &format!("/{}", "p".repeat(17 * 1024)));
+    let out = run(&s, &["GET", &long_url]);
+    assert_eq!(out.code, 2, "{out:?}");
+    for h in ["Content-Length: 0", "transfer-encoding: chunked", "Host: evil.example"] {
+        let out = run(&s, &["-H", h, "-d", "data", "POST", &url(&s, "/")]);
+        assert_eq!(out.code, 2, "{h}: {out:?}");
+        assert!(out.stderr.contains("credhook sets it"), "{h}: {out:?}");
+    }
+    nothing_sent(&s);
+    let out = run(
+        &s,
+        &[
+            "-H",
+            "X-Tab: a\tb",
+            "-H",
+            &format!("X-Fits: {}", "v".repeat(8 * 1024)),
+            "GET",
+            &url(&s, "/"),
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(s.requests()[0].header("x-tab"), Some("a\tb"));
+}
+
+#[test]
+fn redirect_locations_are_parsed_not_guessed() {
+    let s = Server::https(|r, _| {
+        let port = r
+            .header("host")
+            .and_then(|h| h.rsplit(':').next())
+            .unwrap_or("")
+            .to_string();
+        match r.target.as_str() {
+            "/q" => reply_with(302, &[("Location", "/echo?next=https://other.example/x")], ""),
+            "/frag" => reply_with(302, &[("Location", "/echo#section")], ""),
+            "/dir/query" => reply_with(302, &[("Location", "?page=2")], ""),
+            "/upper" => reply_with(302, &[("Location", &format!("HTTPS://127.0.0.1:{port}/echo"))], ""),
+            "/scheme-only" => reply_with(302, &[("Location", "https:echo")], ""),
+            t if t.starts_with("/echo") || t.starts_with("/dir/query?") => reply(200, t),
+            _ => reply(404, ""),
+        }
+    });
+    for (from, to) in [
+        ("/q", "/echo?next=https://other.example/x"),
+        ("/frag", "/echo"),
+        ("/dir/query", "/dir/query?page=2"),
+        ("/upper", "/echo"),
+    ] {
+        let out = run(&s, &["-L", "GET", &url(&s, from)]);
+        assert_eq!((out.code, out.stdout().as_str()), (0, to), "{from}: {out:?}");
+    }
+    let out = run(&s, &["-L", "GET", &url(&s, "/scheme-only")]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr.contains("Location header is missing or not a URL"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_closed_stderr_does_not_crash_the_tool() {
+    let s = Server::https(|_, _| reply(404, "gone"));
+    let d = dir();
+    let ca = s.ca_file(&d);
+    let mut child = command(&["--cacert", ca.to_str().unwrap(), "DELETE", &url(&s, "/t")], &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "the exit status still says HTTP 404");
+    let mut child = command(&["--max-size", "0", "GET", "https://x/"], &[])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+}
+
+#[test]
+fn expanding_many_braces_takes_linear_time() {
+    let s = Server::https(|_, _| reply(200, "ok"));
+    let d = dir();
+    let ca = s.ca_file(&d);
+    let braces = format!("a={}", "{".repeat(120 * 1024));
+    let mut args = vec!["--cacert", ca.to_str().unwrap()];
+    for _ in 0..8 {
+        args.extend(["--form", braces.as_str()]);
+    }
+    args.extend(["POST", "/"]);
+    let u = url(&s, "/");
+    *args.last_mut().unwrap() = &u;
+    let mut child = command(&args, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Quadratic expansion took about 5 s per argument (40 s here); linear, a
+    // few milliseconds. The bound only catches the quadratic case.
+    let until = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "expansion did not finish in 20 s"
+    );
+    assert_eq!(s.requests()[0].body.len(), 8 * (2 + 3 * 120 * 1024) + 7);
+}
+
+#[test]
+fn a_pem_block_that_is_not_a_certificate_is_a_usage_error() {
+    let s = Server::https(|_, _| reply(200, "no"));
+    let d = dir();
+    let bad = d.join("bad.pem");
+    std::fs::write(
+        &bad,
+        "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQoLDA0ODw==\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let mut both = std::fs::read(s.ca_file(&d)).unwrap();
+    both.extend_from_slice(&std::fs::read(&bad).unwrap());
+    let mixed = d.join("mixed.pem");
+    std::fs::write(&mixed, both).unwrap();
+    for f in [&bad, &mixed] {
+        let out = run_with(&["--cacert", f.to_str().unwrap(), "GET", &url(&s, "/")], &[], b"");
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("is not a valid X.509 certificate"), "{out:?}");
+    }
+    nothing_sent(&s);
 }

@@ -526,7 +526,17 @@ pub fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, 
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
-            Ok(PemItem::Certificate(c)) => certs.push(c),
+            Ok(PemItem::Certificate(c)) => {
+                // rustls would skip it silently, and every server then fails
+                // as "unknown issuer": say so now.
+                if let Err(e) = webpki::anchor_from_trusted_cert(&pki_types::CertificateDer::from(c.der())) {
+                    return Err(std::format!(
+                        "{what} `{path}`: certificate {} is not a valid X.509 certificate ({e:?}); check the file's contents",
+                        certs.len() + 1
+                    ));
+                }
+                certs.push(c)
+            }
             Ok(_) => {}
             Err(e) => return Err(std::format!("{what} `{path}` is not valid PEM: {e}")),
         }

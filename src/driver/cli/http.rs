@@ -37,6 +37,12 @@ fn usage(msg: impl Into<String>) -> Failure {
     Failure::Usage(msg.into())
 }
 
+/// One line on stderr. A closed stderr (`2>&1 | head -c 100`) loses the
+/// line, never the exit status (`eprintln!` would panic).
+fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr().lock(), "credhook http: {line}");
+}
+
 /// `host/path` of a URL as the user wrote it (before expansion), without
 /// the query: what error messages name.
 fn place(url: &str) -> String {
@@ -91,12 +97,18 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     for h in &a.headers {
         let (name, value) = http_rules::split_header(h).map_err(usage)?;
         let value = expand(&format!("header {name}"), value)?;
-        if value.expose().bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(usage(format!(
-                "header {name}: its value holds a line break or NUL once expanded; a header value is one line"
-            )));
-        }
+        http_rules::check_header_value(value.expose()).map_err(|e| usage(format!("header {name}: {e}")))?;
         headers.push((String::from(name), value));
+    }
+    let head = http_rules::request_head_len(url.expose(), headers.iter().map(|(n, v)| (n.as_str(), v.expose())));
+    if head > http_rules::MAX_REQUEST_HEAD {
+        return Err(usage(format!(
+            "the URL and -H headers come to more than {} bytes once expanded; send large values in the body",
+            http_rules::MAX_REQUEST_HEAD
+        )));
+    }
+    if let Some(path) = &a.output {
+        check_output(path)?;
     }
     let body = if !a.form.is_empty() {
         let mut out = SecretBuf::with_capacity(64);
@@ -138,6 +150,25 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
         }
     }
     Ok(Prepared { url, headers, body })
+}
+
+/// `-o FILE` must be a file credhook may replace: not a symbolic link (it
+/// could point anywhere a secret should not go), not a directory. Checked
+/// before anything is sent; the open refuses a link made in between.
+fn check_output(path: &str) -> Result<(), Failure> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(usage(format!(
+            "--output `{path}` is a symbolic link; give the path of a regular file (or a new one)"
+        ))),
+        Ok(m) if m.is_dir() => Err(usage(format!("--output `{path}` is a directory; give a file's path"))),
+        Ok(_) => Ok(()),
+        Err(_) => match std::path::Path::new(path).parent() {
+            Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => Ok(()),
+            _ => Err(usage(format!(
+                "--output `{path}`: its directory does not exist; create it first"
+            ))),
+        },
+    }
 }
 
 /// Largest request body read from a file or stdin.
@@ -261,7 +292,11 @@ fn attempt(
     };
     let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v));
     let location = header("location");
-    let reader = response.body_mut().with_config().limit(a.max_size as u64 + 1).reader();
+    let reader = response
+        .body_mut()
+        .with_config()
+        .limit((a.max_size as u64).saturating_add(1))
+        .reader();
     let body = match input::read_capped(reader, a.max_size) {
         Ok(b) => b,
         Err(ReadError::TooLarge(_)) => return Err(AttemptError::TooLarge),
@@ -299,7 +334,9 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
         .timeout_connect(Some(a.connect_timeout))
         .build()
         .new_agent();
-    let deadline = Instant::now() + a.max_time;
+    // `--max-time` is at most a day, so this never overflows.
+    let start = Instant::now();
+    let deadline = start.checked_add(a.max_time).unwrap_or(start);
     let mut method = a.method;
     let mut send_body = true;
     let mut attempt_no = 0u32;
@@ -333,7 +370,9 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                     let next = http_rules::method_after_redirect(r.status, method);
                     send_body &= next == method;
                     method = next;
-                    *log_place = format!("{} (redirected)", place(&target));
+                    // The URL as written: the target holds the expansion and
+                    // the server's path, which may echo a secret.
+                    *log_place = format!("{} (redirected)", place(&a.url));
                     p.url = Secret::new(target);
                     redirects += 1;
                     continue;
@@ -356,13 +395,13 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                     Err(AttemptError::Transport(e, _)) => e.clone(),
                     Err(AttemptError::TooLarge) => String::new(),
                 };
-                std::eprintln!(
-                    "credhook http: {} {log_place}: {what}; retry {} of {} in {:.1} s",
+                say(format_args!(
+                    "{} {log_place}: {what}; retry {} of {} in {:.1} s",
                     method.as_str(),
                     attempt_no + 1,
                     a.retries,
                     w.as_secs_f64()
-                );
+                ));
                 std::thread::sleep(w);
                 waited_ms += w.as_millis() as u64;
                 attempt_no += 1;
@@ -377,7 +416,8 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
 }
 
 /// Writes the status line (with `--status`) and the body to stdout, or the
-/// body to FILE (created 0600: it may hold a secret).
+/// body to FILE: created 0600, an existing file made 0600 before the body is
+/// written (it may hold a secret), a symbolic link refused.
 fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
     let to_stdout = |bytes: &[u8]| input::write_stdout(bytes).map_err(|e| format!("stdout cannot be written: {e}"));
     if a.status {
@@ -385,15 +425,22 @@ fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
     }
     match &a.output {
         Some(path) => {
-            use std::os::unix::fs::OpenOptionsExt;
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
             let cannot = |e: std::io::Error| format!("--output `{path}` cannot be written: {e}");
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(path)
                 .map_err(cannot)?;
+            // Only a regular file: `-o /dev/null` must not change /dev/null.
+            let meta = f.metadata().map_err(cannot)?;
+            if meta.is_file() && meta.permissions().mode() & 0o7777 != 0o600 {
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .map_err(cannot)?;
+            }
             f.write_all(body).map_err(cannot)
         }
         None => to_stdout(body),
@@ -403,16 +450,16 @@ fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
 pub fn main(args: Vec<OsString>) -> u8 {
     // Headers and replies hold secrets: no core file, no ptrace by others.
     if let Err(e) = crate::driver::process::harden() {
-        std::eprintln!("credhook http: warning: could not turn off core dumps: {e}");
+        say(format_args!("warning: could not turn off core dumps: {e}"));
     }
     let a = match parse_args(args) {
         Ok(Some(a)) => a,
         Ok(None) => {
-            std::println!("{USAGE}");
+            let _ = input::write_stdout(format!("{USAGE}\n").as_bytes());
             return 0;
         }
         Err(Failure::Usage(m) | Failure::Transport(m)) => {
-            std::eprintln!("credhook http: {m}");
+            say(format_args!("{m}"));
             return 2;
         }
     };
@@ -423,23 +470,24 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Ok(reply) => {
             let code = http_rules::exit_for_status(reply.status, &a.ok);
             if let Err(e) = deliver(&a, Some(reply.status), &reply.body) {
-                std::eprintln!("credhook http: {m} {log_place}: {e}");
+                say(format_args!("{m} {log_place}: {e}"));
                 return 3;
             }
             if code != 0 {
-                std::eprintln!("credhook http: {m} {log_place}: HTTP {}", reply.status);
+                say(format_args!("{m} {log_place}: HTTP {}", reply.status));
             }
             code
         }
         Err(Failure::Usage(e)) => {
-            std::eprintln!("credhook http: {m} {log_place}: {e}");
+            say(format_args!("{m} {log_place}: {e}"));
+            // Nothing was sent: `-o FILE` is left as it was.
             if a.status {
-                let _ = deliver(&a, None, &[]);
+                let _ = input::write_stdout(b"000\n");
             }
             2
         }
         Err(Failure::Transport(e)) => {
-            std::eprintln!("credhook http: {m} {log_place}: {e}");
+            say(format_args!("{m} {log_place}: {e}"));
             if a.status {
                 let _ = input::write_stdout(b"000\n");
             }

@@ -17,13 +17,13 @@ usage: credhook http [OPTIONS] METHOD URL
   -d, --data TEXT|@FILE|@-     the body; @FILE reads a file, @- stdin (sent as read)
       --json TEXT|@FILE|@-     a JSON body; sets Content-Type and Accept to application/json
       --form NAME=VALUE        an application/x-www-form-urlencoded field (repeatable)
-  -o, --output FILE            write the body to FILE instead of stdout
+  -o, --output FILE            write the body to FILE (mode 0600; not a symlink) instead of stdout
       --status                 print the 3-digit status as stdout's first line (000: no usable reply)
       --ok CODES               statuses that also succeed, e.g. --ok 404,409
       --cacert FILE            trust only the PEM certificates in FILE (else SSL_CERT_FILE, else Mozilla's roots)
-      --connect-timeout S      seconds to connect, TLS included (default 10)
-      --max-time S             seconds for the whole call, retries included (default 60)
-      --max-size BYTES         largest response body (default 1048576)
+      --connect-timeout S      seconds to connect, TLS included (default 10, at most 86400)
+      --max-time S             seconds for the whole call, retries included (default 60, at most 86400)
+      --max-size BYTES         largest response body (default 1048576, at most 67108864)
       --retry N                retry connect errors, timeouts, 429 and 503 N times (default 0);
                                GET HEAD PUT DELETE only, unless --retry-post (POST too)
                                or --retry-any (POST and PATCH too)
@@ -62,9 +62,14 @@ pub struct Args {
 fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
     v.parse::<f64>()
         .ok()
-        .filter(|s| *s > 0.0)
+        .filter(|s| *s > 0.0 && *s <= http_rules::MAX_SECONDS)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| usage(format!("{flag} `{v}` is not a number of seconds greater than 0")))
+        .ok_or_else(|| {
+            usage(format!(
+                "{flag} `{v}` is not a number of seconds greater than 0 and at most {}",
+                http_rules::MAX_SECONDS
+            ))
+        })
 }
 
 pub fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
@@ -123,8 +128,13 @@ pub fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
                 max_size = v
                     .parse::<usize>()
                     .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| usage(format!("--max-size `{v}` is not a number of bytes greater than 0")))?;
+                    .filter(|n| *n > 0 && *n <= http_rules::MAX_REPLY_SIZE)
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "--max-size `{v}` is not a number of bytes from 1 to {}",
+                            http_rules::MAX_REPLY_SIZE
+                        ))
+                    })?;
             }
             Long("retry") => {
                 let v = value(&mut p)?;
