@@ -123,8 +123,7 @@ run() {
 }
 
 [ -z "$project" ] || run ibmcloud ce project select --name "$project"
-current=""
-job_exists=0
+current="" job_exists=0 flags=""
 if current=$(ibmcloud ce job get --name "$job" --output json 2>/dev/null); then job_exists=1; fi
 
 # Without --hook-timeout the job keeps its CREDHOOK_HOOK_TIMEOUT, so the
@@ -145,7 +144,7 @@ if [ -z "$hook_timeout" ] && [ "$job_exists" = 1 ]; then
         }
     fi
 fi
-[ -n "${flags:-}" ] || flags=$(settings "$hook_timeout")
+[ -n "$flags" ] || flags=$(settings "$hook_timeout")
 eval "set -- $flags"
 job_flags=("$@")
 [ -z "$hook_timeout" ] || job_flags+=(--env "CREDHOOK_HOOK_TIMEOUT=$hook_timeout")

@@ -20,7 +20,9 @@
 #
 # Each --with TOOL adds /bin/TOOL (replacing a busybox applet of that name),
 # its whole shared-library closure at the paths the dynamic loader looks in,
-# and the loader itself. A tool that links a TLS library (libssl, libgnutls)
+# and the loader itself. A tool with $ORIGIN in its RPATH/RUNPATH keeps its
+# own path, /bin/TOOL linking to it. Libraries a tool dlopen()s, and ones
+# only LD_LIBRARY_PATH finds, are not copied (the latter are refused). A tool that links a TLS library (libssl, libgnutls)
 # also gets the build machine's CA bundle as /etc/ssl/certs/ca-certificates.crt
 # (and OpenSSL's default /usr/lib/ssl/cert.pem pointing at it). A setuid or
 # setgid file is refused, and so is a tool that is not an ELF executable
@@ -47,7 +49,7 @@ while [ $# -gt 0 ]; do
         tools+=("$2"); shift 2 ;;
     --with=*) tools+=("${1#--with=}"); shift ;;
     --no-hook) no_hook=1; shift ;;
-    -h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "rootfs.sh: unknown option $1" >&2; usage ;;
     *) args+=("$1"); shift ;;
     esac
@@ -171,11 +173,14 @@ if [ -e "$root_dir" ] || [ -L "$root_dir" ]; then
     fi
 fi
 mkdir -p -- "$root_dir"
+# find reads a leading `!` or `(` as an expression: give it a path.
+case "$root_dir" in /*) find_root=$root_dir ;; *) find_root=./$root_dir ;; esac
 # Empties DIR, staying on its file system (belt and braces to the check above).
-empty_root() { find "$root_dir" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system -- {} +; }
+empty_root() { find "$find_root" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system -- {} +; }
 empty_root
 built=0
 trap '[ "$built" = 1 ] || { empty_root; echo "rootfs.sh: failed; $root_dir left empty" >&2; }' EXIT
+trap 'exit 130' INT TERM HUP # the EXIT trap then empties DIR
 printf 'made by scripts/rootfs.sh (credhook): running it again on this directory replaces it whole\n' > "$root_dir/$marker"
 chmod 0644 "$root_dir/$marker"
 mkdir -p "$root_dir"/{bin,etc,tmp,proc,dev}
@@ -225,7 +230,7 @@ for i in ${tools[@]+"${!tools[@]}"}; do
 done
 # Directories 0755 without setgid (a setgid parent passes it down), /tmp 1777,
 # everything root's when root builds it.
-find "$root_dir" -type d -exec chmod u=rwx,go=rx,ug-s -- {} +
+find "$find_root" -type d -exec chmod u=rwx,go=rx,ug-s -- {} +
 chmod 1777 "$root_dir/tmp"
 [ "$(id -u)" != 0 ] || chown -hR 0:0 -- "$root_dir"
 built=1
