@@ -66,6 +66,7 @@ if [ -z "$config" ]; then
     [ -f "$config" ] || [ ! -f "$(dirname -- "$hook")/job_config.json" ] || config=$(dirname -- "$hook")/job_config.json
 fi
 [ -f "$config" ] || { echo "deploy.sh: $config does not exist; pass --config FILE" >&2; exit 2; }
+case "$config" in -*) config=./$config ;; esac # a file, not an option, to credhook
 if [ -n "$base" ] && { [ ${#tools[@]} -gt 0 ] || [ -n "$packages" ]; }; then
     echo "deploy.sh: --with/--packages build a base image; with --base IMAGE the base already has its tools" >&2
     exit 2

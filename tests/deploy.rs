@@ -539,12 +539,20 @@ fn a_hook_named_like_an_option_is_a_file() {
     config(&w.dir);
     let bin = stand_ins(&w.dir, false);
     std::fs::write(w.dir.join("-h"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::copy(w.dir.join("job_config.json"), w.dir.join("--help")).unwrap();
     let (code, stdout, stderr) = deploy(
         &w.dir,
         &bin,
-        &["--image", IMAGE, "--job", "provider", "--hook", "-h", "--yes"],
+        &[
+            "--image", IMAGE, "--job", "provider", "--hook", "-h", "--config", "--help", "--yes",
+        ],
         "",
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert_eq!(calls(&w.dir).last().unwrap()[3], "create");
+    let create = calls(&w.dir).pop().unwrap();
+    assert_eq!(create[3], "create");
+    assert!(
+        create.ends_with(&s(&["--env", "SMOUT_TOKEN=type:string, required:true"])),
+        "{create:?}"
+    );
 }
