@@ -20,16 +20,18 @@
 #   --cpu/--memory default: the smallest combination Code Engine accepts for jobs
 #   --task-timeout the engine configuration's task_timeout (default 10m); the
 #                  job's --maxexecutiontime is set above it
-#   --hook-timeout S  sets CREDHOOK_HOOK_TIMEOUT on the job (default: credhook's
-#                  300 s); it must be below the task timeout
+#   --hook-timeout S  sets CREDHOOK_HOOK_TIMEOUT on the job; without it, the
+#                  job's current value (or credhook's 300 s for a new job) is
+#                  kept. It must be below the task timeout
 #   --keep-runs D  keep finished job runs and their logs for D (3d, 12h, or
-#                  minutes) instead of the IMMEDIATELY Secrets Manager sets
+#                  minutes) instead of the IMMEDIATELY Secrets Manager sets;
+#                  IMMEDIATELY sets that back
 #
 # Needs podman or docker, and the ibmcloud CLI with the code-engine plugin,
 # logged in (ibmcloud login; ibmcloud cr login --client podman|docker).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 image="" job="" hook=$here/scripts/hooks/example.sh config="" project="" registry_secret="" yes=0
 base="" packages="" cpu="" memory="" task_timeout="" hook_timeout="" keep_runs=""
@@ -61,9 +63,10 @@ done
 [ -f "$hook" ] || { echo "deploy.sh: hook $hook does not exist; pass --hook FILE" >&2; exit 2; }
 if [ -z "$config" ]; then
     config=job_config.json
-    [ -f "$config" ] || [ ! -f "$(dirname "$hook")/job_config.json" ] || config=$(dirname "$hook")/job_config.json
+    [ -f "$config" ] || [ ! -f "$(dirname -- "$hook")/job_config.json" ] || config=$(dirname -- "$hook")/job_config.json
 fi
 [ -f "$config" ] || { echo "deploy.sh: $config does not exist; pass --config FILE" >&2; exit 2; }
+case "$config" in -*) config=./$config ;; esac # a file, not an option, to credhook
 if [ -n "$base" ] && { [ ${#tools[@]} -gt 0 ] || [ -n "$packages" ]; }; then
     echo "deploy.sh: --with/--packages build a base image; with --base IMAGE the base already has its tools" >&2
     exit 2
@@ -71,8 +74,9 @@ fi
 # CE_REMOVE_COMPLETED_JOBS takes minutes (IBM's docs: 4320 for 3 days).
 case "$keep_runs" in
 "") ;;
+IMMEDIATELY | immediately) keep_runs=IMMEDIATELY ;;
 *[!0-9mhd]* | [!0-9]* | *[mhd]*[mhd]* | 0 | 0[mhd])
-    echo "deploy.sh: --keep-runs $keep_runs is not a duration like 3d, 12h or 90 (minutes)" >&2; exit 2 ;;
+    echo "deploy.sh: --keep-runs $keep_runs is not a duration like 3d, 12h or 90 (minutes), or IMMEDIATELY" >&2; exit 2 ;;
 *d) keep_runs=$(( ${keep_runs%d} * 1440 )) ;;
 *h) keep_runs=$(( ${keep_runs%h} * 60 )) ;;
 *m) keep_runs=${keep_runs%m} ;;
@@ -92,17 +96,17 @@ if [ -z "$credhook" ]; then
     credhook=$here/target/release/credhook
 fi
 "$credhook" check "$config"
-settings=(--job-settings)
-[ -z "$task_timeout" ] || settings+=(--task-timeout "$task_timeout")
-[ -z "$hook_timeout" ] || settings+=(--hook-timeout "$hook_timeout")
-[ -z "$cpu" ] || settings+=(--cpu "$cpu")
-[ -z "$memory" ] || settings+=(--memory "$memory")
-flags=$("$credhook" ce-flags "${settings[@]}" "$config")
-eval "set -- $flags"
-job_flags=("$@")
-[ -z "$hook_timeout" ] || job_flags+=(--env "CREDHOOK_HOOK_TIMEOUT=$hook_timeout")
-[ -z "$keep_runs" ] || job_flags+=(--env "CE_REMOVE_COMPLETED_JOBS=$keep_runs")
-
+# The job's settings, shell-quoted, from credhook ce-flags; HOOK_TIMEOUT
+# (seconds, or empty for credhook's default) sizes them.
+settings() {
+    local a=(--job-settings)
+    [ -z "$task_timeout" ] || a+=(--task-timeout "$task_timeout")
+    [ -z "$1" ] || a+=(--hook-timeout "$1")
+    [ -z "$cpu" ] || a+=(--cpu "$cpu")
+    [ -z "$memory" ] || a+=(--memory "$memory")
+    "$credhook" ce-flags "${a[@]}" "$config"
+}
+settings "$hook_timeout" >/dev/null # bad input stops here, before anything runs
 # Shows a command, asks, runs it.
 run() {
     printf '+'
@@ -119,6 +123,34 @@ run() {
     "$@"
 }
 
+[ -z "$project" ] || run ibmcloud ce project select --name "$project"
+current="" job_exists=0 flags=""
+if current=$(ibmcloud ce job get --name "$job" --output json 2>/dev/null); then job_exists=1; fi
+
+# Without --hook-timeout the job keeps its CREDHOOK_HOOK_TIMEOUT, so the
+# limits are sized (and checked) for that value. Each env entry is a flat
+# JSON object; split on braces, the one naming the variable holds its value.
+if [ -z "$hook_timeout" ] && [ "$job_exists" = 1 ]; then
+    entry=$(printf '%s' "$current" | tr '{}\n' '\n\n ' | grep -E '"name" *: *"CREDHOOK_HOOK_TIMEOUT"' | head -n 1 || true)
+    if [ -n "$entry" ]; then
+        job_hook_timeout=$(printf '%s\n' "$entry" | sed -n 's/.*"value" *: *"\([0-9][0-9]*\)".*/\1/p')
+        if [ -z "$job_hook_timeout" ]; then
+            echo "deploy.sh: job $job sets CREDHOOK_HOOK_TIMEOUT, but not to a number of seconds deploy.sh can read; pass --hook-timeout S" >&2
+            exit 1
+        fi
+        echo "deploy.sh: job $job has CREDHOOK_HOOK_TIMEOUT=$job_hook_timeout; sizing for it (--hook-timeout S to change it)"
+        flags=$(settings "$job_hook_timeout") || {
+            echo "deploy.sh: that is job $job's current CREDHOOK_HOOK_TIMEOUT; pass --hook-timeout S below the task timeout, or a longer --task-timeout" >&2
+            exit 1
+        }
+    fi
+fi
+[ -n "$flags" ] || flags=$(settings "$hook_timeout")
+eval "set -- $flags"
+job_flags=("$@")
+[ -z "$hook_timeout" ] || job_flags+=(--env "CREDHOOK_HOOK_TIMEOUT=$hook_timeout")
+[ -z "$keep_runs" ] || job_flags+=(--env "CE_REMOVE_COMPLETED_JOBS=$keep_runs")
+
 # Code Engine runs x86 only, whatever builds the image.
 platform=(--platform linux/amd64)
 if [ -z "$base" ]; then
@@ -131,14 +163,13 @@ fi
 context=$(mktemp -d "${TMPDIR:-/tmp}/credhook-deploy.XXXXXX")
 trap 'rm -rf "$context"' EXIT
 trap 'exit 130' INT TERM HUP # the EXIT trap then removes the context
-cp "$hook" "$context/hook.sh"
+cp -- "$hook" "$context/hook.sh"
 printf 'FROM %s\nCOPY --chmod=0755 hook.sh /hook\n' "$base" > "$context/Containerfile"
 run "$engine" build "${platform[@]}" -t "$image" -f "$context/Containerfile" "$context"
 run "$engine" push "$image"
-[ -z "$project" ] || run ibmcloud ce project select --name "$project"
 extra=()
 [ -z "$registry_secret" ] || extra=(--registry-secret "$registry_secret")
-if current=$(ibmcloud ce job get --name "$job" --output json 2>/dev/null); then
+if [ "$job_exists" = 1 ]; then
     # Declarations no longer in job_config.json stay on the job unless removed.
     declared=$(for f in "${job_flags[@]}"; do case "$f" in SM*=*) printf '%s\n' "${f%%=*}" ;; esac; done)
     for name in $(printf '%s\n' "$current" | grep -oE '"name": *"SM(IN|OUT)_[A-Za-z0-9_]*"' | sed 's/.*"\(SM[A-Z]*_[A-Za-z0-9_]*\)"$/\1/' | sort -u); do

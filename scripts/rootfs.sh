@@ -20,7 +20,9 @@
 #
 # Each --with TOOL adds /bin/TOOL (replacing a busybox applet of that name),
 # its whole shared-library closure at the paths the dynamic loader looks in,
-# and the loader itself. A tool that links a TLS library (libssl, libgnutls)
+# and the loader itself. A tool with $ORIGIN in its RPATH/RUNPATH keeps its
+# own path, /bin/TOOL linking to it. Libraries a tool dlopen()s, and ones
+# only LD_LIBRARY_PATH finds, are not copied (the latter are refused). A tool that links a TLS library (libssl, libgnutls)
 # also gets the build machine's CA bundle as /etc/ssl/certs/ca-certificates.crt
 # (and OpenSSL's default /usr/lib/ssl/cert.pem pointing at it). A setuid or
 # setgid file is refused, and so is a tool that is not an ELF executable
@@ -30,7 +32,14 @@
 #
 # BUSYBOX names the static busybox to use (default /bin/busybox, from
 # Debian's busybox-static, installed when missing and running as root).
+#
+# DIR is replaced whole, so it must be missing, empty, or a root this script
+# made (it writes /.credhook-rootfs to say so), with nothing mounted under it.
+# Every tool is checked before DIR is touched; a build that fails part-way
+# leaves DIR empty. Modes do not depend on the caller's umask or a setgid
+# parent directory.
 set -euo pipefail
+umask 022 # the image's modes, whatever the caller's umask
 usage() { echo "usage: $0 [--with TOOL]... [--no-hook] DIR [HOOK|none]" >&2; exit 2; }
 
 tools=() no_hook=0 args=()
@@ -40,16 +49,19 @@ while [ $# -gt 0 ]; do
         tools+=("$2"); shift 2 ;;
     --with=*) tools+=("${1#--with=}"); shift ;;
     --no-hook) no_hook=1; shift ;;
-    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "rootfs.sh: unknown option $1" >&2; usage ;;
     *) args+=("$1"); shift ;;
     esac
 done
 [ ${#args[@]} -ge 1 ] && [ ${#args[@]} -le 2 ] || usage
 root_dir=${args[0]}
-hook=${args[1]:-scripts/hooks/example.sh}
-[ "$hook" != none ] || no_hook=1
+# `link/` would resolve a symlink before the checks below see it.
+while [ "${#root_dir}" -gt 1 ] && [ "${root_dir%/}" != "$root_dir" ]; do root_dir=${root_dir%/}; done
+[ "$root_dir" != / ] || { echo "rootfs.sh: DIR cannot be /" >&2; exit 1; }
 here=$(cd "$(dirname "$0")/.." && pwd)
+hook=${args[1]:-$here/scripts/hooks/example.sh}
+[ "$hook" != none ] || no_hook=1
 busybox=${BUSYBOX:-/bin/busybox}
 
 [ "$no_hook" = 1 ] || [ -f "$hook" ] || { echo "rootfs.sh: hook file $hook does not exist (HOOK=none builds the base image without one)" >&2; exit 1; }
@@ -110,32 +122,68 @@ add_file() {
 }
 
 # The tool's shared libraries as the loader resolves them, and the loader.
+# LD_LIBRARY_PATH is not set in the image, so it must not find libraries here.
 closure() {
     local exe=$1 out
     file_is_static "$exe" && return 0 # a static tool needs nothing more
     readelf -l "$exe" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p'
-    out=$(ldd "$exe" 2>&1) || { echo "rootfs.sh: ldd $exe failed: $out" >&2; return 1; }
+    out=$(env -u LD_LIBRARY_PATH -u LD_PRELOAD ldd "$exe" 2>&1) || { echo "rootfs.sh: ldd $exe failed: $out" >&2; return 1; }
     if printf '%s\n' "$out" | grep -q 'not found'; then
-        echo "rootfs.sh: $exe needs libraries this machine lacks:" >&2
+        echo "rootfs.sh: $exe needs libraries the loader does not find on this machine (LD_LIBRARY_PATH is not used: the image does not set it):" >&2
         printf '%s\n' "$out" | grep 'not found' >&2
         return 1
     fi
     printf '%s\n' "$out" | sed -n 's/.*=> \(\/[^ ]*\) (0x.*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'
 }
 
+# Whether EXE finds libraries relative to itself ($ORIGIN in its RPATH or
+# RUNPATH): then it must sit at its own path, not at /bin/TOOL.
+uses_origin() { readelf -d "$1" 2>/dev/null | grep -E '\((RPATH|RUNPATH)\)' | grep -q 'ORIGIN'; }
+
+# Every tool is resolved and checked before DIR is touched, so a refused
+# tool leaves DIR as it was.
+exes=() closures=()
+for tool in ${tools[@]+"${tools[@]}"}; do
+    case "$tool" in credhook | busybox) echo "rootfs.sh: --with $tool: already in the image" >&2; exit 1 ;; esac
+    exe=$(resolve_tool "$tool")
+    libs=$(closure "$exe")
+    refuse_setid "$exe"
+    while IFS= read -r lib; do [ -z "$lib" ] || refuse_setid "$(readlink -f -- "$lib")"; done <<<"$libs"
+    exes+=("$exe") closures+=("$libs")
+done
+
 # DIR is replaced whole: refuse anything but an empty or missing directory or
 # a root this script made before (a typo must not remove a real directory).
+marker=.credhook-rootfs
 if [ -e "$root_dir" ] || [ -L "$root_dir" ]; then
     if [ -L "$root_dir" ] || [ ! -d "$root_dir" ]; then
-        echo "rootfs.sh: $root_dir exists and is not a directory; choose a new DIR" >&2; exit 1
+        echo "rootfs.sh: $root_dir exists and is not a directory (or is a symlink); choose a new DIR" >&2; exit 1
     fi
-    if [ -n "$(ls -A "$root_dir")" ] && { [ ! -f "$root_dir/credhook" ] || [ ! -f "$root_dir/etc/passwd" ] || [ ! -d "$root_dir/proc" ]; }; then
-        echo "rootfs.sh: $root_dir is not empty and not an image root made by rootfs.sh; choose a new DIR or remove it yourself" >&2; exit 1
+    if [ -n "$(ls -A -- "$root_dir")" ] && [ ! -f "$root_dir/$marker" ]; then
+        echo "rootfs.sh: $root_dir is not empty and not an image root made by rootfs.sh (no /$marker); choose a new DIR or remove it yourself" >&2; exit 1
+    fi
+    # A mount under DIR (a bind-mounted /dev left by a container run) would
+    # have its contents removed along with DIR's.
+    real=$(readlink -f -- "$root_dir")
+    mounts=$(awk -v d="$real" '{ p = $5; gsub(/\\040/, " ", p); if (index(p, d "/") == 1) print p }' /proc/self/mountinfo 2>/dev/null || true)
+    if [ -n "$mounts" ]; then
+        echo "rootfs.sh: something is mounted in $root_dir; unmount it first:" >&2
+        printf '  %s\n' "$mounts" >&2
+        exit 1
     fi
 fi
-rm -rf "$root_dir"
+mkdir -p -- "$root_dir"
+# find reads a leading `!` or `(` as an expression: give it a path.
+case "$root_dir" in /*) find_root=$root_dir ;; *) find_root=./$root_dir ;; esac
+# Empties DIR, staying on its file system (belt and braces to the check above).
+empty_root() { find "$find_root" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system -- {} +; }
+empty_root
+built=0
+trap '[ "$built" = 1 ] || { empty_root; echo "rootfs.sh: failed; $root_dir left empty" >&2; }' EXIT
+trap 'exit 130' INT TERM HUP # the EXIT trap then empties DIR
+printf 'made by scripts/rootfs.sh (credhook): running it again on this directory replaces it whole\n' > "$root_dir/$marker"
+chmod 0644 "$root_dir/$marker"
 mkdir -p "$root_dir"/{bin,etc,tmp,proc,dev}
-chmod 1777 "$root_dir/tmp"
 install -m 0755 "$here/target/static/credhook" "$root_dir/credhook"
 [ "$no_hook" = 1 ] || install -m 0755 "$hook" "$root_dir/hook"
 install -m 0755 "$busybox" "$root_dir/bin/busybox"
@@ -145,14 +193,22 @@ done
 ln -s /credhook "$root_dir/bin/credhook"
 printf 'root:x:0:0:root:/:/bin/sh\ncredhook:x:10001:10001:credhook:/tmp:/bin/sh\n' > "$root_dir/etc/passwd"
 printf 'root:x:0:\ncredhook:x:10001:\n' > "$root_dir/etc/group"
+chmod 0644 "$root_dir/etc/passwd" "$root_dir/etc/group"
 
-for tool in ${tools[@]+"${tools[@]}"}; do
-    case "$tool" in credhook | busybox) echo "rootfs.sh: --with $tool: already in the image" >&2; exit 1 ;; esac
-    exe=$(resolve_tool "$tool")
-    libs=$(closure "$exe")
+for i in ${tools[@]+"${!tools[@]}"}; do
+    tool=${tools[$i]} exe=${exes[$i]} libs=${closures[$i]}
     echo "rootfs.sh: --with $tool ($exe):"
     added_bytes=0
-    add_file "$exe" "/bin/$tool" 0755
+    if uses_origin "$exe" && [ "$exe" != "/bin/$tool" ]; then
+        # $ORIGIN is the executable's real directory (/proc/self/exe), so
+        # the tool keeps its path and /bin/TOOL points at it.
+        add_file "$exe" "$exe" 0755
+        rm -f "$root_dir/bin/$tool"
+        ln -s "$exe" "$root_dir/bin/$tool"
+        echo "  + /bin/$tool -> $exe (it finds libraries relative to itself)"
+    else
+        add_file "$exe" "/bin/$tool" 0755
+    fi
     tls=0
     while IFS= read -r lib; do
         [ -n "$lib" ] || continue
@@ -172,4 +228,10 @@ for tool in ${tools[@]+"${tools[@]}"}; do
     fi
     echo "rootfs.sh: --with $tool added $added_bytes bytes"
 done
+# Directories 0755 without setgid (a setgid parent passes it down), /tmp 1777,
+# everything root's when root builds it.
+find "$find_root" -type d -exec chmod u=rwx,go=rx,ug-s -- {} +
+chmod 1777 "$root_dir/tmp"
+[ "$(id -u)" != 0 ] || chown -hR 0:0 -- "$root_dir"
+built=1
 echo "$root_dir: $(du -sb "$root_dir" | cut -f1) bytes"

@@ -122,7 +122,15 @@ fn creates_the_job_when_it_does_not_exist() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let repo = support::repo();
     let repo = repo.to_str().unwrap();
-    let c = calls(&dir);
+    let mut c = calls(&dir);
+    // The project and the job first: what the job holds sizes its settings,
+    // before anything is built.
+    assert_eq!(c[0], s(&["ibmcloud", "ce", "project", "select", "--name", "secrets"]));
+    assert_eq!(
+        c[1],
+        s(&["ibmcloud", "ce", "job", "get", "--name", "provider", "--output", "json"])
+    );
+    c.drain(..2);
     // The base image from this checkout, for x86 whatever the host.
     assert_eq!(
         c[0],
@@ -161,11 +169,6 @@ fn creates_the_job_when_it_does_not_exist() {
         "{files}"
     );
     assert_eq!(c[2], s(&["podman", "push", IMAGE]));
-    assert_eq!(c[3], s(&["ibmcloud", "ce", "project", "select", "--name", "secrets"]));
-    assert_eq!(
-        c[4],
-        s(&["ibmcloud", "ce", "job", "get", "--name", "provider", "--output", "json"])
-    );
     let mut create = s(&[
         "ibmcloud", "ce", "job", "create", "--name", "provider", "--image", IMAGE,
     ]);
@@ -176,8 +179,8 @@ fn creates_the_job_when_it_does_not_exist() {
         "--env",
         "SMOUT_TOKEN=type:string, required:true",
     ]));
-    assert_eq!(c[5], create);
-    assert_eq!(c.len(), 6);
+    assert_eq!(c[3], create);
+    assert_eq!(c.len(), 4);
     // Each command is shown before it runs.
     assert!(
         stdout.contains("+ podman push us.icr.io/team-ns/provider:1"),
@@ -266,6 +269,8 @@ fn a_provider_from_its_own_repository_with_tools_and_sizes() {
     );
     assert_eq!(code, 0, "{stderr}");
     let c = calls(&dir);
+    assert_eq!(c[0][1..4], s(&["ce", "job", "get"]));
+    let c = &c[1..];
     assert!(
         c[0].contains(&"PACKAGES=postgresql-client jq".to_string()),
         "{:?}",
@@ -298,7 +303,7 @@ fn builds_from_a_given_base_image_only_the_provider() {
     assert_eq!(code, 0, "{stderr}");
     let c = calls(&dir);
     assert_eq!(
-        &c[0][..6],
+        &c[1][..6],
         s(&["podman", "build", "--platform", "linux/amd64", "-t", IMAGE])
     );
     let files = std::fs::read_to_string(dir.join("containerfiles")).unwrap();
@@ -329,7 +334,7 @@ fn asks_before_each_command_and_stops_on_no() {
     let (code, stdout, stderr) = deploy(&dir, &bin, &["--image", IMAGE, "--job", "provider"], "y\nn\n");
     assert_eq!(code, 1, "{stdout}");
     assert!(stderr.contains("stopped; nothing more was run"), "{stderr}");
-    let c = calls(&dir);
+    let c: Vec<_> = calls(&dir).into_iter().filter(|c| c[0] == "podman").collect();
     assert_eq!(c.len(), 1, "ran more than the base build: {c:?}");
     assert_eq!(c[0][1], "build");
 }
@@ -382,4 +387,133 @@ fn refuses_bad_input_before_running_anything() {
     assert_ne!(code, 0);
     assert!(stderr.contains("not below the task timeout"), "{stderr}");
     assert!(calls(&dir).is_empty(), "something ran for bad input");
+}
+
+/// The stand-in job, with CREDHOOK_HOOK_TIMEOUT set to `value` (as a
+/// Code Engine literal: members in another order than name, value).
+fn job_with_hook_timeout(dir: &Path, value: &str) {
+    let job = EXISTING_JOB.replace(
+        r#"{"name": "SMOUT_OLD_TOKEN""#,
+        &format!(
+            r#"{{"type":"literal","value":"{value}", "name" : "CREDHOOK_HOOK_TIMEOUT"}},
+{{"name": "SMOUT_OLD_TOKEN""#
+        ),
+    );
+    std::fs::write(dir.join("job.json"), job).unwrap();
+}
+
+fn flag_value<'a>(call: &'a [String], flag: &str) -> Option<&'a str> {
+    call.iter().position(|a| a == flag).map(|i| call[i + 1].as_str())
+}
+
+#[test]
+fn sizes_the_job_for_its_current_hook_timeout() {
+    let w = support::World::new();
+    config(&w.dir);
+    let bin = stand_ins(&w.dir, true);
+    job_with_hook_timeout(&w.dir, "1500");
+    let args = ["--image", IMAGE, "--job", "provider", "--yes"];
+    // The job's 1500 s hook would outlive a 10-minute task: refused, nothing
+    // built or updated.
+    let (code, stdout, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--task-timeout", "10m"]].concat(), "");
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        stderr.contains("CREDHOOK_HOOK_TIMEOUT (1500 s) is not below the task timeout (600 s)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("job provider's current CREDHOOK_HOOK_TIMEOUT"),
+        "{stderr}"
+    );
+    let c = calls(&w.dir);
+    assert!(
+        c.iter().all(|c| c[0] == "ibmcloud" && c[3] == "get"),
+        "ran more than job get: {c:?}"
+    );
+
+    // A task timeout that covers it: 1800 + 1500 + 60, the value left as it is.
+    std::fs::remove_file(w.dir.join("calls")).unwrap();
+    let (code, stdout, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--task-timeout", "30m"]].concat(), "");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("job provider has CREDHOOK_HOOK_TIMEOUT=1500"),
+        "{stdout}"
+    );
+    let update = calls(&w.dir).pop().unwrap();
+    assert_eq!(update[3], "update");
+    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("3360"));
+    assert!(
+        !update.iter().any(|a| a.starts_with("CREDHOOK_HOOK_TIMEOUT")),
+        "{update:?}"
+    );
+
+    // --hook-timeout replaces it: 600 + 120 + 60.
+    std::fs::remove_file(w.dir.join("calls")).unwrap();
+    let (code, _, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--hook-timeout", "120"]].concat(), "");
+    assert_eq!(code, 0, "{stderr}");
+    let update = calls(&w.dir).pop().unwrap();
+    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("780"));
+    assert!(
+        update.ends_with(&s(&["--env", "CREDHOOK_HOOK_TIMEOUT=120"])),
+        "{update:?}"
+    );
+
+    // A value it cannot read (not a whole number): refused, asking for one.
+    job_with_hook_timeout(&w.dir, "5m");
+    std::fs::remove_file(w.dir.join("calls")).unwrap();
+    let (code, _, stderr) = deploy(&w.dir, &bin, &args, "");
+    assert_ne!(code, 0);
+    assert!(stderr.contains("pass --hook-timeout S"), "{stderr}");
+    assert!(calls(&w.dir).iter().all(|c| c[0] == "ibmcloud" && c[3] == "get"));
+}
+
+#[test]
+fn keep_runs_immediately_sets_it_back() {
+    let w = support::World::new();
+    config(&w.dir);
+    let bin = stand_ins(&w.dir, true);
+    let (code, _, stderr) = deploy(
+        &w.dir,
+        &bin,
+        &[
+            "--image",
+            IMAGE,
+            "--job",
+            "provider",
+            "--keep-runs",
+            "IMMEDIATELY",
+            "--yes",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let update = calls(&w.dir).pop().unwrap();
+    assert!(
+        update.ends_with(&s(&["--env", "CE_REMOVE_COMPLETED_JOBS=IMMEDIATELY"])),
+        "{update:?}"
+    );
+}
+
+#[test]
+fn a_hook_named_like_an_option_is_a_file() {
+    let w = support::World::new();
+    config(&w.dir);
+    let bin = stand_ins(&w.dir, false);
+    std::fs::write(w.dir.join("-h"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::copy(w.dir.join("job_config.json"), w.dir.join("--help")).unwrap();
+    let (code, stdout, stderr) = deploy(
+        &w.dir,
+        &bin,
+        &[
+            "--image", IMAGE, "--job", "provider", "--hook", "-h", "--config", "--help", "--yes",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let create = calls(&w.dir).pop().unwrap();
+    assert_eq!(create[3], "create");
+    assert!(
+        create.ends_with(&s(&["--env", "SMOUT_TOKEN=type:string, required:true"])),
+        "{create:?}"
+    );
 }

@@ -140,6 +140,7 @@ fn rootfs_refuses_bad_tools_naming_the_problem() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "--with {tool} was accepted");
+        assert!(!root.exists(), "--with {tool} was refused but left {}", root.display());
         assert!(err.contains(says), "--with {tool}: {err}");
     }
     // DIR is replaced whole, so a directory that is not an image root is refused.
@@ -277,4 +278,263 @@ fn example_provider_containerfiles_are_from_a_base_plus_the_hook() {
         assert_eq!(lines[1], "COPY --chmod=0755 hook.sh /hook", "{}", file.display());
         assert!(file.with_file_name("hook.sh").exists(), "{}", file.display());
     }
+}
+
+/// Runs scripts/rootfs.sh through `sh -c PRELUDE; exec rootfs.sh "$@"`, in
+/// `cwd`, with `path` as PATH when given.
+fn rootfs_after(prelude: &str, cwd: &Path, path: Option<&str>, args: &[&OsStr]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("{prelude}\nexec \"$0\" \"$@\""))
+        .arg(repo().join("scripts/rootfs.sh"))
+        .args(args)
+        .current_dir(cwd);
+    if let Some(p) = path {
+        cmd.env("PATH", p);
+    }
+    cmd.output().expect("run rootfs.sh")
+}
+
+fn ok(out: &std::process::Output) -> bool {
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    out.status.success()
+}
+
+#[test]
+fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
+    // A tool that finds its library through `$ORIGIN/../lib`, as OpenJDK's
+    // keytool finds libjli.so.
+    let w = World::new();
+    let app = w.dir.join("app");
+    std::fs::create_dir_all(app.join("bin")).unwrap();
+    std::fs::create_dir_all(app.join("lib")).unwrap();
+    std::fs::write(app.join("mine.c"), "int mine(void) { return 42; }\n").unwrap();
+    std::fs::write(
+        app.join("main.c"),
+        "#include <stdio.h>\nint mine(void);\nint main(void) { printf(\"mine %d\\n\", mine()); return 0; }\n",
+    )
+    .unwrap();
+    let cc = |args: &[&OsStr]| {
+        let o = std::process::Command::new("cc").args(args).output().expect("run cc");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let lib = app.join("lib/libmine.so");
+    cc(&[
+        OsStr::new("-shared"),
+        OsStr::new("-fPIC"),
+        OsStr::new("-o"),
+        lib.as_os_str(),
+        app.join("mine.c").as_os_str(),
+    ]);
+    let exe = app.join("bin/mytool");
+    cc(&[
+        OsStr::new("-o"),
+        exe.as_os_str(),
+        app.join("main.c").as_os_str(),
+        OsStr::new("-L"),
+        app.join("lib").as_os_str(),
+        OsStr::new("-lmine"),
+        OsStr::new("-Wl,-rpath,$ORIGIN/../lib"),
+    ]);
+    let root = w.dir.join("root");
+    let path = format!("{}:/usr/bin:/bin", app.join("bin").display());
+    let out = rootfs_after(
+        "",
+        &repo(),
+        Some(&path),
+        &[
+            OsStr::new("--with"),
+            OsStr::new("mytool"),
+            root.as_os_str(),
+            OsStr::new("none"),
+        ],
+    );
+    assert!(ok(&out));
+    // The tool keeps its own path; /bin/mytool points at it.
+    assert_eq!(
+        std::fs::read_link(root.join("bin/mytool")).unwrap(),
+        exe,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    if let Err(why) = can_chroot() {
+        eprintln!("skipping the run in the root: {why}");
+        return;
+    }
+    let run = exec_in_root(&root, &[], &["/bin/mytool"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "mine 42\n");
+    // A library found only through LD_LIBRARY_PATH would be missing in the
+    // image (which does not set it): refused, naming why.
+    let plain = w.dir.join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let exe2 = plain.join("plaintool");
+    cc(&[
+        OsStr::new("-o"),
+        exe2.as_os_str(),
+        app.join("main.c").as_os_str(),
+        OsStr::new("-L"),
+        app.join("lib").as_os_str(),
+        OsStr::new("-lmine"),
+    ]);
+    let root2 = w.dir.join("root2");
+    let out = rootfs_after(
+        &format!("export LD_LIBRARY_PATH='{}'", app.join("lib").display()),
+        &repo(),
+        Some(&format!("{}:/usr/bin:/bin", plain.display())),
+        &[
+            OsStr::new("--with"),
+            OsStr::new("plaintool"),
+            root2.as_os_str(),
+            OsStr::new("none"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("LD_LIBRARY_PATH is not used") && err.contains("libmine.so"),
+        "{err}"
+    );
+    assert!(!root2.exists(), "a refused tool left a DIR behind");
+}
+
+#[test]
+fn rootfs_replaces_only_roots_it_made() {
+    let w = World::new();
+    // Looks like a root (credhook, etc/passwd, proc/) but rootfs.sh did not
+    // make it: refused, nothing removed.
+    let lookalike = w.dir.join("lookalike");
+    for d in ["proc", "etc", "home/me"] {
+        std::fs::create_dir_all(lookalike.join(d)).unwrap();
+    }
+    std::fs::write(lookalike.join("credhook"), "x").unwrap();
+    std::fs::write(lookalike.join("etc/passwd"), "x").unwrap();
+    std::fs::write(lookalike.join("home/me/notes.txt"), "keep me").unwrap();
+    let out = rootfs(&[lookalike.as_os_str(), OsStr::new("none")]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an image root made by rootfs.sh"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(lookalike.join("home/me/notes.txt").exists());
+
+    // A root it made is replaced; through a symlink (even as `link/`) it is not.
+    let real = w.dir.join("real");
+    assert!(ok(&rootfs(&[real.as_os_str(), OsStr::new("none")])));
+    assert!(real.join(".credhook-rootfs").is_file());
+    assert!(ok(&rootfs(&[real.as_os_str(), OsStr::new("none")])));
+    std::os::unix::fs::symlink(&real, w.dir.join("link")).unwrap();
+    for link in ["link", "link/", "link//"] {
+        let out = rootfs(&[w.dir.join(link).as_os_str(), OsStr::new("none")]);
+        assert!(!out.status.success(), "{link} was followed");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is a symlink"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(real.join("credhook").exists());
+
+    // `.`, an empty directory: built in place, and again.
+    let here = w.dir.join("here");
+    std::fs::create_dir_all(&here).unwrap();
+    for _ in 0..2 {
+        let out = rootfs_after("", &here, None, &[OsStr::new("."), OsStr::new("none")]);
+        assert!(ok(&out));
+        assert!(here.join("credhook").is_file() && here.join("bin/sh").exists());
+    }
+
+    // A refused tool leaves a previous root as it was, and makes no DIR.
+    let before = listing(&real);
+    let out = rootfs(&[
+        OsStr::new("--with"),
+        OsStr::new("no-such-tool-xyz"),
+        real.as_os_str(),
+        OsStr::new("none"),
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(listing(&real), before);
+
+    // Something mounted under a previous root (a bind-mounted /dev): refused,
+    // the mounted directory's contents kept.
+    if let Err(why) = can_chroot() {
+        eprintln!("skipping the mount case: {why}");
+        return;
+    }
+    let other = w.dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("data"), "keep me").unwrap();
+    let out = std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "--fork",
+            "sh",
+            "-c",
+            "mount --bind \"$1\" \"$2/dev\" && exec \"$3\" \"$2\" none",
+            "sh",
+        ])
+        .arg(&other)
+        .arg(&real)
+        .arg(repo().join("scripts/rootfs.sh"))
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is mounted in"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        other.join("data").exists(),
+        "rootfs.sh removed a mounted directory's contents"
+    );
+}
+
+#[test]
+fn rootfs_modes_do_not_depend_on_umask_or_a_setgid_parent() {
+    let w = World::new();
+    let parent = w.dir.join("sgid");
+    std::fs::create_dir_all(&parent).unwrap();
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    let root = parent.join("root");
+    let out = rootfs_after(
+        "umask 077",
+        &repo(),
+        None,
+        &[
+            OsStr::new("--with"),
+            OsStr::new("env"),
+            root.as_os_str(),
+            OsStr::new("none"),
+        ],
+    );
+    assert!(ok(&out));
+    let mode = |p: &str| std::fs::symlink_metadata(root.join(p)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(""), 0o755);
+    for dir in ["bin", "etc", "proc", "dev"] {
+        assert_eq!(mode(dir), 0o755, "{dir}");
+    }
+    assert_eq!(mode("tmp"), 0o1777);
+    assert_eq!(mode("etc/passwd"), 0o644);
+    assert_eq!(mode("etc/group"), 0o644);
+    assert_eq!(mode("credhook"), 0o755);
+    for line in listing(&root).iter().filter(|l| !l.contains(" -> ")) {
+        if let Some((path, m)) = line.rsplit_once(' ') {
+            let m = u32::from_str_radix(m, 8).unwrap();
+            if m & 0o170000 == 0o040000 {
+                assert_eq!(m & 0o6000, 0, "{path} is setgid/setuid");
+                assert_eq!(m & 0o005, 0o005, "{path} is not readable by others");
+            }
+        }
+    }
+    if let Err(why) = can_chroot() {
+        eprintln!("skipping the run in the root: {why}");
+        return;
+    }
+    let run = exec_in_root(&root, &[], &["/bin/sh", "-c", "cat /etc/passwd && /bin/env --version"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }

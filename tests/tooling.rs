@@ -175,6 +175,22 @@ fn ce_flags_job_settings_come_first_and_are_checked() {
             1,
             "not below the task timeout",
         ),
+        // A hook timeout above the default task timeout (10m).
+        (
+            vec!["--job-settings", "--hook-timeout", "5000"],
+            1,
+            "CREDHOOK_HOOK_TIMEOUT (5000 s) is not below the task timeout (600 s)",
+        ),
+        (
+            vec!["--job-settings", "--task-timeout", "24h", "--hook-timeout", "0"],
+            1,
+            "from 1 to 86400",
+        ),
+        (
+            vec!["--job-settings", "--hook-timeout", "-5"],
+            2,
+            "is not a whole number",
+        ),
         (
             vec!["--job-settings", "--hook-timeout", "soon"],
             2,
