@@ -40,17 +40,17 @@ nl='
 # fail CODE MESSAGE: the task's error on fd 3, on one line, with RUN_SECRET
 # masked; stop. Never cut here: credhook masks the whole message, then cuts it.
 fail() {
-    m=$2
+    c_m=$2
     if [ -n "${RUN_SECRET:-}" ]; then
-        rest=$m
-        m=
-        while case $rest in *"$RUN_SECRET"*) true ;; *) false ;; esac; do
-            m="$m${rest%%"$RUN_SECRET"*}[REDACTED]"
-            rest=${rest#*"$RUN_SECRET"}
+        c_rest=$c_m
+        c_m=
+        while case $c_rest in *"$RUN_SECRET"*) true ;; *) false ;; esac; do
+            c_m="$c_m${c_rest%%"$RUN_SECRET"*}[REDACTED]"
+            c_rest=${c_rest#*"$RUN_SECRET"}
         done
-        m=$m$rest
+        c_m=$c_m$c_rest
     fi
-    printf 'error_code=%s\nerror_message=%s\n' "$1" "$(printf %s "$m" | tr '\r\n' '  ')" >&3
+    printf 'error_code=%s\nerror_message=%s\n' "$1" "$(printf %s "$c_m" | tr '\r\n' '  ')" >&3
     exit 1
 }
 # need_url INPUT VALUE: https://HOST[:PORT][/PATH] (http:// only to 127.x.x.x
@@ -60,45 +60,45 @@ need_url() {
     case $2 in
     "") fail "${P}_BAD_INPUT" "$1 is required" ;;
     *[!A-Za-z0-9._~:/%-]*) fail "${P}_BAD_INPUT" "$1 may hold only letters, digits and . _ ~ : / % - (no spaces, quotes, braces, user info, query or fragment)" ;;
-    https://*) rest=${2#https://} ;;
-    http://*) rest=${2#http://} ;;
+    https://*) c_rest=${2#https://} ;;
+    http://*) c_rest=${2#http://} ;;
     *) fail "${P}_BAD_INPUT" "$1 must start with https:// (http:// only to 127.0.0.1 or localhost)" ;;
     esac
-    authority=${rest%%/*}
-    host=${authority%%:*}
-    case $host in
+    c_auth=${c_rest%%/*}
+    c_host=${c_auth%%:*}
+    case $c_host in
     "" | *[!A-Za-z0-9.-]*) fail "${P}_BAD_INPUT" "$1 must be https://HOST[:PORT][/PATH], HOST of letters, digits, '.' and '-'" ;;
     esac
-    case $authority in
+    case $c_auth in
     *:*)
-        port=${authority#*:}
-        case $port in
+        c_port=${c_auth#*:}
+        case $c_port in
         "" | *[!0-9]* | ??????*) fail "${P}_BAD_INPUT" "$1: the port must be a number from 1 to 65535" ;;
         esac
-        [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || fail "${P}_BAD_INPUT" "$1: the port must be a number from 1 to 65535"
+        [ "$c_port" -ge 1 ] && [ "$c_port" -le 65535 ] || fail "${P}_BAD_INPUT" "$1: the port must be a number from 1 to 65535"
         ;;
     esac
     case $2 in
     http://*)
-        ip_ok=
-        case $host in
-        localhost) ip_ok=1 ;;
+        c_ok=
+        case $c_host in
+        localhost) c_ok=1 ;;
         127.*.*.*)
             # Four numbers 0-255 without leading zeros, as credhook http reads them.
-            n=0
-            old_ifs=$IFS
+            c_n=0
+            c_ifs=$IFS
             IFS=.
-            for b in $host; do
-                case $b in
-                [0-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-5]) n=$((n + 1)) ;;
-                *) n=9 ;;
+            for c_b in $c_host; do
+                case $c_b in
+                [0-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-5]) c_n=$((c_n + 1)) ;;
+                *) c_n=9 ;;
                 esac
             done
-            IFS=$old_ifs
-            [ "$n" = 4 ] && ip_ok=1
+            IFS=$c_ifs
+            [ "$c_n" = 4 ] && c_ok=1
             ;;
         esac
-        [ -n "$ip_ok" ] || fail "${P}_BAD_INPUT" "$1: http:// only to 127.x.x.x or localhost; use https://"
+        [ -n "$c_ok" ] || fail "${P}_BAD_INPUT" "$1: http:// only to 127.x.x.x or localhost; use https://"
         ;;
     esac
 }
@@ -134,8 +134,10 @@ call() {
 # vendor's own "no such credential" (a 404 for a wrong URL or project is not).
 gone() {
     [ "$status" = 404 ] || return 1
-    said=$(printf %s "$body" | credhook json get "$1" 2>/dev/null) || return 1
-    case $said in $2) return 0 ;; esac
+    c_said=$(printf %s "$body" | credhook json get "$1" 2>/dev/null) || return 1
+    # $2 unquoted on purpose: it is a glob.
+    # shellcheck disable=SC2254
+    case $c_said in $2) return 0 ;; esac
     return 1
 }
 # api_failed WHAT: fails the task with a message for $status.
@@ -160,8 +162,8 @@ api_failed() {
 emit() {
     id_path=$1
     shift
-    id=$(printf %s "$body" | credhook json get --json "$id_path" 2>/dev/null) || id=
-    case $id in
+    c_id=$(printf %s "$body" | credhook json get --json "$id_path" 2>/dev/null) || c_id=
+    case $c_id in
     \"?*\" | [0-9]*) ;;
     *) fail "${P}_BAD_REPLY" "$VENDOR answered HTTP $status to the create without a usable id, so credhook cannot delete what it may have created: look in $VENDOR for $LEFT, and delete it" ;;
     esac
