@@ -166,7 +166,7 @@ emit() {
     c_id=$(printf %s "$body" | credhook json get --json "$id_path" 2>/dev/null) || c_id=
     case $c_id in
     \"?*\" | [0-9]*) ;;
-    *) fail "${P}_BAD_REPLY" "$VENDOR answered HTTP $status to the create without a usable id, so credhook cannot delete what it may have created: look in $VENDOR for $LEFT, and delete it" ;;
+    *) fail "${P}_BAD_REPLY" "$VENDOR answered HTTP $status to the create without a usable id, so credhook cannot delete what it may have created: look in $VENDOR for ${LEFT:-one this task made}, and delete it" ;;
     esac
     printf %s "$body" | credhook json out "id=$id_path" "$@" >&3 && return
     printf %s "$body" | credhook json out "id=$id_path" >&3
