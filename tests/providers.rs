@@ -16,7 +16,7 @@
 mod provider_case;
 mod support;
 
-use credhook_emulator::vendors::{Vendor, VendorFake};
+use credhook_emulator::vendors::{Mangle, Vendor, VendorFake};
 use credhook_emulator::{Endpoint, Fault};
 use miniserde::json::Value;
 use provider_case::*;
@@ -109,6 +109,21 @@ fn bad_inputs(p: &'static Provider) {
         "https://x.example.com/a b",
         format!("{}_BAD_INPUT", p.prefix),
     ));
+    // URLs that credhook http refuses are the provider's bad input, not
+    // <P>_HOOK_ERROR: a name that only looks like loopback, a short form,
+    // no host, a port out of range or empty.
+    for url in [
+        "http://127.0.0.1.nip.io",
+        "http://127.1",
+        "http://127.0.0.01",
+        "https:///v",
+        "https://h:99999",
+        "https://h:0",
+        "https://:443",
+        "http://localhost:",
+    ] {
+        cases.push((p.url_input, url, format!("{}_BAD_INPUT", p.prefix)));
+    }
     for (input, value, code) in cases {
         let r = c.create(&[(input, value)]);
         r.assert_code(1);
@@ -124,7 +139,14 @@ fn bad_inputs(p: &'static Provider) {
 
 fn bad_ids(p: &'static Provider) {
     let mut c = Case::new(p);
-    for id in ["../../admin", "a/b", "x?y=1", "{{SMIN_LOGIN_SECRET_ID_PAYLOAD}}"] {
+    for id in [
+        ".",
+        "..",
+        "../../admin",
+        "a/b",
+        "x?y=1",
+        "{{SMIN_LOGIN_SECRET_ID_PAYLOAD}}",
+    ] {
         let r = c.delete(id);
         r.assert_code(1);
         let (_, code, _) = last(&r);
@@ -175,6 +197,108 @@ fn reply_without_the_secret(p: &'static Provider) {
     assert!(c.fake.live().is_empty(), "the credential was left behind\n{r}");
 }
 
+/// The vendor's error text reaches the task whole: credhook masks the admin
+/// credential wherever it falls (a cut in the hook would leave a fragment of
+/// it unmasked), a multi-byte character is never split (the output would not
+/// be UTF-8 and credhook would drop it), and credhook cuts a long message.
+fn error_text_is_masked_whole(p: &'static Provider) {
+    let mut c = Case::new(p);
+    let api_error = format!("{}_API_ERROR", p.prefix);
+    // Every fake's message starts "400 Bad Request: " (17 bytes): the admin
+    // credential starts at byte 290 of it, a 2-byte character at byte 299.
+    for (msg, end) in [
+        (format!("{}{} tail", "a".repeat(273), p.admin), "[REDACTED] tail"),
+        (format!("{}é… end", "b".repeat(282)), "bé… end"),
+    ] {
+        c.fake.fail_next_saying(p.create.0, p.create.1, 400, &msg);
+        let r = c.create(&[]);
+        r.assert_code(1);
+        let (_, code, desc) = last(&r);
+        assert_eq!(code, api_error, "\n{r}");
+        assert!(desc.ends_with(end), "{desc}");
+    }
+    // A long one is masked whole, then cut by credhook.
+    let msg = format!("{} {} tail", "c".repeat(30_000), p.admin);
+    c.fake.fail_next_saying(p.create.0, p.create.1, 400, &msg);
+    let r = c.create(&[]);
+    let (_, code, desc) = last(&r);
+    assert_eq!(code, api_error, "\n{r}");
+    assert!(desc.chars().count() <= 1100, "{} characters", desc.chars().count());
+    // A reply over 64 KiB is no reply at all.
+    c.fake
+        .fail_next_saying(p.create.0, p.create.1, 400, &"d".repeat(70_000));
+    let r = c.create(&[]);
+    let (_, code, desc) = last(&r);
+    assert_eq!(code, format!("{}_UNREACHABLE", p.prefix), "\n{r}");
+    assert!(desc.contains("over 64 KiB"), "{desc}");
+    assert!(c.fake.live().is_empty());
+}
+
+/// Only the vendor's own "no such credential" 404 is already gone: a 404
+/// from a proxy, another service or a project GitLab cannot find fails the
+/// delete, and the credential stays for the retry.
+fn a_foreign_404_fails_the_delete(p: &'static Provider) {
+    let mut c = Case::new(p);
+    let (id, _) = created(&c.create(&[]));
+    let mut replies = vec![("text/html", "<html><body>404 Not Found</body></html>")];
+    match p.vendor {
+        Vendor::Gitlab => replies.push(("application/json", r#"{"message":"404 Project Not Found"}"#)),
+        // Artifactory's 404 (a base URL with /artifactory), not Access's.
+        Vendor::Jfrog => replies.push((
+            "application/json",
+            r#"{"errors":[{"status":404,"message":"Not Found"}]}"#,
+        )),
+        _ => {}
+    }
+    for (ctype, body) in replies {
+        c.fake.reply_next(p.delete.0, p.delete.1, 404, ctype, body);
+        let r = c.delete(&id);
+        r.assert_code(1);
+        let (st, code, _) = last(&r);
+        assert_eq!(
+            (st.as_str(), code),
+            ("failed", format!("{}_NOT_FOUND", p.prefix)),
+            "{body}\n{r}"
+        );
+        assert_eq!(c.fake.live(), vec![id.clone()], "{body}");
+    }
+    c.delete(&id).assert_code(0);
+    assert!(c.fake.live().is_empty());
+}
+
+/// A 2xx create reply with no usable id (not JSON, or the id null): nothing
+/// can be deleted by it, so the task says the credential may remain and
+/// where to look, and no id (never "null") reaches credhook.
+fn a_create_reply_without_a_usable_id(p: &'static Provider) {
+    let mut c = Case::new(p);
+    for how in [
+        Mangle::Body("<html><body>Created</body></html>".into()),
+        Mangle::NullMember(p.id_member),
+    ] {
+        let made = c.fake.live().len();
+        c.fake.mangle_next(p.create.0, p.create.1, how.clone());
+        let r = c.create(&[]);
+        r.assert_code(1);
+        let (st, code, desc) = last(&r);
+        assert_eq!(
+            (st.as_str(), code),
+            ("failed", format!("{}_BAD_REPLY", p.prefix)),
+            "{how:?}\n{r}"
+        );
+        assert!(
+            desc.contains("without a usable id") && desc.contains("look in"),
+            "{desc}"
+        );
+        assert!(!desc.contains("being deleted"), "{desc}");
+        assert_eq!(c.calls(p.delete), 0, "{how:?}\n{r}");
+        assert_eq!(
+            c.fake.live().len(),
+            made + 1,
+            "the fake made it, as the task says it may have"
+        );
+    }
+}
+
 macro_rules! provider_tests {
     ($($name:ident: $p:expr;)*) => {$(
         mod $name {
@@ -193,6 +317,12 @@ macro_rules! provider_tests {
             fn no_reply_or_an_untrusted_certificate_is_unreachable() { unreachable_or_untrusted($p) }
             #[test]
             fn a_reply_without_the_secret_deletes_the_credential() { reply_without_the_secret($p) }
+            #[test]
+            fn the_api_error_text_is_masked_whole_never_cut_in_the_hook() { error_text_is_masked_whole($p) }
+            #[test]
+            fn a_404_that_is_not_the_vendors_no_such_credential_fails_the_delete() { a_foreign_404_fails_the_delete($p) }
+            #[test]
+            fn a_create_reply_without_a_usable_id_says_the_credential_may_remain() { a_create_reply_without_a_usable_id($p) }
         }
     )*};
 }
@@ -361,6 +491,25 @@ fn an_api_error_that_echoes_the_admin_credential_is_redacted() {
         assert_eq!(code, format!("{}_API_ERROR", p.prefix), "\n{r}");
         assert!(desc.contains("bad token") && !desc.contains(p.admin), "{desc}");
     }
+}
+
+/// A secret the hook gets at run time (IAM's bearer token) is no secret
+/// credhook knows: the hook masks it when an API echoes it in an error.
+#[test]
+fn iam_masks_its_own_token_when_the_api_echoes_it() {
+    let mut c = Case::new(&IAM);
+    c.fake.fail_next_echoing_auth("POST", "/v1/apikeys", 401);
+    let r = c.create(&[]);
+    r.assert_code(1);
+    let (_, code, desc) = last(&r);
+    assert_eq!(code, "IAM_UNAUTHORIZED", "\n{r}");
+    assert!(desc.contains("token Bearer [REDACTED] is expired"), "{desc}");
+    let (id, _) = created(&c.create(&[]));
+    c.fake.fail_next_echoing_auth("DELETE", "/lock", 403);
+    let r = c.delete(&id);
+    let (_, code, desc) = last(&r);
+    assert_eq!(code, "IAM_FORBIDDEN", "\n{r}");
+    assert!(desc.contains("token Bearer [REDACTED] is expired"), "{desc}");
 }
 
 /// The watch itself: a process whose arguments hold a secret is seen.

@@ -7,7 +7,8 @@
 //! shapes. A request that breaks a rule gets a 400 and is recorded with the
 //! reason ([`Received::problem`]), so a test can assert there were none.
 //! [`VendorFake::fail_next`] scripts an error reply (401, 403, 404, 409, 429,
-//! 5xx) in the vendor's error shape. At every request, while its caller is
+//! 5xx) in the vendor's error shape; [`VendorFake::reply_next`] any reply,
+//! and [`VendorFake::mangle_next`] a served request whose reply is spoilt. At every request, while its caller is
 //! still running, the fake also reads every process's command line: one that
 //! holds a secret the fake knows is recorded as a problem too.
 //!
@@ -90,9 +91,34 @@ pub(crate) struct Credential {
     pub scope: String,
 }
 
+/// A scripted reply, for the next request whose `"METHOD path-part"` matches.
+#[derive(Debug, Clone)]
+pub(crate) enum Fault {
+    /// `status` in the vendor's error shape with this message; nothing changes.
+    Error(u16, String),
+    /// `status` in the vendor's error shape, its message echoing the
+    /// request's Authorization header (a careless API's "token … is expired").
+    EchoAuth(u16),
+    /// Exactly this status, content type and body; nothing changes.
+    Raw(u16, &'static str, String),
+    /// The request is served (a credential may be made), then its reply is spoilt.
+    Mangle(Mangle),
+}
+
+/// How [`VendorFake::mangle_next`] spoils a served reply.
+#[derive(Debug, Clone)]
+pub enum Mangle {
+    /// Members whose value is a secret the fake issued are left out.
+    WithholdSecret,
+    /// Every member with this name becomes `null`.
+    NullMember(&'static str),
+    /// The status stays; the body becomes this text (`text/html`).
+    Body(String),
+}
+
 #[derive(Default)]
 pub(crate) struct State {
-    pub faults: VecDeque<(String, u16, String)>,
+    pub faults: VecDeque<(String, Fault)>,
     pub received: Vec<Received>,
     pub creds: BTreeMap<String, Credential>,
     /// IAM: bearer tokens issued for the admin API key.
@@ -188,17 +214,39 @@ impl VendorFake {
     /// As [`VendorFake::fail_next`], with `message` as the error's message
     /// (say, one that echoes a credential, as a careless API might).
     pub fn fail_next_saying(&self, method: &str, path_part: &str, status: u16, message: &str) {
-        self.shared
-            .lock()
-            .faults
-            .push_back((format!("{method} {path_part}"), status, message.to_string()));
+        self.script(method, path_part, Fault::Error(status, message.to_string()));
+    }
+
+    /// As [`VendorFake::fail_next`], with a message that echoes the request's
+    /// `Authorization` header value (say, a bearer token the caller got at run time).
+    pub fn fail_next_echoing_auth(&self, method: &str, path_part: &str, status: u16) {
+        self.script(method, path_part, Fault::EchoAuth(status));
+    }
+
+    /// The next `method` request whose path contains `path_part` gets
+    /// exactly `status`, `ctype` and `body`, and changes nothing.
+    pub fn reply_next(&self, method: &str, path_part: &str, status: u16, ctype: &'static str, body: &str) {
+        self.script(method, path_part, Fault::Raw(status, ctype, body.to_string()));
     }
 
     /// The next `method` request whose path contains `path_part` is served,
     /// but the new secret is left out of the reply: a 2xx without a
     /// documented field, after the credential was made.
     pub fn withhold_secret_next(&self, method: &str, path_part: &str) {
-        self.fail_next_saying(method, path_part, WITHHOLD, "");
+        self.mangle_next(method, path_part, Mangle::WithholdSecret);
+    }
+
+    /// The next `method` request whose path contains `path_part` is served
+    /// (the credential is made), and its reply spoilt as `how` says.
+    pub fn mangle_next(&self, method: &str, path_part: &str, how: Mangle) {
+        self.script(method, path_part, Fault::Mangle(how));
+    }
+
+    fn script(&self, method: &str, path_part: &str, fault: Fault) {
+        self.shared
+            .lock()
+            .faults
+            .push_back((format!("{method} {path_part}"), fault));
     }
 
     /// Every request so far, in order.
@@ -269,18 +317,23 @@ pub(crate) struct Reply {
 fn answer(sh: &Shared, req: &http::Request) -> Reply {
     let fault = {
         let mut st = sh.lock();
-        let at = st.faults.iter().position(|(key, _, _)| {
+        let at = st.faults.iter().position(|(key, _)| {
             key.split_once(' ')
                 .is_some_and(|(m, part)| m == req.method && req.path.contains(part))
         });
-        at.and_then(|i| st.faults.remove(i)).map(|(_, s, m)| (s, m))
+        at.and_then(|i| st.faults.remove(i)).map(|(_, f)| f)
     };
     // The caller is still running now: its command line, and every other
     // process's, must not hold a secret the fake knows.
     let leak = secret_on_a_command_line(sh);
     let mut reply = match fault {
-        Some((WITHHOLD, _)) => withhold_secrets(sh, checks::handle(sh, req)),
-        Some((status, message)) => replies::error(sh.vendor, status, &message),
+        Some(Fault::Error(status, message)) => replies::error(sh.vendor, status, &message),
+        Some(Fault::EchoAuth(status)) => {
+            let auth = req.header("authorization").unwrap_or("(none)");
+            replies::error(sh.vendor, status, &format!("token {auth} is expired"))
+        }
+        Some(Fault::Raw(status, ctype, body)) => replies::json(status, ctype, body),
+        Some(Fault::Mangle(how)) => mangle(sh, checks::handle(sh, req), &how),
         None => checks::handle(sh, req),
     };
     if leak.is_some() {
@@ -297,25 +350,35 @@ fn answer(sh: &Shared, req: &http::Request) -> Reply {
     reply
 }
 
-/// The fault "status" of [`VendorFake::withhold_secret_next`].
-const WITHHOLD: u16 = 0;
-
-/// `reply` without the members whose value is a secret the fake issued.
-fn withhold_secrets(sh: &Shared, mut reply: Reply) -> Reply {
+/// `reply` spoilt as `how` says.
+fn mangle(sh: &Shared, mut reply: Reply, how: &Mangle) -> Reply {
     use miniserde::json::{self, Value};
-    fn strip(v: &mut Value, secrets: &[String]) {
+    fn walk(v: &mut Value, f: &dyn Fn(&mut miniserde::json::Object)) {
         match v {
             Value::Object(o) => {
-                o.retain(|_, m| !matches!(m, Value::String(s) if secrets.contains(s)));
-                o.values_mut().for_each(|m| strip(m, secrets));
+                f(o);
+                o.values_mut().for_each(|m| walk(m, f));
             }
-            Value::Array(a) => a.iter_mut().for_each(|m| strip(m, secrets)),
+            Value::Array(a) => a.iter_mut().for_each(|m| walk(m, f)),
             _ => {}
         }
     }
     let secrets: Vec<String> = sh.lock().creds.values().map(|c| c.secret.clone()).collect();
+    let edit: &dyn Fn(&mut miniserde::json::Object) = match how {
+        Mangle::Body(text) => {
+            reply.ctype = "text/html";
+            reply.body = text.clone().into_bytes();
+            return reply;
+        }
+        Mangle::WithholdSecret => &|o| o.retain(|_, m| !matches!(m, Value::String(s) if secrets.contains(s))),
+        Mangle::NullMember(name) => &|o| {
+            if let Some(m) = o.get_mut(*name) {
+                *m = Value::Null;
+            }
+        },
+    };
     if let Ok(mut v) = json::from_str::<Value>(&String::from_utf8_lossy(&reply.body)) {
-        strip(&mut v, &secrets);
+        walk(&mut v, edit);
         reply.body = json::to_string(&v).into_bytes();
     }
     reply

@@ -22,6 +22,8 @@ pub struct Provider {
     /// Method and path part of the create call.
     pub create: (&'static str, &'static str),
     pub delete: (&'static str, &'static str),
+    /// The member of the create reply that holds the credentials id.
+    pub id_member: &'static str,
     /// Payload members a created secret must have.
     pub outputs: &'static [&'static str],
     /// Inputs that must be refused before any call, with the code.
@@ -45,6 +47,7 @@ pub const JFROG: Provider = Provider {
     ],
     create: ("POST", "/access/api/v1/tokens"),
     delete: ("DELETE", "/access/api/v1/tokens/"),
+    id_member: "token_id",
     outputs: &["access_token"],
     bad: &[
         ("JFROG_BASE_URL", "ftp://jfrog.example.com", "JFROG_BAD_INPUT"),
@@ -67,6 +70,7 @@ pub const IAM: Provider = Provider {
     inputs: &[("SUPPORT_SESSIONS", "true"), ("ACTION_WHEN_LEAKED", "delete")],
     create: ("POST", "/v1/apikeys"),
     delete: ("DELETE", "/v1/apikeys/"),
+    id_member: "id",
     outputs: &["apikey", "crn", "iam_id", "account_id"],
     bad: &[
         ("URL", "http://iam.example.com", "IAM_BAD_INPUT"),
@@ -89,6 +93,7 @@ pub const PAGERDUTY: Provider = Provider {
     ],
     create: ("POST", "/webhook_subscriptions"),
     delete: ("DELETE", "/webhook_subscriptions/"),
+    id_member: "id",
     outputs: &["signing_secret"],
     bad: &[
         ("FILTER_ID", "", "PAGERDUTY_BAD_INPUT"),
@@ -112,6 +117,7 @@ pub const GITLAB: Provider = Provider {
     ],
     create: ("POST", "/access_tokens"),
     delete: ("DELETE", "/access_tokens/"),
+    id_member: "id",
     outputs: &["token"],
     bad: &[
         ("SCOPES", "read_api,root", "GITLAB_BAD_INPUT"),
@@ -119,6 +125,10 @@ pub const GITLAB: Provider = Provider {
         ("EXPIRES_IN_DAYS", "0", "GITLAB_BAD_INPUT"),
         ("EXPIRES_IN_DAYS", "-7", "GITLAB_BAD_INPUT"),
         ("PROJECT_ID", "group project", "GITLAB_BAD_INPUT"),
+        // A dot segment would be resolved by a proxy or GitLab: another path.
+        ("PROJECT_ID", "..", "GITLAB_BAD_INPUT"),
+        ("PROJECT_ID", "group/..", "GITLAB_BAD_INPUT"),
+        ("PROJECT_ID", "./project", "GITLAB_BAD_INPUT"),
     ],
 };
 

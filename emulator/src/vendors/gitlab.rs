@@ -1,7 +1,7 @@
 //! GitLab project access tokens: create and revoke.
 
 use super::checks::*;
-use super::replies::{bad_request, error, json, no_content, secret};
+use super::replies::{bad_request, json, no_content, secret};
 use super::{Shared, Vendor};
 use crate::http::Request;
 use miniserde::json::{self as mj, Value};
@@ -86,7 +86,18 @@ pub(super) fn handle(sh: &Shared, req: &Request, parts: &[&str]) -> Outcome {
         }
         ("DELETE", ["api", "v4", "projects", project, "access_tokens", id]) => match take(sh, id, project) {
             Some(()) => Ok(no_content()),
-            None => Ok(error(v, 404, "404 Not Found")),
+            // GitLab's own words for an unknown token (resource_access_tokens.rb);
+            // a project it cannot see is `404 Project Not Found` instead.
+            None => Ok(json(
+                404,
+                "application/json",
+                format!(
+                    r#"{{"message":{}}}"#,
+                    q(&format!(
+                        "404 Could not find project access token with token_id: {id} Not Found"
+                    ))
+                ),
+            )),
         },
         _ => no_route(v, req),
     }

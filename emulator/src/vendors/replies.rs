@@ -39,10 +39,14 @@ pub fn error(vendor: Vendor, status: u16, message: &str) -> Reply {
     let msg = json::to_string(&format!("{} {}: {message}", status, http::reason(status)));
     let code = http::reason(status).to_ascii_lowercase().replace(' ', "_");
     let (ctype, body) = match vendor {
-        // JFrog's error page shows `status`; IBM's provider reads `code`.
+        // JFrog's error page shows `status`; IBM's provider reads `code`,
+        // which JFrog Access writes in capitals (`NOT_FOUND`).
         Vendor::Jfrog => (
             "application/json",
-            format!(r#"{{"errors":[{{"status":{status},"code":"{code}","message":{msg}}}]}}"#),
+            format!(
+                r#"{{"errors":[{{"status":{status},"code":"{}","message":{msg}}}]}}"#,
+                code.to_ascii_uppercase()
+            ),
         ),
         Vendor::Iam => {
             let code = if status == 404 { "not_found" } else { &code };
@@ -53,11 +57,12 @@ pub fn error(vendor: Vendor, status: u16, message: &str) -> Reply {
                 ),
             )
         }
+        // PagerDuty's "Not Found" is code 2100; the others are made up.
         Vendor::PagerDuty => (
             "application/json",
             format!(
                 r#"{{"error":{{"code":{},"message":{msg},"errors":[{msg}]}}}}"#,
-                2000 + status
+                if status == 404 { 2100 } else { 2000 + status }
             ),
         ),
         Vendor::Gitlab => ("application/json", format!(r#"{{"message":{msg}}}"#)),
