@@ -532,7 +532,7 @@ fn delete_refuses_an_sm_role_it_did_not_make() {
 /// meta-commands: it must reach neither the SQL unquoted nor psql.
 #[test]
 fn a_hostile_database_name_is_only_a_name() {
-    let Some((mut w, pg, root)) = setup() else { return };
+    let Some((w, pg, root)) = setup() else { return };
     let name = "postgres\" TO PUBLIC;\\! env>/tmp/p #";
     let quoted = name.replace('"', "\"\"");
     let admin = pg.verified(&pg.admin_uri());
