@@ -633,6 +633,53 @@ fn verify_full_admin_uris_use_the_image_ca_bundle_and_keep_the_password_off_argv
     );
 }
 
+/// A table held by someone else's unfinished DDL fails the create after
+/// lock_timeout (10 s) instead of hanging it until the hook timeout, and
+/// leaves no role behind.
+#[test]
+fn a_locked_table_fails_the_create_after_the_lock_timeout() {
+    let Some((w, pg, root)) = setup() else { return };
+    let admin = pg.verified(&pg.admin_uri());
+    let mut holder = Command::new("psql")
+        .args([admin.as_str(), "--no-psqlrc", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // psql's stdin stays open (the session in its transaction) until the end.
+    let mut stdin = holder.stdin.take().unwrap();
+    std::io::Write::write_all(
+        &mut stdin,
+        b"BEGIN; ALTER TABLE reporting.sales ADD COLUMN note text; SELECT pg_sleep(120);\n",
+    )
+    .unwrap();
+    // Wait until the ALTER is done and the session sleeps in its transaction.
+    let mut held = false;
+    for _ in 0..100 {
+        let n = psql(
+            &admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND state = 'active' AND pid <> pg_backend_pid()",
+        );
+        if String::from_utf8_lossy(&n.stdout).trim() == "1" {
+            held = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(held, "the lock holder did not start");
+    w.emu
+        .add_secret(LOGIN_SECRET, &service_credentials(&pg.admin_uri(), &pg.ca));
+    let r = w.run_in_root(&root);
+    drop(stdin);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let d = r.failed_with("PG_CREATE_FAILED");
+    assert!(d.contains("lock timeout"), "{d}");
+    let roles = psql(&admin, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'sm\\_%'");
+    assert_eq!(String::from_utf8_lossy(&roles.stdout).trim(), "0");
+}
+
 /// The hook's own checks, run on the build machine: each case fails the
 /// task with the hook's code before any connection is tried.
 #[test]
