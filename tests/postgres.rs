@@ -783,6 +783,20 @@ fn postgres_hook_refuses_bad_input() {
             "sslmode twice",
         ),
         (
+            r#"{"secret_type":"arbitrary","payload":"postgresql://a@127.0.0.1:1/x?sslmode=verify-full&hunter2"}"#,
+            "public",
+            None,
+            "PG_BAD_ADMIN_URI",
+            "has no value: each must be key=value",
+        ),
+        (
+            r#"{"secret_type":"arbitrary","payload":"postgresql://127.0.0.1:1/x?sslrootcert=/a@b"}"#,
+            "public",
+            None,
+            "PG_BAD_ADMIN_URI",
+            "has no user",
+        ),
+        (
             r#"{"secret_type":"arbitrary","payload":"postgresql://a@127.0.0.1:1/x?sslpassword=k"}"#,
             "public",
             None,

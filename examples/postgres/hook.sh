@@ -105,10 +105,11 @@ pct_decode() { # text
 # scheme://user:password@host:port/db?query → the password (percent-decoded,
 # from the user part or a password= parameter) to PGPASSWORD, and a URI
 # without it for psql's command line.
+# The user part ends at the first @ before any /, as libpq reads it.
 scheme=${admin_uri%%://*}
 rest=${admin_uri#*://}
-case "$rest" in
-*@*) userinfo=${rest%@*} hostpart=${rest##*@} ;;
+case "${rest%%/*}" in
+*@*) userinfo=${rest%%@*} hostpart=${rest#*@} ;;
 *) fail PG_BAD_ADMIN_URI "the admin connection URI has no user: postgresql://user:password@host:port/db" ;;
 esac
 admin_user=${userinfo%%:*}
@@ -124,6 +125,11 @@ case "$hostpart" in
     old_ifs=$IFS IFS='&'
     for param in ${hostpart#*\?}; do
         IFS=$old_ifs
+        case "$param" in
+        "") continue ;;
+        *=*) ;;
+        *) fail PG_BAD_ADMIN_URI "a parameter in the admin connection URI's query has no value: each must be key=value" ;;
+        esac
         key=$(pct_decode "${param%%=*}")
         case "$key" in
         password) PGPASSWORD=$(pct_decode "${param#*=}") ;;
@@ -223,7 +229,10 @@ delete)
     esac
     connect
     # 'x' and the comment; nothing when the role is gone.
-    found=$(psql_admin -c "SELECT 'x' || coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = '$role'" </dev/null)
+    if ! found=$(psql_admin -c "SELECT 'x' || coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = '$role'" 2>&1 </dev/null); then
+        echo "$found" >&2
+        fail PG_DELETE_FAILED "looking up role $role failed: $(one_line "$found")"
+    fi
     case "$found" in
     "")
         echo "role $role is already gone"
