@@ -558,6 +558,7 @@ fn a_hostile_database_name_is_only_a_name() {
         "psql ran a meta-command from the database name"
     );
     let composed = payload_field(r.update(), "composed");
+    let user = payload_field(r.update(), "username");
     let read = psql(&pg.verified(&composed), "SELECT sum(amount) FROM reporting.sales");
     assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
     assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "3");
@@ -572,6 +573,10 @@ fn a_hostile_database_name_is_only_a_name() {
     assert!(
         !acl.contains("\"=c") && !acl.contains(",=c") && !acl.contains("{=c"),
         "CONNECT granted to PUBLIC: {acl}"
+    );
+    assert!(
+        acl.contains(&format!("{user}=c/")),
+        "no CONNECT for the new role: {acl}"
     );
 }
 
