@@ -29,10 +29,12 @@ pub const MIN_CHARS: usize = 4;
 /// (crafted secrets can make the search slow): withheld, never leaked.
 pub const WITHHELD: &str = "[REDACTED: text withheld, too costly to check for secrets]";
 
-/// Search steps a text may cost per byte (plus a fixed allowance); ordinary
-/// text needs about one.
-const STEPS_PER_BYTE: usize = 4;
-const STEPS_FIXED: usize = 1024;
+/// What masking a text may cost, in comparisons (each also charged one
+/// unit per 8 bytes it compares): per byte of text, this many per level of
+/// the binary search, plus a fixed allowance. Ordinary text needs about one
+/// comparison per level and byte.
+const COST_PER_LEVEL_AND_BYTE: usize = 8;
+const COST_FIXED: usize = 4096;
 
 /// The known secrets. Registering only appends; before a text is masked
 /// they are sorted by their bytes (once per batch of registrations), so that
@@ -54,20 +56,16 @@ impl Registry {
     }
 
     /// Registers a secret value, and the forms in which it may be printed:
-    /// trimmed, JSON-escaped (`\"`, `\\`, `\n` as a JSON encoder writes
-    /// them), and each run of it between replacement characters (a value
-    /// read from invalid UTF-8). A multi-line value (a certificate, a key)
+    /// trimmed, as JSON encoders escape it ([`printed_forms`]), as a shell
+    /// quotes it (`set -x`, `printf %q`), and each run of it between
+    /// replacement characters (a value read from invalid UTF-8). A multi-line value (a certificate, a key)
     /// also registers each of its lines; a JSON object or array, every
     /// string and number inside it, at any depth.
     pub fn register(&mut self, value: &str) {
         self.insert(value);
         self.insert(value.trim());
-        let mut escaped = String::new();
-        json::write_string(&mut escaped, value);
-        let escaped = &escaped[1..escaped.len() - 1];
-        if escaped != value {
-            self.insert(escaped);
-            self.insert(&escaped.replace('/', "\\/"));
+        for form in printed_forms(value) {
+            self.insert(&form);
         }
         if value.contains('\u{FFFD}') {
             for piece in value.split('\u{FFFD}') {
@@ -144,27 +142,29 @@ impl Registry {
     }
 
     /// The length of the longest known secret that `text` starts with;
-    /// `steps` counts the searches made.
-    fn longest_at(&self, text: &[u8], steps: &mut usize) -> Option<usize> {
+    /// `cost` counts the comparisons made and the bytes they compared.
+    fn longest_at(&self, text: &[u8], cost: &mut usize) -> Option<usize> {
         let mut probe = &text[..text.len().min(self.longest)];
         loop {
-            *steps += 1;
             if probe.len() < MIN_CHARS {
                 return None;
             }
             // The greatest secret <= probe: if it is a prefix of probe it is
             // the longest one; else only a secret no longer than the common
             // prefix of the two can be, so search again with that.
-            let idx = match self.secrets.binary_search_by(|s| s.expose().as_bytes().cmp(probe)) {
+            let idx = match self
+                .secrets
+                .binary_search_by(|s| compare(s.expose().as_bytes(), probe, cost).0)
+            {
                 Ok(i) => return Some(self.secrets[i].expose().len()),
                 Err(0) => return None,
                 Err(i) => i - 1,
             };
             let cand = self.secrets[idx].expose().as_bytes();
-            if probe.starts_with(cand) {
+            let (_, common) = compare(cand, probe, cost);
+            if common == cand.len() {
                 return Some(cand.len());
             }
-            let common = cand.iter().zip(probe).take_while(|(a, b)| a == b).count();
             probe = &probe[..common];
         }
     }
@@ -200,7 +200,8 @@ impl Registry {
         // starts at some character, where the longest match covers it.
         let mut covered = vec![false; bytes.len()];
         let mut reach = 0usize;
-        let budget = STEPS_PER_BYTE * bytes.len() + STEPS_FIXED;
+        let levels = (usize::BITS - self.secrets.len().leading_zeros()) as usize + 1;
+        let budget = COST_PER_LEVEL_AND_BYTE * levels * bytes.len() + COST_FIXED;
         let mut steps = 0usize;
         for (i, _) in text.char_indices() {
             if steps > budget {
@@ -241,6 +242,76 @@ impl Registry {
         }
         out
     }
+}
+
+/// The forms other than itself in which `value` is commonly printed: as
+/// JSON encoders escape it (credhook's own and jq's minimal escaping, `\/`
+/// as PHP and some servers write, `\u00e9` for non-ASCII as Python's
+/// `json.dumps` and `jq -a` write, `\u003c` for `<>&'` as Go's HTML-safe
+/// encoder writes; lower- and upper-case hex), and as a shell quotes it
+/// (`set -x`: `'it'\''s'`; `printf %q`: backslashes before specials).
+fn printed_forms(value: &str) -> Vec<String> {
+    let mut forms = Vec::new();
+    let mut minimal = String::new();
+    json::write_string(&mut minimal, value);
+    let minimal = String::from(&minimal[1..minimal.len() - 1]);
+    if value.contains('/') {
+        forms.push(minimal.replace('/', "\\/"));
+    }
+    let needs_unicode = value
+        .chars()
+        .any(|c| !c.is_ascii() || matches!(c, '<' | '>' | '&' | '\''));
+    if needs_unicode {
+        for html in [false, true] {
+            for upper in [false, true] {
+                let mut out = String::new();
+                for c in minimal.chars() {
+                    let escape = !c.is_ascii() || (html && matches!(c, '<' | '>' | '&' | '\''));
+                    if !escape {
+                        out.push(c);
+                        continue;
+                    }
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        let _ = if upper {
+                            core::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04X}", u))
+                        } else {
+                            core::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", u))
+                        };
+                    }
+                }
+                forms.push(out);
+            }
+        }
+    }
+    forms.push(minimal);
+    if value.contains('\'') {
+        forms.push(value.replace('\'', "'\\''"));
+    }
+    if value.chars().any(|c| " \t\\'\"$`!&|;<>(){}[]*?~#".contains(c)) {
+        let mut q = String::new();
+        for c in value.chars() {
+            if " \t\\'\"$`!&|;<>(){}[]*?~#".contains(c) {
+                q.push('\\');
+            }
+            q.push(c);
+        }
+        forms.push(q);
+    }
+    forms.retain(|f| f != value);
+    forms
+}
+
+/// `a` against `b`, and the length of their common prefix; charges `cost`
+/// one unit, and one more per 8 bytes compared.
+fn compare(a: &[u8], b: &[u8], cost: &mut usize) -> (core::cmp::Ordering, usize) {
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    *cost += 1 + common / 8;
+    let order = match (a.get(common), b.get(common)) {
+        (Some(x), Some(y)) => x.cmp(y),
+        _ => a.len().cmp(&b.len()),
+    };
+    (order, common)
 }
 
 fn next_boundary(text: &str, i: usize) -> usize {
@@ -299,6 +370,46 @@ mod tests {
             r.mask("admin-user k3y-Value 12345678 li5t-item"),
             "[REDACTED] [REDACTED] [REDACTED] [REDACTED]"
         );
+    }
+
+    #[test]
+    fn printed_forms_of_a_secret_are_masked() {
+        let mut r = Registry::default();
+        r.register("Zq/Xv9Lm3Kp7Wt2Rb");
+        r.register("pässwörd-Gen3rated");
+        r.register("Gen3rated<Passw0rd&x");
+        r.register("it's-Gen3rated-Passw0rd");
+        r.register("Gen3rated Passw0rd$more");
+        for printed in [
+            r"Zq\/Xv9Lm3Kp7Wt2Rb",
+            r"p\u00e4ssw\u00f6rd-Gen3rated",
+            r"p\u00E4ssw\u00F6rd-Gen3rated",
+            r"Gen3rated\u003cPassw0rd\u0026x",
+            r"'it'\''s-Gen3rated-Passw0rd'",
+            r"Gen3rated\ Passw0rd\$more",
+        ] {
+            assert!(
+                !r.mask(printed).contains("Gen3rated") && !r.mask(printed).contains("Xv9Lm3Kp"),
+                "{printed}: {}",
+                r.mask(printed)
+            );
+        }
+    }
+
+    #[test]
+    fn long_common_prefixes_are_charged_and_withheld_not_slow() {
+        let mut r = Registry::default();
+        let mut k = 16_000;
+        while k < 250_000 {
+            let mut v = "A".repeat(k);
+            v.push('0');
+            r.register(&v);
+            k += 20_000;
+        }
+        let line = "A".repeat(250_000);
+        assert_eq!(r.mask(&line), WITHHELD);
+        // Ordinary text with those secrets known costs about one search.
+        assert_eq!(r.mask("an ordinary log line"), "an ordinary log line");
     }
 
     #[test]

@@ -394,3 +394,33 @@ line=$(printf '%400s' '' | tr ' ' a); j=0; while [ $j -lt 40 ]; do echo "$line";
     let r = w.run_within(std::time::Duration::from_secs(120));
     assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(3000)]);
 }
+
+// Found by a second hostile review.
+
+#[test]
+fn secrets_printed_as_json_encoders_and_shells_write_them_are_masked() {
+    let mut w = world();
+    w.secret("Xv9Lm3Kp7Wt2Rb")
+        .secret("ssw\\u00f6rd-Gen3rated")
+        .secret("Gen3rated-Passw0rd");
+    w.hook(
+        r#"printf 'password=Zq/Xv9Lm3Kp7Wt2Rb\nusername=pässwörd-Gen3rated\nx=it'"'"'s-Gen3rated-Passw0rd\n' >&3
+printf '{"password":"Zq\\/Xv9Lm3Kp7Wt2Rb"}\n'
+printf '{"username":"p\\u00e4ssw\\u00f6rd-Gen3rated"}\n'
+printf "+ echo 'it'\\\\''s-Gen3rated-Passw0rd'\n" >&2
+exit 1"#,
+    );
+    w.run().failed_with("ERR10004");
+}
+
+#[test]
+fn crafted_long_secrets_cannot_make_masking_slow() {
+    let mut w = world();
+    // Bare values of 16 K to 250 K `A`s and a `0`; one 250 KB line of `A`s.
+    w.hook(
+        r#"k=16000; while [ $k -lt 250000 ]; do head -c $k /dev/zero | tr '\0' A; echo 0; k=$((k+40000)); done >&3
+head -c 250000 /dev/zero | tr '\0' A; echo"#,
+    );
+    let r = w.run_within(std::time::Duration::from_secs(120));
+    assert_eq!(r.code, 1, "{}", &r.stderr[..r.stderr.len().min(2000)]);
+}
