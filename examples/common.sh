@@ -1,4 +1,5 @@
-# --- common: the same block in every examples/*/hook.sh (tests/providers.rs checks) ---
+# The example providers' shared helpers. scripts/rootfs.sh installs this file
+# in every image as /etc/credhook/provider.sh; each hook sources it.
 # Each hook sets P (error code prefix), VENDOR, LOGIN (the input holding the
 # admin credential), ERR_PATH (where the vendor's error message is) and
 # HINT_404 before using these; RUN_SECRET when it holds a secret it got at
@@ -140,4 +141,3 @@ emit() {
     printf %s "$body" | credhook json out "id=$id_path" >&3
     fail "${P}_BAD_REPLY" "$VENDOR's reply lacks a documented field; the credential was created and is being deleted"
 }
-# --- end common ---

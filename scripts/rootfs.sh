@@ -14,6 +14,8 @@
 #   /bin/credhook    a link to it, so hooks call `credhook http|json` on PATH
 #   /hook            HOOK, mode 0755
 #   /bin/busybox     a static busybox, with a link per applet (/bin/sh, cat, sed, …)
+#   /etc/credhook/provider.sh  the example providers' shared shell helpers
+#                    (examples/common.sh), sourced by their hooks
 #   /etc/passwd,group  root and the non-root user credhook (10001:10001, HOME /tmp)
 #   /tmp             mode 1777, for hooks (and the HOME of the user credhook)
 #   /proc, /dev      empty mount points for the container runtime
@@ -191,6 +193,10 @@ for applet in $("$busybox" --list); do
     [ "$applet" = busybox ] || ln -s busybox "$root_dir/bin/$applet"
 done
 ln -s /credhook "$root_dir/bin/credhook"
+# The example providers' shared helpers: one copy, in every image (a
+# provider built FROM the base image finds them too).
+mkdir -p "$root_dir/etc/credhook"
+install -m 0644 "$here/examples/common.sh" "$root_dir/etc/credhook/provider.sh"
 printf 'root:x:0:0:root:/:/bin/sh\ncredhook:x:10001:10001:credhook:/tmp:/bin/sh\n' > "$root_dir/etc/passwd"
 printf 'root:x:0:\ncredhook:x:10001:\n' > "$root_dir/etc/group"
 chmod 0644 "$root_dir/etc/passwd" "$root_dir/etc/group"

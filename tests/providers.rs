@@ -449,17 +449,36 @@ fn pagerduty_sends_the_documented_subscription() {
 /// The helpers every hook shares are one text: examples/common.sh, copied
 /// verbatim into each hook (a hook is one file in the image).
 #[test]
-fn every_hook_carries_the_common_block_verbatim() {
+fn every_hook_sources_the_one_copy_of_the_common_helpers() {
     let common = std::fs::read_to_string(repo().join("examples/common.sh")).unwrap();
+    let first_helper = common.lines().find(|l| l.ends_with("() {")).unwrap();
     for p in ALL {
         let hook = std::fs::read_to_string(repo().join("examples").join(p.dir).join("hook.sh")).unwrap();
         assert!(hook.starts_with("#!/bin/sh\n"), "{}", p.dir);
         assert!(
-            hook.contains(&common),
-            "examples/{}/hook.sh differs from examples/common.sh",
+            hook.contains("/etc/credhook/provider.sh"),
+            "{} does not source the helpers",
+            p.dir
+        );
+        assert!(
+            !hook.contains(first_helper),
+            "examples/{}/hook.sh carries its own copy",
             p.dir
         );
     }
+    // The image root holds them, byte for byte.
+    let dir = support::TempDir::new("credhook-provider-lib");
+    let root = dir.join("root");
+    let out = Command::new(repo().join("scripts/rootfs.sh"))
+        .arg(&root)
+        .arg(repo().join("examples/jfrog/hook.sh"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/credhook/provider.sh")).unwrap(),
+        common
+    );
 }
 
 #[test]

@@ -29,149 +29,19 @@ ERR_PATH=.message
 HINT_404="check gitlab_url and project_id (the token in login_secret_id must see the project)"
 SCOPES=" api read_api read_registry write_registry read_repository write_repository create_runner manage_runner ai_features k8s_proxy self_rotate "
 
-# --- common: the same block in every examples/*/hook.sh (tests/providers.rs checks) ---
-# Each hook sets P (error code prefix), VENDOR, LOGIN (the input holding the
-# admin credential), ERR_PATH (where the vendor's error message is) and
-# HINT_404 before using these; RUN_SECRET when it holds a secret it got at
-# run time (credhook masks only the secrets it handed over); and LEFT (how
-# to find a credential a create may have left) before emit.
-nl='
-'
-# fail CODE MESSAGE: the task's error on fd 3, on one line, with RUN_SECRET
-# masked; stop. Never cut here: credhook masks the whole message, then cuts it.
-fail() {
-    c_m=$2
-    if [ -n "${RUN_SECRET:-}" ]; then
-        c_rest=$c_m
-        c_m=
-        while case $c_rest in *"$RUN_SECRET"*) true ;; *) false ;; esac; do
-            c_m="$c_m${c_rest%%"$RUN_SECRET"*}[REDACTED]"
-            c_rest=${c_rest#*"$RUN_SECRET"}
-        done
-        c_m=$c_m$c_rest
+# The shared helpers (fail, call, emit, …): in the image at
+# /etc/credhook/provider.sh (scripts/rootfs.sh puts them there), in a checkout
+# beside this directory as examples/common.sh.
+for c_lib in /etc/credhook/provider.sh "$(dirname -- "$0")/../common.sh"; do
+    if [ -r "$c_lib" ]; then
+        . "$c_lib"
+        break
     fi
-    printf 'error_code=%s\nerror_message=%s\n' "$1" "$(printf %s "$c_m" | tr '\r\n' '  ')" >&3
-    exit 1
+done
+command -v fail >/dev/null 2>&1 || {
+    echo "the provider helpers are missing: build the image with scripts/rootfs.sh" >&2
+    exit 3
 }
-# need_url INPUT VALUE: https://HOST[:PORT][/PATH] (http:// only to 127.x.x.x
-# or localhost), as credhook http accepts it, with no spaces, quotes, braces
-# ({{…}} would be expanded by credhook http), user info, query or fragment.
-need_url() {
-    case $2 in
-    "") fail "${P}_BAD_INPUT" "$1 is required" ;;
-    *[!A-Za-z0-9._~:/%-]*) fail "${P}_BAD_INPUT" "$1 may hold only letters, digits and . _ ~ : / % - (no spaces, quotes, braces, user info, query or fragment)" ;;
-    https://*) c_rest=${2#https://} ;;
-    http://*) c_rest=${2#http://} ;;
-    *) fail "${P}_BAD_INPUT" "$1 must start with https:// (http:// only to 127.0.0.1 or localhost)" ;;
-    esac
-    c_auth=${c_rest%%/*}
-    c_host=${c_auth%%:*}
-    case $c_host in
-    "" | *[!A-Za-z0-9.-]*) fail "${P}_BAD_INPUT" "$1 must be https://HOST[:PORT][/PATH], HOST of letters, digits, '.' and '-'" ;;
-    esac
-    case $c_auth in
-    *:*)
-        c_port=${c_auth#*:}
-        case $c_port in
-        "" | *[!0-9]* | ??????*) fail "${P}_BAD_INPUT" "$1: the port must be a number from 1 to 65535" ;;
-        esac
-        [ "$c_port" -ge 1 ] && [ "$c_port" -le 65535 ] || fail "${P}_BAD_INPUT" "$1: the port must be a number from 1 to 65535"
-        ;;
-    esac
-    case $2 in
-    http://*)
-        c_ok=
-        case $c_host in
-        localhost) c_ok=1 ;;
-        127.*.*.*)
-            # Four numbers 0-255 without leading zeros, as credhook http reads them.
-            c_n=0
-            c_ifs=$IFS
-            IFS=.
-            for c_b in $c_host; do
-                case $c_b in
-                [0-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-5]) c_n=$((c_n + 1)) ;;
-                *) c_n=9 ;;
-                esac
-            done
-            IFS=$c_ifs
-            [ "$c_n" = 4 ] && c_ok=1
-            ;;
-        esac
-        [ -n "$c_ok" ] || fail "${P}_BAD_INPUT" "$1: http:// only to 127.x.x.x or localhost; use https://"
-        ;;
-    esac
-}
-# need_token WHERE VALUE: a credential of printable ASCII, no spaces.
-need_token() {
-    case $2 in
-    "") fail "${P}_NO_LOGIN_SECRET" "$1 is empty or missing: store the bare credential there" ;;
-    *[![:graph:]]*) fail "${P}_BAD_LOGIN_SECRET" "$1 holds spaces, line breaks or non-ASCII characters: store the bare credential, nothing else" ;;
-    esac
-}
-# need_id VALUE: a credentials id fit for a URL path segment.
-need_id() {
-    case $1 in
-    "" | . | .. | *[!A-Za-z0-9._-]*) fail "${P}_BAD_CREDENTIALS_ID" "the credentials id must be letters, digits, '.', '_' or '-' (not . or ..)" ;;
-    esac
-}
-# call ARGS...: credhook http --status ARGS; sets $status (000: no reply) and $body.
-# No --retry: a create is never retried, and Secrets Manager retries tasks.
-# A reply over 64 KiB is no reply: an error message stays far below the
-# output protocol's value limit.
-call() {
-    rc=0
-    reply=$(credhook http --status --max-size 65536 "$@") || rc=$?
-    status=${reply%%"$nl"*}
-    case $reply in *"$nl"*) body=${reply#*"$nl"} ;; *) body= ;; esac
-    case $rc in
-    0 | 1) ;;
-    3) status=000 ;;
-    *) fail "${P}_HOOK_ERROR" "credhook http refused a request of this hook (exit $rc); the job log has its message" ;;
-    esac
-}
-# gone PATH PATTERN: the reply is a 404 whose PATH matches PATTERN, the
-# vendor's own "no such credential" (a 404 for a wrong URL or project is not).
-gone() {
-    [ "$status" = 404 ] || return 1
-    c_said=$(printf %s "$body" | credhook json get "$1" 2>/dev/null) || return 1
-    # $2 unquoted on purpose: it is a glob.
-    # shellcheck disable=SC2254
-    case $c_said in $2) return 0 ;; esac
-    return 1
-}
-# api_failed WHAT: fails the task with a message for $status.
-api_failed() {
-    detail=$(printf %s "$body" | credhook json get "$ERR_PATH" 2>/dev/null)
-    detail=${detail:+: $detail}
-    case $status in
-    000) fail "${P}_UNREACHABLE" "$1: no reply from $VENDOR (connection, TLS or timeout error, or a reply over 64 KiB; the job log names it)" ;;
-    401) fail "${P}_UNAUTHORIZED" "$1: $VENDOR refused the credential in $LOGIN (401 Unauthorized)$detail" ;;
-    403) fail "${P}_FORBIDDEN" "$1: the credential in $LOGIN lacks the permission (403 Forbidden)$detail" ;;
-    404) fail "${P}_NOT_FOUND" "$1: 404 Not Found, $HINT_404$detail" ;;
-    409) fail "${P}_CONFLICT" "$1: $VENDOR refused it as a conflict (409)$detail" ;;
-    429) fail "${P}_RATE_LIMITED" "$1: $VENDOR is rate limiting (429); Secrets Manager retries later$detail" ;;
-    5??) fail "${P}_SERVER_ERROR" "$1: $VENDOR failed ($status); Secrets Manager retries later$detail" ;;
-    *) fail "${P}_API_ERROR" "$1: $VENDOR answered HTTP $status$detail" ;;
-    esac
-}
-# emit ID_PATH NAME=PATH...: the created credential's id and outputs on fd 3.
-# When an output is missing the id still goes out, so credhook deletes the
-# credential instead of leaving it behind. Without a usable id (not JSON,
-# absent, null, empty) nothing can be deleted: the task says where to look.
-emit() {
-    id_path=$1
-    shift
-    c_id=$(printf %s "$body" | credhook json get --json "$id_path" 2>/dev/null) || c_id=
-    case $c_id in
-    \"?*\" | [0-9]*) ;;
-    *) fail "${P}_BAD_REPLY" "$VENDOR answered HTTP $status to the create without a usable id, so credhook cannot delete what it may have created: look in $VENDOR for ${LEFT:-one this task made}, and delete it" ;;
-    esac
-    printf %s "$body" | credhook json out "id=$id_path" "$@" >&3 && return
-    printf %s "$body" | credhook json out "id=$id_path" >&3
-    fail "${P}_BAD_REPLY" "$VENDOR's reply lacks a documented field; the credential was created and is being deleted"
-}
-# --- end common ---
 
 # --- inputs, all checked before any call
 base=${SMIN_GITLAB_URL:-}
