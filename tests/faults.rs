@@ -3,10 +3,11 @@
 //! status, the task's final state in the emulator, whether the hook ran,
 //! whether a rollback `delete` ran — and that it ended within its bound.
 //!
-//! The README's reliability table is this matrix: each test fails when a row
-//! it observes is missing from the table or the table has a row for its call
-//! that it does not observe (set CREDHOOK_WRITE_README=1 to rewrite that
-//! call's rows in README.md instead, then review the diff).
+//! The fault table in docs/RELIABILITY.md is this matrix: each test fails
+//! when a row it observes is missing from the table or the table has a row for
+//! its call that it does not observe (set CREDHOOK_WRITE_DOCS=1, or the older
+//! CREDHOOK_WRITE_README=1, to rewrite that call's rows in docs/RELIABILITY.md
+//! instead, then review the diff).
 
 mod support;
 
@@ -315,36 +316,48 @@ fn matrix(call: Call) -> Vec<String> {
 
 #[test]
 fn token_faults() {
-    check_readme_rows(Call::Token, matrix(Call::Token));
+    check_table_rows(Call::Token, matrix(Call::Token));
 }
 
 #[test]
 fn secret_read_faults() {
-    check_readme_rows(Call::Secret, matrix(Call::Secret));
+    check_table_rows(Call::Secret, matrix(Call::Secret));
 }
 
 #[test]
 fn task_update_faults() {
-    check_readme_rows(Call::Task, matrix(Call::Task));
+    check_table_rows(Call::Task, matrix(Call::Task));
 }
 
-/// Held while README.md is read or rewritten: the tests run in parallel and
-/// each may rewrite it (CREDHOOK_WRITE_README).
-static README_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Held while the doc is read or rewritten: the tests run in parallel and
+/// each may rewrite it (CREDHOOK_WRITE_DOCS).
+static DOC_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-const README_TABLE_HEADER: &str = "| call | fault | exit | task | hook | rollback |";
+const TABLE_HEADER: &str = "| call | fault | exit | task | hook | rollback |";
 
-fn readme_path() -> std::path::PathBuf {
-    support::repo().join("README.md")
+/// The doc that holds the fault table, relative to the checkout.
+const DOC: &str = "docs/RELIABILITY.md";
+
+fn doc_path() -> std::path::PathBuf {
+    support::repo().join(DOC)
 }
 
-/// Where the README's fault table is: the index of its first row and the
-/// rows (the lines after the header and its `|---|` line that start with `|`).
-fn readme_table(lines: &[&str]) -> (usize, usize) {
+/// Whether a difference rewrites the table instead of failing:
+/// CREDHOOK_WRITE_DOCS, or CREDHOOK_WRITE_README (its name when the table
+/// was in README.md).
+fn rewrite_wanted() -> bool {
+    ["CREDHOOK_WRITE_DOCS", "CREDHOOK_WRITE_README"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+/// Where the fault table is: the index of its first row and the rows (the
+/// lines after the header and its `|---|` line that start with `|`).
+fn fault_table(lines: &[&str]) -> (usize, usize) {
     let header = lines
         .iter()
-        .position(|l| *l == README_TABLE_HEADER)
-        .unwrap_or_else(|| panic!("README.md has no fault table (a line `{README_TABLE_HEADER}`)"));
+        .position(|l| *l == TABLE_HEADER)
+        .unwrap_or_else(|| panic!("{DOC} has no fault table (a line `{TABLE_HEADER}`)"));
     let first = header + 2;
     let len = lines[first..].iter().take_while(|l| l.starts_with('|')).count();
     (first, len)
@@ -354,14 +367,14 @@ fn is_row_of(line: &str, call: Call) -> bool {
     line.starts_with(&format!("| {} |", call.label()))
 }
 
-/// The README's fault table holds the observed rows for `call`, no other row
-/// for it, in the matrix's order. With CREDHOOK_WRITE_README set, a
-/// difference rewrites those rows in README.md instead of failing.
-fn check_readme_rows(call: Call, rows: Vec<String>) {
-    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let readme = std::fs::read_to_string(readme_path()).unwrap();
-    let lines: Vec<&str> = readme.lines().collect();
-    let (first, len) = readme_table(&lines);
+/// The fault table holds the observed rows for `call`, no other row for it,
+/// in the matrix's order. With CREDHOOK_WRITE_DOCS set, a difference
+/// rewrites those rows in the doc instead of failing.
+fn check_table_rows(call: Call, rows: Vec<String>) {
+    let _guard = DOC_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let lines: Vec<&str> = doc.lines().collect();
+    let (first, len) = fault_table(&lines);
     let table = &lines[first..first + len];
     let documented: Vec<&str> = table.iter().copied().filter(|l| is_row_of(l, call)).collect();
     if documented == rows {
@@ -369,7 +382,7 @@ fn check_readme_rows(call: Call, rows: Vec<String>) {
     }
     let missing: Vec<&String> = rows.iter().filter(|r| !documented.contains(&r.as_str())).collect();
     let stale: Vec<&&str> = documented.iter().filter(|d| !rows.iter().any(|r| r == **d)).collect();
-    if std::env::var_os("CREDHOOK_WRITE_README").is_some() {
+    if rewrite_wanted() {
         // This call's rows go where its first row was (or at the table's end).
         let at = table.iter().position(|l| is_row_of(l, call)).unwrap_or(len);
         let mut new: Vec<String> = lines[..first].iter().map(|l| l.to_string()).collect();
@@ -379,14 +392,14 @@ fn check_readme_rows(call: Call, rows: Vec<String>) {
         new.extend(rows.iter().cloned());
         new.extend(others[before..].iter().map(|l| l.to_string()));
         new.extend(lines[first + len..].iter().map(|l| l.to_string()));
-        std::fs::write(readme_path(), new.join("\n") + "\n").unwrap();
-        eprintln!("README.md: rewrote the {} rows of the fault table", call.label());
+        std::fs::write(doc_path(), new.join("\n") + "\n").unwrap();
+        eprintln!("{DOC}: rewrote the {} rows of the fault table", call.label());
         return;
     }
     panic!(
-        "the README's fault table differs from the matrix for the {} \
-         (CREDHOOK_WRITE_README=1 rewrites it)\nmissing from the README:\n{}\n\
-         in the README, not observed:\n{}\nthe observed rows, in order:\n{}",
+        "the fault table in {DOC} differs from the matrix for the {} \
+         (CREDHOOK_WRITE_DOCS=1 rewrites it)\nmissing from {DOC}:\n{}\n\
+         in {DOC}, not observed:\n{}\nthe observed rows, in order:\n{}",
         call.label(),
         missing.iter().map(|r| r.as_str()).collect::<Vec<_>>().join("\n"),
         stale.iter().map(|r| **r).collect::<Vec<_>>().join("\n"),
@@ -394,15 +407,15 @@ fn check_readme_rows(call: Call, rows: Vec<String>) {
     );
 }
 
-/// Every row of the README's fault table is a row of one of the calls the
-/// matrix runs (the tests above check each call's rows).
+/// Every row of the fault table is a row of one of the calls the matrix
+/// runs (the tests above check each call's rows).
 #[test]
-fn the_readme_fault_table_has_no_row_outside_the_matrix() {
-    let _guard = README_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let readme = std::fs::read_to_string(readme_path()).unwrap();
-    let lines: Vec<&str> = readme.lines().collect();
-    let (first, len) = readme_table(&lines);
-    assert!(len > 0, "the README's fault table is empty");
+fn the_fault_table_has_no_row_outside_the_matrix() {
+    let _guard = DOC_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let doc = std::fs::read_to_string(doc_path()).unwrap();
+    let lines: Vec<&str> = doc.lines().collect();
+    let (first, len) = fault_table(&lines);
+    assert!(len > 0, "the fault table in {DOC} is empty");
     let strays: Vec<&str> = lines[first..first + len]
         .iter()
         .copied()
@@ -410,7 +423,7 @@ fn the_readme_fault_table_has_no_row_outside_the_matrix() {
         .collect();
     assert!(
         strays.is_empty(),
-        "README fault-table rows for no call the matrix runs:\n{}",
+        "{DOC}: fault-table rows for no call the matrix runs:\n{}",
         strays.join("\n")
     );
 }
