@@ -9,7 +9,7 @@ mod support;
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use support::root::{can_chroot, exec_in_root, rootfs, rootfs_command};
+use support::root::{exec_in_root, require_chroot, rootfs, rootfs_command};
 use support::*;
 
 #[test]
@@ -160,11 +160,9 @@ fn rootfs_refuses_bad_tools_naming_the_problem() {
 }
 
 #[test]
+#[ignore = "needs root and mount namespaces"]
 fn a_tool_runs_in_the_root_as_the_image_user_with_only_its_closure() {
-    if let Err(why) = can_chroot() {
-        eprintln!("skipping the scratch-root test: {why} (CI runs it as root)");
-        return;
-    }
+    require_chroot();
     let w = World::new();
     let root = w.dir.join("rootfs");
     // GNU env (dynamically linked) replaces busybox's applet of that name.
@@ -200,7 +198,7 @@ fn a_tool_runs_in_the_root_as_the_image_user_with_only_its_closure() {
         .args(["--with", "mystatic"])
         .arg(&root2)
         .arg("none")
-        .env("PATH", format!("{}:/usr/bin:/bin", tools.display()))
+        .env("PATH", path_first(&tools))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -211,11 +209,9 @@ fn a_tool_runs_in_the_root_as_the_image_user_with_only_its_closure() {
 }
 
 #[test]
+#[ignore = "needs root and mount namespaces"]
 fn the_image_root_runs_a_create_and_a_delete() {
-    if let Err(why) = can_chroot() {
-        eprintln!("skipping the scratch-root test: {why} (CI runs it as root)");
-        return;
-    }
+    require_chroot();
     let mut w = World::new();
     let root = w.dir.join("rootfs");
     let out = rootfs(&[root.as_os_str(), repo().join("scripts/hooks/example.sh").as_os_str()]);
@@ -295,6 +291,13 @@ fn rootfs_after(prelude: &str, cwd: &Path, path: Option<&str>, args: &[&OsStr]) 
     cmd.output().expect("run rootfs.sh")
 }
 
+/// `dir` first on this process's PATH, for rootfs.sh to find a tool there
+/// (and still find cargo and rustup when it must build the static binary).
+fn path_first(dir: &Path) -> String {
+    let rest = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+    format!("{}:{rest}", dir.display())
+}
+
 fn ok(out: &std::process::Output) -> bool {
     if !out.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&out.stderr));
@@ -302,11 +305,20 @@ fn ok(out: &std::process::Output) -> bool {
     out.status.success()
 }
 
-#[test]
-fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
-    // A tool that finds its library through `$ORIGIN/../lib`, as OpenJDK's
-    // keytool finds libjli.so.
-    let w = World::new();
+/// A tool that finds its library through `$ORIGIN/../lib`, as OpenJDK's
+/// keytool finds libjli.so, built in `w`'s directory: its `app/` (bin/mytool,
+/// lib/libmine.so) and a root made with `--with mytool`.
+struct OriginTool {
+    app: std::path::PathBuf,
+    root: std::path::PathBuf,
+}
+
+fn cc(args: &[&OsStr]) {
+    let o = std::process::Command::new("cc").args(args).output().expect("run cc");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn origin_tool(w: &World) -> OriginTool {
     let app = w.dir.join("app");
     std::fs::create_dir_all(app.join("bin")).unwrap();
     std::fs::create_dir_all(app.join("lib")).unwrap();
@@ -316,10 +328,6 @@ fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
         "#include <stdio.h>\nint mine(void);\nint main(void) { printf(\"mine %d\\n\", mine()); return 0; }\n",
     )
     .unwrap();
-    let cc = |args: &[&OsStr]| {
-        let o = std::process::Command::new("cc").args(args).output().expect("run cc");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
     let lib = app.join("lib/libmine.so");
     cc(&[
         OsStr::new("-shared"),
@@ -339,7 +347,7 @@ fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
         OsStr::new("-Wl,-rpath,$ORIGIN/../lib"),
     ]);
     let root = w.dir.join("root");
-    let path = format!("{}:/usr/bin:/bin", app.join("bin").display());
+    let path = path_first(&app.join("bin"));
     let out = rootfs_after(
         "",
         &repo(),
@@ -359,13 +367,13 @@ fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    if let Err(why) = can_chroot() {
-        eprintln!("skipping the run in the root: {why}");
-        return;
-    }
-    let run = exec_in_root(&root, &[], &["/bin/mytool"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert_eq!(String::from_utf8_lossy(&run.stdout), "mine 42\n");
+    OriginTool { app, root }
+}
+
+#[test]
+fn a_tool_with_an_origin_rpath_keeps_its_path_and_ld_library_path_is_refused() {
+    let w = World::new();
+    let tool = origin_tool(&w);
     // A library found only through LD_LIBRARY_PATH would be missing in the
     // image (which does not set it): refused, naming why.
     let plain = w.dir.join("plain");
@@ -374,16 +382,16 @@ fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
     cc(&[
         OsStr::new("-o"),
         exe2.as_os_str(),
-        app.join("main.c").as_os_str(),
+        tool.app.join("main.c").as_os_str(),
         OsStr::new("-L"),
-        app.join("lib").as_os_str(),
+        tool.app.join("lib").as_os_str(),
         OsStr::new("-lmine"),
     ]);
     let root2 = w.dir.join("root2");
     let out = rootfs_after(
-        &format!("export LD_LIBRARY_PATH='{}'", app.join("lib").display()),
+        &format!("export LD_LIBRARY_PATH='{}'", tool.app.join("lib").display()),
         &repo(),
-        Some(&format!("{}:/usr/bin:/bin", plain.display())),
+        Some(&path_first(&plain)),
         &[
             OsStr::new("--with"),
             OsStr::new("plaintool"),
@@ -398,6 +406,17 @@ fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
         "{err}"
     );
     assert!(!root2.exists(), "a refused tool left a DIR behind");
+}
+
+#[test]
+#[ignore = "needs root and mount namespaces"]
+fn a_tool_with_an_origin_rpath_finds_its_libraries_in_the_root() {
+    require_chroot();
+    let w = World::new();
+    let tool = origin_tool(&w);
+    let run = exec_in_root(&tool.root, &[], &["/bin/mytool"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "mine 42\n");
 }
 
 #[test]
@@ -457,13 +476,17 @@ fn rootfs_replaces_only_roots_it_made() {
     ]);
     assert!(!out.status.success());
     assert_eq!(listing(&real), before);
+}
 
-    // Something mounted under a previous root (a bind-mounted /dev): refused,
-    // the mounted directory's contents kept.
-    if let Err(why) = can_chroot() {
-        eprintln!("skipping the mount case: {why}");
-        return;
-    }
+/// Something mounted under a previous root (a bind-mounted /dev): refused,
+/// the mounted directory's contents kept.
+#[test]
+#[ignore = "needs root and mount namespaces"]
+fn rootfs_refuses_a_root_with_something_mounted_in_it() {
+    require_chroot();
+    let w = World::new();
+    let real = w.dir.join("real");
+    assert!(ok(&rootfs(&[real.as_os_str(), OsStr::new("none")])));
     let other = w.dir.join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("data"), "keep me").unwrap();
@@ -494,9 +517,8 @@ fn rootfs_replaces_only_roots_it_made() {
     );
 }
 
-#[test]
-fn rootfs_modes_do_not_depend_on_umask_or_a_setgid_parent() {
-    let w = World::new();
+/// A root with `--with env` built under `umask 077` in a setgid directory.
+fn root_under_umask_077(w: &World) -> std::path::PathBuf {
     let parent = w.dir.join("sgid");
     std::fs::create_dir_all(&parent).unwrap();
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o2775)).unwrap();
@@ -513,6 +535,13 @@ fn rootfs_modes_do_not_depend_on_umask_or_a_setgid_parent() {
         ],
     );
     assert!(ok(&out));
+    root
+}
+
+#[test]
+fn rootfs_modes_do_not_depend_on_umask_or_a_setgid_parent() {
+    let w = World::new();
+    let root = root_under_umask_077(&w);
     let mode = |p: &str| std::fs::symlink_metadata(root.join(p)).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode(""), 0o755);
     for dir in ["bin", "etc", "proc", "dev"] {
@@ -531,10 +560,15 @@ fn rootfs_modes_do_not_depend_on_umask_or_a_setgid_parent() {
             }
         }
     }
-    if let Err(why) = can_chroot() {
-        eprintln!("skipping the run in the root: {why}");
-        return;
-    }
+}
+
+/// The image user can read and run what such a root holds.
+#[test]
+#[ignore = "needs root and mount namespaces"]
+fn a_root_built_under_umask_077_runs_as_the_image_user() {
+    require_chroot();
+    let w = World::new();
+    let root = root_under_umask_077(&w);
     let run = exec_in_root(&root, &[], &["/bin/sh", "-c", "cat /etc/passwd && /bin/env --version"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }

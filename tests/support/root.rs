@@ -27,6 +27,24 @@ pub fn can_chroot() -> Result<(), String> {
     Ok(())
 }
 
+/// The reason given to `#[ignore]` on a test that enters the image root.
+/// (`#[ignore = …]` takes only a literal; keep the tests' text the same.)
+pub const NEEDS_ROOT: &str = "needs root and mount namespaces";
+
+/// For a test marked `#[ignore = "needs root and mount namespaces"]`: it
+/// runs only when asked for (`--include-ignored`, as .ci/run does), and then
+/// it must do its work, so a machine that cannot enter the image root fails
+/// it, saying what is missing, instead of letting it pass.
+pub fn require_chroot() {
+    if let Err(why) = can_chroot() {
+        panic!(
+            "this test {NEEDS_ROOT} to enter the image root, which this machine cannot give: {why}. \
+             Run it as root where `unshare --mount` works (cargo test -- --include-ignored, as .ci/run \
+             does), or leave it ignored"
+        );
+    }
+}
+
 /// scripts/rootfs.sh, run from the repository; add options, DIR, HOOK.
 pub fn rootfs_command() -> Command {
     let mut cmd = Command::new(repo().join("scripts/rootfs.sh"));
