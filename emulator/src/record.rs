@@ -15,8 +15,11 @@ pub struct Record {
 }
 
 impl Record {
-    /// Opens (creating it if needed) `path` for appending.
+    /// Opens (creating it and its directory if needed) `path` for appending.
     pub fn open(path: &Path) -> io::Result<Record> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Ok(Record { file: Mutex::new(file) })
     }
