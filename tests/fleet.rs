@@ -21,7 +21,11 @@ const ADMIN_PAYLOAD: &str = "fleet-admin-token-Zm9vYmFy";
 /// split or interleaved record) fails the test.
 fn parse_lines(path: &std::path::Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(text.is_empty() || text.ends_with('\n'), "{}: a partial last line", path.display());
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "{}: a partial last line",
+        path.display()
+    );
     text.lines()
         .enumerate()
         .map(|(no, l)| {
@@ -36,9 +40,39 @@ fn task_of(record: &Value) -> String {
 
 #[test]
 fn two_hundred_concurrent_runs_all_deliver_and_every_record_line_is_whole() {
+    let w = fleet(None);
+    // Per endpoint, from the record: one token, one secret read and one task
+    // update per run, all served.
+    let requests = parse_lines(&w.dir.join("emulator/requests.jsonl"));
+    for (endpoint, name) in [
+        (Endpoint::Token, "token"),
+        (Endpoint::Secret, "secret"),
+        (Endpoint::Task, "task"),
+    ] {
+        let in_file = requests.iter().filter(|r| field(r, "endpoint") == name).count();
+        assert_eq!(in_file, RUNS, "{name} requests in requests.jsonl");
+        let calls = w.emu.calls_to(endpoint);
+        assert_eq!(calls.len(), RUNS, "{name} calls");
+        assert!(
+            calls
+                .iter()
+                .all(|c| c.answer == Answer::Served && c.status == Some(200)),
+            "every {name} call served with a 200"
+        );
+    }
+}
+
+/// Runs [`RUNS`] creates at once against one emulator (rate-limited to
+/// `rate_limit` Secrets Manager requests a second, if given) and asserts
+/// that every run delivered, without a rollback or a leak, and that every
+/// record line parses. (`fleet(Some(20))` is the issue 20 check that a
+/// fleet rides out IBM's 20 req/s guidance; it needs credhook's retry window,
+/// as today's 3 retries give up after ~5 s: see scripts/bench/results.md.)
+fn fleet(rate_limit: Option<usize>) -> World {
     let mut w = World::with(|o| {
         o.record_file = Some(o.dir.join("updates.jsonl"));
         o.request_file = Some(o.dir.join("requests.jsonl"));
+        o.rate_limit = rate_limit;
     });
     declare_outputs(&mut w);
     w.emu.add_secret(
@@ -72,7 +106,7 @@ printf 'id=cred-%s\nusername=user-%s\npassword=pw-%s-0123456789\n' "$SM_SECRET_T
             (task, child)
         })
         .collect();
-    let all_done = wait_until(Duration::from_secs(180), || {
+    let all_done = wait_until(Duration::from_secs(300), || {
         children
             .iter_mut()
             .all(|(_, c)| c.try_wait().expect("wait for credhook").is_some())
@@ -82,7 +116,7 @@ printf 'id=cred-%s\nusername=user-%s\npassword=pw-%s-0123456789\n' "$SM_SECRET_T
             let _ = c.kill();
             let _ = c.wait();
         }
-        panic!("{RUNS} concurrent runs did not all finish within 180 s");
+        panic!("{RUNS} concurrent runs did not all finish within 300 s");
     }
 
     // Each run: exit 0, JSON logs, no rollback, and no secret in its output:
@@ -103,11 +137,18 @@ printf 'id=cred-%s\nusername=user-%s\npassword=pw-%s-0123456789\n' "$SM_SECRET_T
         };
         run.assert_no_secret(&w.secrets);
         for t in &tokens {
-            assert!(!run.stdout.contains(t) && !run.stderr.contains(t), "a token in {task}'s output\n{run}");
+            assert!(
+                !run.stdout.contains(t) && !run.stderr.contains(t),
+                "a token in {task}'s output\n{run}"
+            );
         }
         run.assert_code(0);
         assert_eq!(run.update().status(), "credentials_created", "{task}\n{run}");
-        assert_eq!(run.log_lines().len(), run.stderr.lines().count(), "a log line is not JSON\n{run}");
+        assert_eq!(
+            run.log_lines().len(),
+            run.stderr.lines().count(),
+            "a log line is not JSON\n{run}"
+        );
         assert!(!run.log_has("rolling back"), "{task} rolled back\n{run}");
     }
 
@@ -132,16 +173,5 @@ printf 'id=cred-%s\nusername=user-%s\npassword=pw-%s-0123456789\n' "$SM_SECRET_T
         assert_eq!(field(&creds, "id"), format!("cred-{}", task_of(u)));
     }
 
-    // Per endpoint, from the record: one token, one secret read and one task
-    // update per run, all served.
-    for (endpoint, name) in [(Endpoint::Token, "token"), (Endpoint::Secret, "secret"), (Endpoint::Task, "task")] {
-        let in_file = requests.iter().filter(|r| field(r, "endpoint") == name).count();
-        assert_eq!(in_file, RUNS, "{name} requests in requests.jsonl");
-        let calls = w.emu.calls_to(endpoint);
-        assert_eq!(calls.len(), RUNS, "{name} calls");
-        assert!(
-            calls.iter().all(|c| c.answer == Answer::Served && c.status == Some(200)),
-            "every {name} call served with a 200"
-        );
-    }
+    w
 }
