@@ -4,13 +4,19 @@
 //! It serves `POST /identity/token` (API key and cr-token grants),
 //! `GET /api/v2/secrets/{id}` from seeded secrets, and
 //! `PUT /api/v2/secrets/{id}/tasks/{task}`, which checks the bearer token and
-//! the body's exact shape and records it. Faults can be scripted per endpoint.
-//! `GET /emulator/updates` returns what was recorded.
+//! the body's exact shape and records it. Faults can be scripted per endpoint
+//! (one per request), an endpoint can be down for a time ([`Outage`]), and
+//! Secrets Manager requests can be rate-limited ([`Options::rate_limit`]).
+//! `GET /emulator/updates` returns what was recorded. Every request is
+//! recorded with its answer ([`Call`], and `requests.jsonl`).
 //!
 //! It is not a faithful Secrets Manager: no secret groups, no IAM policies,
 //! no versions. It checks what credhook sends, nothing more.
 
+pub mod client;
 mod http;
+mod limits;
+mod record;
 mod shape;
 pub mod tls;
 pub mod vendors;
@@ -25,7 +31,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub use limits::{DOWN_ENDPOINTS, DownReply, Outage};
 pub use shape::check_task_body;
+
+use limits::{RateLimit, Window};
+use record::Record;
 
 /// Which endpoint a fault applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,6 +46,20 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// The name in records and flags: `token`, `secret`, `task`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Token => "token",
+            Endpoint::Secret => "secret",
+            Endpoint::Task => "task",
+        }
+    }
+
+    /// Whether Secrets Manager serves it (IAM is a separate service).
+    pub fn is_secrets_manager(self) -> bool {
+        matches!(self, Endpoint::Secret | Endpoint::Task)
+    }
+
     pub fn parse(s: &str) -> Option<Endpoint> {
         match s {
             "token" | "iam" => Some(Endpoint::Token),
@@ -101,6 +125,17 @@ impl Fault {
     }
 }
 
+impl Fault {
+    /// The status it answers; `None` when it closes without a reply.
+    fn status(&self) -> Option<u16> {
+        match self {
+            Fault::Status(code) | Fault::RetryAfter(code, _) | Fault::Redirect(code, _) => Some(*code),
+            Fault::Reset | Fault::Lost | Fault::Stall(_) => None,
+            Fault::Body(_) | Fault::Oversized | Fault::Malformed | Fault::Truncated | Fault::Html => Some(200),
+        }
+    }
+}
+
 /// Where a scripted redirect points unless told otherwise.
 pub const DEFAULT_LOCATION: &str = "https://elsewhere.example/moved?from=emulator";
 
@@ -148,15 +183,48 @@ impl Update {
     }
 }
 
+/// Who answered a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Not answered yet (the request is being served, or stalls).
+    Pending,
+    /// The emulated service.
+    Served,
+    /// A scripted fault ([`Emulator::fault`]).
+    Fault,
+    /// An outage window ([`Outage`]).
+    Down,
+    /// The rate limit (a 429 with `Retry-After`).
+    RateLimited,
+}
+
+impl Answer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Pending => "pending",
+            Answer::Served => "served",
+            Answer::Fault => "fault",
+            Answer::Down => "down",
+            Answer::RateLimited => "rate_limit",
+        }
+    }
+}
+
 /// One request as it arrived, for tests that check retries and timing.
 #[derive(Debug, Clone)]
 pub struct Call {
+    /// `None` for a path that is not IAM's or Secrets Manager's (a 404, or
+    /// the emulator's own `GET /emulator/updates`).
     pub endpoint: Option<Endpoint>,
     pub method: String,
     pub path: String,
     pub at: Instant,
     /// For token requests: `grant_type` and `profile_id`/`profile_name` (never the key).
     pub form: Vec<(String, String)>,
+    /// The status answered; `None` when the connection was closed without
+    /// a reply (or before the answer is known).
+    pub status: Option<u16>,
+    pub answer: Answer,
 }
 
 pub struct Options {
@@ -173,6 +241,14 @@ pub struct Options {
     pub token_ttl: u64,
     /// Append each accepted update as a JSON line here.
     pub record_file: Option<PathBuf>,
+    /// Append each request and its answer as a JSON line here.
+    pub request_file: Option<PathBuf>,
+    /// Outage windows (`--down`).
+    pub outages: Vec<Outage>,
+    /// Serve at most this many Secrets Manager requests (secret reads and
+    /// task updates; not IAM) in any one second; the others get a 429 with
+    /// `Retry-After` (`--rate-limit`).
+    pub rate_limit: Option<usize>,
 }
 
 impl Options {
@@ -185,6 +261,9 @@ impl Options {
             cr_tokens: Vec::new(),
             token_ttl: 3600,
             record_file: None,
+            request_file: None,
+            outages: Vec::new(),
+            rate_limit: None,
         }
     }
 }
@@ -196,6 +275,8 @@ struct State {
     updates: Vec<Update>,
     calls: Vec<Call>,
     tokens: HashSet<String>,
+    outages: Vec<Window>,
+    rate_limit: Option<RateLimit>,
 }
 
 struct Shared {
@@ -203,7 +284,9 @@ struct Shared {
     api_keys: Vec<String>,
     cr_tokens: Vec<String>,
     token_ttl: u64,
-    record_file: Option<PathBuf>,
+    record_file: Option<Record>,
+    request_file: Option<Record>,
+    started: Instant,
 }
 
 impl Shared {
@@ -235,12 +318,24 @@ impl Emulator {
         } else {
             (None, None)
         };
+        let open = |p: Option<PathBuf>| p.map(|p| Record::open(&p)).transpose();
+        let state = State {
+            outages: opts
+                .outages
+                .into_iter()
+                .map(|outage| Window { outage, opened: None })
+                .collect(),
+            rate_limit: opts.rate_limit.map(RateLimit::new),
+            ..State::default()
+        };
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             api_keys: opts.api_keys,
             cr_tokens: opts.cr_tokens,
             token_ttl: opts.token_ttl,
-            record_file: opts.record_file,
+            record_file: open(opts.record_file)?,
+            request_file: open(opts.request_file)?,
+            started: Instant::now(),
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (sh, st) = (shared.clone(), stop.clone());
@@ -365,41 +460,128 @@ fn error_reply(status: u16, message: &str) -> Reply {
     )
 }
 
+/// What answers a request instead of the service, decided under one lock.
+enum Block {
+    Fault(Fault),
+    Down(DownReply),
+    /// A 429 with this `Retry-After`.
+    RateLimited(u64),
+}
+
+impl State {
+    /// A scripted fault first, then an outage, then the rate limit (which
+    /// counts only what gets through to the service).
+    fn block(&mut self, endpoint: Endpoint, now: Instant) -> Option<Block> {
+        // Every window that covers the endpoint opens at its first request,
+        // whatever answers that request.
+        let mut down = None;
+        for w in &mut self.outages {
+            if let Some(reply) = w.down_at(endpoint, now) {
+                down.get_or_insert(reply);
+            }
+        }
+        if let Some(fault) = self.faults.get_mut(&endpoint).and_then(VecDeque::pop_front) {
+            return Some(Block::Fault(fault));
+        }
+        if let Some(reply) = down {
+            return Some(Block::Down(reply));
+        }
+        if endpoint.is_secrets_manager() {
+            let limit = self.rate_limit.as_mut()?;
+            return limit.admit(now).map(Block::RateLimited);
+        }
+        None
+    }
+}
+
+impl Shared {
+    /// Notes how call `index` was answered, in memory and in `requests.jsonl`.
+    fn answered(&self, index: usize, status: Option<u16>, answer: Answer) {
+        let line = {
+            let mut st = self.lock();
+            let Some(call) = st.calls.get_mut(index) else {
+                return;
+            };
+            call.status = status;
+            call.answer = answer;
+            self.request_file.as_ref().map(|_| request_line(call, self.started))
+        };
+        if let (Some(file), Some(line)) = (&self.request_file, line) {
+            file.append(&line);
+        }
+    }
+}
+
+/// Records the answer to call `index`, then sends it.
+fn send<S: Write>(s: &mut S, sh: &Shared, index: usize, answer: Answer, reply: Reply) -> io::Result<bool> {
+    let (status, ctype, headers, body) = reply;
+    sh.answered(index, Some(status), answer);
+    http::write_response(s, status, ctype, &headers, &body, None)?;
+    Ok(true)
+}
+
 /// Handles one request; `Ok(false)` closes the connection.
 fn handle<S: Write>(s: &mut S, sh: &Shared, req: http::Request) -> io::Result<bool> {
     let route = route(&req);
-    let endpoint = route.as_ref().map(|r| r.endpoint());
+    let endpoint = route.as_ref().and_then(Route::endpoint);
     let form = if endpoint == Some(Endpoint::Token) {
         public_form(&req.body)
     } else {
         Vec::new()
     };
-    let fault = {
+    let now = Instant::now();
+    let (index, block) = {
         let mut st = sh.lock();
         st.calls.push(Call {
             endpoint,
             method: req.method.clone(),
             path: req.path.clone(),
-            at: Instant::now(),
+            at: now,
             form,
+            status: None,
+            answer: Answer::Pending,
         });
-        endpoint.and_then(|e| st.faults.get_mut(&e).and_then(VecDeque::pop_front))
+        let index = st.calls.len() - 1;
+        (index, endpoint.and_then(|e| st.block(e, now)))
     };
-    if let Some(fault) = fault {
-        // A 200 with an odd body means the server did the work: a task update
-        // is checked and recorded before the odd reply goes out.
-        let processed = matches!(
-            fault,
-            Fault::Oversized | Fault::Malformed | Fault::Truncated | Fault::Html | Fault::Lost
-        );
-        if let (true, Some(Route::Task(secret_id, task_id))) = (processed, &route)
-            && authorized(sh, &req).is_ok()
-        {
-            task_update(sh, &req, secret_id.clone(), task_id.clone());
+    match block {
+        Some(Block::Fault(fault)) => {
+            // A 200 with an odd body means the server did the work: a task update
+            // is checked and recorded before the odd reply goes out.
+            let processed = matches!(
+                fault,
+                Fault::Oversized | Fault::Malformed | Fault::Truncated | Fault::Html | Fault::Lost
+            );
+            if let (true, Some(Route::Task(secret_id, task_id))) = (processed, &route)
+                && authorized(sh, &req).is_ok()
+            {
+                task_update(sh, &req, secret_id.clone(), task_id.clone());
+            }
+            sh.answered(index, fault.status(), Answer::Fault);
+            return apply_fault(s, fault);
         }
-        return apply_fault(s, fault);
+        Some(Block::Down(DownReply::Reset)) => {
+            sh.answered(index, None, Answer::Down);
+            return Ok(false);
+        }
+        Some(Block::Down(DownReply::Status(code))) => {
+            let mut reply = error_reply(code, "emulated outage (--down): the endpoint is down; try again later");
+            if code == 429 {
+                reply.2.push(("Retry-After", String::from("1")));
+            }
+            return send(s, sh, index, Answer::Down, reply);
+        }
+        Some(Block::RateLimited(secs)) => {
+            let mut reply = error_reply(
+                429,
+                "emulated rate limit (--rate-limit): too many Secrets Manager requests in the last second",
+            );
+            reply.2.push(("Retry-After", secs.to_string()));
+            return send(s, sh, index, Answer::RateLimited, reply);
+        }
+        None => {}
     }
-    let (status, ctype, headers, body) = match route {
+    let reply = match route {
         None => error_reply(404, &format!("no route for {} {}", req.method, req.path)),
         Some(Route::Token) => token(sh, &req),
         Some(Route::Secret(id)) => match authorized(sh, &req) {
@@ -419,8 +601,7 @@ fn handle<S: Write>(s: &mut S, sh: &Shared, req: http::Request) -> io::Result<bo
             json_reply(200, format!("[{}]", items.join(",")))
         }
     };
-    http::write_response(s, status, ctype, &headers, &body, None)?;
-    Ok(true)
+    send(s, sh, index, Answer::Served, reply)
 }
 
 fn apply_fault<S: Write>(s: &mut S, fault: Fault) -> io::Result<bool> {
@@ -486,11 +667,14 @@ enum Route {
 }
 
 impl Route {
-    fn endpoint(&self) -> Endpoint {
+    /// The emulator's own `GET /emulator/updates` is none of IBM's: no
+    /// fault, outage or rate limit applies to it.
+    fn endpoint(&self) -> Option<Endpoint> {
         match self {
-            Route::Token => Endpoint::Token,
-            Route::Secret(_) => Endpoint::Secret,
-            Route::Task(..) | Route::Updates => Endpoint::Task,
+            Route::Token => Some(Endpoint::Token),
+            Route::Secret(_) => Some(Endpoint::Secret),
+            Route::Task(..) => Some(Endpoint::Task),
+            Route::Updates => None,
         }
     }
 }
@@ -587,12 +771,8 @@ fn task_update(sh: &Shared, req: &http::Request, secret_id: String, task_id: Str
         task_id,
         body,
     };
-    let record = sh
-        .record_file
-        .as_ref()
-        .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
-    if let Some(mut f) = record {
-        let _ = writeln!(f, "{}", record_line(&update));
+    if let Some(file) = &sh.record_file {
+        file.append(&record_line(&update));
     }
     let reply = format!(
         r#"{{"id":{},"status":{},"updated_at":"now"}}"#,
@@ -601,6 +781,22 @@ fn task_update(sh: &Shared, req: &http::Request, secret_id: String, task_id: Str
     );
     sh.lock().updates.push(update);
     json_reply(200, reply)
+}
+
+/// A line of `requests.jsonl`: when (ms since the emulator started), which
+/// endpoint (`null` for none of IBM's), method, path, the status answered
+/// (`null`: closed without a reply) and who answered.
+fn request_line(c: &Call, started: Instant) -> String {
+    format!(
+        r#"{{"at_ms":{},"endpoint":{},"method":{},"path":{},"status":{},"answer":"{}"}}"#,
+        c.at.saturating_duration_since(started).as_millis(),
+        c.endpoint
+            .map_or(String::from("null"), |e| format!("\"{}\"", e.as_str())),
+        json::to_string(&c.method),
+        json::to_string(&c.path),
+        c.status.map_or(String::from("null"), |s| s.to_string()),
+        c.answer.as_str()
+    )
 }
 
 fn record_line(u: &Update) -> String {

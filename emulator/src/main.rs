@@ -1,7 +1,7 @@
 //! `credhook-emulator`: run the local IAM + Secrets Manager emulator until
 //! interrupted.
 
-use credhook_emulator::{Emulator, Endpoint, Fault, Options};
+use credhook_emulator::{Emulator, Endpoint, Fault, Options, Outage};
 use std::path::PathBuf;
 
 const HELP: &str = "\
@@ -11,7 +11,8 @@ Usage: credhook-emulator [options]
 
   --http                 serve plain HTTP instead of HTTPS with a throwaway CA
   --port N               listen on 127.0.0.1:N (default: any free port)
-  --dir DIR              where ca.pem, updates.jsonl and url go (default: ./emulator-data)
+  --dir DIR              where ca.pem, updates.jsonl, requests.jsonl and url go
+                         (default: ./emulator-data)
   --api-key KEY          an API key IAM accepts (repeatable; default: emulator-api-key)
   --cr-token TOKEN       a compute resource token IAM accepts (repeatable)
   --token-ttl SECONDS    expires_in of issued tokens (default 3600)
@@ -20,9 +21,25 @@ Usage: credhook-emulator [options]
                          500, 429@2 (Retry-After 2), reset, lost (acted on, reply
                          dropped), redirect:302, stall:5, oversized, malformed,
                          truncated, html
+  --down ENDPOINT=SECONDS[:STATUS]
+                         an outage: ENDPOINT answers STATUS (default 503; 502, 504,
+                         429 with Retry-After 1, any 400-599, or reset: the
+                         connection closes without a reply) for SECONDS from its
+                         first request, then serves normally. ENDPOINT: token (IAM),
+                         secret (secret reads), task (task updates), sm (secret and
+                         task together). Repeatable, e.g. --down task=30 --down secret=30:502
+  --rate-limit N         serve at most N Secrets Manager requests (secret reads and
+                         task updates; IAM token calls do not count) in any 1-second
+                         sliding window, across all callers; the others get a 429
+                         with Retry-After (whole seconds until a slot frees: 1).
+                         Refused requests do not count
 
+A scripted --fault comes first, then --down, then --rate-limit.
 Task updates it accepts are appended to DIR/updates.jsonl and served at
-GET /emulator/updates. It prints its URL and CA file, and writes the URL to DIR/url.
+GET /emulator/updates; every request and its answer is appended to
+DIR/requests.jsonl ({\"at_ms\",\"endpoint\",\"method\",\"path\",\"status\",\"answer\"}).
+Each record line is written whole. It prints its URL and CA file, and writes
+the URL to DIR/url.
 ";
 
 fn main() {
@@ -68,6 +85,16 @@ fn real_main() -> Result<(), String> {
                     ));
                 }
             }
+            "--down" => opts.outages.push(Outage::parse(&value("--down")?)?),
+            "--rate-limit" => {
+                opts.rate_limit = Some(
+                    value("--rate-limit")?
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or("--rate-limit takes a number of requests per second, at least 1")?,
+                )
+            }
             other => return Err(format!("unknown argument `{other}`; see --help")),
         }
     }
@@ -76,6 +103,7 @@ fn real_main() -> Result<(), String> {
     }
     std::fs::create_dir_all(&opts.dir).map_err(|e| format!("cannot create {}: {e}", opts.dir.display()))?;
     opts.record_file = Some(opts.dir.join("updates.jsonl"));
+    opts.request_file = Some(opts.dir.join("requests.jsonl"));
     let dir = opts.dir.clone();
     let emu = Emulator::start(opts).map_err(|e| format!("cannot start: {e}"))?;
     if let Some(path) = secrets_file {
@@ -104,6 +132,7 @@ fn real_main() -> Result<(), String> {
         println!("CA file (CREDHOOK_CA_FILE): {}", ca.display());
     }
     println!("task updates: {}", dir.join("updates.jsonl").display());
+    println!("requests: {}", dir.join("requests.jsonl").display());
     loop {
         std::thread::park();
     }
