@@ -13,7 +13,10 @@
 #     and one POST, `credhook json get` against `jq -r` for reading a field;
 #   - the JFrog provider's create (examples/jfrog/hook.sh) against the same
 #     hook written with curl and jq (scripts/bench/jfrog.sh), one HTTPS fake;
-#   - the size of everything in the image (scripts/rootfs.sh).
+#   - the size of everything in the image (scripts/rootfs.sh), and for the
+#     base image, an HTTPS provider and PostgreSQL the size the container
+#     engine stores next to the root's file total (scripts/bench/image-sizes.sh;
+#     skipped without an engine).
 # Writes scripts/bench/results.md. Benchmarks report; tests never assert timings.
 #
 #   scripts/bench.sh [--stable|--nightly]    (default --nightly, as the image is built)
@@ -115,6 +118,7 @@ j_cred=$(per_call_us "$credhook" json get .access_token)
 j_jq=$(per_call_us jq -r .access_token)
 
 . scripts/bench/jfrog.sh
+. scripts/bench/image-sizes.sh
 
 echo "==> image contents"
 scripts/rootfs.sh "$work/rootfs" scripts/hooks/example.sh > /dev/null
@@ -141,5 +145,6 @@ out=scripts/bench/results.md
     echo "| \`credhook http\` one HTTPS POST (form), wall | $(us "$p_cred") | curl: $(us "$p_curl") | $(ratio "$p_cred" "$p_curl") | ≤ 0.3 × curl |"
     echo "| \`credhook json get\` one field, wall (mean of a loop) | $(us "$j_cred") | jq -r: $(us "$j_jq") | $(ratio "$j_cred" "$j_jq") | ≤ 0.2 × jq |"
     echo "| everything in the image | $image bytes | | | ≤ 4,194,304 bytes |"
+    printf '%s' "$image_rows"
 } > "$out"
 cat "$out"

@@ -73,9 +73,11 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"'
 
 install_help() {
+    local why="neither podman nor a docker engine answers \`info\`
+  (a docker client without its engine does not count)."
+    [ "${ENGINE:-}" != none ] || why="ENGINE=none."
     cat >&2 <<EOF
-image.sh: no working container engine: neither podman nor a docker engine answers \`info\`
-  (a docker client without its engine does not count).
+image.sh: no working container engine: $why
   To install podman on Debian or Ubuntu, as root:
       scripts/image.sh setup
   which runs \`apt-get install -y --no-install-recommends podman runc\` and writes
@@ -186,6 +188,11 @@ none) engine=none ;;
 *) die "ENGINE must be podman, docker or none" ;;
 esac
 
+if [ "$engine" = none ] && { [ "$command" = build ] || [ -n "$image" ]; }; then
+    install_help
+    exit 1
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/credhook-image.XXXXXX")
 emu_pid=""
 cleanup() {
@@ -277,10 +284,6 @@ build_image() {
 }
 
 if [ "$command" = build ]; then
-    if [ "$engine" = none ]; then
-        install_help
-        exit 1
-    fi
     build_image
     printf '%s\n' "$image_id"
     exit 0
@@ -383,7 +386,6 @@ engine_reads() {
 }
 
 if [ -n "$image" ]; then
-    [ "$engine" != none ] || { install_help; exit 1; }
     image_id=$image
 elif [ "$engine" != none ]; then
     build_image
