@@ -297,94 +297,57 @@ if [ -z "$config" ]; then
 fi
 [ -f "$config" ] || die "no job config $config: pass --config FILE (the job_config.json that declares the inputs and outputs)"
 case "$config" in -*) config=./$config ;; esac
-
 umask 077 # the secrets the emulator serves, the logs
-names=() values=()
-setvar() {
-    local i
-    for i in "${!names[@]}"; do
-        if [ "${names[$i]}" = "$1" ]; then values[i]=$2; return; fi
-    done
-    names+=("$1") values+=("$2")
-}
 
-# The emulator: IAM and Secrets Manager over HTTPS, a throwaway CA and API key.
-emulator=${EMULATOR:-}
-if [ -z "$emulator" ]; then
-    say "building the emulator"
-    (cd "$here" && cargo build --release --quiet -p credhook-emulator --bin credhook-emulator) >&2
-    emulator=$here/target/release/credhook-emulator
-fi
-api_key=try-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-emu_args=(--dir "$work/emulator" --api-key "$api_key")
+# The job's variables as `ibmcloud ce job create` gets them (credhook ce-flags).
+flags=$("$static" ce-flags "$config") || die "credhook ce-flags $config failed (see above)"
+eval "set -- $flags"
+config_vars=()
+while [ $# -ge 2 ]; do
+    [ "$1" = --env ] || die "unexpected ce-flags output"
+    config_vars+=("${2%%=*}" "${2#*=}")
+    shift 2
+done
+
+# The secrets the emulator serves, one JSON object a line, each with an "id".
+# FILE holds one object (any layout: a JSON string holds no raw line break),
+# or JSON lines (the emulator's --secrets format: NAME gets the first's id).
+secret_ids=()
+is_object() { [ "$(printf '%s' "$1" | "$static" json get --json . 2>/dev/null | cut -c1)" = "{" ]; }
 for i in ${secret_names[@]+"${!secret_names[@]}"}; do
     file=${secret_files[$i]}
     [ -f "$file" ] && [ -r "$file" ] || die "--secret ${secret_names[$i]}: cannot read the file $file"
-    # One line (a JSON string holds no raw line break), an "id" added if none.
-    secret=$(tr -d '\r\n' < "$file")
-    [ "$(printf '%s' "$secret" | "$static" json get --json . 2>/dev/null | cut -c1)" = "{" ] ||
-        die "--secret ${secret_names[$i]}: $file does not hold a JSON object (a secret as GET /api/v2/secrets/{id} returns it)"
-    if ! id=$(printf '%s' "$secret" | "$static" json get .id 2>/dev/null); then
-        id=$(cat /proc/sys/kernel/random/uuid)
-        rest=$(printf '%s' "$secret" | sed 's/^[[:space:]]*{//')
-        case "$(printf '%s' "$rest" | tr -d '[:space:]')" in
-        "}") secret="{\"id\":\"$id\"}" ;;
-        *) secret="{\"id\":\"$id\",$rest" ;;
-        esac
+    objects=()
+    whole=$(tr -d '\r\n' < "$file")
+    if is_object "$whole"; then
+        objects=("$whole")
+    else
+        while IFS= read -r line || [ -n "$line" ]; do
+            line=${line%$'\r'}
+            [ -n "${line//[[:space:]]/}" ] || continue
+            is_object "$line" || { objects=(); break; }
+            objects+=("$line")
+        done < "$file"
     fi
-    printf '%s\n' "$secret" >> "$work/secrets.jsonl"
-    setvar "SM_${secret_names[$i]}_VALUE" "$id"
-done
-[ ! -f "$work/secrets.jsonl" ] || emu_args+=(--secrets "$work/secrets.jsonl")
-"$emulator" "${emu_args[@]}" > "$work/emulator.log" 2>&1 &
-emu_pid=$!
-for _ in $(seq 200); do [ -s "$work/emulator/url" ] && break; kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.05; done
-[ -s "$work/emulator/url" ] || { cat "$work/emulator.log" >&2; die "the emulator did not start"; }
-url=$(cat "$work/emulator/url")
-say "emulator (IAM and Secrets Manager) at $url"
-
-# The job's environment: SM_* metadata as Secrets Manager sets it, the
-# config's variables, the secrets' ids, the --env variables.
-ca_dir=$work/ca
-mkdir -p "$ca_dir" && chmod 0755 "$ca_dir"
-install -m 0644 "$work/emulator/ca.pem" "$ca_dir/ca.pem"
-vars=(SM_INSTANCE_URL "$url" CREDHOOK_IAM_URL "$url" CREDHOOK_CA_FILE /credhook-try/ca.pem
-    SM_SECRET_ID 0f9a2b1c-1111-4222-8333-944455556666 SM_SECRET_NAME credhook-try
-    SM_SECRET_GROUP_ID default SM_ACCESS_APIKEY "$api_key" CREDHOOK_LOG text)
-while [ ${#vars[@]} -gt 0 ]; do setvar "${vars[0]}" "${vars[1]}"; vars=("${vars[@]:2}"); done
-flags=$("$static" ce-flags "$config") || die "credhook ce-flags $config failed (see above)"
-eval "set -- $flags"
-while [ $# -ge 2 ]; do
-    [ "$1" = --env ] || die "unexpected ce-flags output"
-    setvar "${2%%=*}" "${2#*=}"
-    shift 2
-done
-for i in ${env_names[@]+"${!env_names[@]}"}; do setvar "${env_names[$i]}" "${env_values[$i]}"; done
-
-# Files the variables name, mounted read-only where they name them.
-mounts=() n=0
-for i in "${!values[@]}"; do
-    v=${values[$i]}
-    case "$v" in /*) ;; *) continue ;; esac
-    [ "${#v}" -lt 4096 ] && [ -f "$v" ] || continue
-    case "$v" in /credhook-try/*) continue ;; *[:,]*) die "${names[$i]} names a file whose path has : or , ($v): the engine cannot mount it; copy it elsewhere" ;; esac
-    n=$((n + 1))
-    install -m 0644 -- "$v" "$work/file$n"
-    mounts+=("$work/file$n" "$v")
+    [ ${#objects[@]} -gt 0 ] ||
+        die "--secret ${secret_names[$i]}: $file does not hold a JSON object (a secret as GET /api/v2/secrets/{id} returns it)"
+    first=""
+    for secret in "${objects[@]}"; do
+        if ! id=$(printf '%s' "$secret" | "$static" json get .id 2>/dev/null); then
+            id=$(cat /proc/sys/kernel/random/uuid)
+            rest=$(printf '%s' "$secret" | sed 's/^[[:space:]]*{//')
+            case "$(printf '%s' "$rest" | tr -d '[:space:]')" in
+            "}") secret="{\"id\":\"$id\"}" ;;
+            *) secret="{\"id\":\"$id\",$rest" ;;
+            esac
+        fi
+        [ -n "$first" ] || first=$id
+        printf '%s\n' "$secret" >> "$work/secrets.jsonl"
+    done
+    secret_ids+=("SM_${secret_names[$i]}_VALUE" "$first")
 done
 
-# Engine-side names the engine itself reads go on its command line; every
-# other variable (the secrets) reaches the container through the engine's
-# own environment, never through a command line.
-engine_reads() {
-    case "$1" in
-    PATH | HOME | TMPDIR | USER | LOGNAME | SHELL | PWD | TZ | LANG | LANGUAGE | LC_* | XDG_* | \
-        CONTAINERS_* | CONTAINER_* | DOCKER_* | BUILDAH_* | BUILDKIT_* | STORAGE_* | REGISTRY_* | \
-        LD_* | GO* | *_PROXY | *_proxy | SSL_CERT_* | NOTIFY_SOCKET) return 0 ;;
-    esac
-    return 1
-}
-
+# The image, or its root.
 if [ -n "$image" ]; then
     image_id=$image
 elif [ "$engine" != none ]; then
@@ -403,6 +366,85 @@ else
     echo "image root: $work/rootfs (chroot), user $image_user"
 fi
 case "${image_user:-0}" in 0 | 0:* | root | root:*) echo "image.sh: warning: the image runs as root; Code Engine jobs should not" >&2 ;; esac
+
+# The emulator: IAM and Secrets Manager over HTTPS, a throwaway CA and API key.
+emulator=${EMULATOR:-}
+if [ -z "$emulator" ]; then
+    say "building the emulator"
+    (cd "$here" && cargo build --release --quiet -p credhook-emulator --bin credhook-emulator) >&2
+    emulator=$here/target/release/credhook-emulator
+fi
+api_key=try-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+emu_args=(--dir "$work/emulator" --api-key "$api_key")
+[ ! -f "$work/secrets.jsonl" ] || emu_args+=(--secrets "$work/secrets.jsonl")
+"$emulator" "${emu_args[@]}" > "$work/emulator.log" 2>&1 &
+emu_pid=$!
+for _ in $(seq 200); do [ -s "$work/emulator/url" ] && break; kill -0 "$emu_pid" 2>/dev/null || break; sleep 0.05; done
+[ -s "$work/emulator/url" ] || { cat "$work/emulator.log" >&2; die "the emulator did not start"; }
+url=$(cat "$work/emulator/url")
+say "emulator (IAM and Secrets Manager) at $url"
+ca_dir=$work/ca
+mkdir -p "$ca_dir" && chmod 0755 "$ca_dir"
+install -m 0644 "$work/emulator/ca.pem" "$ca_dir/ca.pem"
+
+# The job's environment: SM_* metadata as Secrets Manager sets it, the
+# config's variables, the secrets' ids, the --env variables; then what only
+# try may set (the emulator's URL, CA and API key).
+names=() values=()
+setvar() {
+    local i
+    for i in "${!names[@]}"; do
+        if [ "${names[$i]}" = "$1" ]; then values[i]=$2; return; fi
+    done
+    names+=("$1") values+=("$2")
+}
+vars=(SM_SECRET_ID 0f9a2b1c-1111-4222-8333-944455556666 SM_SECRET_NAME credhook-try
+    SM_SECRET_GROUP_ID default CREDHOOK_LOG text
+    ${config_vars[@]+"${config_vars[@]}"} ${secret_ids[@]+"${secret_ids[@]}"})
+for i in ${env_names[@]+"${!env_names[@]}"}; do vars+=("${env_names[$i]}" "${env_values[$i]}"); done
+vars+=(SM_INSTANCE_URL "$url" CREDHOOK_IAM_URL "$url" CREDHOOK_CA_FILE /credhook-try/ca.pem SM_ACCESS_APIKEY "$api_key")
+for ((i = 0; i < ${#vars[@]}; i += 2)); do setvar "${vars[i]}" "${vars[i + 1]}"; done
+
+# Files the variables name (an absolute path of a file here), mounted
+# read-only at that path; not over a path the image has, nor under /proc,
+# /sys or /dev.
+in_image() {
+    if [ "$engine" = none ]; then
+        [ -e "$work/rootfs$1" ] || [ -L "$work/rootfs$1" ]
+    elif [ -z "$image" ]; then
+        [ -e "$work/context/rootfs$1" ] || [ -L "$work/context/rootfs$1" ]
+    else
+        "$engine" run --rm --pull=never --network none --entrypoint /bin/sh "$image_id" \
+            -c '[ -e "$1" ] || [ -L "$1" ]' sh "$1" >/dev/null 2>&1
+    fi
+}
+mounts=() n=0
+for i in "${!values[@]}"; do
+    v=${values[$i]}
+    case "$v" in /proc/* | /sys/* | /dev/* | /credhook-try/*) continue ;; /*) ;; *) continue ;; esac
+    [ "${#v}" -lt 4096 ] && [ -f "$v" ] || continue
+    if in_image "$v"; then
+        echo "image.sh: ${names[$i]} names $v, which the image has: not mounted over it" >&2
+        continue
+    fi
+    case "$v" in *[:,]*) die "${names[$i]} names a file whose path has : or , ($v): the engine cannot mount it; copy it elsewhere" ;; esac
+    n=$((n + 1))
+    install -m 0644 -- "$v" "$work/file$n"
+    mounts+=("$work/file$n" "$v")
+    echo "image.sh: ${names[$i]}: $v mounted read-only" >&2
+done
+
+# Engine-side names the engine itself reads go on its command line; every
+# other variable (the secrets) reaches the container through the engine's
+# own environment, never through a command line.
+engine_reads() {
+    case "$1" in
+    PATH | HOME | TMPDIR | USER | LOGNAME | SHELL | PWD | TZ | LANG | LANGUAGE | LC_* | XDG_* | \
+        CONTAINERS_* | CONTAINER_* | DOCKER_* | BUILDAH_* | BUILDKIT_* | STORAGE_* | REGISTRY_* | \
+        LD_* | GO* | *_PROXY | *_proxy | SSL_CERT_* | NOTIFY_SOCKET) return 0 ;;
+    esac
+    return 1
+}
 
 # Runs credhook in the container (or the chroot) with the job's environment
 # and ACTION-specific variables (NAME VALUE…); its log goes to LOG.
@@ -434,6 +476,7 @@ run_job() {
         local script='set -e
 r=$1; shift
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
+umask 022
 mount --bind "$r" "$r"
 mount -t proc proc "$r/proc"
 mount -t tmpfs -o size=1m,mode=755 tmpfs "$r/dev"
