@@ -371,7 +371,9 @@ case "${image_user:-0}" in 0 | 0:* | root | root:*) echo "image.sh: warning: the
 emulator=${EMULATOR:-}
 if [ -z "$emulator" ]; then
     say "building the emulator"
-    (cd "$here" && cargo build --release --quiet -p credhook-emulator --bin credhook-emulator) >&2
+    # The same packages as scripts/demo.sh builds: one feature set, so
+    # neither rebuilds the other's emulator.
+    (cd "$here" && cargo build --release --quiet -p credhook --bin credhook -p credhook-emulator --bin credhook-emulator) >&2
     emulator=$here/target/release/credhook-emulator
 fi
 api_key=try-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
