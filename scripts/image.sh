@@ -45,6 +45,7 @@
 # `--` ends the options: `scripts/image.sh build -- -odd-name.sh`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+help() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 usage() { echo "usage: scripts/image.sh build|try|setup [OPTIONS] HOOK (scripts/image.sh --help)" >&2; exit 2; }
 die() { echo "image.sh: $*" >&2; exit 1; }
 bad() { echo "image.sh: $*" >&2; usage; }
@@ -55,7 +56,7 @@ command=$1
 shift
 case "$command" in
 build | try | setup) ;;
--h | --help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+-h | --help) help; exit 0 ;;
 *) bad "unknown command $command" ;;
 esac
 
@@ -156,7 +157,7 @@ while [ $# -gt 0 ]; do
         env_names+=("$name") env_values+=("${2#*=}")
         shift 2 ;;
     --) shift; [ $# -gt 0 ] || bad "a HOOK must follow --"; hook=$1; have_hook=1; shift; [ $# = 0 ] || bad "one HOOK only"; break ;;
-    -h | --help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) help; exit 0 ;;
     -*) bad "unknown option $1 (a hook whose name starts with - goes after --)" ;;
     *) [ "$have_hook" = 0 ] || bad "one HOOK only"; hook=$1; have_hook=1; shift ;;
     esac
