@@ -13,7 +13,10 @@
 #     and one POST, `credhook json get` against `jq -r` for reading a field;
 #   - the JFrog provider's create (examples/jfrog/hook.sh) against the same
 #     hook written with curl and jq (scripts/bench/jfrog.sh), one HTTPS fake;
-#   - the size of everything in the image (scripts/rootfs.sh);
+#   - the size of everything in the image (scripts/rootfs.sh), and for the
+#     base image, an HTTPS provider and PostgreSQL the size the container
+#     engine stores next to the root's file total (scripts/bench/image-sizes.sh;
+#     skipped without an engine).
 #   - a fleet (scripts/bench/fleet.sh): 200 concurrent creates against one
 #     emulator with no limit and with --rate-limit 20 (IBM's 20 req/s
 #     guidance): Secrets Manager requests and attempts per task, the time to
@@ -120,6 +123,7 @@ j_jq=$(per_call_us jq -r .access_token)
 
 . scripts/bench/jfrog.sh
 . scripts/bench/fleet.sh
+. scripts/bench/image-sizes.sh
 
 echo "==> image contents"
 scripts/rootfs.sh "$work/rootfs" scripts/hooks/example.sh > /dev/null
@@ -146,6 +150,7 @@ out=scripts/bench/results.md
     echo "| \`credhook http\` one HTTPS POST (form), wall | $(us "$p_cred") | curl: $(us "$p_curl") | $(ratio "$p_cred" "$p_curl") | ≤ 0.3 × curl |"
     echo "| \`credhook json get\` one field, wall (mean of a loop) | $(us "$j_cred") | jq -r: $(us "$j_jq") | $(ratio "$j_cred" "$j_jq") | ≤ 0.2 × jq |"
     echo "| everything in the image | $image bytes | | | ≤ 4,194,304 bytes |"
+    printf '%s' "$image_rows"
     echo
     echo "## A fleet: $fleet_runs concurrent runs against one instance"
     echo

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Builds credhook as a static x86_64-unknown-linux-musl binary and checks that
-# it is static (no interpreter, no dynamic section). Output: target/static/credhook.
+# it is static (no interpreter, no dynamic section). Output: target/static/credhook,
+# with its dependency list embedded by `cargo auditable` (the .dep-v0 section,
+# which cargo audit, trivy, grype and syft read from a deployed binary: 568
+# bytes), and target/static/credhook.cdx.json, a CycloneDX SBOM of the crates
+# in it (scripts/sbom.py reads them from that section).
 #
 #   scripts/build-static.sh            stable Rust: release profile (opt-level z, LTO,
 #                                      one codegen unit, panic=abort, strip) and a
@@ -10,8 +14,12 @@
 #                                      std's backtrace printer and all unwind tables:
 #                                      ~570 KB smaller)
 #
-# Installs the musl target (and for --nightly, rust-src) with rustup, and
-# Debian's musl-tools (ring's C code needs x86_64-linux-musl-gcc) when missing.
+# Installs the musl target (and for --nightly, rust-src) with rustup,
+# Debian's musl-tools (ring's C code needs x86_64-linux-musl-gcc) and
+# cargo-auditable (cargo install, from crates.io) when missing.
+#
+# Reproducible: the same commit gives the same bytes in any directory (.ci/run
+# checks it); the SBOM's timestamp is SOURCE_DATE_EPOCH, else HEAD's commit time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +45,15 @@ if ! command -v x86_64-linux-musl-gcc >/dev/null 2>&1; then
     fi
 fi
 
+# The dependency list in the binary: cargo auditable wraps rustc. A pinned
+# version, so that two machines write the same section.
+auditable_version=0.7.7
+if ! cargo auditable --version >/dev/null 2>&1; then
+    echo "installing cargo-auditable $auditable_version (embeds the dependency list)" >&2
+    cargo install --quiet --locked --version "$auditable_version" cargo-auditable >&2 ||
+        { echo "cargo install cargo-auditable failed: the binary needs it for its dependency list" >&2; exit 1; }
+fi
+
 # A separate target dir: this may run while another cargo holds target/.
 export CARGO_TARGET_DIR=target/static-build-$pkg
 if [ "$mode" = nightly ]; then
@@ -46,11 +63,11 @@ if [ "$mode" = nightly ]; then
     rustup target add "$target" --toolchain nightly >/dev/null
     # -Z flags need the full RUSTFLAGS (they replace .cargo/config.toml's).
     RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -C force-unwind-tables=no" \
-        cargo +nightly build --release --target "$target" --manifest-path "$manifest" -p "$pkg" --bin "$pkg" \
+        cargo +nightly auditable build --release --target "$target" --manifest-path "$manifest" -p "$pkg" --bin "$pkg" \
         -Z build-std=std,panic_abort
 else
     rustup target add "$target" >/dev/null
-    cargo build --release --target "$target" --manifest-path "$manifest" -p "$pkg" --bin "$pkg"
+    cargo auditable build --release --target "$target" --manifest-path "$manifest" -p "$pkg" --bin "$pkg"
 fi
 
 bin="$CARGO_TARGET_DIR/$target/release/$pkg"
@@ -62,7 +79,14 @@ if ! readelf -d "$bin" | grep -q 'There is no dynamic section'; then
     echo "error: $bin has a dynamic section: it is not static" >&2
     exit 1
 fi
+if ! readelf -S "$bin" | grep -q '\.dep-v0'; then
+    echo "error: $bin has no .dep-v0 section: cargo auditable did not embed the dependency list" >&2
+    exit 1
+fi
 mkdir -p "$out"
 cp "$bin" "$out/$pkg"
 echo "$mode" > "$out/$pkg.mode"
-echo "target/static/$pkg: $(stat -c %s "$out/$pkg") bytes, static ($mode): $("$out/$pkg" --version 2>/dev/null || true)"
+if [ "$mode" = nightly ]; then rustc_v=$(rustc +nightly -V); else rustc_v=$(rustc -V); fi
+SBOM_RUSTC=$rustc_v SBOM_TARGET=$target python3 scripts/sbom.py "$out/$pkg" "$manifest" > "$out/$pkg.cdx.json.tmp"
+mv "$out/$pkg.cdx.json.tmp" "$out/$pkg.cdx.json"
+echo "target/static/$pkg: $(stat -c %s "$out/$pkg") bytes, static ($mode), sha256 $(sha256sum "$out/$pkg" | cut -d' ' -f1), SBOM $pkg.cdx.json: $("$out/$pkg" --version 2>/dev/null || true)"

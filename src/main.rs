@@ -29,6 +29,8 @@ setting, the hook protocol, exit statuses and error codes.
 ";
 
 fn main() -> ExitCode {
+    // First: the finished line reports CPU time from here, not the runtime's.
+    credhook::driver::process::mark_start();
     let mut args = std::env::args_os().skip(1);
     let command = args.next();
     let rest: Vec<OsString> = args.collect();

@@ -7,8 +7,9 @@
 #   delete: remove the credentials named by $SM_CREDENTIALS_ID; succeed if
 #           they are already gone (Secrets Manager retries deletes)
 #
-# Inputs (declared in the job as SMIN_*): SMIN_TEAM (string, required),
-# SMIN_TTL_DAYS (integer). Outputs (SMOUT_*): username, token, ttl_days, admin.
+# Inputs (declared in the job as SMIN_*; job_config.json beside this file):
+# SMIN_TEAM (string; default demo), SMIN_TTL_DAYS (integer). Outputs
+# (SMOUT_*): username, token, ttl_days, admin.
 set -eu
 store=${EXAMPLE_STORE:-/tmp/credhook-example-store}
 mkdir -p "$store"
@@ -16,7 +17,7 @@ mkdir -p "$store"
 case "$1" in
 create)
     id="cred-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
-    user="svc-${SMIN_TEAM}-$(od -An -tx1 -N3 /dev/urandom | tr -d ' \n')"
+    user="svc-${SMIN_TEAM:-demo}-$(od -An -tx1 -N3 /dev/urandom | tr -d ' \n')"
     token="tok-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"
     if [ -e "$store/$user" ]; then
         printf 'error_code=EX_TAKEN\nerror_message=user %s exists already\n' "$user" > "$CREDHOOK_OUTPUT"

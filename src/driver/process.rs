@@ -2,6 +2,7 @@
 //! not dumpable), and what it used (CPU time, peak RSS) for the last log line.
 
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Turns off core dumps and marks the process non-dumpable, so no secret can
 /// end up in a core file or be read through ptrace by another user process.
@@ -28,21 +29,63 @@ pub struct Usage {
     pub max_rss_kib: u64,
 }
 
+/// CPU time (user, system; µs) already spent when [`mark_start`] ran: a
+/// container runtime's own process (runc's Go init) execs credhook, and
+/// `getrusage` keeps what it spent before the `exec`.
+static START_CPU_US: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Snapshots the CPU time spent before credhook's `main` (first thing in
+/// `main`), so that [`own_usage`] reports credhook's own.
+pub fn mark_start() {
+    let (user, sys) = cpu_us();
+    START_CPU_US[0].store(user, Ordering::Relaxed);
+    START_CPU_US[1].store(sys, Ordering::Relaxed);
+}
+
+/// CPU time since [`mark_start`] and the peak RSS of this address space:
+/// `VmHWM` of /proc/self/status, which `exec` resets (getrusage's
+/// `ru_maxrss` keeps the high-water mark of the process before `exec`,
+/// the container runtime's). Without /proc, `ru_maxrss`.
 pub fn own_usage() -> Usage {
+    let (user, sys) = cpu_us();
+    let max_rss_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| vm_hwm_kib(&s))
+        .unwrap_or_else(|| rusage().map_or(0, |ru| ru.ru_maxrss as u64));
+    Usage {
+        user_us: user.saturating_sub(START_CPU_US[0].load(Ordering::Relaxed)),
+        sys_us: sys.saturating_sub(START_CPU_US[1].load(Ordering::Relaxed)),
+        max_rss_kib,
+    }
+}
+
+/// `VmHWM:   2400 kB` of a /proc/PID/status text, in KiB.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line["VmHWM:".len()..].split_whitespace().next()?.parse().ok()
+}
+
+fn rusage() -> Option<libc::rusage> {
     // SAFETY: a zeroed rusage is valid for getrusage to fill in.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes into the live struct we pass.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
-        return Usage {
-            user_us: 0,
-            sys_us: 0,
-            max_rss_kib: 0,
-        };
-    }
+    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } == 0).then_some(ru)
+}
+
+/// This process's user and system CPU time so far, in µs (0 if unknown).
+fn cpu_us() -> (u64, u64) {
     let us = |t: libc::timeval| (t.tv_sec as u64) * 1_000_000 + t.tv_usec as u64;
-    Usage {
-        user_us: us(ru.ru_utime),
-        sys_us: us(ru.ru_stime),
-        max_rss_kib: ru.ru_maxrss as u64,
+    rusage().map_or((0, 0), |ru| (us(ru.ru_utime), us(ru.ru_stime)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vm_hwm_kib;
+
+    #[test]
+    fn reads_vm_hwm() {
+        let status = "Name:\tcredhook\nVmPeak:\t   9000 kB\nVmHWM:\t    2412 kB\nVmRSS:\t 2000 kB\n";
+        assert_eq!(vm_hwm_kib(status), Some(2412));
+        assert_eq!(vm_hwm_kib("Name:\tx\n"), None);
     }
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
 pub mod root;
 
 use credhook_emulator::{Emulator, Endpoint, Options, Update};
