@@ -16,13 +16,16 @@ Usage: credhook-emulator [options]
   --cr-token TOKEN       a compute resource token IAM accepts (repeatable)
   --token-ttl SECONDS    expires_in of issued tokens (default 3600)
   --secrets FILE         secrets to serve: JSON lines, one secret resource each, with an \"id\"
+                         (and a \"secret_group_id\"; without one it is \"default\")
   --fault ENDPOINT=F,…   scripted faults for token|secret|task, used one per request:
                          500, 429@2 (Retry-After 2), reset, lost (acted on, reply
                          dropped), redirect:302, stall:5, oversized, malformed,
                          truncated, html
 
 Task updates it accepts are appended to DIR/updates.jsonl and served at
-GET /emulator/updates. It prints its URL and CA file, and writes the URL to DIR/url.
+GET /emulator/updates. After a credentials_created update, GET /api/v2/secrets/ID
+serves that secret as custom_credentials: credentials_content is the last
+payload, versions_total counts them. It prints its URL and CA file, and writes the URL to DIR/url.
 ";
 
 fn main() {
