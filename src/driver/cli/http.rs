@@ -534,6 +534,19 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let env = Env::from_process();
     let mut log_place = place(&a.url);
     let m = a.method.as_str();
+    if a.check {
+        return match prepare(&a, &env) {
+            Ok(_) => 0,
+            Err(Failure::NotAllowed(e)) => {
+                say(format_args!("{m} refused: {e}"));
+                2
+            }
+            Err(Failure::Usage(e) | Failure::Transport(e)) => {
+                say(format_args!("{m} {log_place}: {e}"));
+                2
+            }
+        };
+    }
     match call(&a, &env, &mut log_place) {
         Ok(reply) => {
             let code = http_rules::exit_for_status(reply.status, &a.ok);
