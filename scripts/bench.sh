@@ -13,7 +13,8 @@
 #     and one POST, `credhook json get` against `jq -r` for reading a field;
 #   - the JFrog provider's create (examples/jfrog/hook.sh) against the same
 #     hook written with curl and jq (scripts/bench/jfrog.sh), one HTTPS fake;
-#   - the size of everything in the image (scripts/rootfs.sh).
+#   - the size of everything in the image (scripts/rootfs.sh), and in the
+#     certificate provider's (rootfs.sh --with openssl examples/certificate/hook.sh).
 # Writes scripts/bench/results.md. Benchmarks report; tests never assert timings.
 #
 #   scripts/bench.sh [--stable|--nightly]    (default --nightly, as the image is built)
@@ -119,6 +120,9 @@ j_jq=$(per_call_us jq -r .access_token)
 echo "==> image contents"
 scripts/rootfs.sh "$work/rootfs" scripts/hooks/example.sh > /dev/null
 image=$(du -sb "$work/rootfs" | cut -f1)
+need openssl openssl
+scripts/rootfs.sh --with openssl "$work/rootfs-cert" examples/certificate/hook.sh > /dev/null
+cert_image=$(du -sb "$work/rootfs-cert" | cut -f1)
 size=$(stat -c %s "$credhook"); hello_size=$(stat -c %s "$hello")
 
 out=scripts/bench/results.md
@@ -141,5 +145,6 @@ out=scripts/bench/results.md
     echo "| \`credhook http\` one HTTPS POST (form), wall | $(us "$p_cred") | curl: $(us "$p_curl") | $(ratio "$p_cred" "$p_curl") | ≤ 0.3 × curl |"
     echo "| \`credhook json get\` one field, wall (mean of a loop) | $(us "$j_cred") | jq -r: $(us "$j_jq") | $(ratio "$j_cred" "$j_jq") | ≤ 0.2 × jq |"
     echo "| everything in the image | $image bytes | | | ≤ 4,194,304 bytes |"
+    echo "| the certificate provider's image (\`--with openssl\`) | $cert_image bytes | the image above: $image bytes | $(ratio "$cert_image" "$image") | |"
 } > "$out"
 cat "$out"
