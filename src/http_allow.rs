@@ -162,6 +162,12 @@ impl Allowlist {
         }
         let host = host.to_ascii_lowercase();
         let v6 = host.parse::<Ipv6Addr>().ok();
+        // A name only as the entries are written: `evil.net\.api.example.com`
+        // or `%61pi.example.com` could be read as another host by a parser
+        // downstream.
+        if v6.is_none() && check_name(&host, "").is_err() {
+            return false;
+        }
         // An address is no name: `*.0.0.1` must not match 127.0.0.1.
         let v4 = host.parse::<core::net::Ipv4Addr>().is_ok();
         self.entries.iter().any(|e| {
@@ -293,6 +299,9 @@ mod tests {
             "a.example.com.evil.net",
             "a.example.com.",
             "a.example.co",
+            "evil.net\\.example.com",
+            "%61.example.com",
+            "a.example.com:443",
         ] {
             assert!(!a.allows(no, 443), "{no}");
         }

@@ -77,11 +77,12 @@ impl core::fmt::Display for GroupError {
 }
 
 /// Whether the secret in `reply` is in one of `allowed` (the
-/// `CREDHOOK_SECRET_GROUPS` ids, compared exactly).
+/// `CREDHOOK_SECRET_GROUPS` ids, compared in any ASCII letter case: group ids
+/// are `default` and UUIDs).
 pub fn check_group(reply: &[u8], allowed: &[String]) -> Result<(), GroupError> {
     let v = json::parse(reply).map_err(GroupError::Json)?;
     match v.get("secret_group_id").and_then(Value::as_str) {
-        Some(g) if allowed.iter().any(|a| a == g) => Ok(()),
+        Some(g) if allowed.iter().any(|a| a.eq_ignore_ascii_case(g)) => Ok(()),
         Some(g) => Err(GroupError::NotListed(
             g.chars()
                 .take(64)
@@ -148,9 +149,10 @@ mod tests {
         let reply = |g: &str| format!(r#"{{"secret_type":"arbitrary","payload":"p","secret_group_id":{g}}}"#);
         assert_eq!(check_group(reply("\"g-1\"").as_bytes(), &allowed), Ok(()));
         assert_eq!(check_group(reply("\"default\"").as_bytes(), &allowed), Ok(()));
+        assert_eq!(check_group(reply("\"G-1\"").as_bytes(), &allowed), Ok(()), "any case");
         assert_eq!(
-            check_group(reply("\"G-1\"").as_bytes(), &allowed),
-            Err(GroupError::NotListed("G-1".into()))
+            check_group(reply("\"g-2\"").as_bytes(), &allowed),
+            Err(GroupError::NotListed("g-2".into()))
         );
         assert_eq!(
             check_group(reply("\"evil\\nline\"").as_bytes(), &allowed),
