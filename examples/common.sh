@@ -23,29 +23,33 @@ fail() {
     printf 'error_code=%s\nerror_message=%s\n' "$1" "$(printf %s "$c_m" | tr '\r\n' '  ')" >&3
     exit 1
 }
-# need_url INPUT VALUE: https://HOST[:PORT][/PATH] (http:// only to 127.x.x.x
-# or localhost), as credhook http accepts it, with no spaces, quotes, braces
-# ({{…}} would be expanded by credhook http), user info, query or fragment.
+# need_url INPUT VALUE [CODE]: https://HOST[:PORT][/PATH] (http:// only to
+# 127.x.x.x or localhost), as credhook http accepts it, with no spaces, quotes,
+# braces ({{…}} would be expanded by credhook http), user info, query or
+# fragment; and, when the job sets CREDHOOK_HTTP_ALLOW, a host it allows
+# (credhook http --check applies the job's allowlist: one set of rules).
+# CODE (default ${P}_BAD_INPUT) is the error code of a malformed VALUE.
 need_url() {
+    c_code=${3:-${P}_BAD_INPUT}
     case $2 in
-    "") fail "${P}_BAD_INPUT" "$1 is required" ;;
-    *[!A-Za-z0-9._~:/%-]*) fail "${P}_BAD_INPUT" "$1 may hold only letters, digits and . _ ~ : / % - (no spaces, quotes, braces, user info, query or fragment)" ;;
+    "") fail "$c_code" "$1 is required" ;;
+    *[!A-Za-z0-9._~:/%-]*) fail "$c_code" "$1 may hold only letters, digits and . _ ~ : / % - (no spaces, quotes, braces, user info, query or fragment)" ;;
     https://*) c_rest=${2#https://} ;;
     http://*) c_rest=${2#http://} ;;
-    *) fail "${P}_BAD_INPUT" "$1 must start with https:// (http:// only to 127.0.0.1 or localhost)" ;;
+    *) fail "$c_code" "$1 must start with https:// (http:// only to 127.0.0.1 or localhost)" ;;
     esac
     c_auth=${c_rest%%/*}
     c_host=${c_auth%%:*}
     case $c_host in
-    "" | *[!A-Za-z0-9.-]*) fail "${P}_BAD_INPUT" "$1 must be https://HOST[:PORT][/PATH], HOST of letters, digits, '.' and '-'" ;;
+    "" | *[!A-Za-z0-9.-]*) fail "$c_code" "$1 must be https://HOST[:PORT][/PATH], HOST of letters, digits, '.' and '-'" ;;
     esac
     case $c_auth in
     *:*)
         c_port=${c_auth#*:}
         case $c_port in
-        "" | *[!0-9]* | ??????*) fail "${P}_BAD_INPUT" "$1: the port must be a number from 1 to 65535" ;;
+        "" | *[!0-9]* | ??????*) fail "$c_code" "$1: the port must be a number from 1 to 65535" ;;
         esac
-        [ "$c_port" -ge 1 ] && [ "$c_port" -le 65535 ] || fail "${P}_BAD_INPUT" "$1: the port must be a number from 1 to 65535"
+        [ "$c_port" -ge 1 ] && [ "$c_port" -le 65535 ] || fail "$c_code" "$1: the port must be a number from 1 to 65535"
         ;;
     esac
     case $2 in
@@ -68,9 +72,13 @@ need_url() {
             [ "$c_n" = 4 ] && c_ok=1
             ;;
         esac
-        [ -n "$c_ok" ] || fail "${P}_BAD_INPUT" "$1: http:// only to 127.x.x.x or localhost; use https://"
+        [ -n "$c_ok" ] || fail "$c_code" "$1: http:// only to 127.x.x.x or localhost; use https://"
         ;;
     esac
+    if [ -n "${CREDHOOK_HTTP_ALLOW:-}" ]; then
+        c_why=$(credhook http --check GET "$2" 2>&1) ||
+            fail "${P}_HOST_NOT_ALLOWED" "$1: ${c_why#credhook http: GET refused: }"
+    fi
 }
 # need_token WHERE VALUE: a credential of printable ASCII, no spaces.
 need_token() {

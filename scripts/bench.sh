@@ -16,7 +16,8 @@
 #   - the size of everything in the image (scripts/rootfs.sh), and for the
 #     base image, an HTTPS provider and PostgreSQL the size the container
 #     engine stores next to the root's file total (scripts/bench/image-sizes.sh;
-#     skipped without an engine).
+#     skipped without an engine), and the certificate provider's
+#     (rootfs.sh --with openssl examples/certificate/hook.sh).
 #   - a fleet (scripts/bench/fleet.sh): 200 concurrent creates against one
 #     emulator with no limit and with --rate-limit 20 (IBM's 20 req/s
 #     guidance): Secrets Manager requests and attempts per task, the time to
@@ -128,6 +129,9 @@ j_jq=$(per_call_us jq -r .access_token)
 echo "==> image contents"
 scripts/rootfs.sh "$work/rootfs" scripts/hooks/example.sh > /dev/null
 image=$(du -sb "$work/rootfs" | cut -f1)
+need openssl openssl
+scripts/rootfs.sh --with openssl "$work/rootfs-cert" examples/certificate/hook.sh > /dev/null
+cert_image=$(du -sb "$work/rootfs-cert" | cut -f1)
 size=$(stat -c %s "$credhook"); hello_size=$(stat -c %s "$hello")
 
 out=scripts/bench/results.md
@@ -151,6 +155,7 @@ out=scripts/bench/results.md
     echo "| \`credhook json get\` one field, wall (mean of a loop) | $(us "$j_cred") | jq -r: $(us "$j_jq") | $(ratio "$j_cred" "$j_jq") | ≤ 0.2 × jq |"
     echo "| everything in the image | $image bytes | | | ≤ 4,194,304 bytes |"
     printf '%s' "$image_rows"
+    echo "| the certificate provider's image (\`--with openssl\`) | $cert_image bytes | the image above: $image bytes | $(ratio "$cert_image" "$image") | |"
     echo
     echo "## A fleet: $fleet_runs concurrent runs against one instance"
     echo

@@ -8,7 +8,7 @@
 #       --hook path/to/hook.sh [--config job_config.json] [--project my-project] \
 #       [--with TOOL]... [--packages 'DEBIAN PACKAGES'] [--base IMAGE] \
 #       [--cpu 0.125] [--memory 0.25G] [--task-timeout 10m] [--hook-timeout 300] \
-#       [--keep-runs 3d] \
+#       [--keep-runs 3d] [--allow-host HOST]... \
 #       [--registry-secret icr-secret] [--yes]
 #
 #   --hook         any file, anywhere (default: this checkout's example hook)
@@ -26,16 +26,21 @@
 #   --keep-runs D  keep finished job runs and their logs for D (3d, 12h, or
 #                  minutes) instead of the IMMEDIATELY Secrets Manager sets;
 #                  IMMEDIATELY sets that back
+#   --allow-host HOST  sets CREDHOOK_HTTP_ALLOW on the job to every HOST given
+#                  (repeatable; HOST[:PORT], *.DOMAIN for its subdomains,
+#                  [IPv6]): the hook's credhook http calls reach no other
+#                  host. Without it the job's current value is kept, and a
+#                  job without one can reach any host (credhook check warns)
 #
 # Needs podman or docker, and the ibmcloud CLI with the code-engine plugin,
 # logged in (ibmcloud login; ibmcloud cr login --client podman|docker).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 image="" job="" hook=$here/scripts/hooks/example.sh config="" project="" registry_secret="" yes=0
 base="" packages="" cpu="" memory="" task_timeout="" hook_timeout="" keep_runs=""
-tools=()
+tools=() allow_hosts=()
 need() { [ $# -ge 2 ] && [ -n "$2" ] || { echo "deploy.sh: $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,6 +58,7 @@ while [ $# -gt 0 ]; do
     --task-timeout) need "$@"; task_timeout=$2; shift 2 ;;
     --hook-timeout) need "$@"; hook_timeout=$2; shift 2 ;;
     --keep-runs) need "$@"; keep_runs=$2; shift 2 ;;
+    --allow-host) need "$@"; allow_hosts+=("$2"); shift 2 ;;
     --yes | -y) yes=1; shift ;;
     -h | --help) usage ;;
     *) echo "deploy.sh: unknown argument $1" >&2; usage ;;
@@ -81,6 +87,15 @@ IMMEDIATELY | immediately) keep_runs=IMMEDIATELY ;;
 *h) keep_runs=$(( ${keep_runs%h} * 60 )) ;;
 *m) keep_runs=${keep_runs%m} ;;
 esac
+# One host per --allow-host; credhook check then reads the list as the job
+# will (a broken entry stops here).
+allow=""
+for h in ${allow_hosts[@]+"${allow_hosts[@]}"}; do
+    case "$h" in
+    *[!A-Za-z0-9.:*_[\]-]*) echo "deploy.sh: --allow-host $h: give one HOST[:PORT], *.DOMAIN or [IPv6] per --allow-host (no scheme, path, comma or space)" >&2; exit 2 ;;
+    esac
+    allow=$allow${allow:+,}$h
+done
 for t in ${tools[@]+"${tools[@]}"}; do
     case "$t" in *[!A-Za-z0-9._+-]*) echo "deploy.sh: --with $t is not a command name" >&2; exit 2 ;; esac
 done
@@ -95,16 +110,24 @@ if [ -z "$credhook" ]; then
     (cd "$here" && cargo build --release --quiet --bin credhook)
     credhook=$here/target/release/credhook
 fi
-"$credhook" check "$config"
+# check sees the allowlist the job will have (none: it warns that the job
+# can reach any host), never one this shell happens to export.
+if [ -n "$allow" ]; then
+    CREDHOOK_HTTP_ALLOW=$allow "$credhook" check "$config"
+else
+    env -u CREDHOOK_HTTP_ALLOW "$credhook" check "$config"
+fi
 # The job's settings, shell-quoted, from credhook ce-flags; HOOK_TIMEOUT
-# (seconds, or empty for credhook's default) sizes them.
+# (seconds, or empty for credhook's default) sizes them. check has said
+# whether the job may reach any host: ce-flags need not say it again.
 settings() {
     local a=(--job-settings)
     [ -z "$task_timeout" ] || a+=(--task-timeout "$task_timeout")
     [ -z "$1" ] || a+=(--hook-timeout "$1")
     [ -z "$cpu" ] || a+=(--cpu "$cpu")
     [ -z "$memory" ] || a+=(--memory "$memory")
-    "$credhook" ce-flags "${a[@]}" "$config"
+    { env -u CREDHOOK_HTTP_ALLOW "$credhook" ce-flags "${a[@]}" "$config" 2>&1 1>&3 3>&- |
+        sed '/unless the job sets CREDHOOK_HTTP_ALLOW/d' >&2; } 3>&1
 }
 settings "$hook_timeout" >/dev/null # bad input stops here, before anything runs
 # Shows a command, asks, runs it.
@@ -150,6 +173,11 @@ eval "set -- $flags"
 job_flags=("$@")
 [ -z "$hook_timeout" ] || job_flags+=(--env "CREDHOOK_HOOK_TIMEOUT=$hook_timeout")
 [ -z "$keep_runs" ] || job_flags+=(--env "CE_REMOVE_COMPLETED_JOBS=$keep_runs")
+if [ -n "$allow" ]; then
+    job_flags+=(--env "CREDHOOK_HTTP_ALLOW=$allow")
+elif [ "$job_exists" = 1 ] && printf '%s' "$current" | grep -qE '"name" *: *"CREDHOOK_HTTP_ALLOW"'; then
+    echo "deploy.sh: job $job sets CREDHOOK_HTTP_ALLOW; it is kept (--allow-host HOST to change it)"
+fi
 
 # Code Engine runs x86 only, whatever builds the image.
 platform=(--platform linux/amd64)

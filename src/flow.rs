@@ -3,10 +3,14 @@
 //! [`Step`] and reports what happened as an [`Event`]; [`Flow::next`] says
 //! what to do then.
 //!
-//! token → referenced secrets → hook → task update, and:
+//! token → referenced secrets → (on create, with `CREDHOOK_PREVIOUS_CREDENTIALS`)
+//! the task's own secret → hook → task update, and:
 //! - a problem with the inputs is reported only once a token is had (it can
 //!   be reported only with one), before any secret is read;
 //! - a stop before the hook ends the task as `ERR10007`;
+//! - a secret that cannot be read, referenced or the task's own, ends it as
+//!   `ERR10002` (a 404 for the task's own is no previous version: the driver
+//!   reports it as read);
 //! - a create that failed after the hook wrote an id rolls back every id it
 //!   wrote, then reports `failed` with what became of them;
 //! - a `credentials_created` update that Secrets Manager did not get rolls
@@ -32,6 +36,8 @@ pub enum Step {
     GetToken,
     /// Read the `i`-th referenced secret (of those with a value).
     ReadSecret(usize),
+    /// Read the task's own secret for its current version's credentials.
+    ReadPrevious,
     /// Run the hook with the action's argument.
     RunHook,
     /// Send this task update.
@@ -65,6 +71,9 @@ pub enum Event {
     TokenRefused(String),
     SecretRead,
     SecretUnreadable(String),
+    /// The task's own secret was read (or is not there: no previous version).
+    PreviousRead,
+    PreviousUnreadable(String),
     /// The hook ended; `ids` are every credentials id it wrote (read
     /// leniently, for the rollback).
     HookEnded {
@@ -110,6 +119,7 @@ enum State {
     Begin,
     Token,
     Secret(usize),
+    Previous,
     Hook,
     /// Rolling back before reporting `failed`.
     RollBackThenFail {
@@ -132,6 +142,8 @@ pub struct Flow {
     /// Input problems, held until a token is had.
     invalid: Vec<String>,
     secrets: usize,
+    /// Read the task's own secret before a create's hook.
+    previous: bool,
     state: State,
 }
 
@@ -143,8 +155,16 @@ impl Flow {
             action,
             invalid,
             secrets,
+            previous: false,
             state: State::Begin,
         }
+    }
+
+    /// With `CREDHOOK_PREVIOUS_CREDENTIALS`: a create reads the task's own
+    /// secret after the referenced ones, before the hook. A delete does not.
+    pub fn with_previous(mut self, previous: bool) -> Flow {
+        self.previous = previous;
+        self
     }
 
     /// The next step after `event`; `stopped`: a stop signal has arrived.
@@ -169,6 +189,17 @@ impl Flow {
                     self.fail(
                         ErrorCode::Stopped,
                         "the job was told to stop while it read a referenced secret, before the hook ran",
+                    )
+                } else {
+                    self.fail(ErrorCode::SecretUnreadable, &why)
+                }
+            }
+            (State::Previous, Event::PreviousRead) => self.before_hook(stopped),
+            (State::Previous, Event::PreviousUnreadable(why)) => {
+                if stopped {
+                    self.fail(
+                        ErrorCode::Stopped,
+                        "the job was told to stop while it read the secret's previous version, before the hook ran",
                     )
                 } else {
                     self.fail(ErrorCode::SecretUnreadable, &why)
@@ -227,9 +258,18 @@ impl Flow {
         }
         if next < self.secrets {
             self.go(State::Secret(next), Step::ReadSecret(next))
+        } else if self.previous && self.action == Action::Create {
+            self.go(State::Previous, Step::ReadPrevious)
         } else {
             self.go(State::Hook, Step::RunHook)
         }
+    }
+
+    fn before_hook(&mut self, stopped: bool) -> Step {
+        if stopped {
+            return self.fail(ErrorCode::Stopped, "the job was told to stop before the hook ran");
+        }
+        self.go(State::Hook, Step::RunHook)
     }
 
     fn fail(&mut self, code: ErrorCode, what: &str) -> Step {
@@ -278,13 +318,21 @@ mod tests {
     /// Drives a flow through `events` (none stopped unless `stop_at`),
     /// returning every step's short name.
     fn steps(action: Action, invalid: &[&str], secrets: usize, events: Vec<Event>, stop_from: usize) -> Vec<String> {
-        let mut f = Flow::new(action, invalid.iter().map(|s| s.to_string()).collect(), secrets);
+        steps_of(
+            Flow::new(action, invalid.iter().map(|s| s.to_string()).collect(), secrets),
+            events,
+            stop_from,
+        )
+    }
+
+    fn steps_of(mut f: Flow, events: Vec<Event>, stop_from: usize) -> Vec<String> {
         let mut out = Vec::new();
         for (i, e) in events.into_iter().enumerate() {
             let step = f.next(e, i >= stop_from);
             out.push(match step {
                 Step::GetToken => "token".into(),
                 Step::ReadSecret(i) => alloc::format!("secret {i}"),
+                Step::ReadPrevious => "previous".into(),
                 Step::RunHook => "hook".into(),
                 Step::Update(Update::Created(c)) => alloc::format!("update created {}", c.id),
                 Step::Update(Update::Deleted) => "update deleted".into(),
@@ -467,6 +515,81 @@ mod tests {
         assert_eq!(
             steps(Action::Delete, &[], 0, ev, NEVER),
             ["token", "hook", "update deleted", "end not_reported"]
+        );
+    }
+
+    fn with_previous(action: Action, secrets: usize) -> Flow {
+        Flow::new(action, Vec::new(), secrets).with_previous(true)
+    }
+
+    #[test]
+    fn a_create_reads_its_previous_version_after_the_referenced_secrets() {
+        let ev = vec![
+            Event::Start,
+            Event::TokenHad,
+            Event::SecretRead,
+            Event::PreviousRead,
+            Event::HookEnded {
+                verdict: created("c-2"),
+                ids: vec!["c-2".into()],
+            },
+            Event::Delivered,
+        ];
+        assert_eq!(
+            steps_of(with_previous(Action::Create, 1), ev, NEVER),
+            [
+                "token",
+                "secret 0",
+                "previous",
+                "hook",
+                "update created c-2",
+                "end credentials_created 0"
+            ]
+        );
+        // Without referenced secrets, right after the token.
+        let ev = vec![Event::Start, Event::TokenHad];
+        assert_eq!(
+            steps_of(with_previous(Action::Create, 0), ev, NEVER),
+            ["token", "previous"]
+        );
+        // A delete never reads it.
+        let ev = vec![Event::Start, Event::TokenHad];
+        assert_eq!(steps_of(with_previous(Action::Delete, 0), ev, NEVER), ["token", "hook"]);
+    }
+
+    #[test]
+    fn an_unreadable_previous_version_is_err10002_and_a_stop_err10007() {
+        let ev = || {
+            vec![
+                Event::Start,
+                Event::TokenHad,
+                Event::PreviousUnreadable("403".into()),
+                Event::Delivered,
+            ]
+        };
+        assert_eq!(
+            steps_of(with_previous(Action::Create, 0), ev(), NEVER),
+            ["token", "previous", "update failed ERR10002", "end failed 1"]
+        );
+        assert_eq!(
+            steps_of(with_previous(Action::Create, 0), ev(), 2),
+            ["token", "previous", "update failed ERR10007", "end failed 1"]
+        );
+        let ev = vec![Event::Start, Event::TokenHad, Event::PreviousRead, Event::Delivered];
+        assert_eq!(
+            steps_of(with_previous(Action::Create, 0), ev, 2),
+            ["token", "previous", "update failed ERR10007", "end failed 1"],
+            "a stop after the read, before the hook"
+        );
+        // Invalid inputs are reported before it is read.
+        let ev = vec![Event::Start, Event::TokenHad, Event::Delivered];
+        assert_eq!(
+            steps_of(
+                Flow::new(Action::Create, vec!["bad".into()], 0).with_previous(true),
+                ev,
+                NEVER
+            ),
+            ["token", "update failed ERR10001", "end failed 1"]
         );
     }
 

@@ -3,11 +3,17 @@
 use crate::schema::Schema;
 
 /// Whether variable `name` passes from the job's environment to the hook.
-/// Removed: the API key, every `CREDHOOK_*` setting, every `SMOUT_*`
-/// declaration, every input's `SM_<NAME>_VALUE`/`SMIN_<NAME>_VALUE`, and the
-/// declared `SMIN_<NAME>` itself (credhook sets it to the value).
+/// Removed: the API key, every `CREDHOOK_*` setting but
+/// `CREDHOOK_HTTP_ALLOW` (the hook's `credhook http` obeys it), every
+/// `SMOUT_*` declaration, every input's `SM_<NAME>_VALUE`/`SMIN_<NAME>_VALUE`,
+/// and the declared `SMIN_<NAME>` itself (credhook sets it to the value).
+/// The `CREDHOOK_PREVIOUS*` variables the hook gets are credhook's own,
+/// never the job's.
 pub fn passes(name: &str, schema: &Schema) -> bool {
-    if name == "SM_ACCESS_APIKEY" || name.starts_with("CREDHOOK_") || name.starts_with("SMOUT_") {
+    if name == "SM_ACCESS_APIKEY"
+        || (name.starts_with("CREDHOOK_") && name != crate::http_allow::SETTING)
+        || name.starts_with("SMOUT_")
+    {
         return false;
     }
     if name.starts_with("SMIN_") && name.ends_with("_VALUE") {
@@ -89,6 +95,10 @@ mod tests {
             "SM_ACCESS_APIKEY",
             "CREDHOOK_HOOK",
             "CREDHOOK_IAM_TOKEN",
+            "CREDHOOK_PREVIOUS",
+            "CREDHOOK_PREVIOUS_TOKEN",
+            "CREDHOOK_SECRET_GROUPS",
+            "CREDHOOK_HTTP_ALLOWED",
             "SMOUT_PW",
             "SMIN_DB",
             "SM_DB_VALUE",
@@ -104,6 +114,7 @@ mod tests {
             "SM_CREDENTIALS_ID",
             "SMIN_NOTE",
             "SM_OTHER_VALUE",
+            "CREDHOOK_HTTP_ALLOW",
         ] {
             assert!(passes(kept, &schema), "{kept}");
         }

@@ -258,22 +258,13 @@ fn has_scheme(location: &str) -> bool {
         && b.all(|c| c.is_ascii_alphanumeric() || b"+.-".contains(&c))
 }
 
-/// The URL a redirect from `current` to `location` leads to, if
-/// `--location` may follow it. `location` may be absolute, `//host/…`,
-/// `/path`, `?query` or relative to the current path; its `#fragment` is
-/// dropped (it is never sent).
-pub fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, RedirectError> {
-    if !asked {
-        return Err(RedirectError::NotAsked);
-    }
-    if followed >= MAX_REDIRECTS {
-        return Err(RedirectError::TooMany);
-    }
+/// The absolute URL a redirect from `current` to `location` names, whether
+/// or not it may be followed (the egress allowlist checks it first).
+pub fn target(current: &str, location: Option<&str>) -> Result<String, RedirectError> {
     let location = location
         .map(|l| l[..l.find('#').unwrap_or(l.len())].trim())
         .filter(|l| !l.is_empty())
         .ok_or(RedirectError::BadLocation)?;
-    let here = origin(current).ok_or(RedirectError::BadLocation)?;
     let scheme_end = current.find("://").ok_or(RedirectError::BadLocation)?;
     let target = if has_scheme(location) {
         // `https:path` (a scheme without `//`) is not followed.
@@ -299,6 +290,22 @@ pub fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32)
             format!("{}{dir}{location}", &current[..path_at])
         }
     };
+    Ok(target)
+}
+
+/// The URL a redirect from `current` to `location` leads to, if
+/// `--location` may follow it. `location` may be absolute, `//host/…`,
+/// `/path`, `?query` or relative to the current path; its `#fragment` is
+/// dropped (it is never sent).
+pub fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, RedirectError> {
+    if !asked {
+        return Err(RedirectError::NotAsked);
+    }
+    if followed >= MAX_REDIRECTS {
+        return Err(RedirectError::TooMany);
+    }
+    let here = origin(current).ok_or(RedirectError::BadLocation)?;
+    let target = target(current, location)?;
     match origin(&target) {
         Some(o) if o == here => Ok(target),
         Some(_) => Err(RedirectError::OtherOrigin(match url::parse(&target) {

@@ -50,9 +50,53 @@ pub fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)>, Repl
     Ok(vars)
 }
 
+/// Why a referenced secret's group is refused by `CREDHOOK_SECRET_GROUPS`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupError {
+    Json(crate::json::Error),
+    /// The reply names no `secret_group_id`: it cannot be checked.
+    Unknown,
+    /// In this group (shown: at most 64 visible ASCII characters).
+    NotListed(String),
+}
+
+impl core::fmt::Display for GroupError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            GroupError::Json(e) => write!(f, "could not be read: {e}"),
+            GroupError::Unknown => {
+                f.write_str("could not be checked against CREDHOOK_SECRET_GROUPS: the reply names no secret_group_id")
+            }
+            GroupError::NotListed(g) => write!(
+                f,
+                "is in secret group `{g}`, which CREDHOOK_SECRET_GROUPS does not list; name a secret in one of \
+                 the job's groups (the job's owner sets CREDHOOK_SECRET_GROUPS)"
+            ),
+        }
+    }
+}
+
+/// Whether the secret in `reply` is in one of `allowed` (the
+/// `CREDHOOK_SECRET_GROUPS` ids, compared in any ASCII letter case: group ids
+/// are `default` and UUIDs).
+pub fn check_group(reply: &[u8], allowed: &[String]) -> Result<(), GroupError> {
+    let v = json::parse(reply).map_err(GroupError::Json)?;
+    match v.get("secret_group_id").and_then(Value::as_str) {
+        Some(g) if allowed.iter().any(|a| a.eq_ignore_ascii_case(g)) => Ok(()),
+        Some(g) => Err(GroupError::NotListed(
+            g.chars()
+                .take(64)
+                .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+                .collect(),
+        )),
+        None => Err(GroupError::Unknown),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     fn vars(reply: &str) -> Vec<(String, String)> {
         hook_vars("DB", reply.as_bytes())
@@ -97,6 +141,36 @@ mod tests {
         );
         assert_eq!(vars(r#"{"secret_type":"arbitrary","payload":"hello"}"#)[1].1, "hello");
         assert_eq!(vars(r#"{"secret_type":"something_new"}"#).len(), 1);
+    }
+
+    #[test]
+    fn groups() {
+        let allowed = [String::from("default"), String::from("g-1")];
+        let reply = |g: &str| format!(r#"{{"secret_type":"arbitrary","payload":"p","secret_group_id":{g}}}"#);
+        assert_eq!(check_group(reply("\"g-1\"").as_bytes(), &allowed), Ok(()));
+        assert_eq!(check_group(reply("\"default\"").as_bytes(), &allowed), Ok(()));
+        assert_eq!(check_group(reply("\"G-1\"").as_bytes(), &allowed), Ok(()), "any case");
+        assert_eq!(
+            check_group(reply("\"g-2\"").as_bytes(), &allowed),
+            Err(GroupError::NotListed("g-2".into()))
+        );
+        assert_eq!(
+            check_group(reply("\"evil\\nline\"").as_bytes(), &allowed),
+            Err(GroupError::NotListed("evil?line".into()))
+        );
+        assert_eq!(
+            check_group(reply("null").as_bytes(), &allowed),
+            Err(GroupError::Unknown)
+        );
+        assert_eq!(
+            check_group(br#"{"secret_type":"arbitrary"}"#, &allowed),
+            Err(GroupError::Unknown)
+        );
+        let e = GroupError::NotListed("other".into()).to_string();
+        assert!(
+            e.starts_with("is in secret group `other`, which CREDHOOK_SECRET_GROUPS"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -85,6 +85,16 @@ pub struct Settings {
     pub resolve_secrets: bool,
     /// `CREDHOOK_HOOK_IAM_TOKEN`. Defaults to false.
     pub hook_iam_token: bool,
+    /// `CREDHOOK_PREVIOUS_CREDENTIALS`: on create, read the task's own
+    /// secret and give the hook its current version. Defaults to false.
+    pub previous_credentials: bool,
+    /// `CREDHOOK_SECRET_GROUPS`: the secret groups a `secret_id` input may
+    /// name a secret in. Defaults to any group.
+    pub secret_groups: Option<Vec<String>>,
+    /// `CREDHOOK_HTTP_ALLOW`, checked here so that a broken value stops the
+    /// job before it runs; the hook's `credhook http` applies it. Defaults
+    /// to any host.
+    pub http_allow: Option<crate::http_allow::Allowlist>,
 }
 
 pub const DEFAULT_HOOK: &str = "/hook";
@@ -258,6 +268,26 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
     let hook_timeout_s = env.number("CREDHOOK_HOOK_TIMEOUT", DEFAULT_HOOK_TIMEOUT_S, 1, 86_400);
     let resolve_secrets = env.flag("CREDHOOK_RESOLVE_SECRETS", true);
     let hook_iam_token = env.flag("CREDHOOK_HOOK_IAM_TOKEN", false);
+    let previous_credentials = env.flag("CREDHOOK_PREVIOUS_CREDENTIALS", false);
+    let secret_groups = match env.get("CREDHOOK_SECRET_GROUPS").map(parse_groups) {
+        None => None,
+        Some(Ok(groups)) => Some(groups),
+        Some(Err(e)) => {
+            env.error("CREDHOOK_SECRET_GROUPS", e);
+            None
+        }
+    };
+    let http_allow = match crate::http_allow::from_setting(env.get(crate::http_allow::SETTING)) {
+        Ok(a) => a,
+        Err(e) => {
+            let what = e
+                .strip_prefix(crate::http_allow::SETTING)
+                .map_or(e.as_str(), str::trim_start)
+                .to_string();
+            env.error(crate::http_allow::SETTING, what);
+            None
+        }
+    };
 
     match (action, credential) {
         (Some(action), Some(credential)) if env.errors.is_empty() => Ok(Settings {
@@ -279,9 +309,32 @@ pub fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Setti
             hook_timeout_s,
             resolve_secrets,
             hook_iam_token,
+            previous_credentials,
+            secret_groups,
+            http_allow,
         }),
         _ => Err(env.errors),
     }
+}
+
+/// `CREDHOOK_SECRET_GROUPS=id[,…]`: secret group ids (`default` or a UUID),
+/// comma-separated, whitespace around each ignored.
+pub fn parse_groups(v: &str) -> Result<Vec<String>, String> {
+    let mut groups = Vec::new();
+    for g in v.split(',').map(str::trim).filter(|g| !g.is_empty()) {
+        if !g.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(format!(
+                "`{g}` is not a secret group id; list group ids (`default` or a UUID), comma-separated"
+            ));
+        }
+        groups.push(g.to_string());
+    }
+    if groups.is_empty() {
+        return Err(String::from(
+            "holds no group id; list the groups referenced secrets may be in, e.g. default,<group UUID>",
+        ));
+    }
+    Ok(groups)
 }
 
 /// A boolean setting: `true`/`false` in any case, `1`/`0`.
@@ -330,7 +383,8 @@ mod tests {
         );
         assert_eq!((s.http_timeout_s, s.hook_timeout_s), (30, 300));
         assert_eq!(s.hook, "/hook");
-        assert!(s.resolve_secrets && !s.hook_iam_token);
+        assert!(s.resolve_secrets && !s.hook_iam_token && !s.previous_credentials);
+        assert_eq!((s.secret_groups, s.http_allow), (None, None));
         assert!(matches!(s.credential, Credential::ApiKey(_)));
     }
 
@@ -370,6 +424,48 @@ mod tests {
         );
         assert!(errors[2].what.contains("`rotate`"));
         assert!(errors[3].what.contains("only allowed to a loopback host"));
+    }
+
+    #[test]
+    fn owner_settings() {
+        let s = parse(
+            with(&[
+                ("CREDHOOK_PREVIOUS_CREDENTIALS", "TRUE"),
+                (
+                    "CREDHOOK_SECRET_GROUPS",
+                    " default, 0f9a2b1c-1111-4222-8333-944455556666 ,",
+                ),
+                ("CREDHOOK_HTTP_ALLOW", "api.example.com,*.example.net:443"),
+            ])
+            .into_iter(),
+        )
+        .unwrap();
+        assert!(s.previous_credentials);
+        assert_eq!(
+            s.secret_groups.unwrap(),
+            ["default", "0f9a2b1c-1111-4222-8333-944455556666"]
+        );
+        assert_eq!(s.http_allow.unwrap().to_string(), "api.example.com,*.example.net:443");
+        let errors = parse(
+            with(&[
+                ("CREDHOOK_PREVIOUS_CREDENTIALS", "yes"),
+                ("CREDHOOK_SECRET_GROUPS", "a b"),
+                ("CREDHOOK_HTTP_ALLOW", "*"),
+            ])
+            .into_iter(),
+        )
+        .unwrap_err();
+        let vars: Vec<&str> = errors.iter().map(|e| e.var).collect();
+        assert_eq!(
+            vars,
+            [
+                "CREDHOOK_PREVIOUS_CREDENTIALS",
+                "CREDHOOK_SECRET_GROUPS",
+                "CREDHOOK_HTTP_ALLOW"
+            ]
+        );
+        assert!(errors[2].what.starts_with("`*`"), "{}", errors[2].what);
+        assert!(parse_groups(",").is_err());
     }
 
     #[test]

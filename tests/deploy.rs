@@ -517,3 +517,67 @@ fn a_hook_named_like_an_option_is_a_file() {
         "{create:?}"
     );
 }
+
+#[test]
+fn allow_host_sets_the_jobs_egress_allowlist() {
+    let (dir, bin) = site(false);
+    let (code, _, stderr) = deploy_provider(
+        &dir,
+        &bin,
+        &["--allow-host", "api.example.com", "--allow-host", "*.example.net:443"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let create = calls(&dir).pop().unwrap();
+    assert!(
+        create.ends_with(&s(&["--env", "CREDHOOK_HTTP_ALLOW=api.example.com,*.example.net:443"])),
+        "{create:?}"
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
+fn without_allow_host_check_warns_once_and_a_jobs_allowlist_is_kept() {
+    let (dir, bin) = site(false);
+    let (code, _, stderr) = deploy_provider(&dir, &bin, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr.matches("unless the job sets CREDHOOK_HTTP_ALLOW").count(),
+        1,
+        "{stderr}"
+    );
+    let create = calls(&dir).pop().unwrap();
+    assert!(!create.iter().any(|a| a.contains("CREDHOOK_HTTP_ALLOW")), "{create:?}");
+    // An existing job's allowlist stays (update never names it).
+    let (dir, bin) = site(true);
+    let job = EXISTING_JOB.replace(
+        r#"{"name": "SMOUT_OLD_TOKEN""#,
+        r#"{"name":"CREDHOOK_HTTP_ALLOW","value":"api.example.com"},
+{"name": "SMOUT_OLD_TOKEN""#,
+    );
+    std::fs::write(dir.join("job.json"), job).unwrap();
+    let (code, stdout, stderr) = deploy_provider(&dir, &bin, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("sets CREDHOOK_HTTP_ALLOW; it is kept"), "{stdout}");
+    let update = calls(&dir).pop().unwrap();
+    assert!(!update.iter().any(|a| a.contains("CREDHOOK_HTTP_ALLOW")), "{update:?}");
+}
+
+#[test]
+fn a_bad_allow_host_stops_before_anything_runs() {
+    let (dir, bin) = site(false);
+    for (host, says) in [
+        ("https://api.example.com", "one HOST[:PORT]"),
+        ("a.example.com,b.example.com", "one HOST[:PORT]"),
+        ("*", "CREDHOOK_HTTP_ALLOW `*`"),
+        ("api.example.com:0", "the port must be a number"),
+        ("a.*.example.com", "`*` may only be a whole first label"),
+    ] {
+        let (code, stdout, stderr) = deploy_provider(&dir, &bin, &["--allow-host", host]);
+        assert_ne!(code, 0, "{host} was accepted");
+        assert!(
+            stdout.contains(says) || stderr.contains(says),
+            "{host}: {stdout}{stderr}"
+        );
+    }
+    assert!(calls(&dir).is_empty(), "something ran for a bad --allow-host");
+}

@@ -10,8 +10,16 @@
 //! `GET /emulator/updates` returns what was recorded. Every request is
 //! recorded with its answer ([`Call`], and `requests.jsonl`).
 //!
-//! It is not a faithful Secrets Manager: no secret groups, no IAM policies,
-//! no versions. It checks what credhook sends, nothing more.
+//! Every secret it serves carries a `secret_group_id` (`default` unless the
+//! seeded JSON names one). A secret for which it accepted a
+//! `credentials_created` update is served as a `custom_credentials` secret
+//! whose `credentials_content` is the payload of the last one and whose
+//! `versions_total` counts them (what a provider reading its previous
+//! version sees).
+//!
+//! It is not a faithful Secrets Manager: no IAM policies (every token may
+//! read every group), no version history beyond the last. It checks what
+//! credhook sends, nothing more.
 
 pub mod client;
 mod http;
@@ -268,9 +276,20 @@ impl Options {
     }
 }
 
+/// What the emulator keeps of a secret's versions.
+#[derive(Debug, Clone, Default)]
+struct Versions {
+    total: u64,
+    /// The last accepted `credentials.payload`, as JSON.
+    payload: String,
+    /// Its `credentials.id`.
+    credentials_id: String,
+}
+
 #[derive(Default)]
 struct State {
     secrets: HashMap<String, String>,
+    versions: HashMap<String, Versions>,
     faults: HashMap<Endpoint, VecDeque<Fault>>,
     updates: Vec<Update>,
     calls: Vec<Call>,
@@ -389,9 +408,17 @@ impl Emulator {
         self.ca_file.as_deref()
     }
 
-    /// Serves `raw` (a secret resource as JSON, sent byte for byte) at `GET /api/v2/secrets/{id}`.
+    /// Serves `raw` (a secret resource as JSON, sent byte for byte) at `GET
+    /// /api/v2/secrets/{id}`, with `"secret_group_id":"default"` put first
+    /// when it names no group.
     pub fn add_secret(&self, id: &str, raw: &str) {
-        self.shared.lock().secrets.insert(id.to_string(), raw.to_string());
+        self.shared.lock().secrets.insert(id.to_string(), with_group(raw));
+    }
+
+    /// How many `credentials_created` updates were accepted for `secret_id`
+    /// (its `versions_total`).
+    pub fn versions_total(&self, secret_id: &str) -> u64 {
+        self.shared.lock().versions.get(secret_id).map_or(0, |v| v.total)
     }
 
     /// Queues a fault for the next request to `endpoint` that has none queued before it.
@@ -586,10 +613,14 @@ fn handle<S: Write>(s: &mut S, sh: &Shared, req: http::Request) -> io::Result<bo
         Some(Route::Token) => token(sh, &req),
         Some(Route::Secret(id)) => match authorized(sh, &req) {
             Err(r) => r,
-            Ok(()) => match sh.lock().secrets.get(&id) {
-                Some(raw) => json_reply(200, raw.clone()),
-                None => error_reply(404, &format!("Secret {id} not found")),
-            },
+            Ok(()) => {
+                let st = sh.lock();
+                match (st.versions.get(&id), st.secrets.get(&id)) {
+                    (Some(v), seeded) => json_reply(200, custom_credentials(&id, v, seeded.map(String::as_str))),
+                    (None, Some(raw)) => json_reply(200, raw.clone()),
+                    (None, None) => error_reply(404, &format!("Secret {id} not found")),
+                }
+            }
         },
         Some(Route::Task(secret_id, task_id)) => match authorized(sh, &req) {
             Err(r) => r,
@@ -779,7 +810,15 @@ fn task_update(sh: &Shared, req: &http::Request, secret_id: String, task_id: Str
         json::to_string(&update.task_id),
         json::to_string(&update.status())
     );
-    sh.lock().updates.push(update);
+    let version = new_version(&update);
+    let mut st = sh.lock();
+    if let Some((payload, credentials_id)) = version {
+        let v = st.versions.entry(update.secret_id.clone()).or_default();
+        v.total += 1;
+        v.payload = payload;
+        v.credentials_id = credentials_id;
+    }
+    st.updates.push(update);
     json_reply(200, reply)
 }
 
@@ -796,6 +835,70 @@ fn request_line(c: &Call, started: Instant) -> String {
         json::to_string(&c.path),
         c.status.map_or(String::from("null"), |s| s.to_string()),
         c.answer.as_str()
+    )
+}
+
+/// The payload (as JSON) and credentials id of a `credentials_created` update.
+fn new_version(u: &Update) -> Option<(String, String)> {
+    let Value::Object(body) = u.json() else { return None };
+    if !matches!(body.get("status"), Some(Value::String(s)) if s == "credentials_created") {
+        return None;
+    }
+    let Some(Value::Object(creds)) = body.get("credentials") else {
+        return None;
+    };
+    let payload = creds.get("payload").map(json::to_string)?;
+    let id = match creds.get("id") {
+        Some(Value::String(id)) => id.clone(),
+        _ => String::new(),
+    };
+    Some((payload, id))
+}
+
+/// A string member of a JSON object text.
+fn member(raw: &str, key: &str) -> Option<String> {
+    match json::from_str::<Value>(raw) {
+        Ok(Value::Object(o)) => match o.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `raw` with `"secret_group_id":"default"` first when it has no such member.
+fn with_group(raw: &str) -> String {
+    let Ok(Value::Object(o)) = json::from_str::<Value>(raw) else {
+        return raw.to_string();
+    };
+    if o.contains_key("secret_group_id") {
+        return raw.to_string();
+    }
+    match raw.trim_start().strip_prefix('{') {
+        Some(rest) if rest.trim_start().starts_with('}') => r#"{"secret_group_id":"default"}"#.to_string(),
+        Some(rest) => format!(r#"{{"secret_group_id":"default",{rest}"#),
+        None => raw.to_string(),
+    }
+}
+
+/// A custom credentials secret as `GET /api/v2/secrets/{id}` shows it after
+/// `versions.total` accepted creates; the seeded secret's name and group
+/// are kept.
+fn custom_credentials(id: &str, v: &Versions, seeded: Option<&str>) -> String {
+    let group = seeded
+        .and_then(|r| member(r, "secret_group_id"))
+        .unwrap_or_else(|| "default".into());
+    let name = seeded
+        .and_then(|r| member(r, "name"))
+        .unwrap_or_else(|| "emulated-secret".into());
+    format!(
+        r#"{{"id":{},"name":{},"secret_type":"custom_credentials","secret_group_id":{},"state":1,"state_description":"active","versions_total":{},"credentials_id":{},"credentials_content":{}}}"#,
+        json::to_string(&id.to_string()),
+        json::to_string(&name),
+        json::to_string(&group),
+        v.total,
+        json::to_string(&v.credentials_id),
+        v.payload
     )
 }
 
@@ -853,4 +956,50 @@ fn random() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos());
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_secret_has_a_group() {
+        assert_eq!(
+            with_group(r#"{"id":"a","payload":"p"}"#),
+            r#"{"secret_group_id":"default","id":"a","payload":"p"}"#
+        );
+        assert_eq!(with_group("{ }"), r#"{"secret_group_id":"default"}"#);
+        let own = r#"{"id":"a","secret_group_id":"g-1"}"#;
+        assert_eq!(with_group(own), own);
+        assert_eq!(with_group("not json"), "not json");
+    }
+
+    #[test]
+    fn a_created_update_is_the_next_version() {
+        let u = |body: &str| Update {
+            secret_id: "s".into(),
+            task_id: "t".into(),
+            body: body.into(),
+        };
+        assert_eq!(
+            new_version(&u(
+                r#"{"status":"credentials_created","credentials":{"id":"c-1","payload":{"b":"2","a":1}}}"#
+            )),
+            Some((r#"{"a":1,"b":"2"}"#.into(), "c-1".into()))
+        );
+        assert_eq!(new_version(&u(r#"{"status":"credentials_deleted"}"#)), None);
+        let v = Versions {
+            total: 2,
+            payload: r#"{"token":"x"}"#.into(),
+            credentials_id: "c-2".into(),
+        };
+        let served = custom_credentials("s", &v, Some(r#"{"id":"s","name":"n","secret_group_id":"g"}"#));
+        let Ok(Value::Object(o)) = json::from_str::<Value>(&served) else {
+            panic!("{served}")
+        };
+        assert_eq!(member(&served, "secret_group_id").as_deref(), Some("g"));
+        assert_eq!(member(&served, "name").as_deref(), Some("n"));
+        assert!(matches!(o.get("versions_total"), Some(Value::Number(_))), "{served}");
+        assert!(served.ends_with(r#""credentials_content":{"token":"x"}}"#), "{served}");
+    }
 }

@@ -17,6 +17,7 @@ Usage: credhook-emulator [options]
   --cr-token TOKEN       a compute resource token IAM accepts (repeatable)
   --token-ttl SECONDS    expires_in of issued tokens (default 3600)
   --secrets FILE         secrets to serve: JSON lines, one secret resource each, with an \"id\"
+                         (and a \"secret_group_id\"; without one it is \"default\")
   --fault ENDPOINT=F,…   scripted faults for token|secret|task, used one per request:
                          500, 429@2 (Retry-After 2), reset, lost (acted on, reply
                          dropped), redirect:302, stall:5, oversized, malformed,
@@ -40,6 +41,9 @@ GET /emulator/updates; every request and its answer is appended to
 DIR/requests.jsonl ({\"at_ms\",\"endpoint\",\"method\",\"path\",\"status\",\"answer\"}).
 Each record line is written whole. It prints its URL and CA file, and writes
 the URL to DIR/url.
+After a credentials_created update, GET /api/v2/secrets/ID serves that
+secret as custom_credentials: credentials_content is the last payload,
+versions_total counts them.
 ";
 
 fn main() {

@@ -1,6 +1,7 @@
 //! HTTPS fakes of the vendor APIs the example providers call (JFrog access
 //! tokens, IBM Cloud IAM API keys, PagerDuty webhook subscriptions, GitLab
-//! project access tokens), for `tests/providers.rs` and `scripts/bench.sh`.
+//! project access tokens, Slack's refresh-token exchange), for
+//! `tests/providers.rs`, `tests/slack.rs` and `scripts/bench.sh`.
 //!
 //! Each fake checks what the vendor documents — method, path, auth header,
 //! content type, body fields and their types — and answers in the vendor's
@@ -21,6 +22,9 @@ mod iam;
 mod jfrog;
 mod pagerduty;
 mod replies;
+mod slack;
+
+pub use slack::{SLACK_CLIENT_ID, SLACK_TEAM_ID};
 
 use crate::{http, tls};
 use std::collections::{BTreeMap, VecDeque};
@@ -43,6 +47,10 @@ pub enum Vendor {
     PagerDuty,
     /// `POST/DELETE /api/v4/projects/{id}/access_tokens`, `PRIVATE-TOKEN: <token>`.
     Gitlab,
+    /// `POST /api/oauth.v2.access` (a form; the admin credential is the
+    /// app's client secret, the client id [`SLACK_CLIENT_ID`]); refresh
+    /// tokens are single-use.
+    Slack,
 }
 
 impl Vendor {
@@ -52,6 +60,7 @@ impl Vendor {
             "iam" | "ibm-iam-apikey" => Some(Vendor::Iam),
             "pagerduty" => Some(Vendor::PagerDuty),
             "gitlab" => Some(Vendor::Gitlab),
+            "slack" => Some(Vendor::Slack),
             _ => None,
         }
     }
@@ -121,8 +130,11 @@ pub(crate) struct State {
     pub faults: VecDeque<(String, Fault)>,
     pub received: Vec<Received>,
     pub creds: BTreeMap<String, Credential>,
-    /// IAM: bearer tokens issued for the admin API key.
+    /// IAM: bearer tokens issued for the admin API key; Slack: every access
+    /// and refresh token issued.
     pub tokens: Vec<String>,
+    /// Slack: each refresh token issued, and whether it was exchanged.
+    pub refresh: BTreeMap<String, bool>,
     pub next: u64,
 }
 
@@ -247,6 +259,29 @@ impl VendorFake {
             .lock()
             .faults
             .push_back((format!("{method} {path_part}"), fault));
+    }
+
+    /// Slack: a new refresh token, valid for one exchange (the initial one
+    /// a test stores in the exchange secret).
+    pub fn slack_refresh_token(&self) -> String {
+        slack::issue_refresh_token(&self.shared)
+    }
+
+    /// Slack: spends `token` as if it had been exchanged elsewhere.
+    pub fn slack_spend(&self, token: &str) {
+        if let Some(spent) = self.shared.lock().refresh.get_mut(token) {
+            *spent = true;
+        }
+    }
+
+    /// Slack: the refresh tokens issued and not yet exchanged.
+    pub fn slack_unspent(&self) -> Vec<String> {
+        let st = self.shared.lock();
+        st.refresh
+            .iter()
+            .filter(|(_, spent)| !**spent)
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 
     /// Every request so far, in order.

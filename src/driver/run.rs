@@ -4,7 +4,7 @@
 //! with a rollback `delete` whenever a create does not end reported.
 
 use super::hook::{self, Hook};
-use super::http::{Call, Http, HttpError, Method, Request};
+use super::http::{Call, Http, HttpError, Method, Reply, Request};
 use super::log::{Log, Value};
 use super::token::Tokens;
 use super::{Env, Vars, known_secrets, process, signals};
@@ -13,6 +13,7 @@ use crate::flow::{EXIT_SUCCESS, Event, Flow, Outcome, Step, Update};
 use crate::hookenv;
 use crate::inputs::{self, Input};
 use crate::outputs;
+use crate::previous;
 use crate::referenced;
 use crate::schema::{self, Kind};
 use crate::secret::Secret;
@@ -203,7 +204,7 @@ impl Job<'_> {
             .filter(|i| self.settings.resolve_secrets && i.field.kind == Kind::SecretId && i.value.is_some())
             .collect();
         let action = self.settings.action;
-        let mut flow = Flow::new(action, invalid, to_read.len());
+        let mut flow = Flow::new(action, invalid, to_read.len()).with_previous(self.settings.previous_credentials);
         let hook = Hook {
             path: &self.settings.hook,
             timeout_s: self.settings.hook_timeout_s,
@@ -221,6 +222,10 @@ impl Job<'_> {
                 Step::ReadSecret(i) => match self.read_secret(to_read[i], &mut resolved) {
                     Ok(()) => Event::SecretRead,
                     Err(why) => Event::SecretUnreadable(why),
+                },
+                Step::ReadPrevious => match self.read_previous(&mut resolved) {
+                    Ok(()) => Event::PreviousRead,
+                    Err(why) => Event::PreviousUnreadable(why),
                 },
                 Step::RunHook => {
                     let iam_token = self.tokens.current().filter(|_| self.settings.hook_iam_token);
@@ -301,23 +306,29 @@ impl Job<'_> {
         }
     }
 
-    /// `GET /api/v2/secrets/{id}` for one `secret_id` input; its fields are
-    /// added to `vars`.
-    fn read_secret(&mut self, input: &Input, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
-        let Some(id) = &input.value else { return Ok(()) };
-        let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
+    /// `GET /api/v2/secrets/{id}` with `token`.
+    fn get_secret(&mut self, id: &str, token: &Secret) -> Result<Reply, HttpError> {
         let url = api::secret_url(&self.settings.instance_url, id);
         let req = Request {
             call: Call::SecretRead,
             report: None,
             method: Method::Get,
             url: &url,
-            bearer: Some(&token),
+            bearer: Some(token),
             content_type: None,
             body: None,
         };
+        self.http.send(self.log, &req)
+    }
+
+    /// `GET /api/v2/secrets/{id}` for one `secret_id` input; its fields are
+    /// added to `vars`. With `CREDHOOK_SECRET_GROUPS`, a secret in another
+    /// group is refused before any field is used.
+    fn read_secret(&mut self, input: &Input, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
+        let Some(id) = &input.value else { return Ok(()) };
+        let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
         let name = input.field.api_name();
-        let reply = self.http.send(self.log, &req).map_err(|e| {
+        let reply = self.get_secret(id, &token).map_err(|e| {
             let status = match &e {
                 HttpError::Status { status, .. } => Some(*status),
                 _ => None,
@@ -327,6 +338,9 @@ impl Job<'_> {
                 api::secret_read_hint(status)
             )
         })?;
+        if let Some(groups) = &self.settings.secret_groups {
+            referenced::check_group(&reply.body, groups).map_err(|e| format!("input `{name}`: secret {id} {e}"))?;
+        }
         let fields = referenced::hook_vars(&input.field.name, &reply.body)
             .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
         for (var, value) in fields {
@@ -341,5 +355,59 @@ impl Job<'_> {
         }
         hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
             .map_err(|e| format!("input `{name}`: secret {id}: {e}"))
+    }
+
+    /// `CREDHOOK_PREVIOUS_CREDENTIALS`: the task's own secret, read like a
+    /// referenced one (a 404 is no previous version); its current version's
+    /// fields become `CREDHOOK_PREVIOUS_<FIELD>` (secrets), with
+    /// `CREDHOOK_PREVIOUS=present` or `none`, added to `vars`.
+    /// `CREDHOOK_SECRET_GROUPS` does not apply: it is the task's own secret.
+    fn read_previous(&mut self, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
+        let id = self.settings.secret_id.clone();
+        let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
+        let found = match self.get_secret(&id, &token) {
+            Ok(reply) => Some(reply),
+            Err(HttpError::Status { status: 404, .. }) => None,
+            Err(e) => {
+                let status = match &e {
+                    HttpError::Status { status, .. } => Some(*status),
+                    _ => None,
+                };
+                return Err(format!(
+                    "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS) could not be read: secret {id} ({e}); {}",
+                    api::secret_read_hint(status)
+                ));
+            }
+        };
+        let prev = match found {
+            Some(reply) => previous::from_reply(&reply.body).map_err(|e| {
+                format!(
+                    "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS) could not be read: secret {id}: {e}"
+                )
+            })?,
+            None => previous::Previous::default(),
+        };
+        if !prev.skipped.is_empty() {
+            self.log.warn(
+                "previous version: fields whose names cannot be environment variables were not given to the hook",
+                &[("fields", Value::Str(&prev.skipped.join(", ")))],
+            );
+        }
+        let status = prev.status();
+        for f in prev.fields {
+            if f.secret {
+                known_secrets::register(f.value.expose());
+            }
+            hookenv::check_value(&f.var, f.value.expose())
+                .map_err(|e| format!("the secret's previous version (secret {id}) cannot be given to the hook: {e}"))?;
+            vars.push((f.var, f.value));
+        }
+        vars.push((String::from(previous::STATUS_VAR), Secret::from(status)));
+        self.log.info(
+            "previous version read",
+            &[("previous", Value::Str(status)), ("secret_id", Value::Str(&id))],
+        );
+        hookenv::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
+            .map_err(|e| format!("the secret's previous version (secret {id}): {e}"))
     }
 }

@@ -24,11 +24,90 @@ pub enum Place {
     Host(PathBuf),
 }
 
+impl Place {
+    /// The image root that `scripts/rootfs.sh [--with TOOL]… DIR hook`
+    /// assembles in `w`'s directory, when it can be entered (root, and
+    /// CREDHOOK_PROVIDERS_ON_HOST unset); else this machine, saying so.
+    pub fn new(w: &World, hook: &Path, with: &[&str]) -> Place {
+        if can_chroot().is_ok() && std::env::var_os("CREDHOOK_PROVIDERS_ON_HOST").is_none() {
+            let root = w.dir.join("rootfs");
+            let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+            for t in with {
+                args.push("--with".as_ref());
+                args.push(t.as_ref());
+            }
+            args.push(root.as_os_str());
+            args.push(hook.as_os_str());
+            let out = rootfs(&args);
+            assert!(
+                out.status.success(),
+                "rootfs.sh: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Place::Image(root)
+        } else {
+            eprintln!(
+                "providers: running {} on this machine, not in the image root (that needs root)",
+                hook.display()
+            );
+            let bin = w.dir.join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::os::unix::fs::symlink(credhook_bin(), bin.join("credhook")).unwrap();
+            for t in with {
+                if let Some(path) = which(t) {
+                    std::os::unix::fs::symlink(path, bin.join(t)).unwrap();
+                }
+            }
+            Place::Host(bin)
+        }
+    }
+
+    /// Copies `src` (a CA file) to `/tmp/NAME` in the image root; the path
+    /// the hook and credhook see it at.
+    pub fn file(&self, src: &Path, name: &str) -> String {
+        match self {
+            Place::Image(root) => {
+                std::fs::copy(src, root.join("tmp").join(name)).unwrap();
+                format!("/tmp/{name}")
+            }
+            Place::Host(_) => src.display().to_string(),
+        }
+    }
+
+    /// `credhook run` there, with only `env` (and PATH), its hook `hook`.
+    pub fn command(&self, w: &World, mut env: Vec<(String, String)>, hook: &Path) -> Command {
+        let mut cmd = match self {
+            // PATH=/bin is the image's (the Containerfile's ENV).
+            Place::Image(root) => command_in_root(root, &env, &["/credhook", "run"]),
+            Place::Host(bin) => {
+                env.push(("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())));
+                env.push(("CREDHOOK_HOOK".into(), hook.display().to_string()));
+                let mut c = Command::new(credhook_bin());
+                c.arg("run").env_clear().current_dir(&w.dir).envs(env);
+                c
+            }
+        };
+        cmd.stdin(std::process::Stdio::null());
+        cmd
+    }
+}
+
+/// A command on this machine's PATH.
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
 pub struct Case {
     pub p: &'static Provider,
     pub w: World,
     pub fake: VendorFake,
     place: Place,
+    /// Where the hook finds Secrets Manager's CA and the vendor's.
+    cas: (String, String),
     schema: Vec<(String, String)>,
     tasks: usize,
 }
@@ -62,33 +141,18 @@ impl Case {
         );
         w.secret(p.admin);
         let hook = repo().join("examples").join(p.dir).join("hook.sh");
-        let place = if can_chroot().is_ok() && std::env::var_os("CREDHOOK_PROVIDERS_ON_HOST").is_none() {
-            let root = w.dir.join("rootfs");
-            let out = rootfs(&[root.as_os_str(), hook.as_os_str()]);
-            assert!(
-                out.status.success(),
-                "rootfs.sh: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::fs::copy(w.emu.ca_file().unwrap(), root.join("tmp/sm-ca.pem")).unwrap();
-            std::fs::copy(fake.ca_file(), root.join("tmp/vendor-ca.pem")).unwrap();
-            Place::Image(root)
-        } else {
-            eprintln!(
-                "providers: running {} on this machine, not in the image root (that needs root)",
-                p.dir
-            );
-            let bin = w.dir.join("bin");
-            std::fs::create_dir_all(&bin).unwrap();
-            std::os::unix::fs::symlink(credhook_bin(), bin.join("credhook")).unwrap();
-            Place::Host(bin)
-        };
+        let place = Place::new(&w, &hook, &[]);
+        let cas = (
+            place.file(w.emu.ca_file().unwrap(), "sm-ca.pem"),
+            place.file(fake.ca_file(), "vendor-ca.pem"),
+        );
         let schema = schema_of(&repo().join("examples").join(p.dir).join("job_config.json"));
         Case {
             p,
             w,
             fake,
             place,
+            cas,
             schema,
             tasks: 0,
         }
@@ -130,28 +194,10 @@ impl Case {
         }
         env.extend(self.schema.iter().cloned());
         env.extend(self.inputs(changes));
-        let mut cmd = match &self.place {
-            Place::Image(root) => {
-                env.push(("CREDHOOK_CA_FILE".into(), "/tmp/sm-ca.pem".into()));
-                env.push(("SSL_CERT_FILE".into(), "/tmp/vendor-ca.pem".into()));
-                // PATH=/bin is the image's (the Containerfile's ENV).
-                command_in_root(root, &env, &["/credhook", "run"])
-            }
-            Place::Host(bin) => {
-                env.push((
-                    "CREDHOOK_CA_FILE".into(),
-                    self.w.emu.ca_file().unwrap().display().to_string(),
-                ));
-                env.push(("SSL_CERT_FILE".into(), self.fake.ca_file().display().to_string()));
-                env.push(("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())));
-                let hook = repo().join("examples").join(self.p.dir).join("hook.sh");
-                env.push(("CREDHOOK_HOOK".into(), hook.display().to_string()));
-                let mut c = Command::new(credhook_bin());
-                c.arg("run").env_clear().current_dir(&self.w.dir).envs(env);
-                c
-            }
-        };
-        cmd.stdin(std::process::Stdio::null());
+        env.push(("CREDHOOK_CA_FILE".into(), self.cas.0.clone()));
+        env.push(("SSL_CERT_FILE".into(), self.cas.1.clone()));
+        let hook = repo().join("examples").join(self.p.dir).join("hook.sh");
+        let mut cmd = self.place.command(&self.w, env, &hook);
         let out = watch_command_lines(&self.fake, || cmd.output().expect("run credhook"));
         for s in self.fake.secrets() {
             self.w.secret(&s);

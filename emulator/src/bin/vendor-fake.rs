@@ -9,13 +9,15 @@ vendor-fake — an HTTPS fake of a vendor API the example providers call
 
 Usage: vendor-fake VENDOR --admin CREDENTIAL [--dir DIR] [--port N]
 
-  VENDOR             jfrog | iam | pagerduty | gitlab
-  --admin CREDENTIAL the admin token (jfrog, gitlab), REST API key (pagerduty)
-                     or API key (iam) the fake accepts
+  VENDOR             jfrog | iam | pagerduty | gitlab | slack
+  --admin CREDENTIAL the admin token (jfrog, gitlab), REST API key (pagerduty),
+                     API key (iam) or the app's client secret (slack) the fake accepts
   --dir DIR          where <vendor>-ca.pem and url go (default: ./vendor-fake)
   --port N           listen on 127.0.0.1:N (default: any free port)
 
 It prints its URL and CA file, writes the URL to DIR/url, and serves until killed.
+For slack it also prints the client id and writes a first refresh token to
+DIR/slack-refresh-token (mode 0600); each refresh token is good for one exchange.
 ";
 
 fn main() {
@@ -48,11 +50,31 @@ fn real_main() -> Result<(), String> {
             },
         }
     }
-    let vendor = vendor.ok_or("name a vendor: jfrog, iam, pagerduty or gitlab")?;
+    let vendor = vendor.ok_or("name a vendor: jfrog, iam, pagerduty, gitlab or slack")?;
     let admin = admin.ok_or("--admin is required")?;
     let fake = VendorFake::start_on(vendor, &dir, &admin, port).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("url"), fake.url()).map_err(|e| e.to_string())?;
     println!("{} (CA: {})", fake.url(), fake.ca_file().display());
+    if vendor == Vendor::Slack {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = dir.join("slack-refresh-token");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| e.to_string())?;
+        f.write_all(fake.slack_refresh_token().as_bytes())
+            .map_err(|e| e.to_string())?;
+        println!(
+            "client id {}; first refresh token in {} (API base: {}/api)",
+            credhook_emulator::vendors::SLACK_CLIENT_ID,
+            path.display(),
+            fake.url()
+        );
+    }
     loop {
         std::thread::park();
     }

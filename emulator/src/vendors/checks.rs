@@ -14,6 +14,7 @@ pub fn handle(sh: &Shared, req: &Request) -> Reply {
         Vendor::Iam => super::iam::handle(sh, req, &parts),
         Vendor::PagerDuty => super::pagerduty::handle(sh, req, &parts),
         Vendor::Gitlab => super::gitlab::handle(sh, req, &parts),
+        Vendor::Slack => super::slack::handle(sh, req, &parts),
     };
     result.unwrap_or_else(|r| r)
 }
@@ -111,4 +112,34 @@ pub(super) fn take(sh: &Shared, id: &str, scope: &str) -> Option<()> {
     let c = st.creds.get_mut(id).filter(|c| !c.deleted && c.scope == scope)?;
     c.deleted = true;
     Some(())
+}
+
+/// `application/x-www-form-urlencoded` fields, decoded.
+pub(super) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
 }

@@ -66,6 +66,19 @@ pub fn error(vendor: Vendor, status: u16, message: &str) -> Reply {
             ),
         ),
         Vendor::Gitlab => ("application/json", format!(r#"{{"message":{msg}}}"#)),
+        // Slack answers 200 with ok:false for its own errors; a rate limit is
+        // a real 429, and an outage a real 5xx.
+        Vendor::Slack => {
+            let error = match status {
+                429 => "ratelimited",
+                500..=599 => "fatal_error",
+                _ => message,
+            };
+            (
+                "application/json",
+                format!(r#"{{"ok":false,"error":{}}}"#, json::to_string(&error.to_string())),
+            )
+        }
     };
     let mut reply = json(status, ctype, body);
     if status == 429 {

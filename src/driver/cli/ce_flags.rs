@@ -96,6 +96,15 @@ pub fn main(args: Vec<OsString>) -> u8 {
             return 1;
         }
     };
+    // Warned on stderr: stdout stays the arguments, for `eval`.
+    match super::egress_warning() {
+        Ok(Some(w)) => std::eprintln!("credhook ce-flags: {w}"),
+        Ok(None) => {}
+        Err(e) => {
+            std::eprintln!("credhook ce-flags: {e} (from this environment)");
+            return 1;
+        }
+    }
     let env = jobconfig::ce_flags(&vars);
     match args.settings {
         None => std::print!("{env}"),

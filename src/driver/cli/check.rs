@@ -3,6 +3,7 @@
 use super::{EXIT_USAGE, file_arg, load};
 use crate::jobconfig;
 use std::ffi::OsString;
+use std::format;
 use std::vec::Vec;
 
 /// `credhook check [FILE]`: one line per problem on stdout (none when the
@@ -15,7 +16,11 @@ pub fn check(path: &str) -> u8 {
             return 1;
         }
     };
-    let problems = jobconfig::check(&vars);
+    let mut problems = jobconfig::check(&vars);
+    let warning = super::egress_warning().unwrap_or_else(|e| {
+        problems.push(format!("{e} (from this environment)"));
+        None
+    });
     for p in &problems {
         std::println!("{path}: {p}");
     }
@@ -24,6 +29,9 @@ pub fn check(path: &str) -> u8 {
     }
     let count = |prefix: &str| vars.iter().filter(|(n, _)| n.starts_with(prefix)).count();
     std::eprintln!("{path}: ok ({} inputs, {} outputs)", count("SMIN_"), count("SMOUT_"));
+    if let Some(w) = warning {
+        std::eprintln!("{path}: {w}");
+    }
     0
 }
 

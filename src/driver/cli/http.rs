@@ -10,6 +10,7 @@ use super::tool_io::{self as input, ReadError};
 use crate::driver::Env;
 use crate::driver::http::{agent_config, load_pem_as};
 use crate::expand;
+use crate::http_allow::{self, Allowlist};
 use crate::http_rules::{self, Method};
 use crate::retry::{self, Ended, Progress};
 use crate::secret::{Secret, SecretBuf};
@@ -31,6 +32,9 @@ enum Failure {
     /// line came before a refused redirect or an oversized body: a script
     /// that reads only the status must not take it for success).
     Transport(String),
+    /// Exit 2: `CREDHOOK_HTTP_ALLOW` refuses the host (or is broken); nothing
+    /// was sent. The message names the host, never the path or query.
+    NotAllowed(String),
 }
 
 fn usage(msg: impl Into<String>) -> Failure {
@@ -60,6 +64,41 @@ struct Prepared {
     url: Secret,
     headers: Vec<(String, Secret)>,
     body: Option<Zeroizing<Vec<u8>>>,
+    /// `CREDHOOK_HTTP_ALLOW`, for the redirects too.
+    allow: Option<Allowlist>,
+}
+
+/// The authority of a URL as written, without `user@`: what a refusal
+/// names when the host is made by `{{NAME}}` expansion.
+fn written_authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let auth = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    auth.rfind('@').map_or(auth, |i| &auth[i + 1..])
+}
+
+/// `CREDHOOK_HTTP_ALLOW` (read from this process's environment) against
+/// the expanded `url`, before anything is resolved or sent.
+fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, Failure> {
+    let allow = http_allow::from_setting(env.get(http_allow::SETTING))
+        .map_err(|e| Failure::NotAllowed(format!("{e}; nothing was sent")))?;
+    if let Some(a) = &allow {
+        let Some((host, port)) = http_allow::host_port(url) else {
+            return Err(Failure::NotAllowed(String::from(
+                "the URL has no host it could allow; nothing was sent",
+            )));
+        };
+        if !a.allows(host, port) {
+            // A host made by expansion is named as written: its value may be a secret.
+            let written = written_authority(written);
+            let shown = if written.contains("{{") {
+                format!("the host `{written}` (once expanded)")
+            } else {
+                http_allow::shown(host, port)
+            };
+            return Err(Failure::NotAllowed(http_allow::refusal(&shown)));
+        }
+    }
+    Ok(allow)
 }
 
 fn has_header(headers: &[(String, Secret)], name: &str) -> bool {
@@ -93,6 +132,7 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
             place(&a.url)
         )));
     }
+    let allow = check_allowed(env, &a.url, url.expose())?;
     let mut headers = Vec::new();
     for h in &a.headers {
         let (name, value) = http_rules::split_header(h).map_err(usage)?;
@@ -149,7 +189,12 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
             }
         }
     }
-    Ok(Prepared { url, headers, body })
+    Ok(Prepared {
+        url,
+        headers,
+        body,
+        allow,
+    })
 }
 
 /// `-o FILE` must be a file credhook may replace: not a symbolic link (it
@@ -365,6 +410,11 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
             && http_rules::is_redirect(r.status)
             && !a.ok.contains(&r.status)
         {
+            if a.location
+                && let Some(refused) = redirect_not_allowed(p.allow.as_ref(), p.url.expose(), r.location.as_deref())
+            {
+                return Err(Failure::Transport(refused));
+            }
             match http_rules::follow(p.url.expose(), r.location.as_deref(), a.location, redirects) {
                 Ok(target) => {
                     let next = http_rules::method_after_redirect(r.status, method);
@@ -415,6 +465,24 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
     }
 }
 
+/// Why `CREDHOOK_HTTP_ALLOW` refuses the target of a redirect from
+/// `current` to `location`, if it does: checked before the redirect rules,
+/// whatever they say. Names the host, never the path.
+fn redirect_not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>) -> Option<String> {
+    let allow = allow?;
+    // An unusable Location is the redirect rules' to refuse.
+    let target = http_rules::target(current, location).ok()?;
+    let refused = match http_allow::host_port(&target) {
+        Some((host, port)) if allow.allows(host, port) => return None,
+        Some((host, _)) => String::from(host),
+        None => String::from(url::host_of(&target).unwrap_or("another host")),
+    };
+    Some(format!(
+        "redirect to {refused} refused: it is not in {}, the hosts this job may call",
+        http_allow::SETTING
+    ))
+}
+
 /// Writes the status line (with `--status`) and the body to stdout, or the
 /// body to FILE: created 0600, an existing file made 0600 before the body is
 /// written (it may hold a secret), a symbolic link refused.
@@ -458,7 +526,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             let _ = input::write_stdout(format!("{USAGE}\n").as_bytes());
             return 0;
         }
-        Err(Failure::Usage(m) | Failure::Transport(m)) => {
+        Err(Failure::Usage(m) | Failure::Transport(m) | Failure::NotAllowed(m)) => {
             say(format_args!("{m}"));
             return 2;
         }
@@ -466,6 +534,19 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let env = Env::from_process();
     let mut log_place = place(&a.url);
     let m = a.method.as_str();
+    if a.check {
+        return match prepare(&a, &env) {
+            Ok(_) => 0,
+            Err(Failure::NotAllowed(e)) => {
+                say(format_args!("{m} refused: {e}"));
+                2
+            }
+            Err(Failure::Usage(e) | Failure::Transport(e)) => {
+                say(format_args!("{m} {log_place}: {e}"));
+                2
+            }
+        };
+    }
     match call(&a, &env, &mut log_place) {
         Ok(reply) => {
             let code = http_rules::exit_for_status(reply.status, &a.ok);
@@ -492,6 +573,14 @@ pub fn main(args: Vec<OsString>) -> u8 {
                 let _ = input::write_stdout(b"000\n");
             }
             3
+        }
+        Err(Failure::NotAllowed(e)) => {
+            // The host only: the path as written may hold anything.
+            say(format_args!("{m} refused: {e}"));
+            if a.status {
+                let _ = input::write_stdout(b"000\n");
+            }
+            2
         }
     }
 }

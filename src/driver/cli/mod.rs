@@ -29,6 +29,23 @@ pub fn load(path: &str) -> Result<Vec<(String, String)>, String> {
     jobconfig::parse(&bytes).map_err(|e| format!("{path}: {e}"))
 }
 
+/// `check` and `ce-flags` see job_config.json, not the job's settings:
+/// `CREDHOOK_HTTP_ALLOW` in their own environment (scripts/deploy.sh
+/// exports its --allow-host list) is checked, and without it they warn that
+/// the job may reach any host. `Err`: the setting is broken.
+pub fn egress_warning() -> Result<Option<String>, String> {
+    let value = std::env::var(crate::http_allow::SETTING).ok();
+    match crate::http_allow::from_setting(value.as_deref())? {
+        Some(_) => Ok(None),
+        None => Ok(Some(format!(
+            "warning: unless the job sets {0}, its hook's `credhook http` calls can reach any host, so a \
+             secret's creator can send the job's credentials anywhere its inputs point; set {0} to the hosts \
+             the provider calls (scripts/deploy.sh --allow-host HOST)",
+            crate::http_allow::SETTING
+        ))),
+    }
+}
+
 /// A command-line argument as UTF-8, or an error that names it (escaped, so
 /// a terminal shows what was typed) and says what to do.
 pub fn utf8(what: &str, v: OsString) -> Result<String, String> {

@@ -28,8 +28,13 @@ usage: credhook http [OPTIONS] METHOD URL
                                GET HEAD PUT DELETE only, unless --retry-post (POST too)
                                or --retry-any (POST and PATCH too)
       --location               follow redirects to the same scheme, host and port (at most 5)
+      --check                  check the call as if to send it (URL, options, {{NAME}}s,
+                               CREDHOOK_HTTP_ALLOW) and exit 0, or 2 saying why; nothing is sent
 {{NAME}} in the URL, header values, --data/--json text and --form values is
 replaced by the environment variable NAME (unset or empty: usage error).
+CREDHOOK_HTTP_ALLOW=host[:port][,…] (a job setting: *.example.com for its
+subdomains, a bare host for any port) refuses every other host, and any
+redirect to one, before it is resolved: exit 2 (3 for a redirect).
 Exit status: 0 2xx or an --ok status; 1 another status (the body is still
 written); 2 usage error; 3 no usable reply (DNS, connect, TLS, timeout, too
 large, redirect refused).";
@@ -57,6 +62,8 @@ pub struct Args {
     pub retries: u32,
     pub scope: RetryScope,
     pub location: bool,
+    /// `--check`: everything is checked, nothing is sent.
+    pub check: bool,
 }
 
 fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
@@ -90,6 +97,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
     let mut retries = 0;
     let mut scope = RetryScope::Idempotent;
     let mut location = false;
+    let mut check = false;
     // lexopt's own messages may echo a value (`--status=…`); arg_error does not.
     let bad = |e: lexopt::Error| usage(format!("{}\n{USAGE}", super::super::arg_error(e)));
     while let Some(arg) = p.next().map_err(bad)? {
@@ -149,6 +157,7 @@ pub fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
             Long("retry-post") => {}
             Long("retry-any") => scope = RetryScope::Any,
             Long("location") | Short('L') => location = true,
+            Long("check") => check = true,
             Value(v) => positional.push(input::utf8(v, "an operand").map_err(usage)?),
             other => return Err(bad(other.unexpected())),
         }
@@ -183,5 +192,6 @@ pub fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
         retries,
         scope,
         location,
+        check,
     }))
 }
