@@ -1,7 +1,6 @@
 //! The `credhook` binary: parse the command line, dispatch, exit.
 
-use credhook::driver::cli::{self, ce_flags, check, dry_run, http, json};
-use credhook::driver::{Env, run};
+use credhook::cli::{self, ce_flags, check, dry_run, http, json, run};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -30,16 +29,16 @@ setting, the hook protocol, exit statuses and error codes.
 
 fn main() -> ExitCode {
     // First: the finished line reports CPU time from here, not the runtime's.
-    credhook::driver::process::mark_start();
+    cli::mark_start();
     let mut args = std::env::args_os().skip(1);
     let command = args.next();
     let rest: Vec<OsString> = args.collect();
     let code = match command.as_ref().map(|c| c.to_str()) {
-        None => run::run(&Env::from_process()),
-        Some(Some("run")) if rest.is_empty() => run::run(&Env::from_process()),
+        None => run::main(),
+        Some(Some("run")) if rest.is_empty() => run::main(),
         Some(Some("check")) => check::main(rest),
         Some(Some("ce-flags")) => ce_flags::main(rest),
-        Some(Some("dry-run")) => dry_run::dry_run(rest, Env::from_process()),
+        Some(Some("dry-run")) => dry_run::main(rest),
         Some(Some("http")) => http::main(rest),
         Some(Some("json")) => json::main(rest),
         Some(Some("--version" | "-V")) if rest.is_empty() => {

@@ -2,9 +2,7 @@
 //! the cargo-fuzz targets run, on stable Rust, so CI keeps every input the
 //! fuzzers found interesting passing.
 
-#[path = "../fuzz/src/checks.rs"]
-#[allow(dead_code)]
-mod checks;
+use credhook::fuzzing as checks;
 
 fn replay(target: &str, check: fn(&[u8])) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

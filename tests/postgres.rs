@@ -67,7 +67,7 @@ fn setup() -> (World, Postgres, PathBuf) {
         String::from_utf8_lossy(&out.stderr)
     );
     let config = std::fs::read_to_string(repo().join("examples/postgres/job_config.json")).unwrap();
-    for (name, value) in credhook::jobconfig::parse(config.as_bytes()).unwrap() {
+    for (name, value) in credhook::parse_job_config(config.as_bytes()).unwrap() {
         w.set(&name, &value);
     }
     w.set("SM_LOGIN_SECRET_ID_VALUE", LOGIN_SECRET)

@@ -5,9 +5,9 @@
 //! means is [`super::hook`]'s business.
 
 use super::signals;
-use crate::hook_clock::{HookClock, Signal};
-use crate::outputs::MAX_OUTPUT_BYTES;
-use crate::secret::extend_zeroizing;
+use crate::core::hook::channel::MAX_OUTPUT_BYTES;
+use crate::core::hook::clock::{HookClock, Signal};
+use crate::core::secrets::secret::extend_zeroizing;
 use std::fs::File;
 use std::io;
 use std::io::Read;
@@ -19,43 +19,43 @@ use std::time::{Duration, Instant};
 use std::vec::Vec;
 use zeroize::{Zeroize, Zeroizing};
 
-pub use crate::hook_clock::{DRAIN_LIMIT, KILL_GRACE};
+pub(crate) use crate::core::hook::clock::DRAIN_LIMIT;
 /// Held stdout/stderr lines, in bytes: each line counts its length plus
 /// one, so blank lines count too; once a line does not fit, it and every
 /// later line are dropped and counted.
-pub const MAX_HELD_LOG: usize = 256 * 1024;
+pub(crate) const MAX_HELD_LOG: usize = 256 * 1024;
 /// At most this many held lines, whatever their length (the log grows by a
 /// JSON record per line).
-pub const MAX_HELD_LINES: usize = 16 * 1024;
+pub(crate) const MAX_HELD_LINES: usize = 16 * 1024;
 /// How much of the output channel is kept: more than it may hold (1 MiB), so
 /// that values written past that limit are still registered as secrets.
-pub const MAX_KEPT_OUTPUT: usize = 2 * MAX_OUTPUT_BYTES;
+pub(crate) const MAX_KEPT_OUTPUT: usize = 2 * MAX_OUTPUT_BYTES;
 /// How much of the last stderr line is kept for a task description.
 const LAST_STDERR_KEPT: usize = 4096;
 /// Where the hook finds its output channel.
-pub const OUTPUT_PATH: &str = "/dev/fd/3";
+pub(crate) const OUTPUT_PATH: &str = "/dev/fd/3";
 
-pub struct Spec<'a> {
-    pub path: &'a str,
-    pub arg: &'a str,
-    pub env: super::Vars,
-    pub timeout: Duration,
+pub(crate) struct Spec<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) arg: &'a str,
+    pub(crate) env: super::Vars,
+    pub(crate) timeout: Duration,
     /// How long the run may go on after a stop signal before it gets
     /// SIGTERM (SIGKILL follows [`KILL_GRACE`] later). Zero for the hook's
     /// own run; the rollback gets a little time to delete what it can.
-    pub after_stop: Duration,
+    pub(crate) after_stop: Duration,
 }
 
-pub use crate::verdict::Ending;
+pub(crate) use crate::core::hook::verdict::Ending;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 impl Stream {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
@@ -63,42 +63,34 @@ impl Stream {
     }
 }
 
-pub struct Run {
-    pub ending: Ending,
+pub(crate) struct Run {
+    pub(crate) ending: Ending,
     /// What the hook wrote to fd 3: at most [`MAX_KEPT_OUTPUT`] bytes of it.
-    pub output: Zeroizing<Vec<u8>>,
+    pub(crate) output: Zeroizing<Vec<u8>>,
     /// More than 1 MiB was written to fd 3.
-    pub output_overflow: bool,
+    pub(crate) output_overflow: bool,
     /// stdout/stderr lines, held whole (a long line is split only after it
     /// is masked) until the hook exits.
-    pub lines: HeldLines,
-    pub dropped_lines: u64,
+    pub(crate) lines: HeldLines,
+    pub(crate) dropped_lines: u64,
     /// The last non-blank stderr line (its first 4 KiB), and whether it was
     /// longer.
-    pub last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
-    pub duration: Duration,
+    pub(crate) last_stderr: Option<(Zeroizing<Vec<u8>>, bool)>,
+    pub(crate) duration: Duration,
 }
 
 /// Lines in one zeroizing buffer, each a range of it.
 #[derive(Default)]
-pub struct HeldLines {
+pub(crate) struct HeldLines {
     text: Zeroizing<Vec<u8>>,
     index: Vec<(Stream, u32, u32)>,
 }
 
 impl HeldLines {
-    pub fn iter(&self) -> impl Iterator<Item = (Stream, &[u8])> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Stream, &[u8])> {
         self.index
             .iter()
             .map(|(s, a, b)| (*s, &self.text[*a as usize..*b as usize]))
-    }
-
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
     }
 }
 
@@ -206,7 +198,7 @@ impl Collector {
 }
 
 /// Runs the hook to its end and collects what it wrote.
-pub fn run(spec: Spec<'_>) -> Run {
+pub(crate) fn run(spec: Spec<'_>) -> Run {
     let started = Instant::now();
     let not_started = |e: io::Error| Run {
         ending: Ending::NotStarted(e.to_string()),

@@ -13,11 +13,11 @@ use zeroize::Zeroizing;
 /// Why a file could not be read; the text names the problem and the fix
 /// (the caller adds which setting and path).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileError(pub String);
+pub(crate) struct FileError(pub String);
 
 /// Reads `path` whole into a zeroizing buffer, if it is a regular file of at
 /// most `limit` bytes.
-pub fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
+pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer. It has no effect
     // on reading a regular file.
     let file = std::fs::OpenOptions::new()
@@ -56,7 +56,7 @@ fn read_capped(file: File, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> 
         if buf.len() + n > limit as usize {
             return Err(too_large(limit));
         }
-        crate::secret::extend_zeroizing(&mut buf, &chunk[..n]);
+        crate::core::secrets::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
     Ok(buf)
 }

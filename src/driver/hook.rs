@@ -2,15 +2,15 @@
 //! judging what it did, logging its lines, and the rollback `delete`.
 
 use super::child::{self, Ending, Spec};
-use super::log::{Log, Value};
+use super::log::{Log, LogValue};
 use super::{Vars, known_secrets, signals};
-use crate::hookenv;
-use crate::inputs::Input;
-use crate::schema::Schema;
-use crate::secret::Secret;
-use crate::settings::Action;
-use crate::task::{ErrorCode, FailureCode};
-use crate::verdict;
+use crate::core::hook::environment;
+use crate::core::hook::verdict;
+use crate::core::job::error_codes::{ErrorCode, FailureCode};
+use crate::core::job::inputs::Input;
+use crate::core::job::schema::Schema;
+use crate::core::job::settings::Action;
+use crate::core::secrets::secret::Secret;
 use std::collections::BTreeSet;
 use std::format;
 use std::string::String;
@@ -23,18 +23,18 @@ use std::vec::Vec;
 const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(15);
 /// At most this many ids are deleted by one rollback; any more are logged
 /// (and said in the description) to be deleted by hand.
-pub const MAX_ROLLBACK_IDS: usize = 16;
+pub(crate) const MAX_ROLLBACK_IDS: usize = 16;
 
 /// Which hook, and how long it may run.
-pub struct Hook<'a> {
-    pub path: &'a str,
-    pub timeout_s: u64,
+pub(crate) struct Hook<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) timeout_s: u64,
 }
 
 /// Runs the hook with `arg` (`create` or `delete`) to its end or its timeout.
 /// `honour_stop`: whether a stop signal ends it (not for a rollback started
 /// after the stop, which has its own, shorter timeout).
-pub fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars, honour_stop: bool) -> child::Run {
+pub(crate) fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars, honour_stop: bool) -> child::Run {
     let after_stop = if honour_stop {
         Duration::ZERO
     } else {
@@ -66,11 +66,11 @@ fn run_hook_for(
     run
 }
 
-pub use crate::verdict::Verdict;
+pub(crate) use crate::core::hook::verdict::Verdict;
 
 /// The hook's environment: the job's, scrubbed, plus inputs, resolved secret
 /// fields, the IAM token when asked for, and `CREDHOOK_OUTPUT`.
-pub fn environment(
+pub(crate) fn environment(
     job_env: &Vars,
     schema: &Schema,
     inputs: &[Input],
@@ -89,7 +89,7 @@ pub fn environment(
             .iter()
             .filter(|(k, _)| {
                 k.to_str()
-                    .is_none_or(|k| hookenv::passes(k, schema) && !replaced.contains(k))
+                    .is_none_or(|k| environment::passes(k, schema) && !replaced.contains(k))
             })
             .cloned(),
     );
@@ -109,8 +109,8 @@ pub fn environment(
 }
 
 /// Turns the hook's run into what the task should say (the rules are
-/// [`crate::verdict::judge`]'s).
-pub fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
+/// [`crate::core::hook::verdict::judge`]'s).
+pub(crate) fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
     // Masked here, while it is known whether it was cut (a cut may split a
     // secret).
     let last_stderr = run.last_stderr.as_ref().map(|(line, cut)| {
@@ -151,7 +151,7 @@ pub fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>,
 }
 
 /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
-pub fn log_run(log: &Log, run: &child::Run, what: &str) {
+pub(crate) fn log_run(log: &Log, run: &child::Run, what: &str) {
     for (stream, line) in run.lines.iter() {
         // Masked whole first, then split: a secret across a split point
         // would otherwise be logged as two unmasked halves.
@@ -160,7 +160,10 @@ pub fn log_run(log: &Log, run: &child::Run, what: &str) {
         for piece in pieces(&masked, MAX_LOGGED_LINE) {
             log.info(
                 piece,
-                &[("stream", Value::Str(stream.as_str())), ("source", Value::Str(what))],
+                &[
+                    ("stream", LogValue::Str(stream.as_str())),
+                    ("source", LogValue::Str(what)),
+                ],
             );
         }
     }
@@ -168,8 +171,8 @@ pub fn log_run(log: &Log, run: &child::Run, what: &str) {
         log.warn(
             "hook log lines dropped: more than 256 KiB or 16384 lines",
             &[
-                ("dropped_lines", Value::Num(run.dropped_lines)),
-                ("source", Value::Str(what)),
+                ("dropped_lines", LogValue::Num(run.dropped_lines)),
+                ("source", LogValue::Str(what)),
             ],
         );
     }
@@ -183,8 +186,8 @@ pub fn log_run(log: &Log, run: &child::Run, what: &str) {
     log.info(
         &format!("{what} {ending}"),
         &[
-            ("duration_ms", Value::Num(run.duration.as_millis() as u64)),
-            ("source", Value::Str(what)),
+            ("duration_ms", LogValue::Num(run.duration.as_millis() as u64)),
+            ("source", LogValue::Str(what)),
         ],
     );
 }
@@ -206,7 +209,7 @@ fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
             end -= 1;
         }
         // Never through the middle of a mask.
-        let mask = crate::registry::MASK;
+        let mask = crate::core::secrets::registry::MASK;
         if let Some(k) = (1..mask.len()).find(|k| end > *k && rest.as_bytes()[end - k..].starts_with(mask.as_bytes())) {
             end -= k;
         }
@@ -219,7 +222,7 @@ fn pieces(text: &str, max: usize) -> impl Iterator<Item = &str> {
 /// The hook's environment for deleting `id`: the create's, with
 /// `SM_CREDENTIALS_ID` set and `SM_ACTION=delete_credentials` (so a hook that
 /// looks at `SM_ACTION` instead of `$1` still deletes).
-pub fn delete_env(base_env: &Vars, id: &str) -> Vars {
+pub(crate) fn delete_env(base_env: &Vars, id: &str) -> Vars {
     let mut env: Vars = base_env
         .0
         .iter()
@@ -238,13 +241,13 @@ pub fn delete_env(base_env: &Vars, id: &str) -> Vars {
 /// [`MAX_ROLLBACK_IDS`] or the budget are logged to be deleted by hand.
 /// Returns the sentence for the task's description, or None when there was
 /// nothing to delete.
-pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
+pub(crate) fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
     if ids.is_empty() {
         return None;
     }
     log.warn(
         "rolling back: deleting the credentials just created",
-        &[("credentials_ids", Value::Str(&listed(ids)))],
+        &[("credentials_ids", LogValue::Str(&listed(ids)))],
     );
     let started = Instant::now();
     let budget = Duration::from_secs(hook.timeout_s);
@@ -261,7 +264,7 @@ pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, id
             failed.extend(ids[n..].iter().map(String::as_str));
             log.error(
                 "rollback cut short: these credentials were not deleted; delete them by hand",
-                &[("credentials_ids", Value::Str(&listed(&ids[n..])))],
+                &[("credentials_ids", LogValue::Str(&listed(&ids[n..])))],
             );
             break;
         }
@@ -270,13 +273,13 @@ pub fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, id
         if matches!(run.ending, Ending::Exited(0)) {
             log.info(
                 "rollback done: the credentials were deleted",
-                &[("credentials_id", Value::Str(id))],
+                &[("credentials_id", LogValue::Str(id))],
             );
             deleted.push(id.as_str());
         } else {
             log.error(
                 "rollback failed: the credentials may remain in the external system; delete them by hand",
-                &[("credentials_id", Value::Str(id))],
+                &[("credentials_id", LogValue::Str(id))],
             );
             failed.push(id.as_str());
         }

@@ -2,11 +2,11 @@
 //! verified certificates, per-attempt timeouts, a body cap, retries with
 //! backoff and jitter that honour `Retry-After`, one log line per attempt.
 
-use super::log::{Log, Value};
+use super::log::{Log, LogValue};
 use super::signals;
-use crate::retry::{self, Ended, Next, Policy, Progress};
-use crate::secret::Secret;
-use crate::url;
+use crate::core::net::retry::{self, Ended, Next, Policy, Progress};
+use crate::core::net::url;
+use crate::core::secrets::secret::Secret;
 use std::boxed::Box;
 use std::fmt;
 use std::io::Read;
@@ -18,10 +18,10 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use zeroize::Zeroizing;
 
 /// Largest response body accepted; a larger one is a malformed reply.
-pub const MAX_BODY: usize = 1 << 20;
+pub(crate) const MAX_BODY: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Post,
     Put,
@@ -40,7 +40,7 @@ impl Method {
 /// Which call this is; it decides what the reply must hold and whether a
 /// stop signal ends the retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Call {
+pub(crate) enum Call {
     Token,
     SecretRead,
     /// Only its status matters: a 2xx with an odd body was still delivered
@@ -59,28 +59,27 @@ impl Call {
     }
 }
 
-pub struct Request<'a> {
-    pub call: Call,
+pub(crate) struct Request<'a> {
+    pub(crate) call: Call,
     /// Part of the task update that began at this instant (the update
     /// itself, or the token refresh it needs): it gets the report's stop
     /// budget, counted from then.
-    pub report: Option<Instant>,
-    pub method: Method,
-    pub url: &'a str,
-    pub bearer: Option<&'a Secret>,
-    pub content_type: Option<&'static str>,
-    pub body: Option<&'a [u8]>,
+    pub(crate) report: Option<Instant>,
+    pub(crate) method: Method,
+    pub(crate) url: &'a str,
+    pub(crate) bearer: Option<&'a Secret>,
+    pub(crate) content_type: Option<&'static str>,
+    pub(crate) body: Option<&'a [u8]>,
 }
 
 /// A reply with a 2xx status.
-pub struct Reply {
-    pub status: u16,
-    pub body: Zeroizing<Vec<u8>>,
+pub(crate) struct Reply {
+    pub(crate) body: Zeroizing<Vec<u8>>,
 }
 
 /// Why a call did not get a 2xx reply.
 #[derive(Debug)]
-pub enum HttpError {
+pub(crate) enum HttpError {
     /// The URL is malformed or plain http to a non-loopback host; nothing was sent.
     Refused(url::UrlError),
     /// No reply after every attempt: connection refused or reset, timeout, TLS.
@@ -126,12 +125,12 @@ impl fmt::Display for HttpError {
 
 /// Why the HTTP client could not be set up.
 #[derive(Debug)]
-pub struct SetupError(pub String);
+pub(crate) struct SetupError(pub String);
 
 /// Largest `CREDHOOK_CA_FILE` read; a bundle of every public root is ~220 KiB.
-pub const MAX_CA_FILE: u64 = 1 << 20;
+pub(crate) const MAX_CA_FILE: u64 = 1 << 20;
 
-pub struct Http {
+pub(crate) struct Http {
     agent: ureq::Agent,
     policy: Policy,
     timeout: Duration,
@@ -141,7 +140,7 @@ pub struct Http {
 impl Http {
     /// `ca_file`: trust exactly the certificates in this PEM file instead of
     /// the bundled Mozilla roots.
-    pub fn new(policy: Policy, timeout: Duration, ca_file: Option<&str>) -> Result<Http, SetupError> {
+    pub(crate) fn new(policy: Policy, timeout: Duration, ca_file: Option<&str>) -> Result<Http, SetupError> {
         let roots = match ca_file {
             None => RootCerts::WebPki,
             Some(path) => RootCerts::new_with_certs(&load_pem(path)?),
@@ -178,7 +177,7 @@ impl Http {
     }
 
     /// Sends `req`, retrying as [`retry::decide`] says.
-    pub fn send(&mut self, log: &Log, req: &Request<'_>) -> Result<Reply, HttpError> {
+    pub(crate) fn send(&mut self, log: &Log, req: &Request<'_>) -> Result<Reply, HttpError> {
         let parsed = url::parse(req.url).map_err(HttpError::Refused)?;
         let (host, path) = (parsed.host.to_string(), parsed.path.to_string());
         let target = url::connect_url(req.url);
@@ -203,19 +202,19 @@ impl Http {
             };
             may_have_arrived |= outcome.may_have_arrived();
             let mut fields = std::vec![
-                ("call", Value::Str(req.call.as_str())),
-                ("method", Value::Str(req.method.as_str())),
-                ("host", Value::Str(&host)),
-                ("path", Value::Str(&path)),
-                ("attempt", Value::Num(u64::from(progress.attempt) + 1)),
-                ("duration_ms", Value::Num(ms)),
+                ("call", LogValue::Str(req.call.as_str())),
+                ("method", LogValue::Str(req.method.as_str())),
+                ("host", LogValue::Str(&host)),
+                ("path", LogValue::Str(&path)),
+                ("attempt", LogValue::Num(u64::from(progress.attempt) + 1)),
+                ("duration_ms", LogValue::Num(ms)),
             ];
             let err_text;
             match &result {
-                Ok(a) => fields.push(("status", Value::Num(u64::from(a.status)))),
+                Ok(a) => fields.push(("status", LogValue::Num(u64::from(a.status)))),
                 Err(e) => {
                     err_text = e.to_string();
-                    fields.push(("error", Value::Str(&err_text)));
+                    fields.push(("error", LogValue::Str(&err_text)));
                 }
             }
             progress.since_stop_ms = stop_clock(call_started).map(|d| d.as_millis() as u64);
@@ -224,15 +223,12 @@ impl Http {
                 _ => retry::decide(self.policy, progress, outcome, retry_after, self.random()),
             };
             if let Next::RetryAfterMs(d) = verdict {
-                fields.push(("retry_in_ms", Value::Num(d)));
+                fields.push(("retry_in_ms", LogValue::Num(d)));
             }
             log.info("http call", &fields);
             match (verdict, result) {
                 (Next::Done, Ok(a)) => {
-                    return Ok(Reply {
-                        status: a.status,
-                        body: a.body,
-                    });
+                    return Ok(Reply { body: a.body });
                 }
                 (Next::RetryAfterMs(d), _) => {
                     if !wait(Duration::from_millis(d), reports, call_started) {
@@ -491,7 +487,7 @@ fn read_capped(body: &mut ureq::Body) -> Result<Zeroizing<Vec<u8>>, AttemptError
         if buf.len() + n > MAX_BODY {
             return Err(AttemptError::TooLarge);
         }
-        crate::secret::extend_zeroizing(&mut buf, &chunk[..n]);
+        crate::core::secrets::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
     Ok(buf)
 }
@@ -504,7 +500,7 @@ fn load_pem(path: &str) -> Result<Vec<Certificate<'static>>, SetupError> {
 /// `credhook http`): statuses are replies, not errors; no proxy from the
 /// environment; redirects returned as replies; certificates verified against
 /// `roots`. Timeouts are the caller's.
-pub fn agent_config(roots: RootCerts) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
+pub(crate) fn agent_config(roots: RootCerts) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         // Proxies are not read from the environment: nothing reroutes
@@ -521,7 +517,7 @@ pub fn agent_config(roots: RootCerts) -> ureq::config::ConfigBuilder<ureq::types
 
 /// The certificates of a PEM file (a regular file of at most
 /// `MAX_CA_FILE` bytes); `what` names the setting or flag that named it.
-pub fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, String> {
+pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, String> {
     let pem = super::files::read_regular(path, MAX_CA_FILE).map_err(|e| std::format!("{what} `{path}` {}", e.0))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {

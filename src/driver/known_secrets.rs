@@ -1,10 +1,10 @@
-//! The job's one secret registry ([`crate::registry`]). Each source registers
+//! The job's one secret registry ([`crate::core::secrets::registry`]). Each source registers
 //! a value where it reads it (the environment, IAM, Secrets Manager, the hook's
 //! output channel); the log and every task description mask with it. It is
 //! process-wide so that no log line or description can be written without it.
 
-use crate::registry::Registry;
-use crate::schema::Schema;
+use crate::core::job::schema::Schema;
+use crate::core::secrets::registry::Registry;
 use std::string::String;
 use std::sync::{Mutex, MutexGuard};
 
@@ -16,22 +16,22 @@ fn known() -> MutexGuard<'static, Registry> {
 }
 
 /// Registers a secret value (its lines and JSON members too).
-pub fn register(value: &str) {
+pub(crate) fn register(value: &str) {
     known().register(value);
 }
 
 /// Registers every value the hook wrote to its output channel.
-pub fn register_hook_output(bytes: &[u8], schema: &Schema) {
-    crate::outputs::register_values(bytes, schema, &mut known());
+pub(crate) fn register_hook_output(bytes: &[u8], schema: &Schema) {
+    crate::core::hook::channel::register_values(bytes, schema, &mut known());
 }
 
 /// `text` with every known secret masked.
-pub fn mask(text: &str) -> String {
+pub(crate) fn mask(text: &str) -> String {
     known().mask(text)
 }
 
 /// `text`, cut off at its end, with every known secret masked, including a
 /// tail that starts one.
-pub fn mask_cut(text: &str) -> String {
+pub(crate) fn mask_cut(text: &str) -> String {
     known().mask_cut(text)
 }

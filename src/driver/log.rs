@@ -2,13 +2,13 @@
 //! string masked with the secret registry first.
 
 use super::known_secrets;
-use crate::settings::LogFormat;
+use crate::core::job::settings::LogFormat;
 use std::io::Write;
 use std::string::String;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     Info,
     Warn,
     Error,
@@ -25,21 +25,20 @@ impl Level {
 }
 
 /// A log field's value.
-pub enum Value<'a> {
+pub(crate) enum LogValue<'a> {
     Str(&'a str),
     Num(u64),
-    Bool(bool),
 }
 
-pub struct Log {
+pub(crate) struct Log {
     format: LogFormat,
     task_id: String,
     action: String,
-    pub started: Instant,
+    pub(crate) started: Instant,
 }
 
 impl Log {
-    pub fn new(format: LogFormat, task_id: &str, action: &str) -> Log {
+    pub(crate) fn new(format: LogFormat, task_id: &str, action: &str) -> Log {
         Log {
             format,
             task_id: task_id.into(),
@@ -48,31 +47,31 @@ impl Log {
         }
     }
 
-    pub fn info(&self, msg: &str, fields: &[(&str, Value<'_>)]) {
+    pub(crate) fn info(&self, msg: &str, fields: &[(&str, LogValue<'_>)]) {
         self.event(Level::Info, msg, fields);
     }
 
-    pub fn warn(&self, msg: &str, fields: &[(&str, Value<'_>)]) {
+    pub(crate) fn warn(&self, msg: &str, fields: &[(&str, LogValue<'_>)]) {
         self.event(Level::Warn, msg, fields);
     }
 
-    pub fn error(&self, msg: &str, fields: &[(&str, Value<'_>)]) {
+    pub(crate) fn error(&self, msg: &str, fields: &[(&str, LogValue<'_>)]) {
         self.event(Level::Error, msg, fields);
     }
 
-    pub fn event(&self, level: Level, msg: &str, fields: &[(&str, Value<'_>)]) {
+    pub(crate) fn event(&self, level: Level, msg: &str, fields: &[(&str, LogValue<'_>)]) {
         let line = self.render(level, msg, fields);
         // One write per line, so lines from a crash never interleave; a log
         // that cannot be written is not a reason to abandon the task.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
-    fn render(&self, level: Level, msg: &str, fields: &[(&str, Value<'_>)]) -> String {
+    fn render(&self, level: Level, msg: &str, fields: &[(&str, LogValue<'_>)]) -> String {
         use std::fmt::Write as _;
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
-        let ts = crate::time::rfc3339(millis);
+        let ts = crate::core::time::rfc3339(millis);
         let r = known_secrets::mask;
         let mut out = String::with_capacity(160);
         match self.format {
@@ -82,22 +81,19 @@ impl Log {
                 out.push_str("\",\"level\":\"");
                 out.push_str(level.as_str());
                 out.push_str("\",\"msg\":");
-                crate::json::write_string(&mut out, &r(msg));
+                crate::core::json::write_string(&mut out, &r(msg));
                 out.push_str(",\"task_id\":");
-                crate::json::write_string(&mut out, &self.task_id);
+                crate::core::json::write_string(&mut out, &self.task_id);
                 out.push_str(",\"action\":");
-                crate::json::write_string(&mut out, &self.action);
+                crate::core::json::write_string(&mut out, &self.action);
                 for (k, v) in fields {
                     out.push(',');
-                    crate::json::write_string(&mut out, k);
+                    crate::core::json::write_string(&mut out, k);
                     out.push(':');
                     match v {
-                        Value::Str(s) => crate::json::write_string(&mut out, &r(s)),
-                        Value::Num(n) => {
+                        LogValue::Str(s) => crate::core::json::write_string(&mut out, &r(s)),
+                        LogValue::Num(n) => {
                             let _ = write!(out, "{n}");
-                        }
-                        Value::Bool(b) => {
-                            let _ = write!(out, "{b}");
                         }
                     }
                 }
@@ -110,9 +106,8 @@ impl Log {
                 write_escaped(&mut out, &r(msg));
                 for (k, v) in fields {
                     let _ = match v {
-                        Value::Str(s) => write!(out, " {k}={:?}", r(s)),
-                        Value::Num(n) => write!(out, " {k}={n}"),
-                        Value::Bool(b) => write!(out, " {k}={b}"),
+                        LogValue::Str(s) => write!(out, " {k}={:?}", r(s)),
+                        LogValue::Num(n) => write!(out, " {k}={n}"),
                     };
                 }
             }
@@ -121,7 +116,7 @@ impl Log {
         out
     }
 
-    pub fn elapsed_ms(&self) -> u64 {
+    pub(crate) fn elapsed_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Turns off core dumps and marks the process non-dumpable, so no secret can
 /// end up in a core file or be read through ptrace by another user process.
-pub fn harden() -> io::Result<()> {
+pub(crate) fn harden() -> io::Result<()> {
     let zero = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -23,10 +23,10 @@ pub fn harden() -> io::Result<()> {
 }
 
 /// This process's own CPU time and peak RSS (the hook is not included).
-pub struct Usage {
-    pub user_us: u64,
-    pub sys_us: u64,
-    pub max_rss_kib: u64,
+pub(crate) struct Usage {
+    pub(crate) user_us: u64,
+    pub(crate) sys_us: u64,
+    pub(crate) max_rss_kib: u64,
 }
 
 /// CPU time (user, system; µs) already spent when [`mark_start`] ran: a
@@ -36,7 +36,7 @@ static START_CPU_US: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 /// Snapshots the CPU time spent before credhook's `main` (first thing in
 /// `main`), so that [`own_usage`] reports credhook's own.
-pub fn mark_start() {
+pub(crate) fn mark_start() {
     let (user, sys) = cpu_us();
     START_CPU_US[0].store(user, Ordering::Relaxed);
     START_CPU_US[1].store(sys, Ordering::Relaxed);
@@ -46,7 +46,7 @@ pub fn mark_start() {
 /// `VmHWM` of /proc/self/status, which `exec` resets (getrusage's
 /// `ru_maxrss` keeps the high-water mark of the process before `exec`,
 /// the container runtime's). Without /proc, `ru_maxrss`.
-pub fn own_usage() -> Usage {
+pub(crate) fn own_usage() -> Usage {
     let (user, sys) = cpu_us();
     let max_rss_kib = std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -24,7 +24,7 @@ static WAKE_READ: AtomicI32 = AtomicI32::new(-1);
 static WAKE_WRITE: AtomicI32 = AtomicI32::new(-1);
 
 /// The signals handled as a stop, besides the real-time ones.
-pub const STOP_SIGNALS: [libc::c_int; 14] = [
+pub(crate) const STOP_SIGNALS: [libc::c_int; 14] = [
     libc::SIGTERM,
     libc::SIGINT,
     libc::SIGHUP,
@@ -64,7 +64,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 }
 
 /// Installs the handlers: every stop signal, and SIGCHLD.
-pub fn install() -> io::Result<()> {
+pub(crate) fn install() -> io::Result<()> {
     let mut fds = [0 as libc::c_int; 2];
     // SAFETY: pipe2 writes two fds into a live two-element array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
@@ -101,13 +101,13 @@ fn handle(sig: libc::c_int) -> io::Result<()> {
 }
 
 /// Whether a stop signal has arrived.
-pub fn stop_requested() -> bool {
+pub(crate) fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
 /// When the first stop signal arrived (recorded by the handler); `None`
 /// before a stop.
-pub fn stopped_at() -> Option<Instant> {
+pub(crate) fn stopped_at() -> Option<Instant> {
     if !stop_requested() {
         return None;
     }
@@ -138,12 +138,12 @@ fn monotonic_nanos() -> u64 {
 }
 
 /// The name of the first stop signal, for the log (`SIGTERM`, `SIGRTMIN+3`).
-pub fn stop_signal_name() -> Option<std::string::String> {
+pub(crate) fn stop_signal_name() -> Option<std::string::String> {
     let sig = STOP_SIGNAL.load(Ordering::SeqCst);
     (sig != 0).then(|| signal_name(sig))
 }
 
-pub fn signal_name(sig: libc::c_int) -> std::string::String {
+pub(crate) fn signal_name(sig: libc::c_int) -> std::string::String {
     const NAMES: [(libc::c_int, &str); 14] = [
         (libc::SIGTERM, "SIGTERM"),
         (libc::SIGINT, "SIGINT"),
@@ -168,12 +168,12 @@ pub fn signal_name(sig: libc::c_int) -> std::string::String {
 }
 
 /// The read end of the self-pipe (`-1` before [`install`]).
-pub fn wake_fd() -> RawFd {
+pub(crate) fn wake_fd() -> RawFd {
     WAKE_READ.load(Ordering::SeqCst)
 }
 
 /// Empties the self-pipe after `poll` said it is readable.
-pub fn drain_wake() {
+pub(crate) fn drain_wake() {
     let fd = wake_fd();
     let mut buf = [0u8; 64];
     // SAFETY: reading into a live local buffer of the given length from a
@@ -182,7 +182,7 @@ pub fn drain_wake() {
 }
 
 /// Sleeps for `d`, or less when a stop signal arrives. Returns false if it did.
-pub fn sleep(d: Duration) -> bool {
+pub(crate) fn sleep(d: Duration) -> bool {
     let end = Instant::now() + d;
     loop {
         if stop_requested() {

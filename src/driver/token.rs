@@ -4,10 +4,10 @@
 use super::http::{Call, Http, HttpError, Method, Request};
 use super::log::Log;
 use super::{known_secrets, signals};
-use crate::api;
-use crate::iam::{self, Grant, Token};
-use crate::secret::Secret;
-use crate::settings::Credential;
+use crate::core::job::settings::Credential;
+use crate::core::net::api;
+use crate::core::net::iam::{self, Grant, IamToken};
+use crate::core::secrets::secret::Secret;
 use std::format;
 use std::string::String;
 use std::time::{Duration, Instant};
@@ -26,14 +26,14 @@ const CR_TOKEN_PATHS: [&str; 3] = [
 const MAX_CR_TOKEN_FILE: u64 = 64 * 1024;
 
 /// Where tokens come from, and the current one.
-pub struct Tokens<'a> {
-    pub credential: &'a Credential,
-    pub iam_url: &'a str,
-    current: Option<(Token, Instant)>,
+pub(crate) struct Tokens<'a> {
+    pub(crate) credential: &'a Credential,
+    pub(crate) iam_url: &'a str,
+    current: Option<(IamToken, Instant)>,
 }
 
 impl<'a> Tokens<'a> {
-    pub fn new(credential: &'a Credential, iam_url: &'a str) -> Tokens<'a> {
+    pub(crate) fn new(credential: &'a Credential, iam_url: &'a str) -> Tokens<'a> {
         Tokens {
             credential,
             iam_url,
@@ -42,7 +42,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// The current token, if one was had.
-    pub fn current(&self) -> Option<&Secret> {
+    pub(crate) fn current(&self) -> Option<&Secret> {
         self.current.as_ref().map(|(t, _)| &t.access_token)
     }
 
@@ -50,7 +50,7 @@ impl<'a> Tokens<'a> {
     /// it expires within five minutes.
     /// `report`: the task update this token is for, and when it began (a
     /// refresh for it shares its stop budget).
-    pub fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, String> {
+    pub(crate) fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, String> {
         if let Some((t, at)) = &self.current {
             let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
             // After a stop only the report may still call out: a token that
@@ -71,7 +71,7 @@ impl<'a> Tokens<'a> {
             .ok_or_else(|| String::from("no IAM token"))
     }
 
-    fn get(&self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<Token, String> {
+    fn get(&self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<IamToken, String> {
         let cr_token;
         let grant = match self.credential {
             Credential::ApiKey(key) => Grant::ApiKey(key),

@@ -1,0 +1,121 @@
+//! `credhook ce-flags [--job-settings …] [FILE]`: the arguments for
+//! `ibmcloud ce job create|update`.
+
+use super::load;
+use crate::core::job::job_config::{self, JobSettings};
+use std::ffi::OsString;
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+pub(crate) const USAGE: &str = "usage: credhook ce-flags [--job-settings [--task-timeout 10m] [--hook-timeout 300] [--cpu 0.125] [--memory 0.25G]] [FILE]";
+
+struct Args {
+    file: String,
+    /// Some: print the job settings before the `--env` pairs.
+    settings: Option<JobSettings>,
+    help: bool,
+}
+
+/// An option's value or a file name as UTF-8; the error names it.
+fn text(what: &str, v: OsString) -> Result<String, String> {
+    v.into_string()
+        .map_err(|raw| format!("{what} `{}` is not valid UTF-8", raw.to_string_lossy().escape_debug()))
+}
+
+fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+    use lexopt::Arg::{Long, Short, Value};
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut file = None;
+    let mut job_settings = false;
+    let mut help = false;
+    let mut s = JobSettings::default();
+    let mut tuned = None;
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("job-settings") => job_settings = true,
+            Long("help") | Short('h') => help = true,
+            Long(flag @ ("task-timeout" | "hook-timeout" | "cpu" | "memory")) => {
+                let flag = format!("--{flag}");
+                let v = parser.value().map_err(|_| format!("{flag} needs a value"))?;
+                let v = text(&flag, v)?;
+                match flag.as_str() {
+                    "--task-timeout" => {
+                        s.task_timeout_s = job_config::parse_duration(&v).map_err(|e| format!("--task-timeout {e}"))?
+                    }
+                    "--hook-timeout" => {
+                        s.hook_timeout_s = v
+                            .trim()
+                            .parse()
+                            .map_err(|_| format!("--hook-timeout `{v}` is not a whole number of seconds"))?
+                    }
+                    "--cpu" => s.cpu = v,
+                    _ => s.memory = v,
+                }
+                tuned = Some(flag);
+            }
+            Long(other) => return Err(format!("unknown option `--{}`", other.escape_debug())),
+            Short(c) => return Err(format!("unknown option `-{}`", c.escape_debug())),
+            Value(v) if file.is_none() => file = Some(text("file name", v)?),
+            Value(v) => {
+                return Err(format!(
+                    "one FILE only; `{}` is a second",
+                    v.to_string_lossy().escape_debug()
+                ));
+            }
+        }
+    }
+    if let (false, Some(flag)) = (job_settings, tuned) {
+        return Err(format!("{flag} only applies with --job-settings"));
+    }
+    Ok(Args {
+        file: file.unwrap_or_else(|| super::DEFAULT_CONFIG.into()),
+        settings: job_settings.then_some(s),
+        help,
+    })
+}
+
+/// `credhook ce-flags`: the `--env` arguments, shell-quoted, one pair per
+/// line; with `--job-settings`, the job's retry, size and time limits first.
+pub fn main(args: Vec<OsString>) -> u8 {
+    let args = match parse_args(args) {
+        Ok(a) => a,
+        Err(e) => {
+            std::eprintln!("credhook ce-flags: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    if args.help {
+        std::println!("{USAGE}");
+        return 0;
+    }
+    let vars = match load(&args.file) {
+        Ok(v) => v,
+        Err(e) => {
+            std::eprintln!("credhook: {e}");
+            return 1;
+        }
+    };
+    // Warned on stderr: stdout stays the arguments, for `eval`.
+    match super::egress_warning() {
+        Ok(Some(w)) => std::eprintln!("credhook ce-flags: {w}"),
+        Ok(None) => {}
+        Err(e) => {
+            std::eprintln!("credhook ce-flags: {e} (from this environment)");
+            return 1;
+        }
+    }
+    let env = job_config::ce_flags(&vars);
+    match args.settings {
+        None => std::print!("{env}"),
+        Some(s) => match job_config::job_settings(&s) {
+            Ok(flags) if env.is_empty() => std::println!("{flags}"),
+            Ok(flags) => std::print!("{flags} \\\n{env}"),
+            Err(e) => {
+                std::eprintln!("credhook ce-flags: {}: {e}", args.file);
+                return 1;
+            }
+        },
+    }
+    0
+}

@@ -1,0 +1,197 @@
+//! The command line of `credhook http`: parsed and checked, nothing sent.
+
+use super::super::tool_io as input;
+use super::{Failure, usage};
+use crate::core::tools::http_rules::{self, Method, RetryScope};
+use std::ffi::OsString;
+use std::format;
+use std::string::String;
+use std::time::Duration;
+use std::vec::Vec;
+
+pub(crate) const USAGE: &str = "\
+usage: credhook http [OPTIONS] METHOD URL
+  METHOD  GET POST PUT PATCH DELETE HEAD
+  URL     https://… (http:// only to 127.0.0.0/8, [::1] or localhost)
+  -H, --header 'Name: value'   add a header (repeatable)
+  -d, --data TEXT|@FILE|@-     the body; @FILE reads a file, @- stdin (sent as read)
+      --json TEXT|@FILE|@-     a JSON body; sets Content-Type and Accept to application/json
+      --form NAME=VALUE        an application/x-www-form-urlencoded field (repeatable)
+  -o, --output FILE            write the body to FILE (mode 0600; not a symlink) instead of stdout
+      --status                 print the 3-digit status as stdout's first line (000: no usable reply)
+      --ok CODES               statuses that also succeed, e.g. --ok 404,409
+      --cacert FILE            trust only the PEM certificates in FILE (else SSL_CERT_FILE, else Mozilla's roots)
+      --connect-timeout S      seconds to connect, TLS included (default 10, at most 86400)
+      --max-time S             seconds for the whole call, retries included (default 60, at most 86400)
+      --max-size BYTES         largest response body (default 1048576, at most 67108864)
+      --retry N                retry connect errors, timeouts, 429 and 503 N times (default 0);
+                               GET HEAD PUT DELETE only, unless --retry-post (POST too)
+                               or --retry-any (POST and PATCH too)
+      --location               follow redirects to the same scheme, host and port (at most 5)
+      --check                  check the call as if to send it (URL, options, {{NAME}}s,
+                               CREDHOOK_HTTP_ALLOW) and exit 0, or 2 saying why; nothing is sent
+{{NAME}} in the URL, header values, --data/--json text and --form values is
+replaced by the environment variable NAME (unset or empty: usage error).
+CREDHOOK_HTTP_ALLOW=host[:port][,…] (a job setting: *.example.com for its
+subdomains, a bare host for any port) refuses every other host, and any
+redirect to one, before it is resolved: exit 2 (3 for a redirect).
+Exit status: 0 2xx or an --ok status; 1 another status (the body is still
+written); 2 usage error; 3 no usable reply (DNS, connect, TLS, timeout, too
+large, redirect refused).";
+
+pub(crate) enum BodySource {
+    Text(String),
+    File(String),
+    Stdin,
+}
+
+pub(crate) struct Args {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    pub(crate) headers: Vec<String>,
+    pub(crate) body: Option<BodySource>,
+    pub(crate) json: bool,
+    pub(crate) form: Vec<String>,
+    pub(crate) output: Option<String>,
+    pub(crate) status: bool,
+    pub(crate) ok: Vec<u16>,
+    pub(crate) cacert: Option<String>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_time: Duration,
+    pub(crate) max_size: usize,
+    pub(crate) retries: u32,
+    pub(crate) scope: RetryScope,
+    pub(crate) location: bool,
+    /// `--check`: everything is checked, nothing is sent.
+    pub(crate) check: bool,
+}
+
+fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0 && *s <= http_rules::MAX_SECONDS)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            usage(format!(
+                "{flag} `{v}` is not a number of seconds greater than 0 and at most {}",
+                http_rules::MAX_SECONDS
+            ))
+        })
+}
+
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
+    use lexopt::Arg::{Long, Short, Value};
+    let mut p = lexopt::Parser::from_args(args);
+    let mut positional = Vec::new();
+    let mut headers = Vec::new();
+    let mut body = None;
+    let mut json = false;
+    let mut form = Vec::new();
+    let mut output = None;
+    let mut status = false;
+    let mut ok = Vec::new();
+    let mut cacert = None;
+    let mut connect_timeout = Duration::from_secs(10);
+    let mut max_time = Duration::from_secs(60);
+    let mut max_size = 1 << 20;
+    let mut retries = 0;
+    let mut scope = RetryScope::Idempotent;
+    let mut location = false;
+    let mut check = false;
+    // lexopt's own messages may echo a value (`--status=…`); arg_error does not.
+    let bad = |e: lexopt::Error| usage(format!("{}\n{USAGE}", super::super::arg_error(e)));
+    while let Some(arg) = p.next().map_err(bad)? {
+        let flag = match &arg {
+            Short(c) => format!("-{c}"),
+            Long(l) => format!("--{l}"),
+            Value(_) => String::from("an operand"),
+        };
+        let value = |p: &mut lexopt::Parser| -> Result<String, Failure> {
+            input::utf8(p.value().map_err(bad)?, &format!("the value of {flag}")).map_err(usage)
+        };
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Short('H') | Long("header") => headers.push(value(&mut p)?),
+            Short('d') | Long("data") | Long("json") => {
+                if body.is_some() {
+                    return Err(usage("give one body: --data or --json, once"));
+                }
+                json = matches!(arg, Long("json"));
+                let v = value(&mut p)?;
+                body = Some(match v.strip_prefix('@') {
+                    Some("-") => BodySource::Stdin,
+                    Some(file) => BodySource::File(String::from(file)),
+                    None => BodySource::Text(v),
+                });
+            }
+            Long("form") => form.push(value(&mut p)?),
+            Short('o') | Long("output") => output = Some(value(&mut p)?),
+            Long("status") => status = true,
+            Long("ok") => ok.extend(http_rules::parse_ok_list(&value(&mut p)?).map_err(usage)?),
+            Long("cacert") => cacert = Some(value(&mut p)?),
+            Long("connect-timeout") => connect_timeout = seconds(&flag, &value(&mut p)?)?,
+            Long("max-time") => max_time = seconds(&flag, &value(&mut p)?)?,
+            Long("max-size") => {
+                let v = value(&mut p)?;
+                max_size = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0 && *n <= http_rules::MAX_REPLY_SIZE)
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "--max-size `{v}` is not a number of bytes from 1 to {}",
+                            http_rules::MAX_REPLY_SIZE
+                        ))
+                    })?;
+            }
+            Long("retry") => {
+                let v = value(&mut p)?;
+                retries = v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 100)
+                    .ok_or_else(|| usage(format!("--retry `{v}` is not a count from 0 to 100")))?;
+            }
+            // `--retry-any --retry-post` still allows PATCH.
+            Long("retry-post") if scope != RetryScope::Any => scope = RetryScope::AlsoPost,
+            Long("retry-post") => {}
+            Long("retry-any") => scope = RetryScope::Any,
+            Long("location") | Short('L') => location = true,
+            Long("check") => check = true,
+            Value(v) => positional.push(input::utf8(v, "an operand").map_err(usage)?),
+            other => return Err(bad(other.unexpected())),
+        }
+    }
+    let [method, url] = <[String; 2]>::try_from(positional).map_err(|_| {
+        usage(format!(
+            "give a METHOD and a URL, e.g. `credhook http GET https://api.example.com/`\n{USAGE}"
+        ))
+    })?;
+    let method = Method::parse(&method).ok_or_else(|| {
+        usage(format!(
+            "`{method}` is not a method; use GET, POST, PUT, PATCH, DELETE or HEAD"
+        ))
+    })?;
+    if !form.is_empty() && body.is_some() {
+        return Err(usage("give one body: --form, --data or --json"));
+    }
+    Ok(Some(Args {
+        method,
+        url,
+        headers,
+        body,
+        json,
+        form,
+        output,
+        status,
+        ok,
+        cacert,
+        connect_timeout,
+        max_time,
+        max_size,
+        retries,
+        scope,
+        location,
+        check,
+    }))
+}

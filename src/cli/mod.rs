@@ -1,0 +1,109 @@
+//! The subcommands other than `run`: the author's tools (`check`,
+//! `ce-flags`, `dry-run`) and the hook's tools (`http`, `json`, with
+//! `tool_io` for what both read and write). Each file owns one.
+
+pub mod ce_flags;
+pub mod check;
+pub mod dry_run;
+pub mod http;
+pub mod json;
+pub mod run;
+pub(crate) mod tool_io;
+
+/// Snapshots the CPU time spent before `main`, so that the finished line
+/// reports credhook's own: call it first thing.
+pub fn mark_start() {
+    crate::driver::process::mark_start();
+}
+
+use crate::core::job::job_config;
+use std::ffi::OsString;
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+/// Largest job config read (real ones are a few KiB).
+pub(crate) const MAX_CONFIG: u64 = 1 << 20;
+
+/// Exit status for a command line credhook cannot use.
+pub const EXIT_USAGE: u8 = 2;
+
+pub(crate) const DEFAULT_CONFIG: &str = "./job_config.json";
+
+/// Reads and parses a job config; the error is one line naming the file.
+pub(crate) fn load(path: &str) -> Result<Vec<(String, String)>, String> {
+    let bytes = crate::driver::files::read_regular(path, MAX_CONFIG).map_err(|e| format!("{path}: {}", e.0))?;
+    job_config::parse(&bytes).map_err(|e| format!("{path}: {e}"))
+}
+
+/// `check` and `ce-flags` see job_config.json, not the job's settings:
+/// `CREDHOOK_HTTP_ALLOW` in their own environment (scripts/deploy.sh
+/// exports its --allow-host list) is checked, and without it they warn that
+/// the job may reach any host. `Err`: the setting is broken.
+pub(crate) fn egress_warning() -> Result<Option<String>, String> {
+    let value = std::env::var(crate::core::net::http_allow::SETTING).ok();
+    match crate::core::net::http_allow::from_setting(value.as_deref())? {
+        Some(_) => Ok(None),
+        None => Ok(Some(format!(
+            "warning: unless the job sets {0}, its hook's `credhook http` calls can reach any host, so a \
+             secret's creator can send the job's credentials anywhere its inputs point; set {0} to the hosts \
+             the provider calls (scripts/deploy.sh --allow-host HOST)",
+            crate::core::net::http_allow::SETTING
+        ))),
+    }
+}
+
+/// A command-line argument as UTF-8, or an error that names it (escaped, so
+/// a terminal shows what was typed) and says what to do.
+pub(crate) fn utf8(what: &str, v: OsString) -> Result<String, String> {
+    v.into_string().map_err(|raw| {
+        format!(
+            "{what} `{}` is not valid UTF-8; give it in UTF-8",
+            raw.to_string_lossy().escape_debug()
+        )
+    })
+}
+
+/// lexopt's error, without echoing values that may be secret.
+pub(crate) fn arg_error(e: lexopt::Error) -> String {
+    match e {
+        lexopt::Error::UnexpectedArgument(a) => format!("unexpected argument `{}`", a.to_string_lossy().escape_debug()),
+        lexopt::Error::NonUnicodeValue(_) => String::from("an argument is not valid UTF-8; give it in UTF-8"),
+        lexopt::Error::UnexpectedValue { option, .. } => format!("option `{option}` takes no value"),
+        other => other.to_string(),
+    }
+}
+
+/// The `[FILE]` argument of `check` and `ce-flags`: at most one, default
+/// `./job_config.json`.
+pub(crate) fn file_arg(args: Vec<OsString>) -> Result<String, String> {
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut file = None;
+    while let Some(arg) = parser.next().map_err(arg_error)? {
+        match arg {
+            lexopt::Arg::Value(v) if file.is_none() => file = Some(utf8("file name", v)?),
+            other => return Err(arg_error(other.unexpected())),
+        }
+    }
+    Ok(file.unwrap_or_else(|| DEFAULT_CONFIG.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn os(v: &[&[u8]]) -> Vec<OsString> {
+        v.iter().map(|b| OsString::from_vec(b.to_vec())).collect()
+    }
+
+    #[test]
+    fn file_args() {
+        assert_eq!(file_arg(os(&[])).unwrap(), DEFAULT_CONFIG);
+        assert_eq!(file_arg(os(&[b"a.json"])).unwrap(), "a.json");
+        let e = file_arg(os(&[b"\xff"])).unwrap_err();
+        assert_eq!(e, "file name `\u{fffd}` is not valid UTF-8; give it in UTF-8");
+        assert_eq!(file_arg(os(&[b"a", b"b"])).unwrap_err(), "unexpected argument `b`");
+        assert_eq!(file_arg(os(&[b"--x"])).unwrap_err(), "invalid option '--x'");
+    }
+}

@@ -1,0 +1,182 @@
+//! The previous version's credentials (`CREDHOOK_PREVIOUS_CREDENTIALS=true`):
+//! on create, the task's own secret (`GET /api/v2/secrets/{SM_SECRET_ID}`, a
+//! `custom_credentials` secret) becomes the hook's `CREDHOOK_PREVIOUS_<FIELD>`
+//! variables, one per member of its `credentials_content`, and
+//! `CREDHOOK_PREVIOUS=present`; a secret with no version yet (or none at
+//! all: a 404) gives `CREDHOOK_PREVIOUS=none` alone.
+//!
+//! `<FIELD>` is the member's name upper-cased: the output's name, e.g.
+//! `slack_refresh_token` → `CREDHOOK_PREVIOUS_SLACK_REFRESH_TOKEN`.
+
+use crate::core::json::{self, Value};
+use crate::core::secrets::secret::Secret;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Set to `present` or `none`.
+pub(crate) const STATUS_VAR: &str = "CREDHOOK_PREVIOUS";
+/// Each field's variable is this and the upper-cased name.
+pub(crate) const FIELD_PREFIX: &str = "CREDHOOK_PREVIOUS_";
+
+/// One variable for the hook.
+#[derive(Debug)]
+pub(crate) struct PreviousVar {
+    pub(crate) var: String,
+    pub(crate) value: Secret,
+    /// A JSON string (or object): a secret. Numbers and booleans are the
+    /// values of integer and boolean outputs, which are not (contract §7).
+    pub(crate) secret: bool,
+}
+
+/// What the task's own secret gave.
+#[derive(Debug, Default)]
+pub(crate) struct Previous {
+    /// Empty: `CREDHOOK_PREVIOUS=none`.
+    pub(crate) fields: Vec<PreviousVar>,
+    /// Members that could not become a variable (a name outside
+    /// `[A-Za-z0-9_]`, or the same name in another letter case), for a warning.
+    pub(crate) skipped: Vec<String>,
+}
+
+impl Previous {
+    /// The `CREDHOOK_PREVIOUS` value.
+    pub(crate) fn status(&self) -> &'static str {
+        if self.fields.is_empty() { "none" } else { "present" }
+    }
+}
+
+/// Why the reply cannot be read as the task's own secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PreviousError {
+    Json(json::Error),
+    /// Another secret type: the job is not the provider of this secret.
+    NotCustomCredentials(String),
+    /// `credentials_content` is neither an object nor null.
+    NotAnObject,
+}
+
+impl core::fmt::Display for PreviousError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            PreviousError::Json(e) => e.fmt(f),
+            PreviousError::NotCustomCredentials(t) => {
+                write!(f, "it is a `{t}` secret, not custom_credentials")
+            }
+            PreviousError::NotAnObject => f.write_str("its credentials_content is not a JSON object"),
+        }
+    }
+}
+
+/// A secret type as a message may show it: at most 64 visible ASCII characters.
+fn shown(t: &str) -> String {
+    t.chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}
+
+/// Reads a `GET /api/v2/secrets/{id}` reply for the task's own secret.
+/// No `credentials_content` (or `versions_total` 0) is no previous version.
+pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, PreviousError> {
+    let v = json::parse(reply).map_err(PreviousError::Json)?;
+    match v.get("secret_type").and_then(Value::as_str) {
+        None | Some("custom_credentials") => {}
+        Some(other) => return Err(PreviousError::NotCustomCredentials(shown(other))),
+    }
+    if matches!(v.get("versions_total"), Some(Value::Number(n)) if n == "0") {
+        return Ok(Previous::default());
+    }
+    let members = match v.get("credentials_content") {
+        None | Some(Value::Null) => return Ok(Previous::default()),
+        Some(Value::Object(m)) => m,
+        Some(_) => return Err(PreviousError::NotAnObject),
+    };
+    let mut p = Previous::default();
+    for (name, value) in members {
+        let (value, secret) = match value {
+            Value::Null => continue,
+            Value::String(s) => (s.clone(), true),
+            Value::Number(_) | Value::Bool(_) => (value.to_compact(), false),
+            Value::Array(_) | Value::Object(_) => (value.to_compact(), true),
+        };
+        let var = format!("{FIELD_PREFIX}{}", name.to_ascii_uppercase());
+        let usable = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !usable || p.fields.iter().any(|f| f.var == var) {
+            p.skipped.push(shown(name));
+            continue;
+        }
+        p.fields.push(PreviousVar { var, value, secret });
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(reply: &str) -> Vec<(String, String, bool)> {
+        from_reply(reply.as_bytes())
+            .unwrap()
+            .fields
+            .into_iter()
+            .map(|f| (f.var, String::from(f.value.expose()), f.secret))
+            .collect()
+    }
+
+    #[test]
+    fn each_member_is_a_variable() {
+        let reply = r#"{"id":"s","secret_type":"custom_credentials","versions_total":3,
+            "credentials_content":{"slack_refresh_token":"xoxe-1-abc","port":5432,"admin":true,"gone":null,
+            "extra":{"b":[1]}}}"#;
+        assert_eq!(
+            vars(reply),
+            [
+                (
+                    "CREDHOOK_PREVIOUS_SLACK_REFRESH_TOKEN".into(),
+                    "xoxe-1-abc".into(),
+                    true
+                ),
+                ("CREDHOOK_PREVIOUS_PORT".into(), "5432".into(), false),
+                ("CREDHOOK_PREVIOUS_ADMIN".into(), "true".into(), false),
+                ("CREDHOOK_PREVIOUS_EXTRA".into(), r#"{"b":[1]}"#.into(), true),
+            ]
+        );
+        assert_eq!(from_reply(reply.as_bytes()).unwrap().status(), "present");
+    }
+
+    #[test]
+    fn no_version_is_none() {
+        for reply in [
+            r#"{"secret_type":"custom_credentials","versions_total":0,"credentials_content":{"a":"b"}}"#,
+            r#"{"secret_type":"custom_credentials","versions_total":0}"#,
+            r#"{"secret_type":"custom_credentials","credentials_content":null}"#,
+            r#"{"secret_type":"custom_credentials","credentials_content":{}}"#,
+            r#"{"secret_type":"custom_credentials","credentials_content":{"only":null}}"#,
+        ] {
+            let p = from_reply(reply.as_bytes()).unwrap();
+            assert_eq!(p.status(), "none", "{reply}");
+        }
+    }
+
+    #[test]
+    fn names_that_cannot_be_variables_are_skipped() {
+        let p = from_reply(br#"{"credentials_content":{"a-b":"x","ok":"y","OK":"z","":"w"}}"#).unwrap();
+        assert_eq!(p.fields.len(), 1);
+        assert_eq!(p.fields[0].var, "CREDHOOK_PREVIOUS_OK");
+        assert_eq!(p.skipped, ["a-b", "OK", ""]);
+    }
+
+    #[test]
+    fn other_replies_are_errors() {
+        assert_eq!(
+            from_reply(br#"{"secret_type":"arbitrary\n","payload":"x"}"#).unwrap_err(),
+            PreviousError::NotCustomCredentials("arbitrary?".into())
+        );
+        assert_eq!(
+            from_reply(br#"{"credentials_content":"x"}"#).unwrap_err(),
+            PreviousError::NotAnObject
+        );
+        assert!(from_reply(b"{").is_err());
+    }
+}
