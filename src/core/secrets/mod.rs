@@ -6,3 +6,4 @@ pub(crate) mod previous;
 pub(crate) mod referenced;
 pub(crate) mod registry;
 pub(crate) mod secret;
+pub(crate) mod views;
