@@ -134,7 +134,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     let Some(c) = create(&log, &hook, &schema, &base_env) else {
         return 1;
     };
-    print_created(&c);
+    print_created(&c, &schema);
     if args.keep {
         println!(
             "kept credentials {} (delete them with the hook: SM_CREDENTIALS_ID={} your-hook delete)",
@@ -195,8 +195,9 @@ fn create(log: &Log, hook: &Hook<'_>, schema: &schema::Schema, base_env: &Vars) 
         Verdict::Created(c) => Some(c),
         Verdict::Failed { code, description } => {
             println!("create failed: {code}: {}", known_secrets::mask(&description));
+            // credhook's own words and the ids: metadata, never masked.
             if let Some(sentence) = hook::rollback(log, hook, schema, base_env, &new_ids) {
-                println!("rollback: {}", known_secrets::mask(&sentence));
+                println!("rollback: {sentence}");
             }
             None
         }
@@ -204,8 +205,9 @@ fn create(log: &Log, hook: &Hook<'_>, schema: &schema::Schema, base_env: &Vars) 
     }
 }
 
-/// The new credentials' id and outputs, values masked.
-fn print_created(c: &channel::Credentials) {
+/// The new credentials' id and outputs, values masked but those the job
+/// declares public (`CREDHOOK_PUBLIC_OUTPUTS`).
+fn print_created(c: &channel::Credentials, schema: &schema::Schema) {
     println!("created credentials {}", c.id);
     let width = c.payload.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, value) in &c.payload {
@@ -214,7 +216,12 @@ fn print_created(c: &channel::Credentials) {
             Typed::Int(n) => ("integer", n.to_string().len()),
             Typed::Bool(b) => ("boolean", b.to_string().len()),
         };
-        println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)");
+        match value {
+            Typed::Str(s) if schema.is_public(name) => {
+                println!("  {name:<width$}  {kind:<7}  {:?} (public: CREDHOOK_PUBLIC_OUTPUTS)", s.expose());
+            }
+            _ => println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)"),
+        }
     }
 }
 

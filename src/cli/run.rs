@@ -11,10 +11,11 @@ use crate::core::job::schema::{self, Kind};
 use crate::core::job::settings::{self, Action, Settings};
 use crate::core::job::task_update;
 use crate::core::net::api;
+use crate::core::secrets::classify;
 use crate::core::secrets::previous;
 use crate::core::secrets::referenced;
 use crate::core::secrets::secret::Secret;
-use crate::driver::hook::{self, Hook};
+use crate::driver::hook::{self, Hook, Verdict};
 use crate::driver::http::{Call, Http, HttpError, Method, Reply, Request};
 use crate::driver::log::{Log, LogValue};
 use crate::driver::token::Tokens;
@@ -36,8 +37,9 @@ pub fn main() -> u8 {
 /// `credhook run`: the first log line, the task, the last log line.
 fn run(env: &Env) -> u8 {
     let log = start(env);
-    let outcome = task(env, &log);
-    finish(env, &log, &outcome)
+    let mut credentials_id = None;
+    let outcome = task(env, &log, &mut credentials_id);
+    finish(env, &log, &outcome, credentials_id.as_deref())
 }
 
 /// The log, the first line, and this process hardened.
@@ -64,7 +66,7 @@ fn start(env: &Env) -> Log {
             ("commit", LogValue::Str(env!("CREDHOOK_COMMIT"))),
             ("target", LogValue::Str(env!("CREDHOOK_TARGET"))),
             ("trigger", LogValue::Str(env.get("SM_TRIGGER").unwrap_or(""))),
-            ("secret_id", LogValue::Str(env.get("SM_SECRET_ID").unwrap_or(""))),
+            ("secret_id", LogValue::Meta(env.get("SM_SECRET_ID").unwrap_or(""))),
             ("credential", LogValue::Str(credential)),
         ],
     );
@@ -84,8 +86,9 @@ fn start(env: &Env) -> Log {
 }
 
 /// The settings, then the task itself; an environment that cannot be
-/// trusted ends it unreported.
-fn task(env: &Env, log: &Log) -> Outcome {
+/// trusted ends it unreported. `credentials_id`: the id the task is about,
+/// once known (a delete's; the one a create's hook wrote).
+fn task(env: &Env, log: &Log, credentials_id: &mut Option<String>) -> Outcome {
     if !env.duplicates.is_empty() {
         for name in &env.duplicates {
             log.error(
@@ -124,19 +127,23 @@ fn task(env: &Env, log: &Log) -> Outcome {
             return not_reported(String::from("the HTTP client could not be set up"));
         }
     };
+    if settings.action == Action::Delete {
+        *credentials_id = env.get("SM_CREDENTIALS_ID").map(String::from);
+    }
     Job {
         env,
         settings: &settings,
         log,
         http,
         tokens: Tokens::new(&settings.credential, &settings.iam_url),
+        credentials_id,
     }
     .run()
 }
 
-/// The last log line (outcome, exit status, duration, CPU and memory);
-/// returns the exit status.
-fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
+/// The last log line (outcome, exit status, the credentials id when there
+/// is one, duration, CPU and memory); returns the exit status.
+fn finish(env: &Env, log: &Log, outcome: &Outcome, credentials_id: Option<&str>) -> u8 {
     let (msg, status, exit) = match outcome {
         Outcome::Reported { status, exit } => ("credhook finished", *status, *exit),
         Outcome::NotReported { why, unconfirmed } => {
@@ -148,9 +155,9 @@ fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
                      check the secret's versions in Secrets Manager: if it has none with these \
                      credentials, delete them in the external system by hand",
                     &[
-                        ("credentials_id", LogValue::Str(id)),
-                        ("secret_id", LogValue::Str(env.get("SM_SECRET_ID").unwrap_or(""))),
-                        ("task_id", LogValue::Str(env.get("SM_SECRET_TASK_ID").unwrap_or(""))),
+                        ("credentials_id", LogValue::Meta(id)),
+                        ("secret_id", LogValue::Meta(env.get("SM_SECRET_ID").unwrap_or(""))),
+                        ("task_id", LogValue::Meta(env.get("SM_SECRET_TASK_ID").unwrap_or(""))),
                     ],
                 );
             }
@@ -166,18 +173,19 @@ fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
         log.warn("a stop signal was received", &[("signal", LogValue::Str(&signal))]);
     }
     let usage = process::own_usage();
-    log.event(
-        level,
-        msg,
-        &[
-            ("outcome", LogValue::Str(status)),
-            ("exit", LogValue::Num(u64::from(exit))),
-            ("duration_ms", LogValue::Num(log.elapsed_ms())),
-            ("cpu_user_us", LogValue::Num(usage.user_us)),
-            ("cpu_sys_us", LogValue::Num(usage.sys_us)),
-            ("max_rss_kib", LogValue::Num(usage.max_rss_kib)),
-        ],
-    );
+    let mut fields = Vec::with_capacity(7);
+    fields.push(("outcome", LogValue::Str(status)));
+    fields.push(("exit", LogValue::Num(u64::from(exit))));
+    if let Some(id) = credentials_id {
+        fields.push(("credentials_id", LogValue::Meta(id)));
+    }
+    fields.extend([
+        ("duration_ms", LogValue::Num(log.elapsed_ms())),
+        ("cpu_user_us", LogValue::Num(usage.user_us)),
+        ("cpu_sys_us", LogValue::Num(usage.sys_us)),
+        ("max_rss_kib", LogValue::Num(usage.max_rss_kib)),
+    ]);
+    log.event(level, msg, &fields);
     exit
 }
 
@@ -188,6 +196,8 @@ struct Job<'a> {
     log: &'a Log,
     http: Http,
     tokens: Tokens<'a>,
+    /// The id the hook wrote, for the last log line.
+    credentials_id: &'a mut Option<String>,
 }
 
 impl Job<'_> {
@@ -229,7 +239,7 @@ impl Job<'_> {
                     Ok(()) => Event::SecretRead,
                     Err(why) => Event::SecretUnreadable(why),
                 },
-                Step::ReadPrevious => match self.read_previous(&mut resolved) {
+                Step::ReadPrevious => match self.read_previous(&mut resolved, &schema.public) {
                     Ok(()) => Event::PreviousRead,
                     Err(why) => Event::PreviousUnreadable(why),
                 },
@@ -249,6 +259,11 @@ impl Job<'_> {
                         Action::Delete => Vec::new(),
                     };
                     let verdict = hook::judge(action, &schema, &run, &hook, self.log);
+                    if let Verdict::Created(c) = &verdict {
+                        *self.credentials_id = Some(c.id.clone());
+                    } else if let Some(first) = ids.first() {
+                        *self.credentials_id = Some(first.clone());
+                    }
                     hook::log_run(self.log, &run, "hook");
                     Event::HookEnded { verdict, ids }
                 }
@@ -268,10 +283,10 @@ impl Job<'_> {
             Update::Created(c) => task_update::created_body(c),
             Update::Deleted => Secret::from(task_update::deleted_body().as_str()),
             Update::Failed { code, what, rollback } => {
-                // Whatever its source, the description is masked with every
-                // secret known by now.
+                // Whatever its source, what went wrong is masked with every
+                // secret known by now. The rollback sentence is credhook's
+                // own words and the ids (metadata): never masked.
                 let what = known_secrets::mask(what);
-                let rollback = rollback.as_deref().map(known_secrets::mask);
                 let description = task_update::describe(&what, rollback.as_deref());
                 self.log.error(
                     "task failed",
@@ -349,12 +364,12 @@ impl Job<'_> {
         }
         let fields = referenced::hook_vars(&input.field.name, &reply.body)
             .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
+        let secret_type = fields.first().map(|(_, t)| String::from(t.expose())).unwrap_or_default();
         for (var, value) in fields {
-            // Every field, and every string and number inside a JSON one
-            // (kv data, credentials), is a secret from here on.
-            if !var.ends_with("_TYPE") {
-                known_secrets::register(value.expose());
-            }
+            // Every secret field, and every string and number inside a JSON
+            // one (kv data, credentials), is a secret from here on; service
+            // credentials field by field.
+            known_secrets::register_as(classify::resolved(&secret_type, &var), value.expose());
             environment::check_value(&var, value.expose())
                 .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
             vars.push((var, value));
@@ -368,7 +383,7 @@ impl Job<'_> {
     /// fields become `CREDHOOK_PREVIOUS_<FIELD>` (secrets), with
     /// `CREDHOOK_PREVIOUS=present` or `none`, added to `vars`.
     /// `CREDHOOK_SECRET_GROUPS` does not apply: it is the task's own secret.
-    fn read_previous(&mut self, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
+    fn read_previous(&mut self, vars: &mut Vec<(String, Secret)>, public: &[String]) -> Result<(), String> {
         let id = self.settings.secret_id.clone();
         let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
         let found = match self.get_secret(&id, &token) {
@@ -401,9 +416,8 @@ impl Job<'_> {
         }
         let status = prev.status();
         for f in prev.fields {
-            if f.secret {
-                known_secrets::register(f.value.expose());
-            }
+            let name = f.var.strip_prefix(previous::FIELD_PREFIX).unwrap_or(&f.var);
+            known_secrets::register_as(classify::previous(name, f.secret, public), f.value.expose());
             environment::check_value(&f.var, f.value.expose())
                 .map_err(|e| format!("the secret's previous version (secret {id}) cannot be given to the hook: {e}"))?;
             vars.push((f.var, f.value));
@@ -411,7 +425,7 @@ impl Job<'_> {
         vars.push((String::from(previous::STATUS_VAR), Secret::from(status)));
         self.log.info(
             "previous version read",
-            &[("previous", LogValue::Str(status)), ("secret_id", LogValue::Str(&id))],
+            &[("previous", LogValue::Str(status)), ("secret_id", LogValue::Meta(&id))],
         );
         environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
             .map_err(|e| format!("the secret's previous version (secret {id}): {e}"))

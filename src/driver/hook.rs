@@ -2,9 +2,10 @@
 //! judging what it did, logging its lines, and the rollback `delete`.
 
 use super::child::{self, Ending, Spec};
-use super::log::{Log, LogValue};
+use super::log::{Level, Log, LogValue};
 use super::{Vars, known_secrets, signals};
 use crate::core::hook::environment;
+use crate::core::hook::rollback_report::{self, IdOutcome};
 use crate::core::hook::verdict;
 use crate::core::job::error_codes::{ErrorCode, FailureCode};
 use crate::core::job::inputs::Input;
@@ -238,69 +239,66 @@ pub(crate) fn delete_env(base_env: &Vars, id: &str) -> Vars {
 /// hook's `delete`, once per id, within one budget for them all: the hook
 /// timeout, or 15 s after a stop. Every id is logged before the first
 /// delete, so none is lost silently if the platform kills the job; ids past
-/// [`MAX_ROLLBACK_IDS`] or the budget are logged to be deleted by hand.
-/// Returns the sentence for the task's description, or None when there was
-/// nothing to delete.
+/// [`MAX_ROLLBACK_IDS`] or the budget, and ids no delete can be given (a
+/// control character), are logged to be deleted by hand. Ids are metadata:
+/// logged unmasked. Returns the sentence for the task's description
+/// ([`rollback_report::sentence`]), or None when there was nothing to delete.
 pub(crate) fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
     if ids.is_empty() {
         return None;
     }
     log.warn(
         "rolling back: deleting the credentials just created",
-        &[("credentials_ids", LogValue::Str(&listed(ids)))],
+        &[("credentials_ids", LogValue::Meta(&listed(ids)))],
     );
     let started = Instant::now();
     let budget = Duration::from_secs(hook.timeout_s);
-    let mut deleted = Vec::new();
-    let mut failed: Vec<&str> = Vec::new();
+    let mut outcomes: Vec<(&str, IdOutcome)> = Vec::new();
+    let mut attempts = 0;
     for (n, id) in ids.iter().enumerate() {
+        if !rollback_report::deletable(id) {
+            log.error(
+                "rollback impossible: the credentials id holds a control character, which cannot be given to the \
+                 hook's delete; delete the credentials by hand",
+                &[("credentials_id", LogValue::Meta(id))],
+            );
+            outcomes.push((id, IdOutcome::Unusable));
+            continue;
+        }
         let now = Instant::now();
         let left = (started + budget).saturating_duration_since(now);
         let after_stop = match signals::stopped_at() {
             Some(at) => (at.max(started) + ROLLBACK_AFTER_STOP).saturating_duration_since(now),
             None => ROLLBACK_AFTER_STOP,
         };
-        if n >= MAX_ROLLBACK_IDS || left.is_zero() || after_stop.is_zero() {
-            failed.extend(ids[n..].iter().map(String::as_str));
+        if attempts >= MAX_ROLLBACK_IDS || left.is_zero() || after_stop.is_zero() {
+            let rest = &ids[n..];
+            outcomes.extend(rest.iter().map(|i| (i.as_str(), IdOutcome::NotAttempted)));
             log.error(
                 "rollback cut short: these credentials were not deleted; delete them by hand",
-                &[("credentials_ids", LogValue::Str(&listed(&ids[n..])))],
+                &[("credentials_ids", LogValue::Meta(&listed(rest)))],
             );
             break;
         }
+        attempts += 1;
         let run = run_hook_for(hook, schema, "delete", delete_env(base_env, id), left, after_stop);
         log_run(log, &run, "rollback");
-        if matches!(run.ending, Ending::Exited(0)) {
-            log.info(
-                "rollback done: the credentials were deleted",
-                &[("credentials_id", LogValue::Str(id))],
-            );
-            deleted.push(id.as_str());
-        } else {
-            log.error(
+        let outcome = rollback_report::of_delete(matches!(run.ending, Ending::Exited(0)), &run.output);
+        let (level, msg) = match outcome {
+            IdOutcome::Deleted => (Level::Info, "rollback done: the credentials were deleted"),
+            IdOutcome::AlreadyGone => (
+                Level::Info,
+                "rollback done: the credentials were already gone (the delete wrote already_gone=true)",
+            ),
+            _ => (
+                Level::Error,
                 "rollback failed: the credentials may remain in the external system; delete them by hand",
-                &[("credentials_id", LogValue::Str(id))],
-            );
-            failed.push(id.as_str());
-        }
+            ),
+        };
+        log.event(level, msg, &[("credentials_id", LogValue::Meta(id))]);
+        outcomes.push((id, outcome));
     }
-    let mut sentence = String::new();
-    if !failed.is_empty() {
-        sentence.push_str(&format!(
-            "Deleting the credentials it had created ({}) failed too; delete them by hand.",
-            failed.join(", ")
-        ));
-    }
-    if !deleted.is_empty() {
-        if !sentence.is_empty() {
-            sentence.push(' ');
-        }
-        sentence.push_str(&format!(
-            "The credentials it had created ({}) were deleted again.",
-            deleted.join(", ")
-        ));
-    }
-    Some(sentence)
+    rollback_report::sentence(&outcomes)
 }
 
 /// Ids for one log field: the first hundred, then how many more.

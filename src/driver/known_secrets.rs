@@ -20,6 +20,11 @@ pub(crate) fn register(value: &str) {
     known().register(value);
 }
 
+/// Registers `value` as its class says.
+pub(crate) fn register_as(class: crate::core::secrets::classify::Class, value: &str) {
+    crate::core::secrets::classify::register(&mut known(), class, value);
+}
+
 /// Registers every value the hook wrote to its output channel.
 pub(crate) fn register_hook_output(bytes: &[u8], schema: &Schema) {
     crate::core::hook::channel::register_values(bytes, schema, &mut known());
