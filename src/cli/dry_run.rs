@@ -125,6 +125,8 @@ pub fn main(args: Vec<OsString>) -> u8 {
     } else {
         LogFormat::Text
     };
+    // What run registers, dry-run registers: the secret fields set by hand.
+    known_secrets::register_given_fields(&schema, &env);
     let log = Log::new(format, "dry-run", Action::Create.as_str());
     let base_env = hook::environment(&env.all, &schema, &inputs, Vec::new(), None);
     let hook = Hook {

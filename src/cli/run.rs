@@ -207,6 +207,7 @@ impl Job<'_> {
         // Schema and inputs are checked first, but a problem can only be
         // reported with a token: the flow holds it until then.
         let (schema, problems) = schema::from_env(self.env.utf8());
+        known_secrets::register_given_fields(&schema, self.env);
         let mut invalid: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         let inputs = match inputs::validate(&schema, |k| self.env.get(k)) {
             Ok(i) => i,

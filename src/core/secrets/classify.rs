@@ -16,7 +16,9 @@
 //! secret (a user name, a host). They are still sent to Secrets Manager, but
 //! are neither registered nor masked.
 
+use crate::core::job::schema::{Kind, Schema};
 use crate::core::json::{self, Value};
+use crate::core::secrets::referenced;
 use crate::core::secrets::registry::Registry;
 use alloc::format;
 use alloc::string::String;
@@ -54,6 +56,26 @@ pub(crate) fn resolved(secret_type: &str, var: &str) -> Class {
     } else {
         Class::Secret
     }
+}
+
+/// The variables of a referenced secret's fields that the job's environment
+/// already holds (a local `dry-run`, where `secret_id` inputs are not
+/// resolved and the user sets `SMIN_<NAME>_PAYLOAD` and the like, or a job
+/// with `CREDHOOK_RESOLVE_SECRETS=false`): each variable, and its class as
+/// if credhook had resolved it, `SMIN_<NAME>_TYPE` giving the type.
+pub(crate) fn given_fields<'a>(schema: &Schema, env: impl Fn(&str) -> Option<&'a str>) -> Vec<(String, Class)> {
+    let mut out = Vec::new();
+    for input in schema.inputs.iter().filter(|i| i.kind == Kind::SecretId) {
+        let secret_type = env(&format!("SMIN_{}_TYPE", input.name)).unwrap_or("");
+        for suffix in referenced::field_suffixes() {
+            let var = format!("SMIN_{}_{suffix}", input.name);
+            if env(&var).is_some_and(|v| !v.is_empty()) && !out.iter().any(|(v, _)| *v == var) {
+                let class = resolved(secret_type, &var);
+                out.push((var, class));
+            }
+        }
+    }
+    out
 }
 
 /// A previous version's field (`credentials_content` member `name`): a
@@ -203,6 +225,28 @@ mod tests {
         assert_eq!(resolved("custom_credentials", "SMIN_DB_CREDENTIALS"), Class::Secret);
         assert_eq!(resolved("service_credentials", "SMIN_DB_TYPE"), Class::Public);
         assert_eq!(resolved("arbitrary", "SMIN_DB_PAYLOAD"), Class::Secret);
+    }
+
+    #[test]
+    fn fields_the_environment_already_holds() {
+        let env = [
+            ("SMIN_LOGIN", "type:secret_id, required:true"),
+            ("SMIN_DB", "type:secret_id"),
+            ("SMIN_NAME", "type:string"),
+            ("SMIN_LOGIN_PAYLOAD", "admin-token"),
+            ("SMIN_DB_TYPE", "service_credentials"),
+            ("SMIN_DB_CREDENTIALS", "{}"),
+            ("SMIN_NAME_PAYLOAD", "not a secret field"),
+        ];
+        let schema = crate::core::job::schema::from_env(env.iter().copied()).0;
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        assert_eq!(
+            given_fields(&schema, get),
+            [
+                (String::from("SMIN_DB_CREDENTIALS"), Class::ServiceCredentials),
+                (String::from("SMIN_LOGIN_PAYLOAD"), Class::Secret)
+            ]
+        );
     }
 
     #[test]
