@@ -149,7 +149,11 @@ fn a_vendor_error_that_echoes_the_admin_token_given_to_dry_run_is_masked() {
          echo \"error_message=vendor: token $SMIN_LOGIN_SECRET_ID_PAYLOAD is expired\" >&3\nexit 1\n",
     );
     let out = Command::new(credhook_bin())
-        .args(["dry-run", "--input", "login_secret_id=0b5571f7-21e6-42b7-91c5-3f5ac9793a46"])
+        .args([
+            "dry-run",
+            "--input",
+            "login_secret_id=0b5571f7-21e6-42b7-91c5-3f5ac9793a46",
+        ])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("CREDHOOK_HOOK", &hook)
@@ -160,7 +164,10 @@ fn a_vendor_error_that_echoes_the_admin_token_given_to_dry_run_is_masked() {
         .unwrap();
     let (code, stdout, stderr) = code_and_text(out);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert!(stdout.contains("create failed: ERR10004: vendor: token [REDACTED] is expired"), "{stdout}");
+    assert!(
+        stdout.contains("create failed: ERR10004: vendor: token [REDACTED] is expired"),
+        "{stdout}"
+    );
     for f in fragments(token) {
         assert!(!stdout.contains(f) && !stderr.contains(f), "{f}\n{stdout}\n{stderr}");
     }
@@ -200,14 +207,18 @@ fn the_credentials_id_is_never_masked_where_credhook_names_it_as_metadata() {
     assert_eq!(field(&line(&r, "rolling back"), "credentials_ids"), "ApiKey-77e1c0de");
     assert_eq!(field(&line(&r, "rollback failed"), "credentials_id"), "ApiKey-77e1c0de");
     // Inside masked text (the hook's own lines) it stays masked.
-    assert!(r.log_has("made key [REDACTED]") && r.log_has("cannot delete [REDACTED]"), "{r}");
+    assert!(
+        r.log_has("made key [REDACTED]") && r.log_has("cannot delete [REDACTED]"),
+        "{r}"
+    );
     assert_eq!(w.hook_calls(), ["create ", "delete ApiKey-77e1c0de"]);
 }
 
 #[test]
 fn the_ambiguous_delivery_line_names_the_credentials_id_unmasked() {
     let mut w = World::new();
-    w.set("SMOUT_ID", "type:string, required:true").set("CREDHOOK_RETRIES", "1");
+    w.set("SMOUT_ID", "type:string, required:true")
+        .set("CREDHOOK_RETRIES", "1");
     w.hook(r#"[ "$1" = create ] && printf 'id=ApiKey-5ca1ab1e\nSMOUT_ID=ApiKey-5ca1ab1e\n' >&3; exit 0"#);
     w.emu.fault(Endpoint::Task, Fault::Lost);
     w.emu.fault(Endpoint::Task, Fault::Status(400));
@@ -228,10 +239,15 @@ fn the_final_line_of_a_create_and_of_a_delete_carries_the_credentials_id() {
     let last = r.log_lines().pop().unwrap();
     assert_eq!(field(&last, "msg"), "credhook finished", "{r}");
     assert_eq!(field(&last, "credentials_id"), "cred-f1a1", "{r}");
-    w.set("SM_ACTION", "delete_credentials").set("SM_CREDENTIALS_ID", "cred-f1a1");
+    w.set("SM_ACTION", "delete_credentials")
+        .set("SM_CREDENTIALS_ID", "cred-f1a1");
     let r = w.run();
     r.assert_code(0);
-    assert_eq!(field(&r.log_lines().pop().unwrap(), "credentials_id"), "cred-f1a1", "{r}");
+    assert_eq!(
+        field(&r.log_lines().pop().unwrap(), "credentials_id"),
+        "cred-f1a1",
+        "{r}"
+    );
 }
 
 /// IBM Cloud Databases service credentials: host names, ports, database,
@@ -263,7 +279,14 @@ uri=$(printf %s "$c" | credhook json get '.connection.rediss.composed[0]')
 echo "cannot log in to Redis at $host:$port as $user with $pw ($uri)" >&2
 exit 1"#,
     );
-    w.set("PATH", &format!("{}:{}", credhook_bin().parent().unwrap().display(), w.get("PATH").unwrap()));
+    w.set(
+        "PATH",
+        &format!(
+            "{}:{}",
+            credhook_bin().parent().unwrap().display(),
+            w.get("PATH").unwrap()
+        ),
+    );
     let r = w.run();
     let d = r.failed_with("ERR10004");
     assert!(
@@ -317,7 +340,10 @@ exit 0"#,
     );
     let r = w.run();
     let d = r.failed_with("ERR10006");
-    assert!(d.contains("(c-good) were deleted again") && d.contains("control character"), "{d}");
+    assert!(
+        d.contains("(c-good) were deleted again") && d.contains("control character"),
+        "{d}"
+    );
     assert_eq!(w.hook_calls(), ["create ", "delete c-good"]);
 }
 
@@ -327,7 +353,10 @@ fn json_out_refuses_nul_as_it_refuses_cr() {
     cmd.args(["json", "out", "id=.id"]).env_clear();
     let (code, stdout, stderr) = code_and_text(output_with_stdin(&mut cmd, br#"{"id":"a\u0000b"}"#));
     assert_eq!(code, 2, "{stdout:?}\n{stderr}");
-    assert!(stdout.is_empty() && stderr.contains("holds a NUL character"), "{stderr}");
+    assert!(
+        stdout.is_empty() && stderr.contains("holds a NUL character"),
+        "{stderr}"
+    );
 }
 
 // --- The hook tools keep their word -----------------------------------------
@@ -382,7 +411,15 @@ fn http_output_to_a_fifo_is_refused_without_blocking_and_dev_null_is_fine() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("is a FIFO, socket or block device"), "{stderr}");
     let out = Command::new(credhook_bin())
-        .args(["http", "--cacert", ca.to_str().unwrap(), "-o", "/dev/null", "GET", &format!("{}/", s.url())])
+        .args([
+            "http",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "-o",
+            "/dev/null",
+            "GET",
+            &format!("{}/", s.url()),
+        ])
         .env_clear()
         .output()
         .unwrap();

@@ -220,7 +220,10 @@ fn print_created(c: &channel::Credentials, schema: &schema::Schema) {
         };
         match value {
             Typed::Str(s) if schema.is_public(name) => {
-                println!("  {name:<width$}  {kind:<7}  {:?} (public: CREDHOOK_PUBLIC_OUTPUTS)", s.expose());
+                println!(
+                    "  {name:<width$}  {kind:<7}  {:?} (public: CREDHOOK_PUBLIC_OUTPUTS)",
+                    s.expose()
+                );
             }
             _ => println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)"),
         }

@@ -365,7 +365,10 @@ impl Job<'_> {
         }
         let fields = referenced::hook_vars(&input.field.name, &reply.body)
             .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
-        let secret_type = fields.first().map(|(_, t)| String::from(t.expose())).unwrap_or_default();
+        let secret_type = fields
+            .first()
+            .map(|(_, t)| String::from(t.expose()))
+            .unwrap_or_default();
         for (var, value) in fields {
             // Every secret field, and every string and number inside a JSON
             // one (kv data, credentials), is a secret from here on; service

@@ -201,9 +201,8 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
             Key::ErrorCode => report.error_code = Some(value.expose().to_string()),
             Key::ErrorMessage => report.error_message = Some(value.expose().to_string()),
             Key::AlreadyGone => {
-                report.already_gone = parse_boolean(value.expose().trim()).ok_or_else(|| {
-                    format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`")
-                })?;
+                report.already_gone = parse_boolean(value.expose().trim())
+                    .ok_or_else(|| format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`"))?;
             }
             Key::Output(n) => report.values.push((n, value)),
         }
@@ -400,7 +399,9 @@ pub(crate) fn said_already_gone(bytes: &[u8]) -> bool {
             Entry::Pair { name, value, .. } if name.trim().eq_ignore_ascii_case(ALREADY_GONE) => {
                 gone = parse_boolean(value.trim()) == Some(true);
             }
-            Entry::Heredoc { closed: false, rest, .. } => i = rest,
+            Entry::Heredoc {
+                closed: false, rest, ..
+            } => i = rest,
             _ => {}
         }
     }

@@ -108,15 +108,23 @@ mod tests {
             "The credentials it had created (c-1) were deleted again."
         );
         let s = sentence(&[("c-1", AlreadyGone)]).unwrap();
-        assert!(s.contains("(c-1) were already gone") && !s.contains("deleted again"), "{s}");
+        assert!(
+            s.contains("(c-1) were already gone") && !s.contains("deleted again"),
+            "{s}"
+        );
         let s = sentence(&[("a", Failed), ("b", Deleted), ("c", NotAttempted), ("d", AlreadyGone)]).unwrap();
         assert!(
-            s.starts_with("Deleting the credentials it had created (a, c) failed too; delete them by hand. \
-                 The credentials it had created (b) were deleted again. The credentials it named (d) were already gone"),
+            s.starts_with(
+                "Deleting the credentials it had created (a, c) failed too; delete them by hand. \
+                 The credentials it had created (b) were deleted again. The credentials it named (d) were already gone"
+            ),
             "{s}"
         );
         let s = sentence(&[("x\0y", Unusable), ("ok", Deleted)]).unwrap();
-        assert!(s.starts_with("The credentials id it wrote (x\\0y) holds a control character"), "{s}");
+        assert!(
+            s.starts_with("The credentials id it wrote (x\\0y) holds a control character"),
+            "{s}"
+        );
     }
 
     #[test]

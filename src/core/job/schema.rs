@@ -260,7 +260,11 @@ fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, String> {
         "names {}, which {} not a declared output (outputs: {}); list only declared outputs, without SMOUT_",
         undeclared.join(", "),
         if undeclared.len() == 1 { "is" } else { "are" },
-        if known.is_empty() { String::from("none") } else { known.join(", ") }
+        if known.is_empty() {
+            String::from("none")
+        } else {
+            known.join(", ")
+        }
     ))
 }
 

@@ -254,7 +254,11 @@ mod tests {
         let p = parse_public_outputs(" USERNAME, smout_Host ,,port").unwrap();
         assert_eq!(p, ["username", "host", "port"]);
         assert!(is_public("SMOUT_USERNAME", &p) && is_public("host", &p) && !is_public("password", &p));
-        assert!(parse_public_outputs("user-name").unwrap_err().contains("`user-name` is not an output name"));
+        assert!(
+            parse_public_outputs("user-name")
+                .unwrap_err()
+                .contains("`user-name` is not an output name")
+        );
         assert!(parse_public_outputs("SMOUT_").is_err());
         assert_eq!(previous("username", true, &p), Class::Public);
         assert_eq!(previous("password", true, &p), Class::Secret);
