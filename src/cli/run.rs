@@ -83,8 +83,8 @@ fn task(env: &Env, log: &Log) -> Outcome {
     let (settings, http) = match started {
         Ok(s) => s,
         Err(why) => {
-            for p in why.problems() {
-                log.error(&p.message, &[("variable", LogValue::Str(&p.variable))]);
+            for (message, variable) in why.problems() {
+                log.error(&message, &[("variable", LogValue::Str(&variable))]);
             }
             return why.outcome();
         }

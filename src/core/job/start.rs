@@ -21,34 +21,23 @@ pub(crate) enum Unstartable {
     HttpSetup(String),
 }
 
-/// One line for the log: the message and the variable it is about.
-pub(crate) struct Problem {
-    pub(crate) message: String,
-    pub(crate) variable: String,
-}
-
 impl Unstartable {
-    /// Every problem, one log line each.
-    pub(crate) fn problems(&self) -> Vec<Problem> {
+    /// Every problem, one log line each: the message and the variable it is
+    /// about.
+    pub(crate) fn problems(&self) -> Vec<(String, String)> {
         match self {
             Unstartable::DuplicateVariables(names) => names
                 .iter()
-                .map(|name| Problem {
-                    message: format!("invalid environment: {name} is set more than once; set it once"),
-                    variable: name.clone(),
+                .map(|name| {
+                    let message = format!("invalid environment: {name} is set more than once; set it once");
+                    (message, name.clone())
                 })
                 .collect(),
             Unstartable::InvalidSettings(errors) => errors
                 .iter()
-                .map(|e| Problem {
-                    message: format!("invalid environment: {e}"),
-                    variable: String::from(e.var),
-                })
+                .map(|e| (format!("invalid environment: {e}"), String::from(e.var)))
                 .collect(),
-            Unstartable::HttpSetup(e) => alloc::vec![Problem {
-                message: e.clone(),
-                variable: String::from("CREDHOOK_CA_FILE"),
-            }],
+            Unstartable::HttpSetup(e) => alloc::vec![(e.clone(), String::from("CREDHOOK_CA_FILE"))],
         }
     }
 
@@ -97,7 +86,7 @@ mod tests {
     fn duplicates_come_first_then_settings() {
         let e = settings(&[String::from("SM_SECRET_ID")], BASE.iter().copied()).unwrap_err();
         assert_eq!(
-            e.problems()[0].message,
+            e.problems()[0].0,
             "invalid environment: SM_SECRET_ID is set more than once; set it once"
         );
         assert!(matches!(e.outcome(), Outcome::NotReported { ref why, .. } if why.contains("duplicate variables")));
@@ -107,7 +96,7 @@ mod tests {
         assert!(matches!(e.outcome(), Outcome::NotReported { ref why, .. } if why.contains("(3 problems)")));
         assert!(settings(&[], BASE.iter().copied()).is_ok());
         let e = Unstartable::HttpSetup(String::from("CREDHOOK_CA_FILE `x` cannot be read"));
-        assert_eq!(e.problems()[0].variable, "CREDHOOK_CA_FILE");
+        assert_eq!(e.problems()[0].1, "CREDHOOK_CA_FILE");
         assert_eq!(e.outcome().exit(), 2);
     }
 }
