@@ -425,3 +425,38 @@ fn http_output_to_a_fifo_is_refused_without_blocking_and_dev_null_is_fine() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// The same through `dry-run --secret NAME=@FILE` (resolved as `run`
+/// resolves it), the vendor echoing the token JSON-escaped as Go does.
+#[test]
+fn a_vendor_error_that_echoes_the_admin_token_given_via_dry_run_s_secret_is_masked() {
+    let token = "Adm1n&T0ken<9f8e>";
+    let dir = TempDir::new("credhook-classify");
+    std::fs::write(
+        dir.join("job_config.json"),
+        r#"{"job_env_variables":[{"name":"SMIN_LOGIN_SECRET_ID","value":"type:secret_id, required:true"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("admin.json"),
+        format!(r#"{{"secret_type":"arbitrary","payload":{}}}"#, json_string(token)),
+    )
+    .unwrap();
+    std::fs::write(dir.join("reply.json"), r#"{"error":"token Adm1n\u0026T0ken\u003c9f8e\u003e is expired"}"#).unwrap();
+    write_executable(
+        &dir.join("hook.sh"),
+        "#!/bin/sh\ncat reply.json >&2\nprintf 'error_message=vendor: %s\\n' \"$(cat reply.json)\" >&3\nexit 1\n",
+    );
+    let (code, stdout, stderr) = out(Command::new(credhook_bin())
+        .args(["dry-run", "--secret", "login_secret_id=@admin.json"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(&dir)
+        .stdin(Stdio::null()));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains(r#"create failed: ERR10004: vendor: {"error":"token [REDACTED] is expired"}"#), "{stdout}");
+    for f in fragments(token) {
+        assert!(!stdout.contains(f) && !stderr.contains(f), "{f}\n{stdout}\n{stderr}");
+    }
+}
