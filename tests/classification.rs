@@ -118,7 +118,7 @@ exit 1"#,
 #[test]
 fn busybox_ash_s_quoting_under_set_x_set_and_export_p_is_masked() {
     let secret = "Tq9'Wx-ash-Kz";
-    let mut w = with_login(secret);
+    let w = with_login(secret);
     w.hook_file(
         "hook.sh",
         "#!/bin/busybox ash\nset -x\n: \"$SMIN_LOGIN_PAYLOAD\"\nset +x\nexport -p\nset\nexit 1\n",
@@ -443,7 +443,11 @@ fn a_vendor_error_that_echoes_the_admin_token_given_via_dry_run_s_secret_is_mask
         format!(r#"{{"secret_type":"arbitrary","payload":{}}}"#, json_string(token)),
     )
     .unwrap();
-    std::fs::write(dir.join("reply.json"), r#"{"error":"token Adm1n\u0026T0ken\u003c9f8e\u003e is expired"}"#).unwrap();
+    std::fs::write(
+        dir.join("reply.json"),
+        r#"{"error":"token Adm1n\u0026T0ken\u003c9f8e\u003e is expired"}"#,
+    )
+    .unwrap();
     write_executable(
         &dir.join("hook.sh"),
         "#!/bin/sh\ncat reply.json >&2\nprintf 'error_message=vendor: %s\\n' \"$(cat reply.json)\" >&3\nexit 1\n",
@@ -455,7 +459,10 @@ fn a_vendor_error_that_echoes_the_admin_token_given_via_dry_run_s_secret_is_mask
         .current_dir(&dir)
         .stdin(Stdio::null()));
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert!(stdout.contains(r#"create failed: ERR10004: vendor: {"error":"token [REDACTED] is expired"}"#), "{stdout}");
+    assert!(
+        stdout.contains(r#"create failed: ERR10004: vendor: {"error":"token [REDACTED] is expired"}"#),
+        "{stdout}"
+    );
     for f in fragments(token) {
         assert!(!stdout.contains(f) && !stderr.contains(f), "{f}\n{stdout}\n{stderr}");
     }

@@ -45,8 +45,9 @@ fn secret(rng: &mut Rng) -> String {
     let len = 12 + (rng.next() % 9) as usize;
     let mut s = String::new();
     for i in 0..len {
-        if i % 3 == 1 || rng.next() % 4 == 0 {
-            s.push_str(*rng.pick(SPECIAL));
+        if i % 3 == 1 || rng.next().is_multiple_of(4) {
+            let special: &&str = rng.pick(SPECIAL);
+            s.push_str(special);
         } else {
             s.push(*rng.pick(&letters));
         }
