@@ -149,8 +149,11 @@ emit() {
     \"?*\" | [0-9]*) ;;
     *) fail "${P}_BAD_REPLY" "$VENDOR answered HTTP $status to the create without a usable id, so credhook cannot delete what it may have created: look in $VENDOR for ${LEFT:-one this task made}, and delete it" ;;
     esac
-    # The id as the delete will get it: checked before it goes out.
-    c_id=$(printf %s "$body" | credhook json get "$id_path" 2>/dev/null) || c_id=
+    # The id as the delete will get it: checked before it goes out. An
+    # escape in its JSON (a control character, which $(…) may drop) is no id.
+    c_raw=$(printf %s "$body" | credhook json get "$id_path" 2>/dev/null) || c_raw=
+    case $c_id in *\\*) c_raw=/ ;; esac
+    c_id=$c_raw
     need_id "$c_id" "${P}_BAD_REPLY" "$VENDOR answered with a credentials id that is not letters, digits, '.', '_' or '-', so credhook cannot delete what it created: look in $VENDOR for ${LEFT:-one this task made}, and delete it"
     printf %s "$body" | credhook json out "id=$id_path" "$@" >&3 && return
     printf %s "$body" | credhook json out "id=$id_path" >&3
