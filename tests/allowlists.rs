@@ -340,6 +340,23 @@ fn secret_groups_a_read_redirected_elsewhere_is_refused() {
 }
 
 #[test]
+fn secret_groups_without_resolving_secrets_stops_the_job() {
+    // With CREDHOOK_RESOLVE_SECRETS=false credhook reads no `secret_id`
+    // input, so the groups would check nothing while the hook reads them
+    // itself: refused, like a broken value.
+    let mut w = group_world(Some("0000aaaa-1111-4222-8333-944455556666"), GROUP_OK);
+    w.set("CREDHOOK_RESOLVE_SECRETS", "false");
+    let r = w.run();
+    r.assert_code(2);
+    assert!(
+        r.log_has("CREDHOOK_SECRET_GROUPS") && r.log_has("CREDHOOK_RESOLVE_SECRETS=false"),
+        "{r}"
+    );
+    assert!(w.hook_calls().is_empty(), "the hook ran\n{r}");
+    assert_eq!(w.calls_to(Endpoint::Secret), 0);
+}
+
+#[test]
 fn a_broken_secret_groups_setting_stops_the_job() {
     let w = group_world(Some(GROUP_OK), "a group");
     let r = w.run();
