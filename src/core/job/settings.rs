@@ -478,7 +478,11 @@ mod tests {
         .unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].var, "CREDHOOK_SECRET_GROUPS");
-        assert!(errors[0].what.contains("CREDHOOK_RESOLVE_SECRETS=false"), "{}", errors[0].what);
+        assert!(
+            errors[0].what.contains("CREDHOOK_RESOLVE_SECRETS=false"),
+            "{}",
+            errors[0].what
+        );
     }
 
     #[test]
