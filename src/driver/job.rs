@@ -251,7 +251,7 @@ impl<P: Platform> Job<'_, P> {
         if !prev.skipped.is_empty() {
             self.log.warn(
                 "previous version: fields whose names cannot be environment variables were not given to the hook",
-                &[("fields", LogValue::Str(&prev.skipped.join(", ")))],
+                &[("fields", LogValue::Str(&prev.skipped_shown()))],
             );
         }
         let status = prev.status();
