@@ -50,7 +50,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             Long("keep") => a.keep = true,
             Long("config") => {
                 let v = parser.value().map_err(|_| String::from("--config needs a file"))?;
-                a.config = super::utf8("--config file", v)?;
+                a.config = super::utf8("--config file", v, super::Echo::Value)?;
             }
             Long("input") => {
                 let v = parser.value().map_err(|_| String::from("--input needs name=value"))?;

@@ -15,7 +15,8 @@ use crate::core::secrets::previous;
 use crate::core::secrets::referenced;
 use crate::core::secrets::secret::Secret;
 use crate::driver::hook::{self, Hook};
-use crate::driver::http::{Call, Http, HttpError, Method, Reply, Request};
+use crate::core::net::method::Method;
+use crate::driver::http::{Call, Failure, Http, HttpError, Reply, Request};
 use crate::driver::log::{Log, LogValue};
 use crate::driver::token::Tokens;
 use crate::driver::{Env, Vars, known_secrets, process, signals};
@@ -305,10 +306,7 @@ impl Job<'_> {
         };
         match self.http.send(self.log, &req) {
             Ok(_) => Event::Delivered,
-            Err(e @ HttpError::Ambiguous(_)) => {
-                Event::MaybeDelivered(format!("the task update may or may not have been delivered: {e}"))
-            }
-            Err(e) => Event::NotDelivered(format!("the task update was not delivered: {e}")),
+            Err(e) => Event::update_ended(e.delivery, &e),
         }
     }
 
@@ -335,13 +333,9 @@ impl Job<'_> {
         let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
         let name = input.field.api_name();
         let reply = self.get_secret(id, &token).map_err(|e| {
-            let status = match &e {
-                HttpError::Status { status, .. } => Some(*status),
-                _ => None,
-            };
             format!(
                 "input `{name}`: secret {id} could not be read ({e}); {}",
-                api::secret_read_hint(status)
+                api::secret_read_hint(e.status())
             )
         })?;
         if let Some(groups) = &self.settings.secret_groups {
@@ -373,15 +367,14 @@ impl Job<'_> {
         let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
         let found = match self.get_secret(&id, &token) {
             Ok(reply) => Some(reply),
-            Err(HttpError::Status { status: 404, .. }) => None,
+            Err(HttpError {
+                why: Failure::Status { status: 404, .. },
+                ..
+            }) => None,
             Err(e) => {
-                let status = match &e {
-                    HttpError::Status { status, .. } => Some(*status),
-                    _ => None,
-                };
                 return Err(format!(
                     "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS) could not be read: secret {id} ({e}); {}",
-                    api::secret_read_hint(status)
+                    api::secret_read_hint(e.status())
                 ));
             }
         };

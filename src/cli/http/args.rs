@@ -1,8 +1,10 @@
 //! The command line of `credhook http`: parsed and checked, nothing sent.
 
-use super::super::tool_io as input;
+use super::super::{Echo, utf8};
 use super::{Failure, usage};
-use crate::core::tools::http_rules::{self, Method, RetryScope};
+use crate::core::net::method::Method;
+use crate::core::net::retry::Repeatable;
+use crate::core::tools::http_rules::{self, Flags};
 use std::ffi::OsString;
 use std::format;
 use std::string::String;
@@ -60,10 +62,25 @@ pub(crate) struct Args {
     pub(crate) max_time: Duration,
     pub(crate) max_size: usize,
     pub(crate) retries: u32,
-    pub(crate) scope: RetryScope,
+    pub(crate) scope: Repeatable,
     pub(crate) location: bool,
     /// `--check`: everything is checked, nothing is sent.
     pub(crate) check: bool,
+}
+
+impl Args {
+    /// What the flags say about the call (its policy and limits).
+    pub(crate) fn flags(&self) -> Flags {
+        Flags {
+            retries: self.retries,
+            scope: self.scope,
+            location: self.location,
+            ok: self.ok.clone(),
+            max_time: self.max_time,
+            connect_timeout: self.connect_timeout,
+            max_size: self.max_size,
+        }
+    }
 }
 
 fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
@@ -95,7 +112,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
     let mut max_time = Duration::from_secs(60);
     let mut max_size = 1 << 20;
     let mut retries = 0;
-    let mut scope = RetryScope::Idempotent;
+    let mut scope = Repeatable::Idempotent;
     let mut location = false;
     let mut check = false;
     // lexopt's own messages may echo a value (`--status=…`); arg_error does not.
@@ -107,7 +124,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
             Value(_) => String::from("an operand"),
         };
         let value = |p: &mut lexopt::Parser| -> Result<String, Failure> {
-            input::utf8(p.value().map_err(bad)?, &format!("the value of {flag}")).map_err(usage)
+            utf8(&format!("the value of {flag}"), p.value().map_err(bad)?, Echo::Never).map_err(usage)
         };
         match arg {
             Short('h') | Long("help") => return Ok(None),
@@ -153,12 +170,12 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
                     .ok_or_else(|| usage(format!("--retry `{v}` is not a count from 0 to 100")))?;
             }
             // `--retry-any --retry-post` still allows PATCH.
-            Long("retry-post") if scope != RetryScope::Any => scope = RetryScope::AlsoPost,
+            Long("retry-post") if scope != Repeatable::Any => scope = Repeatable::AlsoPost,
             Long("retry-post") => {}
-            Long("retry-any") => scope = RetryScope::Any,
+            Long("retry-any") => scope = Repeatable::Any,
             Long("location") | Short('L') => location = true,
             Long("check") => check = true,
-            Value(v) => positional.push(input::utf8(v, "an operand").map_err(usage)?),
+            Value(v) => positional.push(utf8("an operand", v, Echo::Never).map_err(usage)?),
             other => return Err(bad(other.unexpected())),
         }
     }

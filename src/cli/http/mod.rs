@@ -6,20 +6,21 @@
 mod args;
 
 use self::args::{Args, BodySource, USAGE, parse_args};
-use super::tool_io::{self as input, ReadError};
+use super::tool_io as input;
+use super::{Echo, utf8};
+use crate::core::net::delivery::Delivery;
 use crate::core::net::http_allow::{self, Allowlist};
-use crate::core::net::retry::{self, Ended, Progress};
 use crate::core::net::url::{self, UrlError};
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use crate::core::tools::expand;
-use crate::core::tools::http_rules::{self, Method};
+use crate::core::tools::http_rules;
 use crate::driver::Env;
-use crate::driver::http::{agent_config, load_pem_as};
+use crate::driver::files::{ReadError, read_capped};
+use crate::driver::http::{Engine, Outgoing, Reply, load_pem_as};
 use std::ffi::OsString;
 use std::format;
 use std::io::Write;
 use std::string::{String, ToString};
-use std::time::{Duration, Instant};
 use std::vec::Vec;
 use ureq::tls::RootCerts;
 use zeroize::Zeroizing;
@@ -220,7 +221,7 @@ fn check_output(path: &str) -> Result<(), Failure> {
 const MAX_REQUEST_BODY: usize = 16 << 20;
 
 fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    input::read_capped(r, MAX_REQUEST_BODY).map_err(|e| match e {
+    read_capped(r, MAX_REQUEST_BODY, 0).map_err(|e| match e {
         ReadError::TooLarge(cap) => usage(format!(
             "{what} holds more than {cap} bytes; a request body is at most that"
         )),
@@ -231,256 +232,53 @@ fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8
 fn roots(a: &Args) -> Result<RootCerts, Failure> {
     let (path, what) = match (&a.cacert, std::env::var_os("SSL_CERT_FILE")) {
         (Some(p), _) => (p.clone(), "--cacert"),
-        (None, Some(p)) if !p.is_empty() => (input::utf8(p, "SSL_CERT_FILE").map_err(usage)?, "SSL_CERT_FILE"),
+        (None, Some(p)) if !p.is_empty() => (utf8("SSL_CERT_FILE", p, Echo::Never).map_err(usage)?, "SSL_CERT_FILE"),
         _ => return Ok(RootCerts::WebPki),
     };
     Ok(RootCerts::new_with_certs(&load_pem_as(&path, what).map_err(usage)?))
 }
 
-/// One attempt's reply.
-struct Reply {
-    status: u16,
-    body: Zeroizing<Vec<u8>>,
-    retry_after: Option<u64>,
-    location: Option<String>,
-}
-
-enum AttemptError {
-    /// No reply: the message, and whether the request may have gone out.
-    Transport(String, Ended),
-    TooLarge,
-}
-
-/// Whether a failed attempt's request may have reached the server.
-fn phase(e: &ureq::Error) -> Ended {
-    use std::io::ErrorKind::{ConnectionRefused, InvalidData};
-    use ureq::Error as E;
-    use ureq::Timeout as T;
-    match e {
-        E::Timeout(T::Connect | T::Resolve) | E::HostNotFound | E::ConnectionFailed | E::Tls(_) | E::Rustls(_) => {
-            Ended::Unsent
-        }
-        E::Io(io) if matches!(io.kind(), ConnectionRefused | InvalidData) => Ended::Unsent,
-        _ => Ended::NoReply,
-    }
-}
-
-const TLS_HINT: &str = "the server's certificate must be valid for its host name and issued by a CA in --cacert, SSL_CERT_FILE or Mozilla's roots";
-
-fn describe(e: &ureq::Error, a: &Args) -> String {
-    use ureq::Error as E;
-    use ureq::Timeout as T;
-    match e {
-        E::Timeout(T::Connect | T::Resolve) => format!(
-            "no connection within {} s (--connect-timeout)",
-            a.connect_timeout.as_secs_f64()
-        ),
-        E::Timeout(_) => format!("no complete reply within {} s (--max-time)", a.max_time.as_secs_f64()),
-        E::HostNotFound => String::from("host not found (DNS)"),
-        E::ConnectionFailed => String::from("could not connect"),
-        // rustls reports a refused certificate as invalid data on the stream.
-        E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => format!("TLS failed: {io}; {TLS_HINT}"),
-        E::Io(io) => format!("connection failed: {io}"),
-        E::Rustls(tls) => format!("TLS failed: {tls}; {TLS_HINT}"),
-        E::Tls(msg) => format!("TLS failed: {msg}"),
-        E::Protocol(p) => format!("the reply is not valid HTTP: {p}"),
-        E::LargeResponseHeader(..) => String::from("the reply's headers are too large"),
-        E::BodyStalled => String::from("the reply body stalled"),
-        _ => String::from("the request failed"),
-    }
-}
-
-fn attempt(
-    agent: &ureq::Agent,
-    a: &Args,
-    method: Method,
-    p: &Prepared,
-    send_body: bool,
-    timeout: Duration,
-) -> Result<Reply, AttemptError> {
-    // `http://localhost` goes to 127.0.0.1 itself, as for credhook's own calls.
-    let url = Zeroizing::new(url::connect_url(p.url.expose()).into_owned());
-    let url = url.as_str();
-    macro_rules! finish {
-        ($b:expr) => {{
-            let mut b = $b.config().timeout_global(Some(timeout)).build();
-            for (n, v) in &p.headers {
-                b = b.header(n.as_str(), v.expose());
-            }
-            b
-        }};
-    }
-    let body: Option<&[u8]> = if send_body {
-        p.body.as_deref().map(|b| b.as_slice())
-    } else {
-        None
-    };
-    let result = match (method, body) {
-        (Method::Get, None) => finish!(agent.get(url)).call(),
-        (Method::Head, None) => finish!(agent.head(url)).call(),
-        (Method::Delete, None) => finish!(agent.delete(url)).call(),
-        (Method::Get, Some(b)) => finish!(agent.get(url).force_send_body()).send(b),
-        (Method::Head, Some(b)) => finish!(agent.head(url).force_send_body()).send(b),
-        (Method::Delete, Some(b)) => finish!(agent.delete(url).force_send_body()).send(b),
-        (Method::Post, b) => finish!(agent.post(url)).send(b.unwrap_or(&[])),
-        (Method::Put, b) => finish!(agent.put(url)).send(b.unwrap_or(&[])),
-        (Method::Patch, b) => finish!(agent.patch(url)).send(b.unwrap_or(&[])),
-    };
-    let mut response = result.map_err(|e| AttemptError::Transport(describe(&e, a), phase(&e)))?;
-    let status = response.status().as_u16();
-    let header = |n: &str| {
-        response
-            .headers()
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(String::from)
-    };
-    let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v));
-    let location = header("location");
-    let reader = response
-        .body_mut()
-        .with_config()
-        .limit((a.max_size as u64).saturating_add(1))
-        .reader();
-    let body = match input::read_capped(reader, a.max_size) {
-        Ok(b) => b,
-        Err(ReadError::TooLarge(_)) => return Err(AttemptError::TooLarge),
-        Err(ReadError::Io(e)) => {
-            let inner = e.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok());
-            return Err(match inner.as_deref() {
-                Some(ureq::Error::BodyExceedsLimit(_)) => AttemptError::TooLarge,
-                Some(other) => AttemptError::Transport(describe(other, a), Ended::NoReply),
-                None => AttemptError::Transport(
-                    String::from("the connection broke while reading the reply"),
-                    Ended::NoReply,
-                ),
-            });
-        }
-    };
-    Ok(Reply {
-        status,
-        body,
-        retry_after,
-        location,
-    })
-}
-
-/// Jitter only needs to differ between concurrent hooks.
-fn random() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64);
-    t ^ (u64::from(std::process::id()) << 32)
-}
-
+/// Sends the call through the engine, as the flags say; a retry is said on
+/// stderr. `log_place` becomes the place as written, "(redirected)", once a
+/// redirect is followed.
 fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
-    let mut p = prepare(a, env)?;
-    let agent = agent_config(roots(a)?)
-        .timeout_connect(Some(a.connect_timeout))
-        .build()
-        .new_agent();
-    // `--max-time` is at most a day, so this never overflows.
-    let start = Instant::now();
-    let deadline = start.checked_add(a.max_time).unwrap_or(start);
-    let mut method = a.method;
-    let mut send_body = true;
-    let mut attempt_no = 0u32;
-    let mut waited_ms = 0u64;
-    let mut redirects = 0u32;
-    loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Failure::Transport(format!(
-                "no complete reply within {} s (--max-time)",
-                a.max_time.as_secs_f64()
-            )));
-        }
-        let result = attempt(&agent, a, method, &p, send_body, remaining);
-        let (outcome, retry_after) = match &result {
-            Ok(r) => (Ended::Status(r.status), r.retry_after),
-            Err(AttemptError::TooLarge) => {
-                return Err(Failure::Transport(format!(
-                    "the reply body is larger than {} bytes (--max-size)",
-                    a.max_size
-                )));
-            }
-            Err(AttemptError::Transport(_, phase)) => (*phase, None),
-        };
-        if let Ok(r) = &result
-            && http_rules::is_redirect(r.status)
-            && !a.ok.contains(&r.status)
-        {
-            if a.location
-                && let Some(refused) = redirect_not_allowed(p.allow.as_ref(), p.url.expose(), r.location.as_deref())
-            {
-                return Err(Failure::Transport(refused));
-            }
-            match http_rules::follow(p.url.expose(), r.location.as_deref(), a.location, redirects) {
-                Ok(target) => {
-                    let next = http_rules::method_after_redirect(r.status, method);
-                    send_body &= next == method;
-                    method = next;
-                    // The URL as written: the target holds the expansion and
-                    // the server's path, which may echo a secret.
-                    *log_place = format!("{} (redirected)", place(&a.url));
-                    p.url = Secret::new(target);
-                    redirects += 1;
-                    continue;
-                }
-                Err(e) => return Err(Failure::Transport(e.to_string())),
-            }
-        }
-        let progress = Progress {
-            attempt: attempt_no,
-            waited_ms,
-            ..Progress::default()
-        };
-        let wait = http_rules::next_retry(method, a.scope, a.retries, progress, outcome, retry_after, random())
-            .map(Duration::from_millis)
-            .filter(|w| *w < deadline.saturating_duration_since(Instant::now()));
-        match (wait, result) {
-            (Some(w), result) => {
-                let what = match &result {
-                    Ok(r) => format!("HTTP {}", r.status),
-                    Err(AttemptError::Transport(e, _)) => e.clone(),
-                    Err(AttemptError::TooLarge) => String::new(),
-                };
-                say(format_args!(
-                    "{} {log_place}: {what}; retry {} of {} in {:.1} s",
-                    method.as_str(),
-                    attempt_no + 1,
-                    a.retries,
-                    w.as_secs_f64()
-                ));
-                std::thread::sleep(w);
-                waited_ms += w.as_millis() as u64;
-                attempt_no += 1;
-            }
-            (None, Ok(r)) => return Ok(r),
-            (None, Err(AttemptError::Transport(e, _))) => return Err(Failure::Transport(e)),
-            (None, Err(AttemptError::TooLarge)) => {
-                return Err(Failure::Transport(String::from("reply too large")));
-            }
-        }
-    }
-}
-
-/// Why `CREDHOOK_HTTP_ALLOW` refuses the target of a redirect from
-/// `current` to `location`, if it does: checked before the redirect rules,
-/// whatever they say. Names the host, never the path.
-fn redirect_not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>) -> Option<String> {
-    let allow = allow?;
-    // An unusable Location is the redirect rules' to refuse.
-    let target = http_rules::target(current, location).ok()?;
-    let refused = match http_allow::host_port(&target) {
-        Some((host, port)) if allow.allows(host, port) => return None,
-        Some((host, _)) => String::from(host),
-        None => String::from(url::host_of(&target).unwrap_or("another host")),
+    let p = prepare(a, env)?;
+    let flags = a.flags();
+    let policy = http_rules::policy(&flags, p.allow);
+    let mut engine = Engine::new(roots(a)?, http_rules::limits(&flags));
+    let out = Outgoing {
+        method: a.method,
+        url: p.url,
+        headers: p.headers,
+        body: p.body,
     };
-    Some(format!(
-        "redirect to {refused} refused: it is not in {}, the hosts this job may call",
-        http_allow::SETTING
-    ))
+    let written = place(&a.url);
+    let result = engine.call(out, &policy, None, &mut |at| {
+        if at.redirected {
+            // The URL as written: the target holds the expansion and the
+            // server's path, which may echo a secret.
+            *log_place = format!("{written} (redirected)");
+        }
+        if let Some(wait) = at.retry_in {
+            let what = match &at.result {
+                Ok(status) => format!("HTTP {status}"),
+                Err(e) => e.to_string(),
+            };
+            say(format_args!(
+                "{} {log_place}: {what}; retry {} of {} in {:.1} s",
+                at.method.as_str(),
+                at.number,
+                a.retries,
+                wait.as_secs_f64()
+            ));
+        }
+    });
+    result.map_err(|e| {
+        Failure::Transport(match e.delivery {
+            Delivery::MayHaveArrived => format!("{e} (the request may have reached the server)"),
+            Delivery::Unsent | Delivery::Sent => e.to_string(),
+        })
+    })
 }
 
 /// Writes the status line (with `--status`) and the body to stdout, or the
