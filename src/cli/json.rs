@@ -4,13 +4,13 @@
 
 use super::tool_io as input;
 use super::{Echo, utf8};
-use crate::driver::files::{ReadError, read_capped};
 use crate::core::json;
 use crate::core::json::builder;
 use crate::core::json::query::{self, Path};
 use crate::core::secrets::secret::SecretBuf;
 use crate::core::tools::json_out;
 use crate::driver::Env;
+use crate::driver::files::{ReadError, read_capped};
 use std::ffi::OsString;
 use std::format;
 use std::string::String;

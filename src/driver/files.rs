@@ -119,9 +119,15 @@ mod tests {
     #[test]
     fn the_capped_reader_stops_at_its_cap() {
         assert_eq!(&read_capped(&b"hello"[..], 5, 0).unwrap()[..], b"hello");
-        assert!(matches!(read_capped(&b"hello!"[..], 5, 100), Err(ReadError::TooLarge(5))));
+        assert!(matches!(
+            read_capped(&b"hello!"[..], 5, 100),
+            Err(ReadError::TooLarge(5))
+        ));
         let big = std::vec![7u8; 100_000];
         assert_eq!(read_capped(&big[..], 100_000, 10).unwrap().len(), 100_000);
-        assert!(matches!(read_capped(std::io::repeat(0), 1 << 20, 0), Err(ReadError::TooLarge(_))));
+        assert!(matches!(
+            read_capped(std::io::repeat(0), 1 << 20, 0),
+            Err(ReadError::TooLarge(_))
+        ));
     }
 }

@@ -273,12 +273,16 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
             ));
         }
     });
-    result.map_err(|e| {
-        Failure::Transport(match e.delivery {
-            Delivery::MayHaveArrived => format!("{e} (the request may have reached the server)"),
-            Delivery::Unsent | Delivery::Sent => e.to_string(),
-        })
-    })
+    result.map_err(|e| Failure::Transport(format!("{e}{}", arrival(e.delivery))))
+}
+
+/// What a failure says of its request: whether the server may have acted
+/// on it (the engine's one rule), for a hook that must not repeat a create.
+fn arrival(d: Delivery) -> &'static str {
+    match d {
+        Delivery::MayHaveArrived => " (the request may have reached the server)",
+        Delivery::Unsent | Delivery::Sent => "",
+    }
 }
 
 /// Writes the status line (with `--status`) and the body to stdout, or the
@@ -353,7 +357,11 @@ pub fn main(args: Vec<OsString>) -> u8 {
                 return 3;
             }
             if code != 0 {
-                say(format_args!("{m} {log_place}: HTTP {}", reply.status));
+                say(format_args!(
+                    "{m} {log_place}: HTTP {}{}",
+                    reply.status,
+                    arrival(reply.delivery)
+                ));
             }
             code
         }

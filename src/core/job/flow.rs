@@ -98,9 +98,9 @@ impl Event {
     pub(crate) fn update_ended(delivery: Delivery, why: &dyn core::fmt::Display) -> Event {
         match delivery {
             Delivery::Sent => Event::Delivered,
-            Delivery::MayHaveArrived => {
-                Event::MaybeDelivered(alloc::format!("the task update may or may not have been delivered: {why}"))
-            }
+            Delivery::MayHaveArrived => Event::MaybeDelivered(alloc::format!(
+                "the task update may or may not have been delivered: {why}"
+            )),
             Delivery::Unsent => Event::NotDelivered(alloc::format!("the task update was not delivered: {why}")),
         }
     }

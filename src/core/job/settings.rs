@@ -439,7 +439,11 @@ mod tests {
             ["CREDHOOK_RETRIES", "CREDHOOK_RETRY_WINDOW", "CREDHOOK_IAM_RETRY_WINDOW"]
         );
         assert!(errors[0].what.contains("from 0 to 20, or unset"), "{}", errors[0].what);
-        assert!(errors[1].what.contains("from 0 to 3600 (default 60)"), "{}", errors[1].what);
+        assert!(
+            errors[1].what.contains("from 0 to 3600 (default 60)"),
+            "{}",
+            errors[1].what
+        );
     }
 
     #[test]

@@ -52,7 +52,14 @@ mod tests {
         assert_eq!(Method::parse("PaTcH"), Some(Method::Patch));
         assert_eq!(Method::parse("OPTIONS"), None);
         assert_eq!(Method::parse(""), None);
-        for m in [Method::Get, Method::Head, Method::Post, Method::Put, Method::Patch, Method::Delete] {
+        for m in [
+            Method::Get,
+            Method::Head,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ] {
             assert_eq!(Method::parse(m.as_str()), Some(m));
         }
     }

@@ -336,7 +336,10 @@ mod tests {
         let cur = "https://api.example.com/v1";
         let never = Redirects::Never;
         for s in [300, 301, 304, 308, 399] {
-            assert!(matches!(never.after(cur, s, Some("/x"), 0), Some(Err(RedirectError::NeverFollowed { .. }))));
+            assert!(matches!(
+                never.after(cur, s, Some("/x"), 0),
+                Some(Err(RedirectError::NeverFollowed { .. }))
+            ));
         }
         assert_eq!(never.after(cur, 200, None, 0), None);
         assert_eq!(never.after(cur, 404, None, 0), None);

@@ -253,7 +253,10 @@ mod tests {
             }
         }
         for s in [500, 502, 504, 599] {
-            assert!(matches!(get(&P, at(0), Ended::Status(s), None, 0), Next::RetryAfterMs(_)));
+            assert!(matches!(
+                get(&P, at(0), Ended::Status(s), None, 0),
+                Next::RetryAfterMs(_)
+            ));
             assert_eq!(get(&tool, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
         }
         // A body over the cap is a malformed reply: never repeated.

@@ -211,11 +211,20 @@ mod tests {
             "no retries by default"
         );
         assert!(get(at(30, 0), None, u64::MAX).unwrap() <= 30_000, "each wait is capped");
-        assert_eq!(get(at(30, 0), Some(45), 0), Some(45_000), "Retry-After is honoured past the cap");
+        assert_eq!(
+            get(at(30, 0), Some(45), 0),
+            Some(45_000),
+            "Retry-After is honoured past the cap"
+        );
         assert_eq!(get(at(5, 120_000), None, 0), None, "the total wait is capped");
         // POST and PATCH only when allowed.
         let post = |scope| policy(&flags(2, scope), None).retry;
-        let retried = |scope, m| matches!(decide(&post(scope), m, at(0, 0), Ended::Unsent, None, 0), Next::RetryAfterMs(_));
+        let retried = |scope, m| {
+            matches!(
+                decide(&post(scope), m, at(0, 0), Ended::Unsent, None, 0),
+                Next::RetryAfterMs(_)
+            )
+        };
         assert!(!retried(Repeatable::Idempotent, Method::Post));
         assert!(retried(Repeatable::AlsoPost, Method::Post));
         assert!(!retried(Repeatable::AlsoPost, Method::Patch));

@@ -213,7 +213,13 @@ pub(crate) fn run(
         }
     };
     let status = response.status().as_u16();
-    let header = |n: &str| response.headers().get(n).and_then(|v| v.to_str().ok()).map(String::from);
+    let header = |n: &str| {
+        response
+            .headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
     let retry_after = header("retry-after").and_then(|v| retry::parse_retry_after(&v));
     let location = header("location");
     let body = read_body(response.body_mut(), limits);

@@ -12,14 +12,14 @@ mod attempt;
 mod job;
 mod tls;
 
+use self::attempt::Answer;
 pub(crate) use self::attempt::{AttemptError, Outgoing};
 pub(crate) use self::job::{Http, Request};
 pub(crate) use self::tls::load_pem_as;
-pub(crate) use crate::core::net::policy::Call;
-use self::attempt::Answer;
 use super::signals;
 use crate::core::net::delivery::Delivery;
 use crate::core::net::method::Method;
+pub(crate) use crate::core::net::policy::Call;
 use crate::core::net::policy::{CallPolicy, Limits};
 use crate::core::net::redirect::{RedirectError, method_after_redirect};
 use crate::core::net::retry::{self, Ended, Next, Progress};
@@ -38,6 +38,9 @@ use zeroize::Zeroizing;
 pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) body: Zeroizing<Vec<u8>>,
+    /// Over every attempt (a 2xx is [`Delivery::Sent`]; a 502 reply, or one
+    /// after an attempt that got none, may have been acted on before).
+    pub(crate) delivery: Delivery,
 }
 
 /// Why a call did not end in a reply, and what became of its request.
@@ -190,7 +193,9 @@ impl Engine {
                 redirected: redirects > 0,
             };
             if let Ok(a) = &result
-                && let Some(step) = policy.redirects.after(out.url.expose(), a.status, a.location.as_deref(), redirects)
+                && let Some(step) = policy
+                    .redirects
+                    .after(out.url.expose(), a.status, a.location.as_deref(), redirects)
             {
                 seen(&report);
                 match step {
@@ -320,6 +325,7 @@ fn finish(result: Result<Answer, AttemptError>, policy: &CallPolicy, delivery: D
         Ok(a) if retry::is_success(a.status) || policy.any_status => Ok(Reply {
             status: a.status,
             body: a.body,
+            delivery,
         }),
         Ok(a) => Err(HttpError {
             why: Failure::Status {

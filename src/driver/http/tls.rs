@@ -42,8 +42,8 @@ pub(crate) fn agent(roots: RootCerts, limits: &Limits) -> ureq::Agent {
 /// The certificates of a PEM file (a regular file of at most
 /// [`MAX_CA_FILE`] bytes); `what` names the setting or flag that named it.
 pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, String> {
-    let pem = super::super::files::read_regular(path, MAX_CA_FILE)
-        .map_err(|e| std::format!("{what} `{path}` {}", e.0))?;
+    let pem =
+        super::super::files::read_regular(path, MAX_CA_FILE).map_err(|e| std::format!("{what} `{path}` {}", e.0))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
