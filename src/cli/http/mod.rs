@@ -106,13 +106,17 @@ fn has_header(headers: &[(String, Secret)], name: &str) -> bool {
     headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
 }
 
-fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
-    let lookup = input::lookup(env);
-    let expand = |what: &str, text: &str| expand::expand(text, lookup).map_err(|e| usage(format!("{what}: {e}")));
-    let url = expand("the URL", &a.url)?;
+/// `{{NAME}}` references in `text` expanded; `what` names it in an error.
+fn expanded<'e>(lookup: impl Fn(&str) -> Option<&'e [u8]>, what: &str, text: &str) -> Result<Secret, Failure> {
+    expand::expand(text, lookup).map_err(|e| usage(format!("{what}: {e}")))
+}
+
+/// The URL once expanded, if it may be sent. Messages name the URL as
+/// written, never the expanded one.
+fn expanded_url(a: &Args, env: &Env) -> Result<Secret, Failure> {
+    let url = expanded(input::lookup(env), "the URL", &a.url)?;
     match url::parse(url.expose()) {
         Ok(_) => {}
-        // Messages name the URL as written, never the expanded one.
         // (`NotABase` is only for base URLs; `parse` never gives it.)
         Err(UrlError::Malformed(_) | UrlError::NotABase(_)) => {
             return Err(usage(format!(
@@ -133,11 +137,17 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
             place(&a.url)
         )));
     }
+    Ok(url)
+}
+
+fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
+    let lookup = input::lookup(env);
+    let url = expanded_url(a, env)?;
     let allow = check_allowed(env, &a.url, url.expose())?;
     let mut headers = Vec::new();
     for h in &a.headers {
         let (name, value) = http_rules::split_header(h).map_err(usage)?;
-        let value = expand(&format!("header {name}"), value)?;
+        let value = expanded(lookup, &format!("header {name}"), value)?;
         http_rules::check_header_value(value.expose()).map_err(|e| usage(format!("header {name}: {e}")))?;
         headers.push((String::from(name), value));
     }
@@ -151,38 +161,7 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
     if let Some(path) = &a.output {
         check_output(path)?;
     }
-    let body = if !a.form.is_empty() {
-        let mut out = SecretBuf::with_capacity(64);
-        for (i, field) in a.form.iter().enumerate() {
-            let (name, value) = field
-                .split_once('=')
-                .ok_or_else(|| usage("a --form value has no `=`; write NAME=VALUE"))?;
-            let value = expand(&format!("--form {name}"), value)?;
-            if i > 0 {
-                out.push('&');
-            }
-            http_rules::form_encode(&mut out, name);
-            out.push('=');
-            http_rules::form_encode(&mut out, value.expose());
-        }
-        if !has_header(&headers, "content-type") {
-            headers.push(("Content-Type".into(), Secret::from("application/x-www-form-urlencoded")));
-        }
-        Some(Zeroizing::new(out.into_secret().expose().as_bytes().to_vec()))
-    } else {
-        match &a.body {
-            None => None,
-            Some(BodySource::Text(t)) => {
-                let what = if a.json { "--json" } else { "--data" };
-                Some(Zeroizing::new(expand(what, t)?.expose().as_bytes().to_vec()))
-            }
-            Some(BodySource::File(f)) => {
-                let file = std::fs::File::open(f).map_err(|e| usage(format!("body file `{f}` cannot be read: {e}")))?;
-                Some(read_body_input(file, &format!("body file `{f}`"))?)
-            }
-            Some(BodySource::Stdin) => Some(read_body_input(std::io::stdin().lock(), "stdin")?),
-        }
-    };
+    let body = body(a, env, &mut headers)?;
     if a.json {
         for (n, v) in [("Content-Type", "application/json"), ("Accept", "application/json")] {
             if !has_header(&headers, n) {
@@ -195,6 +174,43 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
         headers,
         body,
         allow,
+    })
+}
+
+/// The body: `--form` fields (with their Content-Type unless `-H` gave
+/// one), `--data`/`--json` text expanded, a file or stdin as read.
+fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+    let lookup = input::lookup(env);
+    if !a.form.is_empty() {
+        let mut out = SecretBuf::with_capacity(64);
+        for (i, field) in a.form.iter().enumerate() {
+            let (name, value) = field
+                .split_once('=')
+                .ok_or_else(|| usage("a --form value has no `=`; write NAME=VALUE"))?;
+            let value = expanded(lookup, &format!("--form {name}"), value)?;
+            if i > 0 {
+                out.push('&');
+            }
+            http_rules::form_encode(&mut out, name);
+            out.push('=');
+            http_rules::form_encode(&mut out, value.expose());
+        }
+        if !has_header(headers, "content-type") {
+            headers.push(("Content-Type".into(), Secret::from("application/x-www-form-urlencoded")));
+        }
+        return Ok(Some(Zeroizing::new(out.into_secret().expose().as_bytes().to_vec())));
+    }
+    Ok(match &a.body {
+        None => None,
+        Some(BodySource::Text(t)) => {
+            let what = if a.json { "--json" } else { "--data" };
+            Some(Zeroizing::new(expanded(lookup, what, t)?.expose().as_bytes().to_vec()))
+        }
+        Some(BodySource::File(f)) => {
+            let file = std::fs::File::open(f).map_err(|e| usage(format!("body file `{f}` cannot be read: {e}")))?;
+            Some(read_body_input(file, &format!("body file `{f}`"))?)
+        }
+        Some(BodySource::Stdin) => Some(read_body_input(std::io::stdin().lock(), "stdin")?),
     })
 }
 
@@ -243,9 +259,8 @@ fn roots(a: &Args) -> Result<RootCerts, Failure> {
 /// redirect is followed.
 fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
     let p = prepare(a, env)?;
-    let flags = a.flags();
-    let policy = http_rules::policy(&flags, p.allow);
-    let mut engine = Engine::new(roots(a)?, http_rules::limits(&flags));
+    let policy = http_rules::policy(&a.flags, p.allow);
+    let mut engine = Engine::new(roots(a)?, http_rules::limits(&a.flags));
     let out = Outgoing {
         method: a.method,
         url: p.url,
@@ -268,7 +283,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
                 "{} {log_place}: {what}; retry {} of {} in {:.1} s",
                 at.method.as_str(),
                 at.number,
-                a.retries,
+                a.flags.retries,
                 wait.as_secs_f64()
             ));
         }
@@ -351,7 +366,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     }
     match call(&a, &env, &mut log_place) {
         Ok(reply) => {
-            let code = http_rules::exit_for_status(reply.status, &a.ok);
+            let code = http_rules::exit_for_status(reply.status, &a.flags.ok);
             if let Err(e) = deliver(&a, Some(reply.status), &reply.body) {
                 say(format_args!("{m} {log_place}: {e}"));
                 return 3;
@@ -365,28 +380,27 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
             code
         }
-        Err(Failure::Usage(e)) => {
-            say(format_args!("{m} {log_place}: {e}"));
-            // Nothing was sent: `-o FILE` is left as it was.
+        Err(failure) => {
+            let code = match failure {
+                // Nothing was sent: `-o FILE` is left as it was.
+                Failure::Usage(e) => {
+                    say(format_args!("{m} {log_place}: {e}"));
+                    2
+                }
+                Failure::Transport(e) => {
+                    say(format_args!("{m} {log_place}: {e}"));
+                    3
+                }
+                // The host only: the path as written may hold anything.
+                Failure::NotAllowed(e) => {
+                    say(format_args!("{m} refused: {e}"));
+                    2
+                }
+            };
             if a.status {
                 let _ = input::write_stdout(b"000\n");
             }
-            2
-        }
-        Err(Failure::Transport(e)) => {
-            say(format_args!("{m} {log_place}: {e}"));
-            if a.status {
-                let _ = input::write_stdout(b"000\n");
-            }
-            3
-        }
-        Err(Failure::NotAllowed(e)) => {
-            // The host only: the path as written may hold anything.
-            say(format_args!("{m} refused: {e}"));
-            if a.status {
-                let _ = input::write_stdout(b"000\n");
-            }
-            2
+            code
         }
     }
 }

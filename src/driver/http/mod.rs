@@ -171,18 +171,15 @@ impl Engine {
         let (mut delivery, mut progress) = (Delivery::Unsent, Progress::default());
         let mut redirects = 0u32;
         loop {
-            if retry::stopped(&policy.retry, clock.since_ms()) {
-                return refused(Failure::NoReply(AttemptError::Stopped), delivery);
-            }
-            let Some(time_left) = self.time_left(start) else {
-                return refused(Failure::NoReply(self.timed_out()), delivery);
+            let time_left = match self.may_start(policy, &clock, start) {
+                Ok(t) => t,
+                Err(e) => return refused(Failure::NoReply(e), delivery),
             };
             let began = Instant::now();
             let result = self.attempt(&out, policy, time_left, &clock);
-            let ended = match &result {
-                Ok(a) => Ended::Status(a.status),
-                Err(e) => e.ended(),
-            };
+            let ended = result
+                .as_ref()
+                .map_or_else(AttemptError::ended, |a| Ended::Status(a.status));
             delivery = delivery.and(ended);
             let mut report = Attempted {
                 number: progress.attempt + 1,
@@ -223,14 +220,21 @@ impl Engine {
         }
     }
 
-    /// What the next attempt may take: its own limit, or what is left of
-    /// the call's deadline; `None` once that is spent.
-    fn time_left(&self, start: Instant) -> Option<Duration> {
+    /// Whether another attempt may start, and how long it may take: its
+    /// own limit, or what is left of the call's deadline. Not once a stop
+    /// has spent the call's budget, nor once the deadline has passed.
+    fn may_start(&self, policy: &CallPolicy, clock: &StopClock, start: Instant) -> Result<Duration, AttemptError> {
+        if retry::stopped(&policy.retry, clock.since_ms()) {
+            return Err(AttemptError::Stopped);
+        }
         let left = match self.limits.deadline {
             Some(d) => d.saturating_sub(start.elapsed()).min(self.limits.attempt),
             None => self.limits.attempt,
         };
-        (!left.is_zero()).then_some(left)
+        if left.is_zero() {
+            return Err(self.timed_out());
+        }
+        Ok(left)
     }
 
     fn timed_out(&self) -> AttemptError {
