@@ -49,12 +49,7 @@ fn ride_out(down: &'static str, endpoint: Endpoint) -> Observed {
     Observed {
         took: started.elapsed(),
         hook_calls: w.hook_calls(),
-        calls: w
-            .emu
-            .calls_to(endpoint)
-            .iter()
-            .map(|c| (c.status, c.answer.clone()))
-            .collect(),
+        calls: w.emu.calls_to(endpoint).iter().map(|c| (c.status, c.answer)).collect(),
         run,
     }
 }
@@ -85,10 +80,7 @@ fn assert_rode_out(o: &Observed, down_status: u16) {
     let down: Vec<_> = o.calls.iter().filter(|(_, a)| *a == Answer::Down).collect();
     assert!(down.len() >= 5, "retried through the outage: {:?}\n{r}", o.calls);
     assert!(down.iter().all(|(s, _)| *s == Some(down_status)), "{:?}", o.calls);
-    assert_eq!(
-        o.calls.last().map(|c| (c.0, c.1.clone())),
-        Some((Some(200), Answer::Served))
-    );
+    assert_eq!(o.calls.last().copied(), Some((Some(200), Answer::Served)));
     assert!(
         o.took >= Duration::from_secs(30),
         "the outage lasted 30 s: {:?}",

@@ -121,8 +121,11 @@ fn target(fault: Fault) -> Target {
 
 const TASK_PATH: &str = "/api/v2/secrets/0f9a2b1c-1111-4222-8333-944455556666/tasks/task-7d3c";
 
+/// A caller's class for a fault, and what it printed (for a failure).
+type Classified = (Class, String);
+
 /// The job: a create whose task update meets `fault` (IAM is the emulator).
-fn job(fault: Fault) -> (Class, String) {
+fn job(fault: Fault) -> Classified {
     let t = target(fault);
     let mut w = World::new();
     declare_outputs(&mut w);
@@ -147,7 +150,7 @@ fn job(fault: Fault) -> (Class, String) {
 }
 
 /// `credhook http PUT` to the same kind of server.
-fn tool(fault: Fault) -> (Class, String) {
+fn tool(fault: Fault) -> Classified {
     let t = target(fault);
     let d = TempDir::new("credhook-one-engine");
     let ca = d.join("ca.pem");
@@ -177,7 +180,7 @@ fn tool(fault: Fault) -> (Class, String) {
 #[test]
 fn the_job_and_credhook_http_classify_each_fault_alike() {
     // Every fault at once, each caller on its own server.
-    let seen: Vec<(Fault, Class, (Class, String), (Class, String))> = std::thread::scope(|s| {
+    let seen: Vec<(Fault, Class, Classified, Classified)> = std::thread::scope(|s| {
         let runs: Vec<_> = AGREED
             .iter()
             .map(|&(f, want)| (f, want, s.spawn(move || job(f)), s.spawn(move || tool(f))))
