@@ -58,8 +58,8 @@ pub(crate) fn egress_warning() -> Result<Option<String>, String> {
 pub(crate) enum Echo {
     /// Quoted, escaped, so a terminal shows what was typed: a file name.
     Value,
-    /// Never quoted: the hook tools' arguments may hold a secret someone
-    /// typed in place of a `{{NAME}}`.
+    /// Never quoted: it may hold a secret (an input's value, or a hook
+    /// tool's argument where someone typed one in place of a `{{NAME}}`).
     Never,
 }
 
@@ -71,9 +71,7 @@ pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, String
             "{what} `{}` is not valid UTF-8; give it in UTF-8",
             raw.to_string_lossy().escape_debug()
         ),
-        Echo::Never => {
-            format!("{what} is not valid UTF-8; pass text (secrets through {{{{NAME}}}} and the environment)")
-        }
+        Echo::Never => format!("{what} is not valid UTF-8 (not shown: it may hold a secret); give it in UTF-8"),
     })
 }
 

@@ -80,8 +80,15 @@ fn written_authority(url: &str) -> &str {
 /// `CREDHOOK_HTTP_ALLOW` (read from this process's environment) against
 /// the expanded `url`, before anything is resolved or sent.
 fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, Failure> {
-    let allow = http_allow::from_setting(env.get(http_allow::SETTING))
-        .map_err(|e| Failure::NotAllowed(format!("{e}; nothing was sent")))?;
+    let value = env.get(http_allow::SETTING);
+    if value.is_none() && env.is_set(http_allow::SETTING) {
+        // Unreadable is not unset: closed, not open.
+        return Err(Failure::NotAllowed(format!(
+            "{} is not valid UTF-8; nothing was sent",
+            http_allow::SETTING
+        )));
+    }
+    let allow = http_allow::from_setting(value).map_err(|e| Failure::NotAllowed(format!("{e}; nothing was sent")))?;
     if let Some(a) = &allow {
         let Some((host, port)) = http_allow::host_port(url) else {
             return Err(Failure::NotAllowed(String::from(
