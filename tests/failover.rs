@@ -108,3 +108,26 @@ fn thirty_seconds_of_502s_at_the_task_update_are_ridden_out_and_delivered() {
     // ended unreported, never rolled back. It was delivered.
     assert!(!o.run.log_has("may have been delivered"), "\n{}", o.run);
 }
+
+/// A `Retry-After` that ends past the window (5 s against a 3 s window) is
+/// still honoured, and the call makes one last try after it, which gets
+/// through: the server's wait costs a delay, not the task.
+#[test]
+fn a_retry_after_past_the_window_is_honoured_then_tried_once_more() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.emu
+        .fault(Endpoint::Task, credhook_emulator::Fault::RetryAfter(429, 5));
+    w.set("CREDHOOK_RETRY_WINDOW", "3").hook(RECORDING_CREATE);
+    let r = w.run_within(Duration::from_secs(30));
+    r.assert_code(0);
+    assert_eq!(r.update().status(), "credentials_created");
+    let at: Vec<Instant> = w.emu.calls_to(Endpoint::Task).iter().map(|c| c.at).collect();
+    assert_eq!(at.len(), 2, "\n{r}");
+    let waited = at[1] - at[0];
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
+        "{waited:?}\n{r}"
+    );
+    assert!(w.hook_calls().iter().all(|c| !c.starts_with("delete")), "\n{r}");
+}

@@ -1,7 +1,7 @@
 //! The IAM token: got before anything else, refreshed when it would expire
 //! within five minutes, registered as a secret the moment it arrives.
 
-use super::http::{Call, Failure, Http, HttpError, Request};
+use super::http::{Call, CallFailure, Http, HttpError, Request};
 use super::log::Log;
 use super::{known_secrets, signals};
 use crate::core::job::settings::Credential;
@@ -93,7 +93,7 @@ impl<'a> Tokens<'a> {
         let reply = match http.send(log, &req) {
             Ok(r) => r,
             Err(HttpError {
-                why: Failure::Status { status, body },
+                why: CallFailure::Status { status, body },
                 ..
             }) => {
                 let said = iam::error_summary(&body).unwrap_or_default();

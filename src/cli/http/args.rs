@@ -1,7 +1,7 @@
 //! The command line of `credhook http`: parsed and checked, nothing sent.
 
 use super::super::{Echo, utf8};
-use super::{Failure, usage};
+use super::{ToolFailure, usage};
 use crate::core::net::method::Method;
 use crate::core::net::retry::Repeatable;
 use crate::core::tools::http_rules::{self, Flags};
@@ -63,7 +63,7 @@ pub(crate) struct Args {
     pub(crate) flags: Flags,
 }
 
-fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
+fn seconds(flag: &str, v: &str) -> Result<Duration, ToolFailure> {
     v.parse::<f64>()
         .ok()
         .filter(|s| *s > 0.0 && *s <= http_rules::MAX_SECONDS)
@@ -77,7 +77,7 @@ fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
 }
 
 /// `--max-size BYTES`.
-fn max_size(v: &str) -> Result<usize, Failure> {
+fn max_size(v: &str) -> Result<usize, ToolFailure> {
     v.parse::<usize>()
         .ok()
         .filter(|n| *n > 0 && *n <= http_rules::MAX_REPLY_SIZE)
@@ -90,7 +90,7 @@ fn max_size(v: &str) -> Result<usize, Failure> {
 }
 
 /// `--retry N`.
-fn retry_count(v: &str) -> Result<u32, Failure> {
+fn retry_count(v: &str) -> Result<u32, ToolFailure> {
     v.parse::<u32>()
         .ok()
         .filter(|n| *n <= 100)
@@ -106,7 +106,7 @@ fn body_source(v: String) -> BodySource {
     }
 }
 
-pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailure> {
     use lexopt::Arg::{Long, Short, Value};
     let mut p = lexopt::Parser::from_args(args);
     let mut a = Args {
@@ -139,7 +139,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
             Long(l) => format!("--{l}"),
             Value(_) => String::from("an operand"),
         };
-        let value = |p: &mut lexopt::Parser| -> Result<String, Failure> {
+        let value = |p: &mut lexopt::Parser| -> Result<String, ToolFailure> {
             utf8(&format!("the value of {flag}"), p.value().map_err(bad)?, Echo::Never).map_err(usage)
         };
         let f = &mut a.flags;
@@ -176,7 +176,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
 }
 
 /// METHOD and URL, and what only the whole command line can refuse.
-fn operands(mut a: Args, positional: Vec<String>) -> Result<Args, Failure> {
+fn operands(mut a: Args, positional: Vec<String>) -> Result<Args, ToolFailure> {
     let [method, url] = <[String; 2]>::try_from(positional).map_err(|_| {
         usage(format!(
             "give a METHOD and a URL, e.g. `credhook http GET https://api.example.com/`\n{USAGE}"

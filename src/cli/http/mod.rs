@@ -26,7 +26,7 @@ use ureq::tls::RootCerts;
 use zeroize::Zeroizing;
 
 /// Why the call failed; each kind is one exit status.
-enum Failure {
+enum ToolFailure {
     /// Exit 2: nothing was sent.
     Usage(String),
     /// Exit 3: no usable reply (`--status` prints `000`, even when a status
@@ -38,8 +38,8 @@ enum Failure {
     NotAllowed(String),
 }
 
-fn usage(msg: impl Into<String>) -> Failure {
-    Failure::Usage(msg.into())
+fn usage(msg: impl Into<String>) -> ToolFailure {
+    ToolFailure::Usage(msg.into())
 }
 
 /// One line on stderr. A closed stderr (`2>&1 | head -c 100`) loses the
@@ -79,19 +79,20 @@ fn written_authority(url: &str) -> &str {
 
 /// `CREDHOOK_HTTP_ALLOW` (read from this process's environment) against
 /// the expanded `url`, before anything is resolved or sent.
-fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, Failure> {
+fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, ToolFailure> {
     let value = env.get(http_allow::SETTING);
     if value.is_none() && env.is_set(http_allow::SETTING) {
         // Unreadable is not unset: closed, not open.
-        return Err(Failure::NotAllowed(format!(
+        return Err(ToolFailure::NotAllowed(format!(
             "{} is not valid UTF-8; nothing was sent",
             http_allow::SETTING
         )));
     }
-    let allow = http_allow::from_setting(value).map_err(|e| Failure::NotAllowed(format!("{e}; nothing was sent")))?;
+    let allow =
+        http_allow::from_setting(value).map_err(|e| ToolFailure::NotAllowed(format!("{e}; nothing was sent")))?;
     if let Some(a) = &allow {
         let Some((host, port)) = http_allow::host_port(url) else {
-            return Err(Failure::NotAllowed(String::from(
+            return Err(ToolFailure::NotAllowed(String::from(
                 "the URL has no host it could allow; nothing was sent",
             )));
         };
@@ -103,7 +104,7 @@ fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist
             } else {
                 http_allow::shown(host, port)
             };
-            return Err(Failure::NotAllowed(http_allow::refusal(&shown)));
+            return Err(ToolFailure::NotAllowed(http_allow::refusal(&shown)));
         }
     }
     Ok(allow)
@@ -114,13 +115,13 @@ fn has_header(headers: &[(String, Secret)], name: &str) -> bool {
 }
 
 /// `{{NAME}}` references in `text` expanded; `what` names it in an error.
-fn expanded<'e>(lookup: impl Fn(&str) -> Option<&'e [u8]>, what: &str, text: &str) -> Result<Secret, Failure> {
+fn expanded<'e>(lookup: impl Fn(&str) -> Option<&'e [u8]>, what: &str, text: &str) -> Result<Secret, ToolFailure> {
     expand::expand(text, lookup).map_err(|e| usage(format!("{what}: {e}")))
 }
 
 /// The URL once expanded, if it may be sent. Messages name the URL as
 /// written, never the expanded one.
-fn expanded_url(a: &Args, env: &Env) -> Result<Secret, Failure> {
+fn expanded_url(a: &Args, env: &Env) -> Result<Secret, ToolFailure> {
     let url = expanded(input::lookup(env), "the URL", &a.url)?;
     match url::parse(url.expose()) {
         Ok(_) => {}
@@ -147,7 +148,7 @@ fn expanded_url(a: &Args, env: &Env) -> Result<Secret, Failure> {
     Ok(url)
 }
 
-fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
+fn prepare(a: &Args, env: &Env) -> Result<Prepared, ToolFailure> {
     let lookup = input::lookup(env);
     let url = expanded_url(a, env)?;
     let allow = check_allowed(env, &a.url, url.expose())?;
@@ -186,7 +187,7 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Failure> {
 
 /// The body: `--form` fields (with their Content-Type unless `-H` gave
 /// one), `--data`/`--json` text expanded, a file or stdin as read.
-fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Option<Zeroizing<Vec<u8>>>, Failure> {
+fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Option<Zeroizing<Vec<u8>>>, ToolFailure> {
     let lookup = input::lookup(env);
     if !a.form.is_empty() {
         let mut out = SecretBuf::with_capacity(64);
@@ -224,7 +225,7 @@ fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Opti
 /// `-o FILE` must be a file credhook may replace: not a symbolic link (it
 /// could point anywhere a secret should not go), not a directory. Checked
 /// before anything is sent; the open refuses a link made in between.
-fn check_output(path: &str) -> Result<(), Failure> {
+fn check_output(path: &str) -> Result<(), ToolFailure> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => Err(usage(format!(
             "--output `{path}` is a symbolic link; give the path of a regular file (or a new one)"
@@ -243,7 +244,7 @@ fn check_output(path: &str) -> Result<(), Failure> {
 /// Largest request body read from a file or stdin.
 const MAX_REQUEST_BODY: usize = 16 << 20;
 
-fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8>>, ToolFailure> {
     read_capped(r, MAX_REQUEST_BODY, 0).map_err(|e| match e {
         ReadError::TooLarge(cap) => usage(format!(
             "{what} holds more than {cap} bytes; a request body is at most that"
@@ -252,7 +253,7 @@ fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8
     })
 }
 
-fn roots(a: &Args) -> Result<RootCerts, Failure> {
+fn roots(a: &Args) -> Result<RootCerts, ToolFailure> {
     let (path, what) = match (&a.cacert, std::env::var_os("SSL_CERT_FILE")) {
         (Some(p), _) => (p.clone(), "--cacert"),
         (None, Some(p)) if !p.is_empty() => (utf8("SSL_CERT_FILE", p, Echo::Never).map_err(usage)?, "SSL_CERT_FILE"),
@@ -264,7 +265,7 @@ fn roots(a: &Args) -> Result<RootCerts, Failure> {
 /// Sends the call through the engine, as the flags say; a retry is said on
 /// stderr. `log_place` becomes the place as written, "(redirected)", once a
 /// redirect is followed.
-fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
+fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, ToolFailure> {
     let p = prepare(a, env)?;
     let policy = http_rules::policy(&a.flags, p.allow);
     let mut engine = Engine::new(roots(a)?, http_rules::limits(&a.flags));
@@ -295,7 +296,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Failure> {
             ));
         }
     });
-    result.map_err(|e| Failure::Transport(format!("{e}{}", arrival(e.delivery))))
+    result.map_err(|e| ToolFailure::Transport(format!("{e}{}", arrival(e.delivery))))
 }
 
 /// What a failure says of its request: whether the server may have acted
@@ -350,7 +351,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
             let _ = input::write_stdout(format!("{USAGE}\n").as_bytes());
             return 0;
         }
-        Err(Failure::Usage(m) | Failure::Transport(m) | Failure::NotAllowed(m)) => {
+        Err(ToolFailure::Usage(m) | ToolFailure::Transport(m) | ToolFailure::NotAllowed(m)) => {
             say(format_args!("{m}"));
             return 2;
         }
@@ -361,11 +362,11 @@ pub fn main(args: Vec<OsString>) -> u8 {
     if a.check {
         return match prepare(&a, &env) {
             Ok(_) => 0,
-            Err(Failure::NotAllowed(e)) => {
+            Err(ToolFailure::NotAllowed(e)) => {
                 say(format_args!("{m} refused: {e}"));
                 2
             }
-            Err(Failure::Usage(e) | Failure::Transport(e)) => {
+            Err(ToolFailure::Usage(e) | ToolFailure::Transport(e)) => {
                 say(format_args!("{m} {log_place}: {e}"));
                 2
             }
@@ -390,16 +391,16 @@ pub fn main(args: Vec<OsString>) -> u8 {
         Err(failure) => {
             let code = match failure {
                 // Nothing was sent: `-o FILE` is left as it was.
-                Failure::Usage(e) => {
+                ToolFailure::Usage(e) => {
                     say(format_args!("{m} {log_place}: {e}"));
                     2
                 }
-                Failure::Transport(e) => {
+                ToolFailure::Transport(e) => {
                     say(format_args!("{m} {log_place}: {e}"));
                     3
                 }
                 // The host only: the path as written may hold anything.
-                Failure::NotAllowed(e) => {
+                ToolFailure::NotAllowed(e) => {
                     say(format_args!("{m} refused: {e}"));
                     2
                 }

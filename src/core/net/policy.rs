@@ -126,6 +126,7 @@ pub(crate) fn for_job(call: Call, s: &RetrySettings, for_report: bool) -> CallPo
             max_wait_ms: JOB_MAX_WAIT_MS.max(s.base_ms),
             max_total_wait_ms: None,
             after_stop_ms: Some(if reports { REPORT_AFTER_STOP_MS } else { 0 }),
+            last_try_at_window_end: true,
         },
         redirects: Redirects::Never,
         any_status: false,

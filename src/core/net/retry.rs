@@ -91,8 +91,14 @@ pub(crate) struct RetryPolicy {
     /// Most retries after the first attempt; `None`: the window alone decides.
     pub(crate) retries: Option<u32>,
     /// No retry starts later than this after the call's first attempt began,
-    /// in ms: a retry whose wait would end later is not made.
+    /// in ms.
     pub(crate) window_ms: u64,
+    /// A wait that would end past the window: cut to end with it, for one
+    /// last attempt (the job: an outage, or a `Retry-After`, that outlasts
+    /// the backoff still gets a try before the window is spent), or no
+    /// retry at all (`credhook http`: its window is `--max-time`, which would
+    /// leave that attempt no time).
+    pub(crate) last_try_at_window_end: bool,
     /// The first backoff in ms, doubling each retry, jittered into its upper
     /// half.
     pub(crate) base_ms: u64,
@@ -135,9 +141,12 @@ pub(crate) enum Next {
 ///
 /// The delay is `base × 2^attempt` capped at the policy's `max_wait_ms`,
 /// jittered into its upper half, and at least the server's `Retry-After`
-/// (capped at [`MAX_RETRY_AFTER_S`]). A retry is not made when the policy's
-/// count is spent, when its wait would end past the window (or past the
-/// total-wait cap), or past the call's stop budget.
+/// (capped at [`MAX_RETRY_AFTER_S`]). A backoff that would end past the
+/// window is cut to end with it when the policy makes a last try there (a
+/// `Retry-After` is still honoured, even past the window's end); else, and
+/// once the window is spent, no retry is made. Nor is one when the policy's
+/// count is spent, or its wait would go past the total-wait cap or the
+/// call's stop budget.
 pub(crate) fn decide(
     policy: &RetryPolicy,
     method: Method,
@@ -157,10 +166,15 @@ pub(crate) fn decide(
     if policy.retries.is_some_and(|n| p.attempt >= n) {
         return Next::GiveUp;
     }
-    let delay = backoff_ms(policy, p.attempt, retry_after_s, random);
-    let ends = p.elapsed_ms.saturating_add(delay);
-    if ends >= policy.window_ms {
-        return Next::GiveUp;
+    let floor = retry_after_s.map_or(0, |s| s.min(MAX_RETRY_AFTER_S) * 1000);
+    let mut delay = backoff_ms(policy, p.attempt, random).max(floor);
+    if p.elapsed_ms.saturating_add(delay) >= policy.window_ms {
+        if !policy.last_try_at_window_end || p.elapsed_ms >= policy.window_ms {
+            return Next::GiveUp;
+        }
+        // The backoff ends with the window; the server's Retry-After is
+        // still honoured, even past it.
+        delay = (policy.window_ms - p.elapsed_ms).max(floor);
     }
     if policy
         .max_total_wait_ms
@@ -176,16 +190,15 @@ pub(crate) fn decide(
     Next::RetryAfterMs(delay)
 }
 
-/// The wait before retry number `attempt + 1`.
-fn backoff_ms(policy: &RetryPolicy, attempt: u32, retry_after_s: Option<u64>, random: u64) -> u64 {
+/// The backoff before retry number `attempt + 1`: doubling from the base,
+/// capped, jittered into its upper half.
+fn backoff_ms(policy: &RetryPolicy, attempt: u32, random: u64) -> u64 {
     let backoff = policy
         .base_ms
         .saturating_mul(1u64 << attempt.min(32))
         .min(policy.max_wait_ms);
     let half = backoff / 2;
-    let jittered = half + random % (backoff - half + 1);
-    let floor = retry_after_s.map_or(0, |s| s.min(MAX_RETRY_AFTER_S) * 1000);
-    jittered.max(floor)
+    half + random % (backoff - half + 1)
 }
 
 /// Whether a stop has ended the call: its budget after the stop is spent.
@@ -214,6 +227,7 @@ mod tests {
         max_wait_ms: 30_000,
         max_total_wait_ms: Some(120_000),
         after_stop_ms: Some(0),
+        last_try_at_window_end: false,
     };
 
     fn at(attempt: u32) -> Progress {
@@ -341,10 +355,11 @@ mod tests {
             window_ms: 60_000,
             max_wait_ms: 5_000,
             max_total_wait_ms: None,
+            last_try_at_window_end: true,
             ..P
         };
-        // Attempts keep coming, each wait capped, until the next would
-        // start past the window.
+        // Attempts keep coming, each wait capped, the last at the window's
+        // end.
         let (mut elapsed, mut attempt) = (0u64, 0u32);
         while let Next::RetryAfterMs(d) = get(
             &p,
@@ -361,15 +376,44 @@ mod tests {
             elapsed += d + 100; // the attempt itself
             attempt += 1;
         }
-        assert!(elapsed < 60_000 + 5_100 && elapsed > 55_000, "{elapsed}");
+        assert!(
+            (60_000..60_000 + 100 * u64::from(attempt)).contains(&elapsed),
+            "{elapsed}"
+        );
         assert!(attempt > 10, "{attempt}");
-        // A Retry-After that would end past the window: no retry.
+        // A backoff past the window ends with it, for a last try; a
+        // Retry-After is honoured even past it (credhook http: no last try,
+        // its window leaves that try no time).
         let late = Progress {
-            elapsed_ms: 50_000,
+            attempt: 12,
+            elapsed_ms: 58_000,
             ..Progress::default()
         };
-        assert_eq!(get(&p, late, Ended::Status(429), Some(30), 0), Next::GiveUp);
-        assert_eq!(get(&p, late, Ended::Status(429), Some(9), 0), Next::RetryAfterMs(9000));
+        assert_eq!(
+            get(&p, late, Ended::Status(503), None, u64::MAX),
+            Next::RetryAfterMs(2_000)
+        );
+        assert_eq!(
+            get(&p, late, Ended::Status(429), Some(30), 0),
+            Next::RetryAfterMs(30_000)
+        );
+        assert_eq!(get(&p, late, Ended::Status(429), Some(1), 0), Next::RetryAfterMs(2_000));
+        let first = get(&p, at(0), Ended::Status(429), Some(99_999), 0);
+        assert_eq!(
+            first,
+            Next::RetryAfterMs(60_000),
+            "Retry-After: 99999 waits 60 s, then a last try"
+        );
+        let strict = RetryPolicy {
+            last_try_at_window_end: false,
+            ..p
+        };
+        assert_eq!(get(&strict, late, Ended::Status(429), Some(30), 0), Next::GiveUp);
+        let spent = Progress {
+            elapsed_ms: 60_000,
+            ..Progress::default()
+        };
+        assert_eq!(get(&p, spent, Ended::Status(503), None, 0), Next::GiveUp);
         // A count, when set, ends it first.
         let counted = RetryPolicy { retries: Some(2), ..p };
         assert_eq!(get(&counted, at(2), Ended::NoReply, None, 0), Next::GiveUp);

@@ -46,13 +46,16 @@ pub(crate) struct Reply {
 /// Why a call did not end in a reply, and what became of its request.
 #[derive(Debug)]
 pub(crate) struct HttpError {
-    pub(crate) why: Failure,
+    pub(crate) why: CallFailure,
     /// Over every attempt: the task update's rollback is decided from it.
     pub(crate) delivery: Delivery,
+    /// Attempts made, and the time from the first one's start to the end.
+    pub(crate) attempts: u32,
+    pub(crate) took: Duration,
 }
 
 #[derive(Debug)]
-pub(crate) enum Failure {
+pub(crate) enum CallFailure {
     /// The URL is malformed or plain http to a non-loopback host; nothing
     /// was sent.
     Refused(UrlError),
@@ -69,7 +72,7 @@ impl HttpError {
     /// The status of a refusal, if the last attempt got one.
     pub(crate) fn status(&self) -> Option<u16> {
         match &self.why {
-            Failure::Status { status, .. } => Some(*status),
+            CallFailure::Status { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -78,11 +81,20 @@ impl HttpError {
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.why {
-            Failure::Refused(e) => write!(f, "refused to connect: {e}"),
-            Failure::NoReply(e) => e.fmt(f),
-            Failure::Status { status, .. } => write!(f, "http status {status}"),
-            Failure::Redirect(e) => e.fmt(f),
+            CallFailure::Refused(e) => write!(f, "refused to connect: {e}")?,
+            CallFailure::NoReply(e) => e.fmt(f)?,
+            CallFailure::Status { status, .. } => write!(f, "http status {status}")?,
+            CallFailure::Redirect(e) => e.fmt(f)?,
         }
+        if self.attempts > 1 {
+            write!(
+                f,
+                ", after {} attempts in {:.1} s",
+                self.attempts,
+                self.took.as_secs_f64()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -117,6 +129,36 @@ impl StopClock {
             return None;
         }
         signals::stopped_at().map(|at| at.max(self.from).elapsed().as_millis() as u64)
+    }
+}
+
+/// Where a call stands: since when, its attempts and waits, what became of
+/// its request, the redirects it followed.
+struct Tally {
+    start: Instant,
+    progress: Progress,
+    delivery: Delivery,
+    redirects: u32,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            start: Instant::now(),
+            progress: Progress::default(),
+            delivery: Delivery::Unsent,
+            redirects: 0,
+        }
+    }
+
+    /// The call failed: why, and how far it got.
+    fn fail(&self, why: CallFailure) -> HttpError {
+        HttpError {
+            why,
+            delivery: self.delivery,
+            attempts: self.progress.attempt + 1,
+            took: self.start.elapsed(),
+        }
     }
 }
 
@@ -158,65 +200,60 @@ impl Engine {
         stop_from: Option<Instant>,
         seen: &mut dyn FnMut(&Attempted<'_>),
     ) -> Result<Reply, HttpError> {
-        let refused = |why, delivery| Err(HttpError { why, delivery });
+        let mut t = Tally::new();
         if let Err(e) = url::parse(out.url.expose()) {
-            return refused(Failure::Refused(e), Delivery::Unsent);
+            return Err(t.fail(CallFailure::Refused(e)));
         }
-        let start = Instant::now();
         let clock = StopClock {
-            from: stop_from.unwrap_or(start).max(start),
+            from: stop_from.unwrap_or(t.start).max(t.start),
             watched: policy.retry.after_stop_ms.is_some(),
         };
         let mut out = Arc::new(out);
-        let (mut delivery, mut progress) = (Delivery::Unsent, Progress::default());
-        let mut redirects = 0u32;
         loop {
-            let time_left = match self.may_start(policy, &clock, start) {
-                Ok(t) => t,
-                Err(e) => return refused(Failure::NoReply(e), delivery),
-            };
+            let time_left = self
+                .may_start(policy, &clock, t.start)
+                .map_err(|e| t.fail(CallFailure::NoReply(e)))?;
             let began = Instant::now();
             let result = self.attempt(&out, policy, time_left, &clock);
             let ended = result
                 .as_ref()
                 .map_or_else(AttemptError::ended, |a| Ended::Status(a.status));
-            delivery = delivery.and(ended);
+            t.delivery = t.delivery.and(ended);
             let mut report = Attempted {
-                number: progress.attempt + 1,
+                number: t.progress.attempt + 1,
                 method: out.method,
                 duration: began.elapsed(),
                 result: result.as_ref().map(|a| a.status),
                 retry_in: None,
-                redirected: redirects > 0,
+                redirected: t.redirects > 0,
             };
             if let Ok(a) = &result
-                && let Some(step) = policy
-                    .redirects
-                    .after(out.url.expose(), a.status, a.location.as_deref(), redirects)
+                && let Some(step) =
+                    policy
+                        .redirects
+                        .after(out.url.expose(), a.status, a.location.as_deref(), t.redirects)
             {
                 seen(&report);
-                match step {
-                    Ok(target) => out = Arc::new(redirected(&out, target, a.status)),
-                    Err(e) => return refused(Failure::Redirect(e), delivery),
-                }
-                redirects += 1;
+                let target = step.map_err(|e| t.fail(CallFailure::Redirect(e)))?;
+                out = Arc::new(redirected(&out, target, a.status));
+                t.redirects += 1;
                 continue;
             }
-            progress.elapsed_ms = start.elapsed().as_millis() as u64;
-            progress.since_stop_ms = clock.since_ms();
+            t.progress.elapsed_ms = t.start.elapsed().as_millis() as u64;
+            t.progress.since_stop_ms = clock.since_ms();
             let retry_after = result.as_ref().ok().and_then(|a| a.retry_after);
-            let next = retry::decide(&policy.retry, out.method, progress, ended, retry_after, self.random());
+            let next = retry::decide(&policy.retry, out.method, t.progress, ended, retry_after, self.random());
             let Next::RetryAfterMs(wait) = next else {
                 seen(&report);
-                return finish(result, policy, delivery);
+                return finish(result, policy, t.delivery).map_err(|why| t.fail(why));
             };
             report.retry_in = Some(Duration::from_millis(wait));
             seen(&report);
             if !self.wait(Duration::from_millis(wait), policy, &clock) {
-                return refused(Failure::NoReply(AttemptError::Stopped), delivery);
+                return Err(t.fail(CallFailure::NoReply(AttemptError::Stopped)));
             }
-            progress.waited_ms += wait;
-            progress.attempt += 1;
+            t.progress.waited_ms += wait;
+            t.progress.attempt += 1;
         }
     }
 
@@ -324,23 +361,17 @@ fn redirected(out: &Outgoing, target: String, status: u16) -> Outgoing {
 
 /// The call's end once no retry follows: a reply if the policy takes its
 /// status as one, else why not.
-fn finish(result: Result<Answer, AttemptError>, policy: &CallPolicy, delivery: Delivery) -> Result<Reply, HttpError> {
+fn finish(result: Result<Answer, AttemptError>, policy: &CallPolicy, delivery: Delivery) -> Result<Reply, CallFailure> {
     match result {
         Ok(a) if retry::is_success(a.status) || policy.any_status => Ok(Reply {
             status: a.status,
             body: a.body,
             delivery,
         }),
-        Ok(a) => Err(HttpError {
-            why: Failure::Status {
-                status: a.status,
-                body: a.body,
-            },
-            delivery,
+        Ok(a) => Err(CallFailure::Status {
+            status: a.status,
+            body: a.body,
         }),
-        Err(e) => Err(HttpError {
-            why: Failure::NoReply(e),
-            delivery,
-        }),
+        Err(e) => Err(CallFailure::NoReply(e)),
     }
 }
