@@ -46,10 +46,13 @@ if ! command -v x86_64-linux-musl-gcc >/dev/null 2>&1; then
 fi
 
 # The dependency list in the binary: cargo auditable wraps rustc. A pinned
-# version, so that two machines write the same section.
+# version, so that two machines write the same section: another version
+# installed with `cargo install` is replaced (`cargo auditable --version`
+# prints cargo's version, so `cargo install --list` tells which is there).
 auditable_version=0.7.7
-if ! cargo auditable --version >/dev/null 2>&1; then
-    echo "installing cargo-auditable $auditable_version (embeds the dependency list)" >&2
+if ! cargo auditable --version >/dev/null 2>&1 ||
+    ! cargo install --list 2>/dev/null | grep -qx "cargo-auditable v$auditable_version:"; then
+    echo "installing cargo-auditable $auditable_version (embeds the dependency list; ~1 min, from crates.io)" >&2
     cargo install --quiet --locked --version "$auditable_version" cargo-auditable >&2 ||
         { echo "cargo install cargo-auditable failed: the binary needs it for its dependency list" >&2; exit 1; }
 fi
