@@ -242,7 +242,8 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/credhook-image.XXXXXX")
 emu_pid="" build_pid=""
 cleanup() {
-    [ -z "$emu_pid" ] || kill "$emu_pid" 2>/dev/null || true
+    # Waited for: it must not write in $work while that is removed.
+    [ -z "$emu_pid" ] || { kill "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null; } || true
     # An interrupted build is let finish: an engine build killed part-way
     # leaves its working container behind (podman: a whole root copy).
     if [ -n "$build_pid" ]; then
@@ -638,6 +639,6 @@ fi
 if [ -z "$delete_exit" ]; then
     echo "try failed: the create was not reported as credentials_created (exit $create_exit); no delete was run"
 else
-    echo "try failed: the delete was not reported as credentials_deleted (exit $delete_exit)"
+    echo "try failed: the delete was not reported as credentials_deleted (exit $delete_exit); credentials $creds_id may still exist where the hook created them: delete them there"
 fi
 exit 1
