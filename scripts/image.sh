@@ -238,6 +238,11 @@ if [ "$engine" = none ] && { [ "$command" = build ] || [ -n "$image" ]; }; then
     install_help
     exit 1
 fi
+# Said before minutes of building the static binary and the emulator.
+if [ "$engine" = none ] && [ "$(id -u)" != 0 ]; then
+    install_help
+    die "without an engine, try runs the image root in a chroot, which needs root"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/credhook-image.XXXXXX")
 emu_pid="" build_pid=""
@@ -420,7 +425,6 @@ elif [ "$engine" != none ]; then
     build_image
 else
     install_help
-    [ "$(id -u)" = 0 ] || die "without an engine, try runs the image root in a chroot, which needs root"
     command -v unshare >/dev/null 2>&1 || die "without an engine, try needs unshare (util-linux) for the chroot"
     echo "image.sh: falling back to the image root in a chroot as root: NOT a container (same files, user, read-only root and tmpfs /tmp; no image, no engine)" >&2
     make_root "$work/rootfs"

@@ -714,3 +714,46 @@ fn a_secret_file_too_large_a_fifo_or_a_device_is_refused_before_anything_is_buil
         assert!(out.is_empty() && !err.contains("hunter2"), "{out}\n{err}");
     }
 }
+
+#[test]
+fn without_an_engine_a_user_is_told_at_once_that_the_chroot_needs_root() {
+    let hook = repo().join("scripts/hooks/example.sh");
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let as_nobody = |program: &str| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]);
+        c
+    };
+    // A checkout under a private directory (/root) is not nobody's to read.
+    let script = repo().join("scripts/image.sh");
+    if root
+        && !as_nobody("test")
+            .args(["-r", script.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success()
+    {
+        eprintln!("skipped: user nobody cannot read {}", script.display());
+        return;
+    }
+    let mut cmd = if root {
+        as_nobody(script.to_str().unwrap())
+    } else {
+        Command::new(repo().join("scripts/image.sh"))
+    };
+    let o = cmd
+        .args([os("try"), hook.as_os_str()])
+        .current_dir("/")
+        .env("ENGINE", "none")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("which needs root"), "{err}");
+    assert!(err.contains("scripts/image.sh setup"), "{err}");
+    // Before the static binary, the config or the emulator: nothing built.
+    for later in ["building the static binary", "ce-flags", "job config", "emulator"] {
+        assert!(!err.contains(later), "{later}: {err}");
+    }
+}
