@@ -305,6 +305,12 @@ build_image() {
     source=$(sed -n 's/^repository = "\(.*\)"$/\1/p' "$here/Cargo.toml" | head -n 1)
     revision=$(git -C "$here" rev-parse HEAD 2>/dev/null || echo unknown)
     [ "$revision" = unknown ] || git -C "$here" diff --quiet HEAD -- 2>/dev/null || revision=$revision-dirty
+    # A binary built at another commit is not HEAD's either.
+    bin_commit=$("$static" --version 2>/dev/null | sed -n 's/.*(commit \([0-9a-f]\{7,\}\),.*/\1/p')
+    if [ "$revision" != unknown ] && [ -n "$bin_commit" ] && [ "${revision#"$bin_commit"}" = "$revision" ]; then
+        echo "image.sh: warning: target/static/credhook was built at commit $bin_commit, not HEAD ${revision:0:12}: the image is labelled ${revision%-dirty}-dirty (run scripts/build-static.sh for HEAD's)" >&2
+        revision=${revision%-dirty}-dirty
+    fi
     created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
     bin_sha=$(sha256sum "$static" | cut -d' ' -f1)
     sbom_sha=none

@@ -602,6 +602,62 @@ fn an_interrupted_build_lets_the_engine_finish_and_leaves_nothing_behind() {
     assert!(left.is_empty(), "left in TMPDIR: {left:?}");
 }
 
+#[test]
+#[ignore = "needs root and a container engine"]
+fn an_image_of_a_binary_built_at_another_commit_is_not_labelled_as_head() {
+    let engine = engine();
+    built_id(&image_sh(&[os("build"), os("none")], None)); // the static binary, built once
+    let dir = TempDir::new("credhook-image-stale");
+    let clone = dir.join("credhook");
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&clone)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let o = Command::new("git")
+        .args(["clone", "-q", "--no-hardlinks"])
+        .arg(repo())
+        .arg(&clone)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::create_dir_all(clone.join("target/static")).unwrap();
+    for f in ["credhook", "credhook.cdx.json", "credhook.mode"] {
+        std::fs::copy(
+            repo().join("target/static").join(f),
+            clone.join("target/static").join(f),
+        )
+        .unwrap();
+    }
+    // HEAD moves on; the binary stays at the commit it was built at.
+    git(&["commit", "-q", "--allow-empty", "-m", "a later commit"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let o = Command::new(clone.join("scripts/image.sh"))
+        .args(["build", "scripts/hooks/example.sh"])
+        .current_dir(&clone)
+        .env_remove("ENGINE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let id = built_id(&o);
+    let (_, err) = text(&o);
+    assert!(err.contains("target/static/credhook was built at commit"), "{err}");
+    let labels = labels(engine, &id);
+    assert!(
+        labels.contains(&format!("org.opencontainers.image.revision={head}-dirty\n")),
+        "{labels}"
+    );
+}
+
 // --- argument checks: no engine, no root ------------------------------------
 
 fn refused(args: &[&str], says: &str) {
