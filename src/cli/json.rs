@@ -40,14 +40,22 @@ pub fn main(args: Vec<OsString>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(Failure::Absent(msg)) => {
-            std::eprintln!("credhook json: {msg}");
+            say(&msg);
             1
         }
         Err(Failure::Usage(msg)) => {
-            std::eprintln!("credhook json: {msg}");
+            say(&msg);
             2
         }
     }
+}
+
+/// One message on stderr. A closed stderr (`2>&1 | head -c 1`) loses the
+/// message, never the documented exit status (`eprintln!` would panic,
+/// and the release build aborts on a panic).
+fn say(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "credhook json: {msg}");
 }
 
 fn usage(msg: impl Into<String>) -> Failure {

@@ -39,6 +39,57 @@ pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>,
     read_capped(file, limit)
 }
 
+/// Opens `path` to write a reply that may hold a secret: a regular file
+/// (created 0600, an existing one truncated and made 0600) or a character
+/// device (`/dev/null`, `/dev/stdout`), never a symbolic link, FIFO,
+/// socket or block device. The open never waits: a FIFO with no reader
+/// would otherwise block past every time limit.
+pub(crate) fn open_output(path: &str) -> Result<File, FileError> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let cannot = |e: std::io::Error| FileError(std::format!("cannot be written: {e}"));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => special(),
+            Some(libc::ELOOP) => FileError(String::from(
+                "is a symbolic link; give the path of a regular file (or a new one)",
+            )),
+            _ => cannot(e),
+        })?;
+    let meta = file.metadata().map_err(cannot)?;
+    let kind = meta.file_type();
+    if !kind.is_file() && !kind.is_char_device() {
+        return Err(special());
+    }
+    if kind.is_file() {
+        file.set_len(0).map_err(cannot)?;
+        if meta.permissions().mode() & 0o7777 != 0o600 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(cannot)?;
+        }
+    }
+    super::process::set_blocking(&file).map_err(cannot)?;
+    Ok(file)
+}
+
+/// Whether `path` names a special file [`open_output`] refuses (checked
+/// before anything is sent).
+pub(crate) fn is_refused_special(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    t.is_fifo() || t.is_socket() || t.is_block_device()
+}
+
+fn special() -> FileError {
+    FileError(String::from(
+        "is a FIFO, socket or block device; give a regular file's path (or a character device such as /dev/null)",
+    ))
+}
+
 fn read_capped(file: File, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
     // Sized from the file's length up front, so no smaller copy is left
     // behind unzeroized; `take` guards a file that grows while we read.

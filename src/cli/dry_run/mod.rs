@@ -239,8 +239,10 @@ impl DryRun {
                 secrets: &self.secrets,
                 credentials_id,
                 created: None,
+                public: schema::from_env(env.utf8()).0.public,
             },
             resolve: &resolve,
+            credentials_id: None,
         };
         let outcome = job.run();
         (outcome, job.platform.created)

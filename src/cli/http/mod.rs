@@ -79,8 +79,15 @@ fn written_authority(url: &str) -> &str {
 /// `CREDHOOK_HTTP_ALLOW` (read from this process's environment) against
 /// the expanded `url`, before anything is resolved or sent.
 fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, Failure> {
-    let allow = http_allow::from_setting(env.get(http_allow::SETTING))
-        .map_err(|e| Failure::NotAllowed(format!("{e}; nothing was sent")))?;
+    let value = env.get(http_allow::SETTING);
+    if value.is_none() && env.is_set(http_allow::SETTING) {
+        // Unreadable is not unset: closed, not open.
+        return Err(Failure::NotAllowed(format!(
+            "{} is not valid UTF-8; nothing was sent",
+            http_allow::SETTING
+        )));
+    }
+    let allow = http_allow::from_setting(value).map_err(|e| Failure::NotAllowed(format!("{e}; nothing was sent")))?;
     if let Some(a) = &allow {
         let Some((host, port)) = http_allow::host_port(url) else {
             return Err(Failure::NotAllowed(String::from(
@@ -206,6 +213,9 @@ fn check_output(path: &str) -> Result<(), Failure> {
             "--output `{path}` is a symbolic link; give the path of a regular file (or a new one)"
         ))),
         Ok(m) if m.is_dir() => Err(usage(format!("--output `{path}` is a directory; give a file's path"))),
+        Ok(m) if crate::driver::files::is_refused_special(&m) => Err(usage(format!(
+            "--output `{path}` is a FIFO, socket or block device; give a regular file's path (or a character device such as /dev/null)"
+        ))),
         Ok(_) => Ok(()),
         Err(_) => match std::path::Path::new(path).parent() {
             Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => Ok(()),
@@ -485,7 +495,8 @@ fn redirect_not_allowed(allow: Option<&Allowlist>, current: &str, location: Opti
 
 /// Writes the status line (with `--status`) and the body to stdout, or the
 /// body to FILE: created 0600, an existing file made 0600 before the body is
-/// written (it may hold a secret), a symbolic link refused.
+/// written (it may hold a secret); a symbolic link, FIFO, socket or block
+/// device refused, and the open never waits ([`crate::driver::files::open_output`]).
 fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
     let to_stdout = |bytes: &[u8]| input::write_stdout(bytes).map_err(|e| format!("stdout cannot be written: {e}"));
     if a.status {
@@ -493,23 +504,9 @@ fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
     }
     match &a.output {
         Some(path) => {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            let cannot = |e: std::io::Error| format!("--output `{path}` cannot be written: {e}");
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(path)
-                .map_err(cannot)?;
-            // Only a regular file: `-o /dev/null` must not change /dev/null.
-            let meta = f.metadata().map_err(cannot)?;
-            if meta.is_file() && meta.permissions().mode() & 0o7777 != 0o600 {
-                f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                    .map_err(cannot)?;
-            }
-            f.write_all(body).map_err(cannot)
+            let mut f = crate::driver::files::open_output(path).map_err(|e| format!("--output `{path}` {}", e.0))?;
+            f.write_all(body)
+                .map_err(|e| format!("--output `{path}` cannot be written: {e}"))
         }
         None => to_stdout(body),
     }

@@ -261,6 +261,19 @@ pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
     let previous_credentials = env.flag("CREDHOOK_PREVIOUS_CREDENTIALS", false);
     let secret_groups = match env.get("CREDHOOK_SECRET_GROUPS").map(parse_groups) {
         None => None,
+        // The groups are checked on the secrets credhook reads: without
+        // resolving, the hook would read them itself, unchecked.
+        Some(Ok(_)) if !resolve_secrets => {
+            env.error(
+                "CREDHOOK_SECRET_GROUPS",
+                String::from(
+                    "is set, but CREDHOOK_RESOLVE_SECRETS=false: credhook then reads no secret_id input, so no \
+                     group would be checked; let credhook resolve them (unset CREDHOOK_RESOLVE_SECRETS) or unset \
+                     CREDHOOK_SECRET_GROUPS",
+                ),
+            );
+            None
+        }
         Some(Ok(groups)) => Some(groups),
         Some(Err(e)) => {
             env.error("CREDHOOK_SECRET_GROUPS", e);
@@ -454,6 +467,22 @@ mod tests {
         );
         assert!(errors[2].what.starts_with("`*`"), "{}", errors[2].what);
         assert!(parse_groups(",").is_err());
+        // Groups checked on secrets credhook does not read would check nothing.
+        let errors = parse(
+            with(&[
+                ("CREDHOOK_SECRET_GROUPS", "default"),
+                ("CREDHOOK_RESOLVE_SECRETS", "false"),
+            ])
+            .into_iter(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].var, "CREDHOOK_SECRET_GROUPS");
+        assert!(
+            errors[0].what.contains("CREDHOOK_RESOLVE_SECRETS=false"),
+            "{}",
+            errors[0].what
+        );
     }
 
     #[test]
