@@ -173,6 +173,43 @@ fn a_vendor_error_that_echoes_the_admin_token_given_to_dry_run_is_masked() {
     }
 }
 
+/// Printed forms the decoded views first missed (found in review): C-family
+/// backslash escapes (Python's `repr` with both quotes, Go's `%+q`,
+/// Python's bytes and `ascii()`, Perl's octal, Ruby's `\e`, a Java
+/// properties file), doubled quotes (psql's `LINE 1:` echo, YAML, CSV),
+/// HTML character references, and Go's JSON inside a query string on a line
+/// where every other view applies too (the views of the percent view were
+/// left out once 16 views were made).
+#[test]
+fn secrets_printed_with_c_escapes_doubled_quotes_html_or_nested_in_a_busy_line_are_masked() {
+    for (secret, printed) in [
+        ("it's \"Qz9kXw7v\"", r#"KeyError: 'it\'s "Qz9kXw7v"'"#),
+        ("Qz9k😀Xw7vLm", r#"invalid token "Qz9k\U0001f600Xw7vLm""#),
+        ("Qz9kéXw7vLm", r"b'Qz9k\xc3\xa9Xw7vLm' and 'Qz9k\xe9Xw7vLm'"),
+        ("Qz9kéXw7vLm", r#"$VAR1 = "Qz9k\303\251Xw7vLm";"#),
+        ("Qz9k\u{1b}Xw7vLm", r#""Qz9k\eXw7vLm""#),
+        ("it's=Qz9kXw7v", r"password=it's\=Qz9kXw7v"),
+        ("it's-Qz9kXw7v", "LINE 1: ALTER ROLE app PASSWORD 'it''s-Qz9kXw7v'"),
+        ("say \"hi\"-Qz9kXw7v", r#"row,"say ""hi""-Qz9kXw7v",x"#),
+        ("Qz9k<Xw7v'Lm", "<p>bad token Qz9k&lt;Xw7v&#39;Lm</p>"),
+        (
+            "Go<Qz9kXw7v>",
+            r#"\\\\"\\"'' &amp; %25+ GET /?q=%7B%22pw%22%3A%22Go%5Cu003cQz9kXw7v%5Cu003e%22%7D"#,
+        ),
+    ] {
+        let mut w = with_login(secret);
+        std::fs::write(w.dir.join("printed"), printed).unwrap();
+        w.hook(
+            r#"cat "$TEST_DIR/printed"
+printf 'error_message=vendor said %s\n' "$(cat "$TEST_DIR/printed")" >&3
+exit 1"#,
+        );
+        let r = w.run();
+        r.failed_with("ERR10004");
+        assert_no_fragment(&r, secret);
+    }
+}
+
 // --- Over-masking ----------------------------------------------------------
 
 /// A hook whose `SMOUT_ID` output (as the IAM example's) holds the
