@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `SM_ACCESS_APIKEY`, the CR token, every IAM token | secret |
 //! | a referenced secret's fields (payload, password, API key, private key, certificate, kv data, credentials content) | secret, every string and number inside a JSON one |
-//! | its `secret_type` | not secret |
+//! | its `secret_type`, a `username_password` secret's `username` | not secret |
 //! | a `service_credentials` secret's `credentials` | split by field ([`service_credentials`]) |
 //! | the previous version's fields | secret, but those of public outputs, integers and booleans |
 //! | every value on the hook's output channel | secret, but the values of outputs named in `CREDHOOK_PUBLIC_OUTPUTS` and integers and booleans of outputs typed so |
@@ -49,7 +49,9 @@ pub(crate) fn register(registry: &mut Registry, class: Class, value: &str) {
 /// [`crate::core::secrets::referenced::hook_vars`]) for a secret of type
 /// `secret_type`.
 pub(crate) fn resolved(secret_type: &str, var: &str) -> Class {
-    if var.ends_with("_TYPE") {
+    // A user name is no secret by type (as in service credentials): a hook
+    // may say as whom it failed to log in, or use it as the credentials id.
+    if var.ends_with("_TYPE") || (secret_type == "username_password" && var.ends_with("_USERNAME")) {
         Class::Public
     } else if secret_type == "service_credentials" && var.ends_with("_CREDENTIALS") {
         Class::ServiceCredentials
@@ -224,6 +226,9 @@ mod tests {
         assert_eq!(resolved("kv", "SMIN_DB_DATA"), Class::Secret);
         assert_eq!(resolved("custom_credentials", "SMIN_DB_CREDENTIALS"), Class::Secret);
         assert_eq!(resolved("service_credentials", "SMIN_DB_TYPE"), Class::Public);
+        assert_eq!(resolved("username_password", "SMIN_DB_USERNAME"), Class::Public);
+        assert_eq!(resolved("username_password", "SMIN_DB_PASSWORD"), Class::Secret);
+        assert_eq!(resolved("kv", "SMIN_DB_USERNAME"), Class::Secret);
         assert_eq!(resolved("arbitrary", "SMIN_DB_PAYLOAD"), Class::Secret);
     }
 
