@@ -176,7 +176,8 @@ fn a_vendor_error_that_echoes_the_admin_token_given_to_dry_run_is_masked() {
 /// Printed forms the decoded views first missed (found in review): C-family
 /// backslash escapes (Python's `repr` with both quotes, Go's `%+q`,
 /// Python's bytes and `ascii()`, Perl's octal, Ruby's `\e`, a Java
-/// properties file), doubled quotes (psql's `LINE 1:` echo, YAML, CSV),
+/// properties file), zsh's `set -x` outside a UTF-8 locale (`\M-C\M-)`,
+/// `\C-A`), doubled quotes (psql's `LINE 1:` echo, YAML, CSV),
 /// HTML character references, and Go's JSON inside a query string on a line
 /// where every other view applies too (the views of the percent view were
 /// left out once 16 views were made).
@@ -188,6 +189,7 @@ fn secrets_printed_with_c_escapes_doubled_quotes_html_or_nested_in_a_busy_line_a
         ("Qz9kéXw7vLm", r"b'Qz9k\xc3\xa9Xw7vLm' and 'Qz9k\xe9Xw7vLm'"),
         ("Qz9kéXw7vLm", r#"$VAR1 = "Qz9k\303\251Xw7vLm";"#),
         ("Qz9k\u{1b}Xw7vLm", r#""Qz9k\eXw7vLm""#),
+        ("Qz9kéXw7v\u{1}Lm", r"+zsh:1> : $'Qz9k\M-C\M-)Xw7v\C-ALm'"),
         ("it's=Qz9kXw7v", r"password=it's\=Qz9kXw7v"),
         ("it's-Qz9kXw7v", "LINE 1: ALTER ROLE app PASSWORD 'it''s-Qz9kXw7v'"),
         ("say \"hi\"-Qz9kXw7v", r#"row,"say ""hi""-Qz9kXw7v",x"#),

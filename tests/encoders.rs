@@ -253,6 +253,10 @@ fn encodings(s: &str, user: &str) -> Vec<(String, String)> {
     }
     if have("zsh") {
         e.push((
+            "zsh set -x (C locale: \\M-X, \\C-X)".into(),
+            tool("zsh", &["-c", "set -x; : \"$S\""], s, "C"),
+        ));
+        e.push((
             "zsh printf %q".into(),
             tool("zsh", &["-c", "printf %q \"$S\""], s, "C.UTF-8"),
         ));
@@ -378,6 +382,22 @@ fn shell_unquote(t: &str) -> String {
             (0, b'\\') | (b'"', b'\\') | (b'$', b'\\') if i + 1 < b.len() => {
                 i += 1;
                 let e = b[i];
+                // zsh: \C-X a control character, \M-X (\M-\C-X) the high bit set.
+                let control = |c: u8| if c == b'?' { 0x7f } else { c & 0x1f };
+                if q == b'$' && (e == b'C' || e == b'M') && b.get(i + 1) == Some(&b'-') && i + 2 < b.len() {
+                    let v = match (e, &b[i + 2..]) {
+                        (b'M', [b'\\', b'C', b'-', c, ..]) => {
+                            i += 3;
+                            control(*c) | 0x80
+                        }
+                        (b'M', [c, ..]) => c | 0x80,
+                        (_, [c, ..]) => control(*c),
+                        _ => unreachable!(),
+                    };
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
                 if q == b'$' && e.is_ascii_digit() {
                     let n = b[i..].iter().take(3).take_while(|d| (b'0'..=b'7').contains(d)).count();
                     let v = std::str::from_utf8(&b[i..i + n])

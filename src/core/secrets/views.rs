@@ -17,7 +17,8 @@
 //!   files, Perl, Ruby's `inspect` (`\e`, `\#{`), Rust's `{:?}`, YAML and
 //!   TOML double-quoted strings;
 //! - **shell quoting**: `'…'`, `"…"` (with its four backslash escapes),
-//!   `$'…'` (bash's and zsh's ANSI-C quoting, octal and hex bytes included)
+//!   `$'…'` (bash's and zsh's ANSI-C quoting, octal and hex bytes and
+//!   zsh's `\C-X` and `\M-X` included)
 //!   and a backslash before any character, the quotes removed and the
 //!   pieces joined as a shell joins them into one word (bash's and zsh's
 //!   `'\''`, ash's and dash's `'"'"'`, `printf %q`, `set -x`, `export -p`,
@@ -575,10 +576,37 @@ fn ansi_escape(b: &mut Builder<'_>, i: usize) -> usize {
             b.unit(i, i + 3, &[s[i + 2] & 0x1f]);
             i + 3
         }
+        b'C' | b'M' => match zsh_escape(s, i) {
+            Some((v, end)) => {
+                b.unit(i, end, &[v]);
+                end
+            }
+            None => {
+                b.lit(i);
+                i + 1
+            }
+        },
         _ => {
             b.lit(i);
             i + 1
         }
+    }
+}
+
+/// zsh's `\C-X` (a control character, `\C-?` DEL) and `\M-X` or
+/// `\M-\C-X` (the byte with its high bit set: `set -x` and `${(q+)…}`
+/// write non-ASCII bytes so outside a UTF-8 locale) at `s[i]`: the byte
+/// and the index after it.
+fn zsh_escape(s: &[u8], i: usize) -> Option<(u8, usize)> {
+    let control = |c: u8| if c == b'?' { 0x7f } else { c & 0x1f };
+    match s.get(i + 1..i + 4)? {
+        [b'C', b'-', c] => Some((control(*c), i + 4)),
+        [b'M', b'-', b'\\'] => match s.get(i + 4..i + 7)? {
+            [b'C', b'-', c] => Some((control(*c) | 0x80, i + 7)),
+            _ => None,
+        },
+        [b'M', b'-', c] => Some((c | 0x80, i + 4)),
+        _ => None,
     }
 }
 
@@ -685,6 +713,12 @@ mod tests {
         );
         assert_eq!(decoded(d, r#"it\'s\ \"q\"\ é\\b"#).unwrap(), r#"it's "q" é\b"#);
         assert_eq!(decoded(d, r"$'it\'s \303\251\x41\u00e9\n'").unwrap(), "it's éAé\n");
+        // zsh's set -x outside a UTF-8 locale.
+        assert_eq!(
+            decoded(d, r"$'a\M-C\M-)b\C-A\C-?\M-C\M-\C-)'").unwrap(),
+            "aéb\u{1}\u{7f}É"
+        );
+        assert_eq!(decoded(d, r"$'\C \M'").unwrap(), r"\C \M");
         // Single quotes keep backslashes; an unclosed quote runs to the end.
         assert_eq!(decoded(d, r"'a\b' 'open").unwrap(), r"a\b open");
         assert_eq!(back(d, r"+ : 'it'\''s'", 4, 8), r"it'\''s");
