@@ -381,6 +381,37 @@ exit 1"#,
     );
 }
 
+/// IBM Cloud Databases credentials name the command-line client
+/// (`connection.cli.bin`: `psql`, `mysql`, `mongo`): it is no secret, and
+/// masking it hid every client error's first word (found in review:
+/// "[REDACTED]: error: connection to server …").
+#[test]
+fn the_database_client_s_name_in_service_credentials_is_not_masked() {
+    let mut w = World::new();
+    let creds = r#"{"connection":{"postgres":{"authentication":{"method":"direct","password":"Pg-Passw0rd-9x","username":"ibm_cloud_u1"},
+        "hosts":[{"hostname":"pg-host.databases.example","port":31045}],"database":"ibmclouddb"},
+        "cli":{"arguments":[["host=pg-host.databases.example port=31045 dbname=ibmclouddb user=ibm_cloud_u1 sslmode=verify-full"]],
+        "bin":"psql","environment":{"PGPASSWORD":"Pg-Passw0rd-9x","PGSSLROOTCERT":"c4f2-cert"},"type":"cli"}}}"#
+        .replace('\n', "");
+    w.emu.add_secret(
+        LOGIN_ID,
+        &format!(r#"{{"secret_type":"service_credentials","credentials":{creds},"secret_group_id":"default"}}"#),
+    );
+    w.set("SMIN_DB", "type:secret_id, required:true")
+        .set("SM_DB_VALUE", LOGIN_ID)
+        .secret("Pg-Passw0rd-9x");
+    w.hook(
+        r#"echo 'psql: error: connection to server at "pg-host.databases.example", port 31045 failed: FATAL:  password authentication failed for user "ibm_cloud_u1"' >&2
+exit 1"#,
+    );
+    let r = w.run();
+    let d = r.failed_with("ERR10004");
+    assert!(
+        d.contains(r#"psql: error: connection to server at "pg-host.databases.example", port 31045 failed"#),
+        "{d}"
+    );
+}
+
 /// The rollback sentence says "deleted" only when the delete did, and
 /// "already gone" when the delete wrote `already_gone=true`.
 #[test]

@@ -159,8 +159,8 @@ fn walk<'a>(registry: &mut Registry, v: &'a Value, path: &mut Vec<&'a str>) {
 /// Whether the field at `path` of IBM Cloud Databases service credentials
 /// is public (`PROVIDER-APIS.md`): host names, ports, the database, path,
 /// scheme, type, query options, authentication method and user name,
-/// certificate name and CA certificate, the instance administration API's
-/// ids, CRNs. Secret: passwords, composed URIs, API keys (any name holding
+/// certificate name and CA certificate, the command-line client's name
+/// (`cli.bin`), the instance administration API's ids, CRNs. Secret: passwords, composed URIs, API keys (any name holding
 /// `apikey`), and every field not named here.
 fn public_field(path: &[&str]) -> bool {
     let secret_word = |k: &&str| {
@@ -176,6 +176,9 @@ fn public_field(path: &[&str]) -> bool {
         ["connection", _, "query_options", ..] => true,
         ["connection", _, "authentication", "method" | "username"] => true,
         ["connection", _, "certificate", "name" | "certificate_base64"] => true,
+        // The command-line client's name: `psql`, `mysql`, `mongo` masked
+        // in every line would hide which program failed.
+        ["connection", "cli", "bin"] => true,
         ["instance_administration_api", ..] => true,
         [k] => k.ends_with("_crn"),
         _ => false,
@@ -200,8 +203,8 @@ mod tests {
     fn service_credentials_are_split_by_field() {
         let mut r = Registry::default();
         register(&mut r, resolved("service_credentials", "SMIN_DB_CREDENTIALS"), DB);
-        let line = "cannot log in to db-host.databases.example:31045/ibmclouddb as ibm_cloud_user1 (direct, postgres, \
-                    verify-full, cert-name-1234, LS0tLS1CRUdJTiBDRVJU, crn:v1:role:Manager, https://api.example/v5)";
+        let line = "psql: cannot log in to db-host.databases.example:31045/ibmclouddb as ibm_cloud_user1 (direct, \
+                    postgres, verify-full, cert-name-1234, LS0tLS1CRUdJTiBDRVJU, crn:v1:role:Manager, https://api.example/v5)";
         assert_eq!(r.mask(line), line);
         for secret in [
             "Pg-Passw0rd-9x",
