@@ -165,7 +165,8 @@ out=scripts/bench/results.md
     echo "## A fleet: $fleet_runs concurrent runs against one instance"
     echo
     echo "Each run: an IAM token, one secret read (a \`secret_id\` input), the trivial hook, one task update;"
-    echo "credhook's default retries (\`CREDHOOK_RETRIES=3\`, base 500 ms). IAM calls are not Secrets Manager requests."
+    echo "credhook's default retry settings (each Secrets Manager call retried for its 60 s window, waits of 500 ms"
+    echo "doubling up to 5 s, \`Retry-After\` honoured). IAM calls are not Secrets Manager requests."
     echo
     echo "| figure | no limit | \`--rate-limit $fleet_rate\` | target |"
     echo "|---|---|---|---|"

@@ -53,14 +53,25 @@ pub(crate) fn egress_warning() -> Result<Option<String>, String> {
     }
 }
 
-/// A command-line argument as UTF-8, or an error that names it (escaped, so
-/// a terminal shows what was typed) and says what to do.
-pub(crate) fn utf8(what: &str, v: OsString) -> Result<String, String> {
-    v.into_string().map_err(|raw| {
-        format!(
+/// Whether an argument that is not UTF-8 is quoted in the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Echo {
+    /// Quoted, escaped, so a terminal shows what was typed: a file name.
+    Value,
+    /// Never quoted: it may hold a secret (an input's value, or a hook
+    /// tool's argument where someone typed one in place of a `{{NAME}}`).
+    Never,
+}
+
+/// The crate's one UTF-8 argument helper: `v` as UTF-8, or an error that
+/// names it (`what`) and says what to do.
+pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, String> {
+    v.into_string().map_err(|raw| match echo {
+        Echo::Value => format!(
             "{what} `{}` is not valid UTF-8; give it in UTF-8",
             raw.to_string_lossy().escape_debug()
-        )
+        ),
+        Echo::Never => format!("{what} is not valid UTF-8 (not shown: it may hold a secret); give it in UTF-8"),
     })
 }
 
@@ -81,7 +92,7 @@ pub(crate) fn file_arg(args: Vec<OsString>) -> Result<String, String> {
     let mut file = None;
     while let Some(arg) = parser.next().map_err(arg_error)? {
         match arg {
-            lexopt::Arg::Value(v) if file.is_none() => file = Some(utf8("file name", v)?),
+            lexopt::Arg::Value(v) if file.is_none() => file = Some(utf8("file name", v, Echo::Value)?),
             other => return Err(arg_error(other.unexpected())),
         }
     }
@@ -103,6 +114,8 @@ mod tests {
         assert_eq!(file_arg(os(&[b"a.json"])).unwrap(), "a.json");
         let e = file_arg(os(&[b"\xff"])).unwrap_err();
         assert_eq!(e, "file name `\u{fffd}` is not valid UTF-8; give it in UTF-8");
+        let e = utf8("a header", OsString::from_vec(b"s3cr\xffet".to_vec()), Echo::Never).unwrap_err();
+        assert!(e.contains("a header is not valid UTF-8") && !e.contains("s3cr"), "{e}");
         assert_eq!(file_arg(os(&[b"a", b"b"])).unwrap_err(), "unexpected argument `b`");
         assert_eq!(file_arg(os(&[b"--x"])).unwrap_err(), "invalid option '--x'");
     }

@@ -104,8 +104,9 @@ fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8
         SecretSource::File(path) => {
             files::read_regular(path, MAX_SECRET as u64).map_err(|e| format!("`{path}` {}", e.0))
         }
-        SecretSource::Stdin => super::tool_io::read_capped(std::io::stdin().lock(), MAX_SECRET)
-            .map_err(|e| format!("stdin cannot be read: {e}")),
+        SecretSource::Stdin => {
+            files::read_capped(std::io::stdin().lock(), MAX_SECRET, 0).map_err(|e| format!("stdin cannot be read: {e}"))
+        }
     }
 }
 
