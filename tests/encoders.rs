@@ -3,14 +3,18 @@
 //! vendors use, through the hook's stdout, stderr, an error message, and as
 //! an output value, on success and failure paths. No 4-character fragment of
 //! a secret may reach a log line or a task description, read as written and
-//! read back through this test's own decoders (JSON, shell, percent,
-//! base64). The same runs show the credentials id, the secret id and a
-//! declared-public output unmasked.
+//! read back through this test's own decoders (backslash escapes, shell,
+//! percent, doubled quotes, character references, base64). The same runs
+//! show the credentials id, the secret id and a declared-public output
+//! unmasked.
 //!
-//! The encoders run for real where the tool is installed (python3, jq, php,
-//! bash, busybox ash, dash, zsh, coreutils base64; CI installs them all);
-//! Go's `encoding/json` is simulated byte for byte (`go_json`). A missing
-//! tool is skipped with a note, except in CI.
+//! The encoders run for real where the tool is installed (python3 — its
+//! JSON, `repr`, `ascii()`, bytes, `html.escape`, csv and urllib —, jq,
+//! php, perl's Data::Dumper, bash, busybox ash, dash, zsh, coreutils
+//! base64; CI installs them all); Go's `encoding/json` and `%q`/`%+q` and
+//! PostgreSQL's `quote_literal` are simulated byte for byte (`go_json`,
+//! `go_quote`, `sql_literal`). A missing tool is skipped with a note,
+//! except in CI.
 
 mod support;
 
@@ -106,6 +110,46 @@ fn go_json(s: &str) -> String {
     out
 }
 
+/// Go's `strconv.Quote` (`%q`), and with `ascii` `strconv.QuoteToASCII`
+/// (`%+q`), byte for byte for the characters these tests use: `"` and `\`
+/// escaped, `\a\b\f\n\r\t\v`, other control characters as `\xHH`, and with
+/// `ascii` every non-ASCII character as `\uXXXX` or `\UXXXXXXXX`.
+fn go_quote(s: &str, ascii: bool) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if ascii && (c as u32) > 0xffff => out.push_str(&format!("\\U{:08x}", c as u32)),
+            c if ascii && !c.is_ascii() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// PostgreSQL's `quote_literal` (what `psql` echoes in `LINE 1: …`):
+/// `'` doubled, and with a backslash `E'…'` with it doubled too.
+fn sql_literal(s: &str) -> String {
+    let quoted = s.replace('\'', "''");
+    if s.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
 /// Every printed form of `s`, each named by its encoder.
 fn encodings(s: &str, user: &str) -> Vec<(String, String)> {
     let mut e: Vec<(String, String)> = vec![("go encoding/json (simulated)".into(), go_json(s))];
@@ -127,6 +171,46 @@ fn encodings(s: &str, user: &str) -> Vec<(String, String)> {
             "form encoding (urllib quote_plus)".into(),
             py("import urllib.parse as u,os;print(u.quote_plus(os.environ['S']))"),
         ));
+        for (name, code) in [
+            ("python repr", "print(repr(os.environ['S']))"),
+            ("python ascii()", "print(ascii(os.environ['S']))"),
+            ("python bytes repr", "print(repr(os.environ['S'].encode()))"),
+            ("python html.escape", "import html;print(html.escape(os.environ['S']))"),
+            (
+                "python csv",
+                "import csv,sys;csv.writer(sys.stdout).writerow(['x',os.environ['S'],'y'])",
+            ),
+            (
+                "python json.dumps inside percent-encoding",
+                "import json,urllib.parse as u;print(u.quote(json.dumps({'pw':os.environ['S']})))",
+            ),
+        ] {
+            e.push((name.into(), py(&format!("import os;{code}"))));
+        }
+    }
+    // Go's JSON in a query string, on a line every other view applies to.
+    let query: String = go_json(s)
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    e.push((
+        "go encoding/json inside percent-encoding (simulated), after quotes, escapes, &amp; and +".into(),
+        format!(r#"\\"\"'' &amp; %25+ GET /?q={query}"#),
+    ));
+    e.push(("go %q (simulated)".into(), go_quote(s, false)));
+    e.push(("go %+q (simulated)".into(), go_quote(s, true)));
+    e.push(("psql quote_literal (simulated)".into(), sql_literal(s)));
+    if have("perl") {
+        for useqq in ["0", "1"] {
+            let code = format!("use Data::Dumper;$Data::Dumper::Useqq={useqq};print Dumper($ENV{{S}})");
+            e.push((
+                format!("perl Data::Dumper (Useqq={useqq})"),
+                tool("perl", &["-e", &code], s, "C.UTF-8"),
+            ));
+        }
     }
     if have("jq") {
         e.push(("jq".into(), tool("jq", &["-n", "env.S"], s, "C.UTF-8")));
@@ -169,6 +253,10 @@ fn encodings(s: &str, user: &str) -> Vec<(String, String)> {
     }
     if have("zsh") {
         e.push((
+            "zsh set -x (C locale: \\M-X, \\C-X)".into(),
+            tool("zsh", &["-c", "set -x; : \"$S\""], s, "C"),
+        ));
+        e.push((
             "zsh printf %q".into(),
             tool("zsh", &["-c", "printf %q \"$S\""], s, "C.UTF-8"),
         ));
@@ -197,46 +285,86 @@ fn encodings(s: &str, user: &str) -> Vec<(String, String)> {
 
 // --- The test's own decoders: an oracle written apart from credhook's. ---
 
-fn json_unescape(t: &str) -> String {
+/// Backslash escapes as JSON, Python, Go, Perl and C read them. `\xHH` is
+/// a byte with `bytes` (Python's bytes, Go, C), else a code point
+/// (Python's `ascii()`, YAML).
+fn c_unescape(t: &str, bytes: bool) -> String {
     let c: Vec<char> = t.chars().collect();
-    let mut out = String::new();
+    let mut out: Vec<u8> = Vec::new();
+    let push = |out: &mut Vec<u8>, ch: char| out.extend(ch.to_string().as_bytes());
+    let hex = |from: usize, n: usize| -> Option<u32> {
+        let h: String = c.get(from..from + n)?.iter().collect();
+        u32::from_str_radix(&h, 16).ok()
+    };
     let mut i = 0;
     while i < c.len() {
-        if c[i] == '\\' && i + 1 < c.len() {
-            let hex = |at: usize| -> Option<u32> {
-                let h: String = c.get(at..at + 4)?.iter().collect();
-                u32::from_str_radix(&h, 16).ok()
-            };
-            match c[i + 1] {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'r' => out.push('\r'),
-                'u' => match hex(i + 2) {
-                    Some(hi @ 0xD800..0xDC00) if c.get(i + 6) == Some(&'\\') => {
-                        let lo = hex(i + 8).unwrap_or(0);
-                        out.push(
-                            char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3ff))
-                                .unwrap_or('?'),
-                        );
-                        i += 12;
-                        continue;
-                    }
-                    Some(v) => {
-                        out.push(char::from_u32(v).unwrap_or('?'));
-                        i += 6;
-                        continue;
-                    }
-                    None => out.push('u'),
-                },
-                other => out.push(other),
-            }
-            i += 2;
-        } else {
-            out.push(c[i]);
+        if c[i] != '\\' || i + 1 >= c.len() {
+            push(&mut out, c[i]);
             i += 1;
+            continue;
         }
+        let (ch, len) = match c[i + 1] {
+            'n' => ('\n', 2),
+            't' => ('\t', 2),
+            'r' => ('\r', 2),
+            'a' => ('\u{7}', 2),
+            'b' => ('\u{8}', 2),
+            'e' => ('\u{1b}', 2),
+            'f' => ('\u{c}', 2),
+            'v' => ('\u{b}', 2),
+            'u' => match hex(i + 2, 4) {
+                Some(hi @ 0xD800..0xDC00) => {
+                    let lo = hex(i + 8, 4).unwrap_or(0);
+                    let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3ff);
+                    (char::from_u32(cp).unwrap_or('?'), 12)
+                }
+                Some(v) => (char::from_u32(v).unwrap_or('?'), 6),
+                None => ('u', 2),
+            },
+            'U' => match hex(i + 2, 8) {
+                Some(v) => (char::from_u32(v).unwrap_or('?'), 10),
+                None => ('U', 2),
+            },
+            'x' => match hex(i + 2, 2) {
+                Some(v) if bytes => {
+                    out.push(v as u8);
+                    i += 4;
+                    continue;
+                }
+                Some(v) => (char::from_u32(v).unwrap_or('?'), 4),
+                None => ('x', 2),
+            },
+            d @ '0'..='7' => {
+                let n = c[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|d| ('0'..='7').contains(d))
+                    .count();
+                let o: String = c[i + 1..i + 1 + n].iter().collect();
+                out.push(u8::from_str_radix(&o, 8).unwrap_or(d as u8));
+                i += 1 + n;
+                continue;
+            }
+            other => (other, 2),
+        };
+        push(&mut out, ch);
+        i += len;
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `''` and `""` read as one quote.
+fn undouble(t: &str) -> String {
+    t.replace("''", "'").replace("\"\"", "\"")
+}
+
+/// The character references Python's `html.escape` writes.
+fn html_unescape(t: &str) -> String {
+    t.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }
 
 fn shell_unquote(t: &str) -> String {
@@ -254,6 +382,22 @@ fn shell_unquote(t: &str) -> String {
             (0, b'\\') | (b'"', b'\\') | (b'$', b'\\') if i + 1 < b.len() => {
                 i += 1;
                 let e = b[i];
+                // zsh: \C-X a control character, \M-X (\M-\C-X) the high bit set.
+                let control = |c: u8| if c == b'?' { 0x7f } else { c & 0x1f };
+                if q == b'$' && (e == b'C' || e == b'M') && b.get(i + 1) == Some(&b'-') && i + 2 < b.len() {
+                    let v = match (e, &b[i + 2..]) {
+                        (b'M', [b'\\', b'C', b'-', c, ..]) => {
+                            i += 3;
+                            control(*c) | 0x80
+                        }
+                        (b'M', [c, ..]) => c | 0x80,
+                        (_, [c, ..]) => control(*c),
+                        _ => unreachable!(),
+                    };
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
                 if q == b'$' && e.is_ascii_digit() {
                     let n = b[i..].iter().take(3).take_while(|d| (b'0'..=b'7').contains(d)).count();
                     let v = std::str::from_utf8(&b[i..i + n])
@@ -333,12 +477,16 @@ fn base64_runs(t: &str) -> Vec<String> {
 fn readings(t: &str) -> Vec<String> {
     let mut r = vec![
         t.to_string(),
-        json_unescape(t),
+        c_unescape(t, false),
+        c_unescape(t, true),
         shell_unquote(t),
         percent_decode(t, false),
         percent_decode(t, true),
+        undouble(t),
+        html_unescape(t),
     ];
-    r.push(json_unescape(&shell_unquote(t)));
+    r.push(c_unescape(&shell_unquote(t), false));
+    r.push(c_unescape(&percent_decode(t, false), false));
     r.extend(base64_runs(t));
     r
 }

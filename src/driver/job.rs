@@ -159,7 +159,8 @@ impl<P: Platform> Job<'_, P> {
 
     /// Sends a task update; what went wrong is masked with every secret
     /// known by now, whatever its source. The rollback sentence is
-    /// credhook's own words and the ids (metadata): never masked.
+    /// credhook's own words and the ids (metadata): masked only with the
+    /// job's own secrets ([`known_secrets::mask_meta`]).
     fn update(&mut self, update: Update) -> Event {
         let mut description_of = None;
         let body = match &update {
@@ -167,12 +168,14 @@ impl<P: Platform> Job<'_, P> {
             Update::Deleted => Secret::from(task_update::deleted_body().as_str()),
             Update::Failed { code, what, rollback } => {
                 let what = known_secrets::mask(what);
+                let rollback = rollback.as_deref().map(known_secrets::mask_meta);
                 let description = task_update::describe(&what, rollback.as_deref());
+                // Logged as sent: masked already, its ids (metadata) readable.
                 self.log.error(
                     "task failed",
                     &[
                         ("code", LogValue::Str(code.as_str())),
-                        ("description", LogValue::Str(&description)),
+                        ("description", LogValue::Meta(&description)),
                     ],
                 );
                 let body = Secret::from(task_update::failed_body(code.as_str(), &description).as_str());
@@ -217,7 +220,7 @@ impl<P: Platform> Job<'_, P> {
                 // Every secret field, and every string and number inside a
                 // JSON one (kv data, credentials), is a secret from here on;
                 // service credentials field by field.
-                known_secrets::register_as(classify::resolved(&secret_type, &var), value.expose());
+                known_secrets::register_resolved(classify::resolved(&secret_type, &var), value.expose());
                 environment::check_value(&var, value.expose())
                     .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
                 vars.push((var, value));

@@ -1,6 +1,7 @@
 //! The job log: one JSON object per line on stderr (or plain text), every
 //! string masked with the secret registry first, but metadata
-//! ([`LogValue::Meta`]: ids credhook names, which are not secret).
+//! ([`LogValue::Meta`]: ids credhook names, which are not secret, masked
+//! only with the secrets credhook read for itself).
 
 use super::known_secrets;
 use crate::core::job::settings::LogFormat;
@@ -30,9 +31,11 @@ pub(crate) enum LogValue<'a> {
     /// Masked with every known secret.
     Str(&'a str),
     Num(u64),
-    /// Metadata credhook names, never masked: a credentials, secret or task
-    /// id (not secret by the classification, and an operator must be able
-    /// to find what it names even when an output holds the same text).
+    /// Metadata credhook names: a credentials, secret or task id (not
+    /// secret by the classification, and an operator must be able to find
+    /// what it names even when an output holds the same text). Masked only
+    /// where it holds a secret credhook read for itself (the API key, a
+    /// token, a referenced secret's field: [`known_secrets::mask_meta`]).
     Meta(&'a str),
 }
 
@@ -79,6 +82,7 @@ impl Log {
             .map_or(0, |d| d.as_millis() as u64);
         let ts = crate::core::time::rfc3339(millis);
         let r = known_secrets::mask;
+        let m = known_secrets::mask_meta;
         let mut out = String::with_capacity(160);
         match self.format {
             LogFormat::Json => {
@@ -98,7 +102,7 @@ impl Log {
                     out.push(':');
                     match v {
                         LogValue::Str(s) => crate::core::json::write_string(&mut out, &r(s)),
-                        LogValue::Meta(s) => crate::core::json::write_string(&mut out, s),
+                        LogValue::Meta(s) => crate::core::json::write_string(&mut out, &m(s)),
                         LogValue::Num(n) => {
                             let _ = write!(out, "{n}");
                         }
@@ -114,7 +118,7 @@ impl Log {
                 for (k, v) in fields {
                     let _ = match v {
                         LogValue::Str(s) => write!(out, " {k}={:?}", r(s)),
-                        LogValue::Meta(s) => write!(out, " {k}={s:?}"),
+                        LogValue::Meta(s) => write!(out, " {k}={:?}", m(s)),
                         LogValue::Num(n) => write!(out, " {k}={n}"),
                     };
                 }

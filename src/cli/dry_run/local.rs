@@ -8,6 +8,7 @@ use crate::core::json::{self, Value};
 use crate::core::secrets::classify;
 use crate::core::secrets::secret::Secret;
 use crate::driver::job::{Platform, SecretReadError};
+use crate::driver::known_secrets;
 use crate::driver::log::Log;
 use std::format;
 use std::println;
@@ -83,21 +84,29 @@ impl Platform for Local<'_> {
                 print_created(&c.id, &c.payload, &self.public);
                 self.created = Some(c.id.clone());
             }
-            (Update::Deleted, id) => println!("deleted credentials {}", id.unwrap_or("")),
+            (Update::Deleted, id) => println!("deleted credentials {}", shown_id(id.unwrap_or(""))),
             (Update::Failed { code, .. }, None) => println!("create failed: {code}: {description}"),
             (Update::Failed { code, .. }, Some(id)) => {
                 println!("delete failed: {code}: {description}");
-                println!("the credentials {id} may remain; delete them by hand");
+                println!("the credentials {} may remain; delete them by hand", shown_id(id));
             }
         }
         Event::Delivered
     }
 }
 
+/// A credentials id as the log shows it: metadata, masked only where it
+/// holds a secret credhook read for itself, control and bidirectional
+/// characters escaped.
+fn shown_id(id: &str) -> String {
+    known_secrets::mask_meta(id).escape_debug().to_string()
+}
+
 /// The new credentials' id and outputs, values masked but those of
-/// public outputs.
+/// public outputs (which are not registered: masked only where they hold
+/// another secret).
 fn print_created(id: &str, payload: &[(String, Typed)], public: &[String]) {
-    println!("created credentials {id}");
+    println!("created credentials {}", shown_id(id));
     let width = payload.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, value) in payload {
         let (kind, len) = match value {
@@ -109,7 +118,7 @@ fn print_created(id: &str, payload: &[(String, Typed)], public: &[String]) {
             Typed::Str(s) if classify::is_public(name, public) => {
                 println!(
                     "  {name:<width$}  {kind:<7}  {:?} (public: CREDHOOK_PUBLIC_OUTPUTS)",
-                    s.expose()
+                    known_secrets::mask(s.expose())
                 );
             }
             _ => println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)"),

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `SM_ACCESS_APIKEY`, the CR token, every IAM token | secret |
 //! | a referenced secret's fields (payload, password, API key, private key, certificate, kv data, credentials content) | secret, every string and number inside a JSON one |
-//! | its `secret_type` | not secret |
+//! | its `secret_type`, a `username_password` secret's `username` | not secret |
 //! | a `service_credentials` secret's `credentials` | split by field ([`service_credentials`]) |
 //! | the previous version's fields | secret, but those of public outputs, integers and booleans |
 //! | every value on the hook's output channel | secret, but the values of outputs named in `CREDHOOK_PUBLIC_OUTPUTS` and integers and booleans of outputs typed so |
@@ -49,7 +49,9 @@ pub(crate) fn register(registry: &mut Registry, class: Class, value: &str) {
 /// [`crate::core::secrets::referenced::hook_vars`]) for a secret of type
 /// `secret_type`.
 pub(crate) fn resolved(secret_type: &str, var: &str) -> Class {
-    if var.ends_with("_TYPE") {
+    // A user name is no secret by type (as in service credentials): a hook
+    // may say as whom it failed to log in, or use it as the credentials id.
+    if var.ends_with("_TYPE") || (secret_type == "username_password" && var.ends_with("_USERNAME")) {
         Class::Public
     } else if secret_type == "service_credentials" && var.ends_with("_CREDENTIALS") {
         Class::ServiceCredentials
@@ -157,8 +159,8 @@ fn walk<'a>(registry: &mut Registry, v: &'a Value, path: &mut Vec<&'a str>) {
 /// Whether the field at `path` of IBM Cloud Databases service credentials
 /// is public (`PROVIDER-APIS.md`): host names, ports, the database, path,
 /// scheme, type, query options, authentication method and user name,
-/// certificate name and CA certificate, the instance administration API's
-/// ids, CRNs. Secret: passwords, composed URIs, API keys (any name holding
+/// certificate name and CA certificate, the command-line client's name
+/// (`cli.bin`), the instance administration API's ids, CRNs. Secret: passwords, composed URIs, API keys (any name holding
 /// `apikey`), and every field not named here.
 fn public_field(path: &[&str]) -> bool {
     let secret_word = |k: &&str| {
@@ -174,6 +176,9 @@ fn public_field(path: &[&str]) -> bool {
         ["connection", _, "query_options", ..] => true,
         ["connection", _, "authentication", "method" | "username"] => true,
         ["connection", _, "certificate", "name" | "certificate_base64"] => true,
+        // The command-line client's name: `psql`, `mysql`, `mongo` masked
+        // in every line would hide which program failed.
+        ["connection", "cli", "bin"] => true,
         ["instance_administration_api", ..] => true,
         [k] => k.ends_with("_crn"),
         _ => false,
@@ -198,8 +203,8 @@ mod tests {
     fn service_credentials_are_split_by_field() {
         let mut r = Registry::default();
         register(&mut r, resolved("service_credentials", "SMIN_DB_CREDENTIALS"), DB);
-        let line = "cannot log in to db-host.databases.example:31045/ibmclouddb as ibm_cloud_user1 (direct, postgres, \
-                    verify-full, cert-name-1234, LS0tLS1CRUdJTiBDRVJU, crn:v1:role:Manager, https://api.example/v5)";
+        let line = "psql: cannot log in to db-host.databases.example:31045/ibmclouddb as ibm_cloud_user1 (direct, \
+                    postgres, verify-full, cert-name-1234, LS0tLS1CRUdJTiBDRVJU, crn:v1:role:Manager, https://api.example/v5)";
         assert_eq!(r.mask(line), line);
         for secret in [
             "Pg-Passw0rd-9x",
@@ -224,6 +229,9 @@ mod tests {
         assert_eq!(resolved("kv", "SMIN_DB_DATA"), Class::Secret);
         assert_eq!(resolved("custom_credentials", "SMIN_DB_CREDENTIALS"), Class::Secret);
         assert_eq!(resolved("service_credentials", "SMIN_DB_TYPE"), Class::Public);
+        assert_eq!(resolved("username_password", "SMIN_DB_USERNAME"), Class::Public);
+        assert_eq!(resolved("username_password", "SMIN_DB_PASSWORD"), Class::Secret);
+        assert_eq!(resolved("kv", "SMIN_DB_USERNAME"), Class::Secret);
         assert_eq!(resolved("arbitrary", "SMIN_DB_PAYLOAD"), Class::Secret);
     }
 

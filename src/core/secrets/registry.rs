@@ -23,7 +23,7 @@ use crate::core::job::inputs::{parse_boolean, parse_integer};
 use crate::core::job::schema::Kind;
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::Secret;
-use crate::core::secrets::views::{self, View};
+use crate::core::secrets::views;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -237,26 +237,29 @@ impl Registry {
         let levels = (usize::BITS - self.secrets.len().leading_zeros()) as usize + 1;
         let per_byte = COST_PER_LEVEL_AND_BYTE * levels;
         let mut cost = 0usize;
-        let views = views::views(bytes, &mut cost);
-        let scanned = bytes.len() + views.iter().map(|v| v.bytes.len()).sum::<usize>();
-        let budget = per_byte * scanned + COST_FIXED * (1 + views.len());
+        // Each view adds its share to the budget as it is made.
+        let mut budget = per_byte * bytes.len() + COST_FIXED;
         // covered[i]: byte i of the text is part of some occurrence.
         let mut covered = vec![false; bytes.len()];
-        let runs = self.find(bytes, cut, &mut cost, budget);
-        let Some(runs) = runs else {
+        let Some(runs) = self.find(bytes, cut, &mut cost, budget) else {
             return String::from(WITHHELD);
         };
         for (a, b) in runs {
             covered[a..b].iter_mut().for_each(|c| *c = true);
         }
-        for (n, view) in views.iter().enumerate() {
-            let Some(runs) = self.find(&view.bytes, cut, &mut cost, budget) else {
-                return String::from(WITHHELD);
-            };
-            for (a, b) in runs {
-                let (a, b) = to_text(&views, n, a, b);
+        let complete = views::each_view(bytes, &mut cost, |view, parent, cost| {
+            budget += per_byte * view.bytes.len() + COST_FIXED;
+            for (a, b) in self.find(&view.bytes, cut, cost, budget)? {
+                let (mut a, mut b) = view.to_source(a, b);
+                if let Some(p) = parent {
+                    (a, b) = p.to_source(a, b);
+                }
                 covered[a..b].iter_mut().for_each(|c| *c = true);
             }
+            Some(())
+        });
+        if complete.is_none() {
+            return String::from(WITHHELD);
         }
         render(text, &mut covered)
     }
@@ -300,18 +303,6 @@ impl Registry {
         }
         Some(runs)
     }
-}
-
-/// Bytes `a..b` of view `n` as a span of the text: through each view's map
-/// to its parent, then widened to whole characters.
-fn to_text(views: &[View], n: usize, a: usize, b: usize) -> (usize, usize) {
-    let (mut a, mut b) = (a, b);
-    let mut at = Some(n);
-    while let Some(i) = at {
-        (a, b) = views[i].to_source(a, b);
-        at = views[i].parent;
-    }
-    (a, b)
 }
 
 /// `text` with each covered run of bytes (widened to whole characters)

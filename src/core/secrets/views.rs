@@ -6,25 +6,40 @@
 //! each list of encoders was incomplete. A view instead undoes one kind of
 //! encoding wherever it occurs in the text, whichever program applied it:
 //!
-//! - **JSON string escapes**: `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`
-//!   and `\uXXXX` in either letter case, surrogate pairs joined (Go's
-//!   `\u003c`, Python's `ensure_ascii`, PHP's `\/`, jq's minimal escaping);
+//! - **backslash escapes**, as JSON and the C family of string literals
+//!   write them: `\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\a`,
+//!   `\v`, `\e`, `\uXXXX` in either letter case (surrogate pairs joined),
+//!   `\u{…}`, `\UXXXXXXXX`, `\xHH` (bytes when they make UTF-8, else a
+//!   code point), `\x{…}`, octal `\NNN`, and a backslash before any other
+//!   character (`\'`, `\#`, `\=`): Go's `encoding/json` (`\u003c`) and
+//!   `%q`/`%+q`, Python's `json.dumps`, `repr` and `ascii` (`'it\'s'`,
+//!   `\xe9`, `b'\xc3\xa9'`), PHP's `\/`, jq, Java's `\u00E9` and properties
+//!   files, Perl, Ruby's `inspect` (`\e`, `\#{`), Rust's `{:?}`, YAML and
+//!   TOML double-quoted strings;
 //! - **shell quoting**: `'…'`, `"…"` (with its four backslash escapes),
-//!   `$'…'` (bash's and zsh's ANSI-C quoting, octal and hex bytes included)
+//!   `$'…'` (bash's and zsh's ANSI-C quoting, octal and hex bytes and
+//!   zsh's `\C-X` and `\M-X` included)
 //!   and a backslash before any character, the quotes removed and the
 //!   pieces joined as a shell joins them into one word (bash's and zsh's
 //!   `'\''`, ash's and dash's `'"'"'`, `printf %q`, `set -x`, `export -p`,
-//!   `declare -p`). Read from the start of the text, and, when it holds a
-//!   quote, as if the text began inside one (a line that continues a
-//!   multi-line value, or prose with an apostrophe before the quoted part);
+//!   `declare -p`, zsh's `${(q)…}`). Read from the start of the text, and,
+//!   when it holds a quote, as if the text began inside one (a line that
+//!   continues a multi-line value, or prose with an apostrophe before the
+//!   quoted part);
 //! - **percent-encoding**: `%XX` in either case, and a variant that also reads
-//!   `+` as a space (form encoding).
+//!   `+` as a space (form encoding);
+//! - **doubled quotes**: `''` as `'` and `""` as `"` (SQL and YAML
+//!   single-quoted strings, CSV, PowerShell: `'it''s'`);
+//! - **HTML and XML character references**: `&amp;`, `&lt;`, `&gt;`,
+//!   `&quot;`, `&apos;`, `&nbsp;`, `&#39;`, `&#x27;`.
 //!
-//! Each decoder is applied to the text and once more to each view it made
-//! (JSON inside a JSON string, a JSON body in a `set -x` line, a URL a PHP
-//! logger escaped), at most [`MAX_VIEWS`] views in all. A view is kept only
-//! when decoding changed something. Views hold decoded secrets, so their
-//! bytes are zeroized when dropped.
+//! Each decoder is applied to the text, and a few of them once more to each
+//! view (JSON inside a JSON string, a JSON body in a `set -x` line, JSON or
+//! a URL inside percent-encoding, a URL a PHP logger escaped, JSON in an
+//! HTML page): every such pair, none left out however many apply. A view
+//! is made only when decoding changes something, and at most two are held
+//! at once (a view and the one it was decoded from). Views hold decoded
+//! secrets, so their bytes are zeroized when dropped.
 //!
 //! Each view keeps a map back to the bytes it was decoded from: a literal
 //! run maps byte for byte, and each decoded unit (an escape, a quoted
@@ -33,9 +48,6 @@
 
 use alloc::vec::Vec;
 use zeroize::Zeroizing;
-
-/// At most this many views of one text.
-pub(crate) const MAX_VIEWS: usize = 16;
 
 /// Where a run of a view's bytes came from.
 #[derive(Clone, Copy, Debug)]
@@ -53,8 +65,6 @@ struct Anchor {
 pub(crate) struct View {
     pub(crate) bytes: Zeroizing<Vec<u8>>,
     anchors: Vec<Anchor>,
-    /// The view it was decoded from: None for the text itself.
-    pub(crate) parent: Option<usize>,
 }
 
 impl View {
@@ -78,13 +88,16 @@ impl View {
 /// One kind of decoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Decoder {
-    Json,
+    /// JSON's and the C family's backslash escapes.
+    Backslash,
     /// Shell quote removal, starting in this state.
     Shell(Quote),
     /// `%XX`; with `plus`, `+` as a space too.
-    Percent {
-        plus: bool,
-    },
+    Percent { plus: bool },
+    /// `''` and `""` as one quote.
+    Doubled,
+    /// HTML and XML character references.
+    Entities,
 }
 
 /// A shell quoting state.
@@ -97,58 +110,63 @@ pub(crate) enum Quote {
     Ansi,
 }
 
-const FIRST: [Decoder; 6] = [
-    Decoder::Json,
+/// The decoders applied to the text.
+const FIRST: [Decoder; 8] = [
+    Decoder::Backslash,
     Decoder::Shell(Quote::None),
     Decoder::Shell(Quote::Single),
     Decoder::Shell(Quote::Double),
     Decoder::Percent { plus: false },
     Decoder::Percent { plus: true },
+    Decoder::Doubled,
+    Decoder::Entities,
 ];
-const SECOND: [Decoder; 3] = [
-    Decoder::Json,
+/// The decoders applied once more to each view of the text.
+const SECOND: [Decoder; 4] = [
+    Decoder::Backslash,
     Decoder::Shell(Quote::None),
     Decoder::Percent { plus: false },
+    Decoder::Entities,
 ];
 
-/// Every view of `text` (none when nothing in it is encoded); `cost` is
-/// charged one unit per byte scanned.
-pub(crate) fn views(text: &[u8], cost: &mut usize) -> Vec<View> {
-    let mut out: Vec<View> = Vec::new();
+/// Calls `f` with each view of `text` and the view it was decoded from
+/// (None: the text itself): each of [`FIRST`]'s views, each followed by
+/// its [`SECOND`] views, so at most two are held at once. None, as soon as
+/// `f` returns None. `cost` is charged one unit per byte decoded.
+pub(crate) fn each_view(
+    text: &[u8],
+    cost: &mut usize,
+    mut f: impl FnMut(&View, Option<&View>, &mut usize) -> Option<()>,
+) -> Option<()> {
     for d in FIRST {
-        if let Some(v) = decode(d, text, None, cost) {
-            out.push(v);
-        }
-    }
-    let first = out.len();
-    for p in 0..first {
+        let Some(first) = decode(d, text, cost) else { continue };
+        f(&first, None, cost)?;
         for d in SECOND {
-            if out.len() >= MAX_VIEWS {
-                return out;
-            }
-            if let Some(v) = decode(d, &out[p].bytes, Some(p), cost) {
-                out.push(v);
+            if let Some(second) = decode(d, &first.bytes, cost) {
+                f(&second, Some(&first), cost)?;
             }
         }
     }
-    out
+    Some(())
 }
 
 /// Whether `d` could change `s` at all (a cheap test before decoding).
 fn applies(d: Decoder, s: &[u8]) -> bool {
     let has = |c: u8| s.contains(&c);
     match d {
-        Decoder::Json => has(b'\\'),
+        Decoder::Backslash => has(b'\\'),
         Decoder::Shell(Quote::None) => has(b'\'') || has(b'"') || has(b'\\'),
         Decoder::Shell(Quote::Single | Quote::Ansi) => has(b'\''),
         Decoder::Shell(Quote::Double) => has(b'"'),
         Decoder::Percent { plus: false } => has(b'%'),
         Decoder::Percent { plus: true } => has(b'+'),
+        Decoder::Doubled => s.windows(2).any(|w| w == b"\'\'" || w == b"\"\""),
+        Decoder::Entities => has(b'&') && has(b';'),
     }
 }
 
 /// `src` decoded by `d`, or None when that changes nothing.
-pub(crate) fn decode(d: Decoder, src: &[u8], parent: Option<usize>, cost: &mut usize) -> Option<View> {
+pub(crate) fn decode(d: Decoder, src: &[u8], cost: &mut usize) -> Option<View> {
     if src.len() >= u32::MAX as usize || !applies(d, src) {
         return None;
     }
@@ -160,14 +178,15 @@ pub(crate) fn decode(d: Decoder, src: &[u8], parent: Option<usize>, cost: &mut u
         changed: false,
     };
     match d {
-        Decoder::Json => json(&mut b),
+        Decoder::Backslash => backslash(&mut b),
         Decoder::Shell(q) => shell(&mut b, q),
         Decoder::Percent { plus } => percent(&mut b, plus),
+        Decoder::Doubled => doubled(&mut b),
+        Decoder::Entities => entities(&mut b),
     }
     b.changed.then_some(View {
         bytes: b.out,
         anchors: b.anchors,
-        parent,
     })
 }
 
@@ -229,57 +248,192 @@ fn utf8(c: char, buf: &mut [u8; 4]) -> &[u8] {
     c.encode_utf8(buf).as_bytes()
 }
 
-/// JSON string escapes, anywhere in the text.
-fn json(b: &mut Builder<'_>) {
+/// Backslash escapes, anywhere in the text (see the module's list).
+fn backslash(b: &mut Builder<'_>) {
     let s = b.src;
     let mut i = 0;
     while i < s.len() {
-        if s[i] != b'\\' || i + 1 >= s.len() {
+        if s[i] == b'\\' && i + 1 < s.len() {
+            i = backslash_escape(b, i);
+        } else {
             b.lit(i);
             i += 1;
-            continue;
         }
-        let short = match s[i + 1] {
-            c @ (b'"' | b'\\' | b'/') => Some(c),
-            b'b' => Some(0x08),
-            b'f' => Some(0x0c),
-            b'n' => Some(b'\n'),
-            b'r' => Some(b'\r'),
-            b't' => Some(b'\t'),
-            _ => None,
-        };
-        if let Some(c) = short {
-            b.unit(i, i + 2, &[c]);
+    }
+}
+
+/// The backslash escape at `s[i]` (`i + 1` is in the text); returns the
+/// index after it. One that is not well formed (`\u` without hex digits, a
+/// lone surrogate) stays as written.
+fn backslash_escape(b: &mut Builder<'_>, i: usize) -> usize {
+    let s = b.src;
+    let e = s[i + 1];
+    let short = match e {
+        b'a' => Some(0x07),
+        b'b' => Some(0x08),
+        b'e' => Some(0x1b),
+        b'f' => Some(0x0c),
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        b't' => Some(b'\t'),
+        b'v' => Some(0x0b),
+        _ => None,
+    };
+    if let Some(c) = short {
+        b.unit(i, i + 2, &[c]);
+        return i + 2;
+    }
+    let decoded = match e {
+        b'u' | b'U' | b'x' => code_point_escape(b, i),
+        b'0'..=b'7' => {
+            let (v, n) = digits(s, i + 1, 8, 3);
+            b.unit(i, i + 1 + n, &[v as u8]);
+            Some(i + 1 + n)
+        }
+        // Any other character stands for itself (`\"`, `\\`, `\/`, `\'`).
+        _ => {
+            let end = (i + 1 + char_len(e)).min(s.len());
+            b.unit(i, end, &s[i + 1..end]);
+            Some(end)
+        }
+    };
+    decoded.unwrap_or_else(|| {
+        b.lit(i);
+        i + 1
+    })
+}
+
+/// `\uXXXX` (surrogate pairs joined), `\u{…}`, `\UXXXXXXXX`, `\xHH`,
+/// `\x{…}` at `s[i]`: the index after it, or None when it is not one.
+fn code_point_escape(b: &mut Builder<'_>, i: usize) -> Option<usize> {
+    let s = b.src;
+    let e = s[i + 1];
+    let mut buf = [0u8; 4];
+    if s.get(i + 2) == Some(&b'{') && e != b'U' {
+        let (v, n) = digits(s, i + 3, 16, 6);
+        let end = i + 3 + n;
+        let c = char::from_u32(v).filter(|_| n > 0 && s.get(end) == Some(&b'}'))?;
+        b.unit(i, end + 1, utf8(c, &mut buf));
+        return Some(end + 1);
+    }
+    let n = match e {
+        b'u' => 4,
+        b'U' => 8,
+        _ => 2,
+    };
+    let v = hex_at(s, i + 2, n)?;
+    if e == b'x' {
+        return Some(hex_byte_escape(b, i, v as u8));
+    }
+    if (0xD800..0xDC00).contains(&v) {
+        let low = (s.get(i + 6..i + 8) == Some(b"\\u"))
+            .then(|| hex_at(s, i + 8, 4))
+            .flatten();
+        if let Some(low @ 0xDC00..0xE000) = low {
+            let c = char::from_u32(0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00))?;
+            b.unit(i, i + 12, utf8(c, &mut buf));
+            return Some(i + 12);
+        }
+    }
+    let c = char::from_u32(v)?;
+    b.unit(i, i + 2 + n, utf8(c, &mut buf));
+    Some(i + 2 + n)
+}
+
+/// `\xHH` at `s[i]` holding `v`: a byte, and with the `\xHH` escapes that
+/// follow it one UTF-8 character when they make one (Python's `b'\xc3\xa9'`,
+/// Go's `%q`); else, above 0x7F, the code point U+00HH (Python's
+/// `ascii()`, JavaScript). Returns the index after it.
+fn hex_byte_escape(b: &mut Builder<'_>, i: usize, v: u8) -> usize {
+    let s = b.src;
+    let len = match v {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => 1,
+    };
+    let mut bytes = [v, 0, 0, 0];
+    let mut whole = true;
+    for (k, byte) in bytes.iter_mut().enumerate().take(len).skip(1) {
+        let at = i + 4 * k;
+        match (s.get(at..at + 2) == Some(b"\\x"))
+            .then(|| hex_at(s, at + 2, 2))
+            .flatten()
+        {
+            Some(n) => *byte = n as u8,
+            None => whole = false,
+        }
+    }
+    if v < 0x80 || (whole && len > 1 && core::str::from_utf8(&bytes[..len]).is_ok()) {
+        let len = if v < 0x80 { 1 } else { len };
+        b.unit(i, i + 4 * len, &bytes[..len]);
+        return i + 4 * len;
+    }
+    let mut buf = [0u8; 4];
+    b.unit(i, i + 4, utf8(char::from(v), &mut buf));
+    i + 4
+}
+
+/// `''` and `""` as one quote each.
+fn doubled(b: &mut Builder<'_>) {
+    let s = b.src;
+    let mut i = 0;
+    while i < s.len() {
+        if matches!(s[i], b'\'' | b'"') && s.get(i + 1) == Some(&s[i]) {
+            b.unit(i, i + 2, &s[i..=i]);
             i += 2;
-            continue;
-        }
-        let unit = (s[i + 1] == b'u').then(|| hex_at(s, i + 2, 4)).flatten();
-        let Some(u) = unit else {
+        } else {
             b.lit(i);
             i += 1;
-            continue;
-        };
-        let mut buf = [0u8; 4];
-        if (0xD800..0xDC00).contains(&u) {
-            let low = (s.get(i + 6..i + 8) == Some(b"\\u"))
-                .then(|| hex_at(s, i + 8, 4))
-                .flatten();
-            if let Some(low @ 0xDC00..0xE000) = low {
-                let cp = 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00);
-                if let Some(c) = char::from_u32(cp) {
-                    b.unit(i, i + 12, utf8(c, &mut buf));
-                    i += 12;
-                    continue;
-                }
+        }
+    }
+}
+
+/// HTML and XML character references: the five XML names and `&nbsp;`,
+/// `&#NNN;` and `&#xHH;`. Others stay as written.
+fn entities(b: &mut Builder<'_>) {
+    let s = b.src;
+    let mut i = 0;
+    while i < s.len() {
+        match entity_at(s, i) {
+            Some((c, end)) => {
+                let mut buf = [0u8; 4];
+                b.unit(i, end, utf8(c, &mut buf));
+                i = end;
+            }
+            None => {
+                b.lit(i);
+                i += 1;
             }
         }
-        match char::from_u32(u) {
-            Some(c) => b.unit(i, i + 6, utf8(c, &mut buf)),
-            // A lone surrogate stays as written.
-            None => (i..i + 6).for_each(|k| b.lit(k)),
-        }
-        i += 6;
     }
+}
+
+/// The character reference at `s[i]`, and the index after its `;`.
+fn entity_at(s: &[u8], i: usize) -> Option<(char, usize)> {
+    if s[i] != b'&' {
+        return None;
+    }
+    const NAMED: [(&[u8], char); 6] = [
+        (b"amp;", '&'),
+        (b"lt;", '<'),
+        (b"gt;", '>'),
+        (b"quot;", '"'),
+        (b"apos;", '\''),
+        (b"nbsp;", '\u{a0}'),
+    ];
+    let rest = &s[i + 1..];
+    if let Some((name, c)) = NAMED.iter().find(|(name, _)| rest.starts_with(name)) {
+        return Some((*c, i + 1 + name.len()));
+    }
+    let (radix, at) = match rest.get(..2) {
+        Some(b"#x" | b"#X") => (16, i + 3),
+        _ if rest.first() == Some(&b'#') => (10, i + 2),
+        _ => return None,
+    };
+    let (v, n) = digits(s, at, radix, 7);
+    let c = char::from_u32(v).filter(|_| n > 0 && s.get(at + n) == Some(&b';'))?;
+    Some((c, at + n + 1))
 }
 
 /// The length of the UTF-8 character starting with byte `b` (1 for a byte
@@ -422,10 +576,37 @@ fn ansi_escape(b: &mut Builder<'_>, i: usize) -> usize {
             b.unit(i, i + 3, &[s[i + 2] & 0x1f]);
             i + 3
         }
+        b'C' | b'M' => match zsh_escape(s, i) {
+            Some((v, end)) => {
+                b.unit(i, end, &[v]);
+                end
+            }
+            None => {
+                b.lit(i);
+                i + 1
+            }
+        },
         _ => {
             b.lit(i);
             i + 1
         }
+    }
+}
+
+/// zsh's `\C-X` (a control character, `\C-?` DEL) and `\M-X` or
+/// `\M-\C-X` (the byte with its high bit set: `set -x` and `${(q+)…}`
+/// write non-ASCII bytes so outside a UTF-8 locale) at `s[i]`: the byte
+/// and the index after it.
+fn zsh_escape(s: &[u8], i: usize) -> Option<(u8, usize)> {
+    let control = |c: u8| if c == b'?' { 0x7f } else { c & 0x1f };
+    match s.get(i + 1..i + 4)? {
+        [b'C', b'-', c] => Some((control(*c), i + 4)),
+        [b'M', b'-', b'\\'] => match s.get(i + 4..i + 7)? {
+            [b'C', b'-', c] => Some((control(*c) | 0x80, i + 7)),
+            _ => None,
+        },
+        [b'M', b'-', c] => Some((c | 0x80, i + 4)),
+        _ => None,
     }
 }
 
@@ -456,19 +637,19 @@ mod tests {
     use alloc::string::String;
 
     fn decoded(d: Decoder, s: &str) -> Option<String> {
-        decode(d, s.as_bytes(), None, &mut 0).map(|v| String::from_utf8_lossy(&v.bytes).into_owned())
+        decode(d, s.as_bytes(), &mut 0).map(|v| String::from_utf8_lossy(&v.bytes).into_owned())
     }
 
     /// The source text that view bytes `a..b` of `d(s)` map back to.
     fn back(d: Decoder, s: &str, a: usize, b: usize) -> String {
-        let v = decode(d, s.as_bytes(), None, &mut 0).unwrap();
+        let v = decode(d, s.as_bytes(), &mut 0).unwrap();
         let (x, y) = v.to_source(a, b);
         String::from(&s[x..y])
     }
 
     #[test]
     fn json_escapes_every_form() {
-        let d = Decoder::Json;
+        let d = Decoder::Backslash;
         assert_eq!(decoded(d, r#"a\"b\\c\/d\n\t"#).unwrap(), "a\"b\\c/d\n\t");
         assert_eq!(
             decoded(d, r"p\u00e4ss\u00C4 \u003c\u0026\u2028").unwrap(),
@@ -476,13 +657,49 @@ mod tests {
         );
         assert_eq!(decoded(d, r"\ud83d\ude00!").unwrap(), "😀!");
         assert_eq!(decoded(d, r"\uD83D\uDE00").unwrap(), "😀");
-        // A lone surrogate and an unknown escape stay as written.
-        assert_eq!(decoded(d, r"\ud83d x \q"), None);
+        // A lone surrogate and `\u` without hex digits stay as written.
+        assert_eq!(decoded(d, r"\ud83d x \users"), None);
         // `\\u0041` is a backslash and `u0041`, not `A`.
         assert_eq!(decoded(d, r"\\u0041").unwrap(), r"\u0041");
         assert_eq!(decoded(d, "no escapes"), None);
         assert_eq!(back(d, r"x \u00e4bc y", 2, 6), r"\u00e4bc");
         assert_eq!(back(d, r"\ud83d\ude00ab", 0, 4), r"\ud83d\ude00");
+    }
+
+    #[test]
+    fn c_family_escapes() {
+        let d = Decoder::Backslash;
+        // Python's repr with both quotes, Perl's Data::Dumper, Ruby's
+        // inspect, a Java properties file.
+        assert_eq!(decoded(d, r#"'it\'s "q"'"#).unwrap(), r#"'it's "q"'"#);
+        assert_eq!(decoded(d, r#""a\#{b\e" k\=v\:w"#).unwrap(), "\"a#{b\u{1b}\" k=v:w");
+        // Go's %+q, Rust's {:?} and JavaScript, Perl's \x{…}.
+        assert_eq!(decoded(d, r"\U0001F600 \u{1b}\u{E9} \x{e9}").unwrap(), "😀 \u{1b}é é");
+        // \xHH: bytes when they make UTF-8 (Python's bytes, Go's %q), else
+        // a code point (Python's ascii()); octal bytes (Perl, C).
+        assert_eq!(
+            decoded(d, r"b'\xc3\xa9\x41' '\xe9\xc3' \303\251\0").unwrap(),
+            "b'éA' 'é\u{c3}' é\0"
+        );
+        assert_eq!(back(d, r"x\xc3\xa9y", 1, 3), r"\xc3\xa9");
+        // Not escapes: no hex digits, an unclosed brace.
+        assert_eq!(decoded(d, r"\x \xg \u{41 \U0041"), None);
+    }
+
+    #[test]
+    fn doubled_quotes_and_character_references() {
+        assert_eq!(
+            decoded(Decoder::Doubled, r#"'it''s' "a ""b""""#).unwrap(),
+            r#"'it's' "a "b"""#
+        );
+        assert_eq!(decoded(Decoder::Doubled, "'it'"), None);
+        let d = Decoder::Entities;
+        assert_eq!(
+            decoded(d, "a&amp;b&lt;&gt;&quot;&apos;&#39;&#x27;&#X3c;&nbsp;").unwrap(),
+            "a&b<>\"''\'<\u{a0}"
+        );
+        assert_eq!(decoded(d, "&amp &#; &#x; &unknown; &#39"), None);
+        assert_eq!(back(d, "x&#39;y", 1, 2), "&#39;");
     }
 
     #[test]
@@ -496,6 +713,12 @@ mod tests {
         );
         assert_eq!(decoded(d, r#"it\'s\ \"q\"\ é\\b"#).unwrap(), r#"it's "q" é\b"#);
         assert_eq!(decoded(d, r"$'it\'s \303\251\x41\u00e9\n'").unwrap(), "it's éAé\n");
+        // zsh's set -x outside a UTF-8 locale.
+        assert_eq!(
+            decoded(d, r"$'a\M-C\M-)b\C-A\C-?\M-C\M-\C-)'").unwrap(),
+            "aéb\u{1}\u{7f}É"
+        );
+        assert_eq!(decoded(d, r"$'\C \M'").unwrap(), r"\C \M");
         // Single quotes keep backslashes; an unclosed quote runs to the end.
         assert_eq!(decoded(d, r"'a\b' 'open").unwrap(), r"a\b open");
         assert_eq!(back(d, r"+ : 'it'\''s'", 4, 8), r"it'\''s");
@@ -527,24 +750,43 @@ mod tests {
 
     #[test]
     fn views_of_views_and_their_maps() {
+        /// Each view holding `want`, mapped back to the text.
+        fn found(s: &str, want: &str) -> Vec<String> {
+            let want = want.as_bytes();
+            let mut out = Vec::new();
+            let mut cost = 0;
+            each_view(s.as_bytes(), &mut cost, |v, parent, _| {
+                if let Some(at) = v.bytes.windows(want.len()).position(|w| w == want) {
+                    let (mut a, mut b) = v.to_source(at, at + want.len());
+                    if let Some(p) = parent {
+                        (a, b) = p.to_source(a, b);
+                    }
+                    out.push(String::from(&s[a..b]));
+                }
+                Some(())
+            });
+            assert!(cost >= s.len());
+            out
+        }
         // jq -a's output inside a set -x line.
         let s = r#"+ curl -d '{"p":"caf\u00e9-s3cret"}'"#;
-        let want = "café-s3cret".as_bytes();
-        let mut cost = 0;
-        let vs = views(s.as_bytes(), &mut cost);
-        let v = vs
-            .iter()
-            .find(|v| v.parent.is_some() && v.bytes.windows(want.len()).any(|w| w == want))
-            .expect("a view of a view holds the decoded value");
-        let at = v.bytes.windows(want.len()).position(|w| w == want).unwrap();
-        let (mut a, mut b) = v.to_source(at, at + want.len());
-        let mut p = v.parent;
-        while let Some(i) = p {
-            (a, b) = vs[i].to_source(a, b);
-            p = vs[i].parent;
-        }
-        assert_eq!(&s[a..b], r"caf\u00e9-s3cret");
-        assert!(cost >= s.len() && vs.len() <= MAX_VIEWS);
-        assert!(views(b"plain text, nothing encoded", &mut 0).is_empty());
+        assert!(found(s, "café-s3cret").iter().any(|m| m == r"caf\u00e9-s3cret"));
+        // Go's JSON inside a query string, in a line that makes every
+        // other view too: none is left out.
+        let s = r#"\\\\"\\"''&amp;%25+ GET /x?q=%7B%22pw%22%3A%22Go%5Cu003cQz9k%22%7D"#;
+        assert!(found(s, "Go<Qz9k").iter().any(|m| m == "Go%5Cu003cQz9k"));
+        // Stopped at the first None.
+        let mut n = 0;
+        let stopped = each_view(s.as_bytes(), &mut 0, |_, _, _| {
+            n += 1;
+            (n < 3).then_some(())
+        });
+        assert!(stopped.is_none() && n == 3);
+        let mut none = true;
+        each_view(b"plain text, nothing encoded", &mut 0, |_, _, _| {
+            none = false;
+            Some(())
+        });
+        assert!(none);
     }
 }
