@@ -691,6 +691,61 @@ fn background_children_are_killed_when_the_hook_exits() {
     assert!(is_gone(child), "the hook's background child survived");
 }
 
+/// The image's busybox (Debian's busybox-static) when this machine has it,
+/// else the `timeout` on PATH (GNU's leaves no watcher: the case is then
+/// weaker, not wrong).
+fn busybox_timeout() -> String {
+    let static_busybox = std::process::Command::new("sh")
+        .args(["-c", "readelf -l /bin/busybox 2>/dev/null | grep -q INTERP && exit 1; /bin/busybox timeout --help >/dev/null 2>&1"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if static_busybox {
+        "/bin/busybox timeout".into()
+    } else {
+        eprintln!("no static /bin/busybox here (busybox-static): using the timeout on PATH");
+        "timeout".into()
+    }
+}
+
+/// The fastest of `n` runs of `w`'s hook, each a full create.
+fn fastest_run(w: &World, n: usize) -> std::time::Duration {
+    (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            w.run().assert_code(0);
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn a_process_left_outside_the_hook_s_group_costs_the_run_no_drain_wait() {
+    // busybox `timeout` leaves a watcher in a session of its own that holds
+    // fd 3 for up to a second after the command ended; `setsid … &` holds
+    // all three pipes. Once the hook's group is gone, credhook stops
+    // reading: neither may add the 1 s drain limit to the run.
+    let timeout = busybox_timeout();
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(&format!("true\n{RECORDING_CREATE}"));
+    let plain = fastest_run(&w, 3);
+    for (what, line) in [
+        ("busybox timeout", format!("{timeout} 5 true")),
+        ("a command in its own session", "setsid sleep 2 &".to_string()),
+    ] {
+        w.hook(&format!("{line}\n{RECORDING_CREATE}"));
+        let took = fastest_run(&w, 3);
+        assert!(
+            took < plain + std::time::Duration::from_millis(100),
+            "{what}: {took:?} against {plain:?} for `true`"
+        );
+        // What the hook wrote before it exited was still read whole.
+        let last = w.emu.updates().pop().unwrap();
+        assert!(last.body.contains(r#""id":"cred-42""#), "{what}: {}", last.body);
+    }
+}
+
 #[test]
 fn core_dumps_are_off_and_the_process_is_not_dumpable() {
     use std::os::unix::fs::PermissionsExt;
