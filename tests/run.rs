@@ -637,6 +637,32 @@ sleep 30"#,
 }
 
 #[test]
+fn a_timeout_names_the_last_error_line_masked_and_cut_with_the_rollback_kept() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    // A last stderr line of 3,000 characters with an output value (a
+    // secret) near its start and again past the cut.
+    w.set("CREDHOOK_HOOK_TIMEOUT", "1").secret("Pw-7Kq2Zx9Lm4Vb").hook(
+        r#"[ "$1" = delete ] && exit 0
+printf 'id=cred-slow\nusername=u-1\npassword=Pw-7Kq2Zx9Lm4Vb\n' > "$CREDHOOK_OUTPUT"
+pad=$(head -c 3000 /dev/zero | tr '\0' 'x')
+echo "retrying with Pw-7Kq2Zx9Lm4Vb $pad Pw-7Kq2Zx9Lm4Vb" >&2
+sleep 30"#,
+    );
+    let r = w.run();
+    let d = r.failed_with("ERR10005");
+    assert!(d.chars().count() <= 1024, "{} characters", d.chars().count());
+    assert!(
+        d.starts_with("the hook did not finish within 1 s (CREDHOOK_HOOK_TIMEOUT) and was stopped; its last error line: retrying with [REDACTED] xxx"),
+        "{d}"
+    );
+    assert!(
+        d.ends_with("The credentials it had created (cred-slow) were deleted again."),
+        "{d}"
+    );
+}
+
+#[test]
 fn sigterm_while_the_hook_runs_reports_err10007_and_rolls_back() {
     for signal in ["-TERM", "-INT"] {
         let mut w = World::new();
@@ -645,6 +671,7 @@ fn sigterm_while_the_hook_runs_reports_err10007_and_rolls_back() {
             r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
 [ "$1" = delete ] && exit 0
 printf 'id=cred-term\n' > "$CREDHOOK_OUTPUT"
+echo 'copying the grants' >&2
 touch "$TEST_DIR/ready"
 sleep 30"#,
         );
@@ -654,6 +681,7 @@ sleep 30"#,
         r.assert_code(1);
         let d = r.failed_with("ERR10007");
         assert!(d.contains("were deleted again"), "{d}");
+        assert!(d.contains("its last error line: copying the grants"), "{d}");
         assert_eq!(w.hook_calls(), ["create ", "delete cred-term"]);
         assert!(
             t0.elapsed() < std::time::Duration::from_secs(15),
