@@ -2,9 +2,10 @@
 # Builds the credhook image with a real container engine, and tries it the
 # way Code Engine runs it, against the local emulator.
 #
-#   scripts/image.sh build [--with TOOL]... [--tag TAG] HOOK
+#   scripts/image.sh build [--with TOOL]... [--tag TAG] [--binary PATH | --no-build] HOOK
 #   scripts/image.sh try [--with TOOL]... [--config job_config.json]
-#                        [--secret NAME=@FILE]... [--env NAME=VALUE]... HOOK
+#                        [--secret NAME=@FILE]... [--env NAME=VALUE]...
+#                        [--binary PATH | --no-build] HOOK
 #   scripts/image.sh try --image IMAGE [--config …] [--secret …] [--env …]
 #   scripts/image.sh setup
 #
@@ -35,6 +36,9 @@
 #                     existing file is mounted read-only at that path
 #         With no working engine it says how to get one and, as root, runs
 #         the image root in a chroot instead (not a container), saying so.
+#         --binary PATH  the static credhook to put in the image (and to run
+#                   here), instead of target/static/credhook, which is
+#                   otherwise built when missing (saying so) unless --no-build
 # setup   as root on Debian: installs podman and runc and configures them
 #         for this kind of machine (storage driver vfs, runtime runc,
 #         default ulimits nofile 1024, nproc 1000), unless configured already.
@@ -122,7 +126,7 @@ fi
 
 # --- options ---------------------------------------------------------------
 
-tools=() tag="" config="" image="" hook="" have_hook=0
+tools=() tag="" config="" image="" hook="" have_hook=0 binary="" no_build=0
 secret_names=() secret_files=() env_names=() env_values=()
 need() { [ $# -ge 2 ] && [ -n "$2" ] || bad "$1 needs a value"; }
 valid_name() { [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; }
@@ -130,6 +134,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --with) need "$@"; tools+=("$2"); shift 2 ;;
     --tag) need "$@"; [ "$command" = build ] || bad "--tag is for build"; tag=$2; shift 2 ;;
+    --binary) need "$@"; binary=$2; shift 2 ;;
+    --no-build) no_build=1; shift ;;
     --config) need "$@"; [ "$command" = try ] || bad "--config is for try"; config=$2; shift 2 ;;
     --image) need "$@"; [ "$command" = try ] || bad "--image is for try"; image=$2; shift 2 ;;
     --secret)
@@ -204,8 +210,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 static=$here/target/static/credhook
-if [ ! -x "$static" ]; then
-    say "building the static binary (scripts/build-static.sh)"
+if [ -n "$binary" ]; then
+    [ -f "$binary" ] && [ -x "$binary" ] || die "--binary $binary is not an executable file"
+    static=$(cd "$(dirname -- "$binary")" && pwd)/$(basename -- "$binary")
+elif [ ! -x "$static" ]; then
+    [ "$no_build" = 0 ] || die "$static is missing and --no-build says not to build it: run scripts/build-static.sh --nightly, or give --binary PATH"
+    say "target/static/credhook is missing: building it with scripts/build-static.sh --nightly (--stable if that fails; --no-build refuses instead)"
     "$here/scripts/build-static.sh" --nightly >&2 || "$here/scripts/build-static.sh" --stable >&2
 fi
 
@@ -232,6 +242,7 @@ image_user=$(printf '%s\n' "$stage" | awk '$1 == "USER" { u = $2 } END { print u
 make_root() {
     local args=() t
     for t in ${tools[@]+"${tools[@]}"}; do args+=(--with "$t"); done
+    if [ -n "$binary" ]; then args+=(--binary "$static"); else args+=(--no-build); fi
     "$here/scripts/rootfs.sh" ${args[@]+"${args[@]}"} "$1" "$hook" >&2
     find "$1" -exec touch -h -d "@$epoch" -- {} +
 }
