@@ -522,7 +522,10 @@ fn rootfs_builds_a_missing_binary_saying_so_or_refuses_with_no_build() {
         err.contains("target/static/credhook is missing: building it with scripts/build-static.sh"),
         "{err}"
     );
-    assert_eq!(std::fs::read_to_string(c.join("build-calls")).unwrap(), "build-static.sh \n");
+    assert_eq!(
+        std::fs::read_to_string(c.join("build-calls")).unwrap(),
+        "build-static.sh \n"
+    );
     assert_eq!(
         std::fs::read(root.join("credhook")).unwrap(),
         std::fs::read(c.join("target/static/credhook")).unwrap()
@@ -540,11 +543,19 @@ fn rootfs_binary_takes_a_static_credhook_only() {
     let good = w.dir.join("my credhook");
     std::fs::copy(repo().join("target/static/credhook"), &good).unwrap();
     let out = std::process::Command::new(&script)
-        .args([OsStr::new("--binary"), good.as_os_str(), root.as_os_str(), OsStr::new("none")])
+        .args([
+            OsStr::new("--binary"),
+            good.as_os_str(),
+            root.as_os_str(),
+            OsStr::new("none"),
+        ])
         .output()
         .unwrap();
     assert!(ok(&out));
-    assert_eq!(std::fs::read(root.join("credhook")).unwrap(), std::fs::read(&good).unwrap());
+    assert_eq!(
+        std::fs::read(root.join("credhook")).unwrap(),
+        std::fs::read(&good).unwrap()
+    );
     assert!(!c.join("build-calls").exists(), "--binary built anyway");
 
     for (binary, says) in [
@@ -553,13 +564,21 @@ fn rootfs_binary_takes_a_static_credhook_only() {
         ("/no/such/credhook", "is not an executable file"),
     ] {
         let out = std::process::Command::new(&script)
-            .args([OsStr::new("--binary"), OsStr::new(binary), root.as_os_str(), OsStr::new("none")])
+            .args([
+                OsStr::new("--binary"),
+                OsStr::new(binary),
+                root.as_os_str(),
+                OsStr::new("none"),
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success() && err.contains(says), "{binary}: {err}");
         // Refused before the previous root was touched.
-        assert_eq!(std::fs::read(root.join("credhook")).unwrap(), std::fs::read(&good).unwrap());
+        assert_eq!(
+            std::fs::read(root.join("credhook")).unwrap(),
+            std::fs::read(&good).unwrap()
+        );
     }
 }
 
