@@ -245,3 +245,36 @@ fn names_must_make_valid_prefixes() {
         ["FROM localhost/credhook-base", "COPY --chmod=0755 hook.sh /hook"]
     );
 }
+
+#[test]
+#[ignore = "needs root and a container engine"]
+fn the_generated_test_sh_builds_its_containerfile_from_the_base_and_tries_it() {
+    let engine = ["podman", "docker"]
+        .into_iter()
+        .find(|e| Command::new(e).arg("info").output().is_ok_and(|o| o.status.success()))
+        .expect("no container engine answers `info`: run `scripts/image.sh setup` as root");
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("new-http-try");
+    assert_eq!(new(&[dir.to_str().unwrap(), "--http"]).0, 0);
+    let bin_dir = credhook_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let (code, stdout, stderr) = out(Command::new(dir.join("test.sh"))
+        .env("PATH", path)
+        .env("CREDHOOK_CHECKOUT", support::repo())
+        .env("ENGINE", engine)
+        .env_remove("CREDHOOK_HTTP_ALLOW")
+        .stdin(std::process::Stdio::null()));
+    let _ = Command::new(engine)
+        .args(["rmi", "localhost/new-http-try:test"])
+        .output();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("==> podman build: this Containerfile") || stdout.contains("==> docker build"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("try ok: created and deleted"), "{stdout}");
+    assert!(
+        stdout.contains("payload={\"token\":\"****\",\"token_name\":\"****\"}"),
+        "{stdout}"
+    );
+}

@@ -229,7 +229,7 @@ impl Provider {
             (
                 "FILL_TOOLS",
                 has(format!(
-                    " It must hold {listed}: the Containerfile's comments say how to build it."
+                    "It must hold {listed}: the Containerfile's comments say how to build it."
                 )),
             ),
             (
@@ -251,14 +251,14 @@ impl Provider {
                 ("WHAT", "tokens through your system's HTTPS API".into()),
                 (
                     "FILL_HOOK",
-                    "set your API's header in `http()`, and its paths and fields in `create` and \
-                     `delete` at the end (`/tokens`, `.id`, `.token`, the error reply's `.message`, \
-                     the 404 that means \"no such token\")."
+                    "set your API's header in `http()`, and its paths and fields in `create`\n   \
+                     and `delete` at the end (`/tokens`, `.id`, `.token`, the error reply's\n   \
+                     `.message`, the 404 that means \"no such token\")."
                         .into(),
                 ),
                 (
                     "HTTP_CODES",
-                    ", `UNREACHABLE` (no reply from the API), `BAD_REPLY` (a reply without the id or \
+                    ",\n`UNREACHABLE` (no reply from the API), `BAD_REPLY` (a reply without the id or\n\
                      the token), `HOOK_ERROR` (`credhook http` refused the hook's own request)"
                         .into(),
                 ),
@@ -280,8 +280,8 @@ impl Provider {
             (
                 "FILL_HOOK",
                 format!(
-                    "write {tool} commands in `vendor_create` and `vendor_delete`, in place of the \
-                     placeholder command below each stand-in line."
+                    "write {tool} commands in `vendor_create` and `vendor_delete`, in place\n   \
+                     of the placeholder command below each stand-in line."
                 ),
             ),
             ("HTTP_CODES", String::new()),
