@@ -13,8 +13,8 @@ Usage:
                               write a provider to start from: schema, hook (a stand-in does the
                               vendor's part), test.sh, Containerfile, README (`credhook new --help`)
   credhook check [FILE]       validate a job_config.json (default ./job_config.json)
-  credhook dry-run [--config FILE] [--input name=value]… [--keep]
-                              run the hook's create locally, check its outputs, then delete
+  credhook dry-run [--config FILE] [--input NAME=VALUE]… [--secret NAME=@FILE]… [--keep | --delete ID]
+                              run the hook as `run` would, locally: create, check, print, delete
   credhook ce-flags [--job-settings [--task-timeout 10m] [--cpu 0.125] [--memory 0.25G]] [FILE]
                               print the --env arguments for `ibmcloud ce job create|update`;
                               --job-settings adds --retrylimit 0, --cpu, --memory, --maxexecutiontime

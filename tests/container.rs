@@ -1,8 +1,9 @@
 //! The image built and run by a real container engine, through
 //! scripts/image.sh: `build` (reproducible, labelled) and `try` (create then
 //! delete in a container the way Code Engine runs it, against the emulator).
-//! Four images: the base image with the example hook, an HTTPS provider
-//! against its vendor fake, the PostgreSQL provider (`--with psql`) against a
+//! Six images: the base image with the example hook, an HTTPS provider
+//! against its vendor fake, the Slack provider against its fake (previous
+//! versions on), the certificate provider (`--with openssl`), the PostgreSQL provider (`--with psql`) against a
 //! TLS-only PostgreSQL, and an image built FROM the base image by a two-line
 //! Containerfile outside the checkout. Each checks the task updates, that no
 //! secret reached the output, and that the job ran as the non-root user.
@@ -311,6 +312,86 @@ fn the_postgres_provider_with_psql_runs_in_its_image_against_a_tls_postgres() {
     );
     drop(pg);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `try` with `args` (each `--env`/`--secret` given as a string), then the
+/// hook; `OsString`s so paths with spaces pass as they are.
+fn try_args(config: &std::path::Path, extra: &[String], hook: &std::path::Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["try".into(), "--config".into(), config.into()];
+    args.extend(extra.iter().map(std::ffi::OsString::from));
+    args.push(hook.into());
+    args
+}
+
+#[test]
+#[ignore = "needs root and a container engine"]
+fn the_slack_provider_rotates_in_its_image_against_its_fake() {
+    use credhook_emulator::vendors::{SLACK_CLIENT_ID, Vendor};
+    engine();
+    const CLIENT_SECRET: &str = "slack-client-secret-container-0123456789";
+    let dir = TempDir::new("credhook-container-slack");
+    let fake = VendorFake::start(Vendor::Slack, &dir.join("fake"), CLIENT_SECRET).expect("start the fake");
+    let initial = fake.slack_refresh_token();
+    let exchange = dir.join("exchange.json");
+    let payload =
+        format!(r#"{{"client_id":"{SLACK_CLIENT_ID}","client_secret":"{CLIENT_SECRET}","refresh_token":"{initial}"}}"#);
+    std::fs::write(
+        &exchange,
+        format!(
+            r#"{{"secret_type":"arbitrary","payload":{}}}"#,
+            miniserde::json::to_string(&payload)
+        ),
+    )
+    .unwrap();
+    let examples = repo().join("examples/slack");
+    let extra = [
+        "--secret".into(),
+        format!("exchange_tokens_secret_id=@{}", exchange.display()),
+        "--env".into(),
+        "CREDHOOK_PREVIOUS_CREDENTIALS=true".into(),
+        "--env".into(),
+        format!("SLACK_API_URL={}/api", fake.url()),
+        "--env".into(),
+        "CREDHOOK_HTTP_ALLOW=127.0.0.1".into(),
+        "--env".into(),
+        format!("SSL_CERT_FILE={}", fake.ca_file().display()),
+    ];
+    let args = try_args(&examples.join("job_config.json"), &extra, &examples.join("hook.sh"));
+    let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (o, on_argv) = watch_command_lines(&fake, || image_sh(&refs, None));
+    let mut secrets = fake.secrets();
+    secrets.extend([CLIENT_SECRET.to_string(), initial.clone()]);
+    let out = assert_tried(&o, "10001:10001", &secrets);
+    assert!(on_argv.is_empty(), "secrets on command lines: {on_argv:?}");
+    assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+    // The first rotation had no previous version: it spent the initial token.
+    assert!(out.contains("previous=\"none\""), "{out}");
+    assert!(out.contains(r#""slack_refresh_token":"****""#), "{out}");
+}
+
+#[test]
+#[ignore = "needs root and a container engine"]
+fn the_certificate_provider_with_openssl_issues_in_its_image() {
+    engine();
+    let examples = repo().join("examples/certificate");
+    let extra = [
+        "--with".into(),
+        "openssl".into(),
+        "--env".into(),
+        "SM_COMMON_NAME_VALUE=api.example.com".into(),
+        "--env".into(),
+        "SM_SAN_VALUE=api.example.com,10.0.0.7".into(),
+        "--env".into(),
+        "SM_KEY_ALGO_VALUE=ECDSA".into(),
+    ];
+    let args = try_args(&examples.join("job_config.json"), &extra, &examples.join("hook.sh"));
+    let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let o = image_sh(&refs, None);
+    let out = assert_tried(&o, "10001:10001", &[]);
+    for needle in ["BEGIN", "PRIVATE KEY", "LS0tLS1CRUdJTi"] {
+        assert!(!out.contains(needle), "{needle} in the output: {out}");
+    }
+    assert!(out.contains(r#""private_key_base64":"****""#), "{out}");
 }
 
 #[test]

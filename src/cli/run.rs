@@ -3,30 +3,18 @@
 //! env → schema → inputs → token → secrets → hook → outputs → task update,
 //! with a rollback `delete` whenever a create does not end reported.
 
-use crate::core::hook::channel;
-use crate::core::hook::environment;
-use crate::core::job::flow::{EXIT_SUCCESS, Event, Flow, Outcome, Step, Update};
-use crate::core::job::inputs::{self, Input};
-use crate::core::job::schema::{self, Kind};
-use crate::core::job::settings::{self, Action, Settings};
-use crate::core::job::task_update;
-use crate::core::net::api;
-use crate::core::secrets::previous;
-use crate::core::secrets::referenced;
-use crate::core::secrets::secret::Secret;
-use crate::driver::hook::{self, Hook};
-use crate::driver::http::{Call, Http, HttpError, Method, Reply, Request};
+use crate::core::job::flow::{EXIT_SUCCESS, Outcome};
+use crate::core::job::inputs::Input;
+use crate::core::job::settings;
+use crate::core::job::start::{self, Unstartable};
+use crate::driver::http::Http;
+use crate::driver::job::Job;
 use crate::driver::log::{Log, LogValue};
+use crate::driver::secrets_manager::SecretsManager;
 use crate::driver::token::Tokens;
-use crate::driver::{Env, Vars, known_secrets, process, signals};
-use std::format;
-use std::string::{String, ToString};
-use std::time::{Duration, Instant};
-use std::vec::Vec;
-
-fn not_reported(why: String) -> Outcome {
-    Outcome::NotReported { why, unconfirmed: None }
-}
+use crate::driver::{Env, known_secrets, process, signals};
+use std::string::ToString;
+use std::time::Duration;
 
 /// `credhook [run]`: one secret task, configured by the environment.
 pub fn main() -> u8 {
@@ -84,52 +72,35 @@ fn start(env: &Env) -> Log {
 }
 
 /// The settings, then the task itself; an environment that cannot be
-/// trusted ends it unreported.
+/// trusted ends it unreported ([`start::settings`] decides).
 fn task(env: &Env, log: &Log) -> Outcome {
-    if !env.duplicates.is_empty() {
-        for name in &env.duplicates {
-            log.error(
-                &format!("invalid environment: {name} is set more than once; set it once"),
-                &[("variable", LogValue::Str(name))],
-            );
-        }
-        return not_reported(String::from(
-            "the environment is not valid (duplicate variables); the task cannot be updated",
-        ));
-    }
-    let settings = match settings::parse(env.utf8()) {
+    let started = start::settings(&env.duplicates, env.utf8()).and_then(|settings| {
+        let timeout = Duration::from_secs(settings.http_timeout_s);
+        Http::new(settings.retry, timeout, settings.ca_file.as_deref())
+            .map(|http| (settings, http))
+            .map_err(|e| Unstartable::HttpSetup(e.0))
+    });
+    let (settings, http) = match started {
         Ok(s) => s,
-        Err(errors) => {
-            for e in &errors {
-                log.error(
-                    &format!("invalid environment: {e}"),
-                    &[("variable", LogValue::Str(e.var))],
-                );
+        Err(why) => {
+            for (message, variable) in why.problems() {
+                log.error(&message, &[("variable", LogValue::Str(&variable))]);
             }
-            return not_reported(format!(
-                "the environment is not valid ({} problem{}); the task cannot be updated",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" }
-            ));
+            return why.outcome();
         }
     };
-    let http = match Http::new(
-        settings.retry,
-        Duration::from_secs(settings.http_timeout_s),
-        settings.ca_file.as_deref(),
-    ) {
-        Ok(h) => h,
-        Err(e) => {
-            log.error(&e.0, &[("variable", LogValue::Str("CREDHOOK_CA_FILE"))]);
-            return not_reported(String::from("the HTTP client could not be set up"));
-        }
+    let platform = SecretsManager {
+        settings: &settings,
+        http,
+        tokens: Tokens::new(&settings.credential, &settings.iam_url),
     };
+    let resolve = |_: &Input| settings.resolve_secrets;
     Job {
         env,
         settings: &settings,
         log,
-        http,
-        tokens: Tokens::new(&settings.credential, &settings.iam_url),
+        platform,
+        resolve: &resolve,
     }
     .run()
 }
@@ -179,241 +150,4 @@ fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
         ],
     );
     exit
-}
-
-/// Performs the flow's steps for one task.
-struct Job<'a> {
-    env: &'a Env,
-    settings: &'a Settings,
-    log: &'a Log,
-    http: Http,
-    tokens: Tokens<'a>,
-}
-
-impl Job<'_> {
-    /// Drives [`Flow`] to its end: every decision is the flow's, every
-    /// call and process is made here.
-    fn run(&mut self) -> Outcome {
-        // Schema and inputs are checked first, but a problem can only be
-        // reported with a token: the flow holds it until then.
-        let (schema, problems) = schema::from_env(self.env.utf8());
-        let mut invalid: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-        let inputs = match inputs::validate(&schema, |k| self.env.get(k)) {
-            Ok(i) => i,
-            Err(p) => {
-                invalid.extend(p);
-                Vec::new()
-            }
-        };
-        let to_read: Vec<&Input> = inputs
-            .iter()
-            .filter(|i| self.settings.resolve_secrets && i.field.kind == Kind::SecretId && i.value.is_some())
-            .collect();
-        let action = self.settings.action;
-        let mut flow = Flow::new(action, invalid, to_read.len()).with_previous(self.settings.previous_credentials);
-        let hook = Hook {
-            path: &self.settings.hook,
-            timeout_s: self.settings.hook_timeout_s,
-        };
-        let mut resolved: Vec<(String, Secret)> = Vec::new();
-        let mut base_env: Option<Vars> = None;
-        let mut event = Event::Start;
-        loop {
-            let step = flow.next(event, signals::stop_requested());
-            event = match step {
-                Step::GetToken => match self.tokens.fresh(&mut self.http, self.log, None) {
-                    Ok(_) => Event::TokenHad,
-                    Err(why) => Event::TokenRefused(why),
-                },
-                Step::ReadSecret(i) => match self.read_secret(to_read[i], &mut resolved) {
-                    Ok(()) => Event::SecretRead,
-                    Err(why) => Event::SecretUnreadable(why),
-                },
-                Step::ReadPrevious => match self.read_previous(&mut resolved) {
-                    Ok(()) => Event::PreviousRead,
-                    Err(why) => Event::PreviousUnreadable(why),
-                },
-                Step::RunHook => {
-                    let iam_token = self.tokens.current().filter(|_| self.settings.hook_iam_token);
-                    let env = hook::environment(
-                        &self.env.all,
-                        &schema,
-                        &inputs,
-                        std::mem::take(&mut resolved),
-                        iam_token,
-                    );
-                    let run = hook::run_hook(&hook, &schema, action.hook_arg(), env.clone(), true);
-                    base_env = Some(env);
-                    let ids = match action {
-                        Action::Create => channel::find_ids(&run.output),
-                        Action::Delete => Vec::new(),
-                    };
-                    let verdict = hook::judge(action, &schema, &run, &hook, self.log);
-                    hook::log_run(self.log, &run, "hook");
-                    Event::HookEnded { verdict, ids }
-                }
-                Step::RollBack(ids) => {
-                    let env = base_env.get_or_insert_with(Vars::default);
-                    Event::RolledBack(hook::rollback(self.log, &hook, &schema, env, &ids))
-                }
-                Step::Update(update) => self.update(update),
-                Step::Finish(outcome) => return outcome,
-            };
-        }
-    }
-
-    /// Sends a task update; `PUT …/secrets/{id}/tasks/{task}`.
-    fn update(&mut self, update: Update) -> Event {
-        let body = match &update {
-            Update::Created(c) => task_update::created_body(c),
-            Update::Deleted => Secret::from(task_update::deleted_body().as_str()),
-            Update::Failed { code, what, rollback } => {
-                // Whatever its source, the description is masked with every
-                // secret known by now.
-                let what = known_secrets::mask(what);
-                let rollback = rollback.as_deref().map(known_secrets::mask);
-                let description = task_update::describe(&what, rollback.as_deref());
-                self.log.error(
-                    "task failed",
-                    &[
-                        ("code", LogValue::Str(code.as_str())),
-                        ("description", LogValue::Str(&description)),
-                    ],
-                );
-                Secret::from(task_update::failed_body(code.as_str(), &description).as_str())
-            }
-        };
-        // The report's stop budget covers the token refresh it may need.
-        let report = Instant::now();
-        let token = match self.tokens.fresh(&mut self.http, self.log, Some(report)) {
-            Ok(t) => t.clone(),
-            Err(why) => return Event::NotDelivered(why),
-        };
-        let url = api::task_url(
-            &self.settings.instance_url,
-            &self.settings.secret_id,
-            &self.settings.task_id,
-        );
-        let req = Request {
-            call: Call::TaskUpdate,
-            report: Some(report),
-            method: Method::Put,
-            url: &url,
-            bearer: Some(&token),
-            content_type: Some("application/json"),
-            body: Some(body.expose().as_bytes()),
-        };
-        match self.http.send(self.log, &req) {
-            Ok(_) => Event::Delivered,
-            Err(e @ HttpError::Ambiguous(_)) => {
-                Event::MaybeDelivered(format!("the task update may or may not have been delivered: {e}"))
-            }
-            Err(e) => Event::NotDelivered(format!("the task update was not delivered: {e}")),
-        }
-    }
-
-    /// `GET /api/v2/secrets/{id}` with `token`.
-    fn get_secret(&mut self, id: &str, token: &Secret) -> Result<Reply, HttpError> {
-        let url = api::secret_url(&self.settings.instance_url, id);
-        let req = Request {
-            call: Call::SecretRead,
-            report: None,
-            method: Method::Get,
-            url: &url,
-            bearer: Some(token),
-            content_type: None,
-            body: None,
-        };
-        self.http.send(self.log, &req)
-    }
-
-    /// `GET /api/v2/secrets/{id}` for one `secret_id` input; its fields are
-    /// added to `vars`. With `CREDHOOK_SECRET_GROUPS`, a secret in another
-    /// group is refused before any field is used.
-    fn read_secret(&mut self, input: &Input, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
-        let Some(id) = &input.value else { return Ok(()) };
-        let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
-        let name = input.field.api_name();
-        let reply = self.get_secret(id, &token).map_err(|e| {
-            let status = match &e {
-                HttpError::Status { status, .. } => Some(*status),
-                _ => None,
-            };
-            format!(
-                "input `{name}`: secret {id} could not be read ({e}); {}",
-                api::secret_read_hint(status)
-            )
-        })?;
-        if let Some(groups) = &self.settings.secret_groups {
-            referenced::check_group(&reply.body, groups).map_err(|e| format!("input `{name}`: secret {id} {e}"))?;
-        }
-        let fields = referenced::hook_vars(&input.field.name, &reply.body)
-            .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
-        for (var, value) in fields {
-            // Every field, and every string and number inside a JSON one
-            // (kv data, credentials), is a secret from here on.
-            if !var.ends_with("_TYPE") {
-                known_secrets::register(value.expose());
-            }
-            environment::check_value(&var, value.expose())
-                .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
-            vars.push((var, value));
-        }
-        environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
-            .map_err(|e| format!("input `{name}`: secret {id}: {e}"))
-    }
-
-    /// `CREDHOOK_PREVIOUS_CREDENTIALS`: the task's own secret, read like a
-    /// referenced one (a 404 is no previous version); its current version's
-    /// fields become `CREDHOOK_PREVIOUS_<FIELD>` (secrets), with
-    /// `CREDHOOK_PREVIOUS=present` or `none`, added to `vars`.
-    /// `CREDHOOK_SECRET_GROUPS` does not apply: it is the task's own secret.
-    fn read_previous(&mut self, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
-        let id = self.settings.secret_id.clone();
-        let token = self.tokens.fresh(&mut self.http, self.log, None)?.clone();
-        let found = match self.get_secret(&id, &token) {
-            Ok(reply) => Some(reply),
-            Err(HttpError::Status { status: 404, .. }) => None,
-            Err(e) => {
-                let status = match &e {
-                    HttpError::Status { status, .. } => Some(*status),
-                    _ => None,
-                };
-                return Err(format!(
-                    "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS) could not be read: secret {id} ({e}); {}",
-                    api::secret_read_hint(status)
-                ));
-            }
-        };
-        let prev = match found {
-            Some(reply) => previous::from_reply(&reply.body).map_err(|e| {
-                format!(
-                    "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS) could not be read: secret {id}: {e}"
-                )
-            })?,
-            None => previous::Previous::default(),
-        };
-        if !prev.skipped.is_empty() {
-            self.log.warn(
-                "previous version: fields whose names cannot be environment variables were not given to the hook",
-                &[("fields", LogValue::Str(&prev.skipped.join(", ")))],
-            );
-        }
-        let status = prev.status();
-        for f in prev.fields {
-            if f.secret {
-                known_secrets::register(f.value.expose());
-            }
-            environment::check_value(&f.var, f.value.expose())
-                .map_err(|e| format!("the secret's previous version (secret {id}) cannot be given to the hook: {e}"))?;
-            vars.push((f.var, f.value));
-        }
-        vars.push((String::from(previous::STATUS_VAR), Secret::from(status)));
-        self.log.info(
-            "previous version read",
-            &[("previous", LogValue::Str(status)), ("secret_id", LogValue::Str(&id))],
-        );
-        environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
-            .map_err(|e| format!("the secret's previous version (secret {id}): {e}"))
-    }
 }

@@ -5,8 +5,8 @@ use super::child::{self, Ending, Spec};
 use super::log::{Log, LogValue};
 use super::{Vars, known_secrets, signals};
 use crate::core::hook::environment;
-use crate::core::hook::verdict;
-use crate::core::job::error_codes::{ErrorCode, FailureCode};
+use crate::core::hook::rollback::{Deleted, Rollback, RollbackStep};
+use crate::core::hook::verdict::{self, Judgement};
 use crate::core::job::inputs::Input;
 use crate::core::job::schema::Schema;
 use crate::core::job::settings::Action;
@@ -17,30 +17,23 @@ use std::string::String;
 use std::time::{Duration, Instant};
 use std::vec::Vec;
 
-/// After a stop, the whole rollback gets this long, then its hook SIGTERM,
-/// then SIGKILL [`child::KILL_GRACE`] later: at most 20 s in all, however
-/// many ids there are.
-const ROLLBACK_AFTER_STOP: Duration = Duration::from_secs(15);
-/// At most this many ids are deleted by one rollback; any more are logged
-/// (and said in the description) to be deleted by hand.
-pub(crate) const MAX_ROLLBACK_IDS: usize = 16;
-
 /// Which hook, and how long it may run.
 pub(crate) struct Hook<'a> {
     pub(crate) path: &'a str,
     pub(crate) timeout_s: u64,
 }
 
-/// Runs the hook with `arg` (`create` or `delete`) to its end or its timeout.
-/// `honour_stop`: whether a stop signal ends it (not for a rollback started
-/// after the stop, which has its own, shorter timeout).
-pub(crate) fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars, honour_stop: bool) -> child::Run {
-    let after_stop = if honour_stop {
-        Duration::ZERO
-    } else {
-        ROLLBACK_AFTER_STOP
-    };
-    run_hook_for(hook, schema, arg, env, Duration::from_secs(hook.timeout_s), after_stop)
+/// Runs the hook with `arg` (`create` or `delete`) to its end, its timeout
+/// or a stop.
+pub(crate) fn run_hook(hook: &Hook<'_>, schema: &Schema, arg: &str, env: Vars) -> child::Run {
+    run_hook_for(
+        hook,
+        schema,
+        arg,
+        env,
+        Duration::from_secs(hook.timeout_s),
+        Duration::ZERO,
+    )
 }
 
 /// `after_stop`: how long after a stop (or after its start, if it starts
@@ -65,8 +58,6 @@ fn run_hook_for(
     known_secrets::register_hook_output(&run.output, schema);
     run
 }
-
-pub(crate) use crate::core::hook::verdict::Verdict;
 
 /// The hook's environment: the job's, scrubbed, plus inputs, resolved secret
 /// fields, the IAM token when asked for, and `CREDHOOK_OUTPUT`.
@@ -108,11 +99,10 @@ pub(crate) fn environment(
     vars
 }
 
-/// Turns the hook's run into what the task should say (the rules are
-/// [`crate::core::hook::verdict::judge`]'s).
-pub(crate) fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>, log: &Log) -> Verdict {
-    // Masked here, while it is known whether it was cut (a cut may split a
-    // secret).
+/// Judges the hook's run ([`crate::core::hook::verdict::judge`] decides);
+/// its last stderr line is masked here, while it is known whether it was cut
+/// (a cut may split a secret).
+pub(crate) fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Hook<'_>, log: &Log) -> Judgement {
     let last_stderr = run.last_stderr.as_ref().map(|(line, cut)| {
         let line = zeroize::Zeroizing::new(String::from_utf8_lossy(line).into_owned());
         if *cut {
@@ -121,7 +111,7 @@ pub(crate) fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Ho
             known_secrets::mask(&line)
         }
     });
-    let (verdict, warning) = verdict::judge(
+    let judgement = verdict::judge(
         action,
         schema,
         &verdict::HookRun {
@@ -132,22 +122,12 @@ pub(crate) fn judge(action: Action, schema: &Schema, run: &child::Run, hook: &Ho
             path: hook.path,
             timeout_s: hook.timeout_s,
         },
+        |text| known_secrets::mask(text) != text,
     );
-    if let Some(w) = warning {
-        log.warn(&w, &[]);
+    if let Some(w) = &judgement.warning {
+        log.warn(w, &[]);
     }
-    match verdict {
-        // A hook's own code that holds a secret (it is sent as is, not
-        // masked like a description) gives way to credhook's.
-        Verdict::Failed {
-            code: FailureCode::Hook(c),
-            description,
-        } if known_secrets::mask(c.as_str()) != c.as_str() => Verdict::Failed {
-            code: FailureCode::Own(ErrorCode::HookFailed),
-            description,
-        },
-        v => v,
-    }
+    judgement
 }
 
 /// Logs the hook's held stdout/stderr, redacted now that its outputs are known.
@@ -235,72 +215,57 @@ pub(crate) fn delete_env(base_env: &Vars, id: &str) -> Vars {
 }
 
 /// Deletes credentials a create made but could not report, through the
-/// hook's `delete`, once per id, within one budget for them all: the hook
-/// timeout, or 15 s after a stop. Every id is logged before the first
-/// delete, so none is lost silently if the platform kills the job; ids past
-/// [`MAX_ROLLBACK_IDS`] or the budget are logged to be deleted by hand.
-/// Returns the sentence for the task's description, or None when there was
-/// nothing to delete.
-pub(crate) fn rollback(log: &Log, hook: &Hook<'_>, schema: &Schema, base_env: &Vars, ids: &[String]) -> Option<String> {
+/// hook's `delete`, as [`Rollback`] decides (at most 16 ids, one budget, a
+/// shorter one after a stop). Every id is logged before the first delete,
+/// so none is lost silently if the platform kills the job. Returns the
+/// sentence for the task's description, or None when there was nothing to
+/// delete.
+pub(crate) fn rollback(
+    log: &Log,
+    hook: &Hook<'_>,
+    schema: &Schema,
+    base_env: &Vars,
+    ids: Vec<String>,
+) -> Option<String> {
     if ids.is_empty() {
         return None;
     }
+    let mut rollback = Rollback::new(ids, Duration::from_secs(hook.timeout_s));
     log.warn(
         "rolling back: deleting the credentials just created",
-        &[("credentials_ids", LogValue::Str(&listed(ids)))],
+        &[("credentials_ids", LogValue::Str(&listed(rollback.ids())))],
     );
     let started = Instant::now();
-    let budget = Duration::from_secs(hook.timeout_s);
-    let mut deleted = Vec::new();
-    let mut failed: Vec<&str> = Vec::new();
-    for (n, id) in ids.iter().enumerate() {
-        let now = Instant::now();
-        let left = (started + budget).saturating_duration_since(now);
-        let after_stop = match signals::stopped_at() {
-            Some(at) => (at.max(started) + ROLLBACK_AFTER_STOP).saturating_duration_since(now),
-            None => ROLLBACK_AFTER_STOP,
-        };
-        if n >= MAX_ROLLBACK_IDS || left.is_zero() || after_stop.is_zero() {
-            failed.extend(ids[n..].iter().map(String::as_str));
-            log.error(
+    loop {
+        let since_stop = signals::stopped_at().map(|at| at.elapsed());
+        match rollback.next(started.elapsed(), since_stop) {
+            RollbackStep::Delete {
+                id,
+                timeout,
+                after_stop,
+            } => {
+                let run = run_hook_for(hook, schema, "delete", delete_env(base_env, &id), timeout, after_stop);
+                log_run(log, &run, "rollback");
+                let deleted = Deleted::from_ending(&run.ending);
+                match deleted {
+                    Deleted::Yes => log.info(
+                        "rollback done: the credentials were deleted",
+                        &[("credentials_id", LogValue::Str(&id))],
+                    ),
+                    Deleted::No => log.error(
+                        "rollback failed: the credentials may remain in the external system; delete them by hand",
+                        &[("credentials_id", LogValue::Str(&id))],
+                    ),
+                }
+                rollback.record(&id, deleted);
+            }
+            RollbackStep::CutShort(rest) => log.error(
                 "rollback cut short: these credentials were not deleted; delete them by hand",
-                &[("credentials_ids", LogValue::Str(&listed(&ids[n..])))],
-            );
-            break;
-        }
-        let run = run_hook_for(hook, schema, "delete", delete_env(base_env, id), left, after_stop);
-        log_run(log, &run, "rollback");
-        if matches!(run.ending, Ending::Exited(0)) {
-            log.info(
-                "rollback done: the credentials were deleted",
-                &[("credentials_id", LogValue::Str(id))],
-            );
-            deleted.push(id.as_str());
-        } else {
-            log.error(
-                "rollback failed: the credentials may remain in the external system; delete them by hand",
-                &[("credentials_id", LogValue::Str(id))],
-            );
-            failed.push(id.as_str());
+                &[("credentials_ids", LogValue::Str(&listed(&rest)))],
+            ),
+            RollbackStep::Done(sentence) => return Some(sentence),
         }
     }
-    let mut sentence = String::new();
-    if !failed.is_empty() {
-        sentence.push_str(&format!(
-            "Deleting the credentials it had created ({}) failed too; delete them by hand.",
-            failed.join(", ")
-        ));
-    }
-    if !deleted.is_empty() {
-        if !sentence.is_empty() {
-            sentence.push(' ');
-        }
-        sentence.push_str(&format!(
-            "The credentials it had created ({}) were deleted again.",
-            deleted.join(", ")
-        ));
-    }
-    Some(sentence)
 }
 
 /// Ids for one log field: the first hundred, then how many more.

@@ -7,10 +7,12 @@ pub(crate) mod env;
 pub(crate) mod files;
 pub(crate) mod hook;
 pub(crate) mod http;
+pub(crate) mod job;
 pub(crate) mod known_secrets;
 pub(crate) mod log;
 #[allow(unsafe_code)] // setrlimit, prctl, getrusage
 pub(crate) mod process;
+pub(crate) mod secrets_manager;
 #[allow(unsafe_code)] // sigaction, the self-pipe, poll
 pub(crate) mod signals;
 pub(crate) mod token;

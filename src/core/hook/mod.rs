@@ -4,4 +4,5 @@
 pub(crate) mod channel;
 pub(crate) mod clock;
 pub(crate) mod environment;
+pub(crate) mod rollback;
 pub(crate) mod verdict;

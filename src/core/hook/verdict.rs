@@ -9,6 +9,7 @@ use crate::core::job::settings::Action;
 use crate::core::job::task_update::MAX_DESCRIPTION_CHARS;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 /// How a hook run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +46,51 @@ pub(crate) struct HookRun<'a> {
     pub(crate) timeout_s: u64,
 }
 
-/// The verdict, and a warning for the log when the output of a failed hook
-/// was unreadable (its `error_code`/`error_message` are then ignored).
-pub(crate) fn judge(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, Option<String>) {
+/// What a hook run amounts to.
+#[derive(Debug)]
+pub(crate) struct Judgement {
+    pub(crate) verdict: Verdict,
+    /// Every credentials id a create wrote, read leniently (for the
+    /// rollback); none for a delete.
+    pub(crate) new_ids: Vec<String>,
+    /// For the log: the output of a failed hook was unreadable (its
+    /// `error_code`/`error_message` are then ignored).
+    pub(crate) warning: Option<String>,
+}
+
+/// Judges a hook run. `holds_secret`: whether a text holds a known secret;
+/// a hook's own error code that does gives way to credhook's `ERR10004`
+/// (a code is sent as is, not masked like a description).
+pub(crate) fn judge(
+    action: Action,
+    schema: &Schema,
+    run: &HookRun<'_>,
+    holds_secret: impl Fn(&str) -> bool,
+) -> Judgement {
+    let (verdict, warning) = verdict_of(action, schema, run);
+    let verdict = match verdict {
+        Verdict::Failed {
+            code: FailureCode::Hook(c),
+            description,
+        } if holds_secret(c.as_str()) => Verdict::Failed {
+            code: FailureCode::Own(ErrorCode::HookFailed),
+            description,
+        },
+        v => v,
+    };
+    let new_ids = match action {
+        Action::Create => channel::find_ids(run.output),
+        Action::Delete => Vec::new(),
+    };
+    Judgement {
+        verdict,
+        new_ids,
+        warning,
+    }
+}
+
+/// The verdict, and the warning.
+fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, Option<String>) {
     let report = if run.overflow {
         Err(format!(
             "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
@@ -160,7 +203,8 @@ mod tests {
             path: "/hook",
             timeout_s: 7,
         };
-        judge(Action::Create, &schema(), &run)
+        let j = judge(Action::Create, &schema(), &run, |_| false);
+        (j.verdict, j.warning)
     }
 
     fn failed(v: (Verdict, Option<String>)) -> (String, String) {
@@ -237,6 +281,24 @@ mod tests {
         let (v, warning) = judged(Ending::Exited(1), "garbage", None);
         assert!(warning.unwrap().contains("line 1 is neither"));
         assert!(failed((v, None)).1.contains("wrote no error_message"));
+    }
+
+    #[test]
+    fn a_hook_code_that_holds_a_secret_gives_way_and_creates_name_their_ids() {
+        let run = HookRun {
+            ending: &Ending::Exited(1),
+            output: b"id=c-7\nerror_code=S3CRET_CODE\n",
+            overflow: false,
+            last_stderr: None,
+            path: "/hook",
+            timeout_s: 7,
+        };
+        let j = judge(Action::Create, &schema(), &run, |c| c == "S3CRET_CODE");
+        assert_eq!(failed((j.verdict, None)).0, "ERR10004");
+        assert_eq!(j.new_ids, ["c-7"]);
+        let j = judge(Action::Delete, &schema(), &run, |_| false);
+        assert_eq!(failed((j.verdict, None)).0, "S3CRET_CODE");
+        assert!(j.new_ids.is_empty());
     }
 
     #[test]

@@ -53,6 +53,40 @@ pub(crate) fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str
     if problems.is_empty() { Ok(inputs) } else { Err(problems) }
 }
 
+/// One referenced secret to read for the hook, and the `secret_id` inputs
+/// (indexes into the inputs) that name it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SecretToRead {
+    pub(crate) id: String,
+    pub(crate) inputs: Vec<usize>,
+}
+
+/// The referenced secrets a task reads, in the order their inputs are
+/// declared: one read per distinct secret id among the `secret_id` inputs
+/// that have a value and that `resolve` chooses (`run`: all of them unless
+/// `CREDHOOK_RESOLVE_SECRETS=false`; `dry-run`: those its `--secret` names).
+/// Two inputs naming one secret share its one read.
+pub(crate) fn secrets_to_read(inputs: &[Input], resolve: impl Fn(&Input) -> bool) -> Vec<SecretToRead> {
+    let mut reads: Vec<SecretToRead> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        let Some(id) = input
+            .value
+            .as_ref()
+            .filter(|_| input.field.kind == Kind::SecretId && resolve(input))
+        else {
+            continue;
+        };
+        match reads.iter_mut().find(|r| &r.id == id) {
+            Some(r) => r.inputs.push(i),
+            None => reads.push(SecretToRead {
+                id: id.clone(),
+                inputs: alloc::vec![i],
+            }),
+        }
+    }
+    reads
+}
+
 /// Checks a value against its type; returns it as the hook should see it.
 pub(crate) fn check_value(kind: &Kind, v: &str) -> Result<String, String> {
     match kind {
@@ -183,5 +217,26 @@ mod tests {
                 "input `port` is required but has no value; set SM_PORT_VALUE".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn a_secret_named_twice_is_read_once() {
+        let env = [
+            ("SMIN_A", "type:secret_id"),
+            ("SMIN_B", "type:secret_id"),
+            ("SMIN_C", "type:secret_id"),
+            ("SMIN_D", "type:string"),
+            ("SM_A_VALUE", "0f9a2b1c-1111-4222-8333-944455556666"),
+            ("SM_B_VALUE", "0f9a2b1c-1111-4222-8333-944455556666"),
+            ("SM_C_VALUE", "1f9a2b1c-1111-4222-8333-944455556666"),
+            ("SM_D_VALUE", "0f9a2b1c-1111-4222-8333-944455556666"),
+        ];
+        let (schema, _) = crate::core::job::schema::from_env(env.iter().copied());
+        let inputs = validate(&schema, env_get(&env)).unwrap();
+        let reads = secrets_to_read(&inputs, |_| true);
+        assert_eq!(reads.len(), 2);
+        assert_eq!(reads[0].inputs.len(), 2);
+        assert_eq!(reads[1].id, "1f9a2b1c-1111-4222-8333-944455556666");
+        assert!(secrets_to_read(&inputs, |_| false).is_empty());
     }
 }

@@ -7,4 +7,5 @@ pub(crate) mod inputs;
 pub(crate) mod job_config;
 pub(crate) mod schema;
 pub(crate) mod settings;
+pub(crate) mod start;
 pub(crate) mod task_update;

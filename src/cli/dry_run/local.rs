@@ -1,0 +1,105 @@
+//! The Secrets Manager a dry run talks to: no IAM, the secrets `--secret`
+//! gave, and task updates printed instead of sent.
+
+use crate::core::hook::channel::Typed;
+use crate::core::job::flow::{Event, Update};
+use crate::core::job::inputs::is_uuid;
+use crate::core::json::{self, Value};
+use crate::core::secrets::secret::Secret;
+use crate::driver::job::{Platform, SecretReadError};
+use crate::driver::log::Log;
+use std::format;
+use std::println;
+use std::string::{String, ToString};
+use std::vec::Vec;
+use zeroize::Zeroizing;
+
+/// A `--secret` as the dry run serves it.
+pub(crate) struct LocalSecret {
+    /// The input it resolves (`LOGIN_SECRET_ID`).
+    pub(crate) input: String,
+    /// Its id: the file's `id` when that is a UUID, else made up.
+    pub(crate) id: String,
+    pub(crate) body: Zeroizing<Vec<u8>>,
+}
+
+/// Checks that `body` is a secret as `GET /api/v2/secrets/{id}` returns it
+/// (an object with a `secret_type`), and finds its id. `n`: which
+/// `--secret` this is, for a made-up id.
+pub(crate) fn local_secret(input: String, body: Zeroizing<Vec<u8>>, n: usize) -> Result<LocalSecret, String> {
+    let value = json::parse(&body).map_err(|e| format!("is not JSON ({e})"))?;
+    if !matches!(value, Value::Object(_)) {
+        return Err(String::from("is not a JSON object"));
+    }
+    if value.get("secret_type").and_then(Value::as_str).is_none() {
+        return Err(String::from(
+            "has no `secret_type`; give the secret as GET /api/v2/secrets/{id} returns it, \
+             e.g. {\"secret_type\":\"arbitrary\",\"payload\":\"…\"}",
+        ));
+    }
+    let id = match value.get("id").and_then(Value::as_str) {
+        Some(id) if is_uuid(id) => id.to_string(),
+        _ => format!("00000000-0000-4000-8000-{:012x}", 0x1000 + n),
+    };
+    Ok(LocalSecret { input, id, body })
+}
+
+/// No IAM, `--secret`'s secrets, updates printed.
+pub(crate) struct Local<'a> {
+    pub(crate) secrets: &'a [LocalSecret],
+    /// What a delete is deleting, for its messages.
+    pub(crate) credentials_id: Option<&'a str>,
+    /// The id a create reported.
+    pub(crate) created: Option<String>,
+}
+
+impl Platform for Local<'_> {
+    fn get_token(&mut self, _log: &Log) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn hook_token(&self) -> Option<&Secret> {
+        None
+    }
+
+    fn read_secret(&mut self, _log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, SecretReadError> {
+        match self.secrets.iter().find(|s| s.id == id) {
+            Some(s) => Ok(s.body.clone()),
+            None => Err(SecretReadError {
+                status: Some(404),
+                what: format!("no --secret gives secret {id}; pass it with --secret NAME=@FILE"),
+            }),
+        }
+    }
+
+    fn send_update(&mut self, _log: &Log, update: &Update, _body: &Secret, description: Option<&str>) -> Event {
+        let description = description.unwrap_or("");
+        match (update, self.credentials_id) {
+            (Update::Created(c), _) => {
+                print_created(&c.id, &c.payload);
+                self.created = Some(c.id.clone());
+            }
+            (Update::Deleted, id) => println!("deleted credentials {}", id.unwrap_or("")),
+            (Update::Failed { code, .. }, None) => println!("create failed: {code}: {description}"),
+            (Update::Failed { code, .. }, Some(id)) => {
+                println!("delete failed: {code}: {description}");
+                println!("the credentials {id} may remain; delete them by hand");
+            }
+        }
+        Event::Delivered
+    }
+}
+
+/// The new credentials' id and outputs, values masked.
+fn print_created(id: &str, payload: &[(String, Typed)]) {
+    println!("created credentials {id}");
+    let width = payload.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (name, value) in payload {
+        let (kind, len) = match value {
+            Typed::Str(s) => ("string", s.expose().chars().count()),
+            Typed::Int(n) => ("integer", n.to_string().len()),
+            Typed::Bool(b) => ("boolean", b.to_string().len()),
+        };
+        println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)");
+    }
+}

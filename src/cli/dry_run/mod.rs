@@ -1,0 +1,281 @@
+//! `credhook dry-run`: the hook's create (and delete) locally, with no
+//! Secrets Manager. It drives the same flow as `run` ([`Job`]): the same
+//! environment rules, the same resolution of `secret_id` inputs (those
+//! `--secret` gives), the same judging, rollback and masking; only the
+//! Secrets Manager side is [`Local`]: no IAM, updates printed.
+
+mod args;
+mod local;
+
+use self::args::{Args, SecretSource, USAGE, parse_args};
+use self::local::{Local, LocalSecret, local_secret};
+use crate::core::job::flow::Outcome;
+use crate::core::job::inputs::{self, Input};
+use crate::core::job::schema::{self, Kind};
+use crate::core::job::settings::{self, Action, LogFormat, Settings};
+use crate::driver::job::Job;
+use crate::driver::log::Log;
+use crate::driver::{Env, Vars, files};
+use std::ffi::OsString;
+use std::format;
+use std::io::Write;
+use std::string::{String, ToString};
+use std::vec::Vec;
+use std::{eprintln, println};
+
+/// What `SM_*` metadata a dry run makes up, unless the environment has it.
+const PLACEHOLDERS: [(&str, &str); 8] = [
+    ("SM_TRIGGER", "manual_secret_rotation"),
+    ("SM_INSTANCE_URL", "https://dry-run.invalid"),
+    ("SM_SECRET_ID", "00000000-0000-4000-8000-000000000000"),
+    ("SM_SECRET_TASK_ID", "dry-run"),
+    ("SM_SECRET_NAME", "dry-run"),
+    ("SM_SECRET_GROUP_ID", "default"),
+    ("SM_SECRET_VERSION_ID", "00000000-0000-4000-8000-000000000001"),
+    // Never reaches the hook (it is scrubbed, as in `run`); it only lets
+    // the settings parse.
+    ("SM_ACCESS_APIKEY", "dry-run-placeholder"),
+];
+
+/// Largest `--secret` read (what Secrets Manager's reply may be).
+const MAX_SECRET: usize = 1 << 20;
+
+/// A problem found before the hook runs: the message and the exit status.
+struct Refused(u8, String);
+
+/// `credhook dry-run`: parse, read the secrets, create, print, delete
+/// (unless `--keep`); or only delete (`--delete ID`).
+pub fn main(args: Vec<OsString>) -> u8 {
+    let args = match parse_args(args) {
+        Ok(a) if a.help => {
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
+            return 0;
+        }
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("credhook dry-run: {e}\n{USAGE}");
+            return super::EXIT_USAGE;
+        }
+    };
+    // The hook's outputs and the secrets are real secrets here too.
+    if let Err(e) = crate::driver::process::harden() {
+        eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
+    }
+    if let Err(e) = crate::driver::signals::install() {
+        eprintln!("credhook dry-run: warning: could not install signal handlers: {e}");
+    }
+    match prepare(&args) {
+        Ok(dry) => dry.run(&args),
+        Err(Refused(code, why)) => {
+            for line in why.lines() {
+                eprintln!("credhook dry-run: {line}");
+            }
+            code
+        }
+    }
+}
+
+/// Everything a dry run needs before its first hook runs.
+struct DryRun {
+    /// The job's variables, this shell's, the inputs and the placeholders.
+    env: Vars,
+    secrets: Vec<LocalSecret>,
+}
+
+/// The config, the `--secret`s and the environment, checked: every problem
+/// is found before a credential can be created.
+fn prepare(args: &Args) -> Result<DryRun, Refused> {
+    let config_path = args.config.as_deref().unwrap_or(super::DEFAULT_CONFIG);
+    let config = super::load(config_path).map_err(|e| Refused(1, e))?;
+    let mut secrets = Vec::new();
+    for (n, (name, source)) in args.secrets.iter().enumerate() {
+        let body = read_secret_source(source).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
+        let secret = local_secret(name.clone(), body, n).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
+        secrets.push(secret);
+    }
+    let env = assemble(&config, config_path, args, &secrets);
+    let checked = Env::new(env.clone());
+    check(&checked, &args.secrets).map_err(|problems| Refused(1, problems.join("\n")))?;
+    Ok(DryRun { env, secrets })
+}
+
+fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    match source {
+        SecretSource::File(path) => {
+            files::read_regular(path, MAX_SECRET as u64).map_err(|e| format!("`{path}` {}", e.0))
+        }
+        SecretSource::Stdin => super::tool_io::read_capped(std::io::stdin().lock(), MAX_SECRET)
+            .map_err(|e| format!("stdin cannot be read: {e}")),
+    }
+}
+
+/// The job's variables, then this shell's (so CREDHOOK_HOOK can point at a
+/// local file), then the inputs (a `--secret`'s input set to its id) and the
+/// placeholders; the directory of this credhook first on `PATH`, and
+/// `CREDHOOK_HOOK` defaulting to `hook.sh` beside the config. Built in a
+/// zeroizing `Vars`, since it holds the shell's secrets too.
+fn assemble(config: &[(String, String)], config_path: &str, args: &Args, secrets: &[LocalSecret]) -> Vars {
+    let mut all: Vars = config.iter().map(|(k, v)| (k.into(), v.into())).collect();
+    let process_env = Env::from_process();
+    for (k, v) in &process_env.all.0 {
+        all.set(k.clone(), v.clone());
+    }
+    for s in secrets {
+        all.set(format!("SM_{}_VALUE", s.input).into(), s.id.as_str().into());
+    }
+    for (name, value) in &args.inputs {
+        if !secrets.iter().any(|s| &s.input == name) {
+            all.set(format!("SM_{name}_VALUE").into(), value.into());
+        }
+    }
+    for (k, v) in PLACEHOLDERS {
+        if !all.0.iter().any(|(n, _)| n == k) {
+            all.0.push((k.into(), v.into()));
+        }
+    }
+    // Each task sets its own action (and a delete its id).
+    all.remove("SM_CREDENTIALS_ID".as_ref());
+    all.set("SM_ACTION".into(), Action::Create.as_str().into());
+    if !all.0.iter().any(|(n, v)| n == "CREDHOOK_HOOK" && !v.is_empty()) {
+        let beside = std::path::Path::new(config_path).with_file_name("hook.sh");
+        if beside.is_file() {
+            all.set("CREDHOOK_HOOK".into(), beside.into_os_string());
+        }
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| OsString::from(d.as_os_str())))
+    {
+        let mut path = dir;
+        if let Some((_, old)) = all.0.iter().find(|(n, _)| n == "PATH") {
+            path.push(":");
+            path.push(old);
+        }
+        all.set("PATH".into(), path);
+    }
+    all
+}
+
+/// Every problem with the settings, the schema, the inputs and the
+/// `--secret`s, before any hook runs.
+fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), Vec<String>> {
+    let mut problems: Vec<String> = match settings::parse(env.utf8()) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.iter().map(ToString::to_string).collect(),
+    };
+    let (schema, schema_problems) = schema::from_env(env.utf8());
+    problems.extend(schema_problems.iter().map(ToString::to_string));
+    if let Err(p) = inputs::validate(&schema, |k| env.get(k)) {
+        problems.extend(p);
+    }
+    for (name, _) in secrets {
+        if !schema
+            .inputs
+            .iter()
+            .any(|f| &f.name == name && f.kind == Kind::SecretId)
+        {
+            problems.push(format!(
+                "--secret {}: the config declares no `secret_id` input `{}` (SMIN_{name} with type:secret_id)",
+                name.to_ascii_lowercase(),
+                name.to_ascii_lowercase()
+            ));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
+}
+
+impl DryRun {
+    fn run(&self, args: &Args) -> u8 {
+        if let Some(id) = &args.delete {
+            return self.delete(id);
+        }
+        let (outcome, created) = self.task(Action::Create, None);
+        let Some(id) = created.filter(|_| outcome.exit() == 0) else {
+            return outcome.exit();
+        };
+        if args.keep {
+            println!("kept credentials {id}; to delete them:");
+            println!("  {}", delete_command(args, &id));
+            return 0;
+        }
+        self.delete(&id)
+    }
+
+    fn delete(&self, id: &str) -> u8 {
+        self.task(Action::Delete, Some(id)).0.exit()
+    }
+
+    /// One task through the same flow as `run`; the id a create reported.
+    fn task(&self, action: Action, credentials_id: Option<&str>) -> (Outcome, Option<String>) {
+        let mut vars = self.env.clone();
+        vars.set("SM_ACTION".into(), action.as_str().into());
+        match credentials_id {
+            Some(id) => vars.set("SM_CREDENTIALS_ID".into(), id.into()),
+            None => vars.remove("SM_CREDENTIALS_ID".as_ref()),
+        }
+        let env = Env::new(vars);
+        let settings: Settings = match settings::parse(env.utf8()) {
+            Ok(s) => s,
+            // Checked before the first hook ran; the environment is the same.
+            Err(e) => {
+                let why = e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                eprintln!("credhook dry-run: {why}");
+                return (Outcome::NotReported { why, unconfirmed: None }, None);
+            }
+        };
+        let format = if env.get("CREDHOOK_LOG").is_some_and(|v| v.eq_ignore_ascii_case("json")) {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        };
+        let log = Log::new(format, "dry-run", action.as_str());
+        let given: Vec<&str> = self.secrets.iter().map(|s| s.input.as_str()).collect();
+        let resolve = |i: &Input| given.contains(&i.field.name.as_str());
+        let mut job = Job {
+            env: &env,
+            settings: &settings,
+            log: &log,
+            platform: Local {
+                secrets: &self.secrets,
+                credentials_id,
+                created: None,
+            },
+            resolve: &resolve,
+        };
+        let outcome = job.run();
+        (outcome, job.platform.created)
+    }
+}
+
+/// The command that deletes kept credentials: this dry run's own arguments
+/// with `--delete ID` (shell-quoted).
+fn delete_command(args: &Args, id: &str) -> String {
+    let q = crate::core::job::job_config::shell_quote;
+    let mut cmd = format!("credhook dry-run --delete {}", q(id));
+    if let Some(c) = &args.config {
+        cmd.push_str(&format!(" --config {}", q(c)));
+    }
+    for (name, value) in &args.inputs {
+        cmd.push_str(&format!(" --input {}", q(&format!("{}={value}", flag_name(name)))));
+    }
+    for (name, source) in &args.secrets {
+        let from = match source {
+            SecretSource::File(path) => format!("@{path}"),
+            // Read once already: it must be given again.
+            SecretSource::Stdin => String::from("-"),
+        };
+        cmd.push_str(&format!(" --secret {}", q(&format!("{}={from}", flag_name(name)))));
+    }
+    cmd
+}
+
+/// An input's name as `--input` reads it back: lower-case, and `smin_`
+/// again in front of one that starts with `SMIN_` (the flag strips one).
+fn flag_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("smin_") {
+        format!("smin_{lower}")
+    } else {
+        lower
+    }
+}

@@ -1,0 +1,217 @@
+//! `credhook dry-run` behaves like `credhook run`: it resolves a `secret_id`
+//! input from `--secret` exactly as run does (same variables, registered as
+//! secrets), runs only a delete with `--delete ID`, puts the running
+//! credhook first on the hook's PATH, answers `--help` on stdout, and with
+//! `--keep` prints the command that finishes up.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use support::{TempDir, out, output_with_stdin, write_executable};
+
+const ADMIN_TOKEN: &str = "admin-token-9f8e7d6c5b4a";
+
+fn credhook() -> Command {
+    Command::new(support::credhook_bin())
+}
+
+/// A provider folder: a config with a `secret_id` login input, one string
+/// input and one output, and `hook.sh` beside it.
+fn provider(hook: &str) -> TempDir {
+    let dir = TempDir::new("credhook-dry-run");
+    std::fs::write(
+        dir.join("job_config.json"),
+        r#"{"job_env_variables":[
+            {"name":"SMIN_LOGIN_SECRET_ID","value":"type:secret_id, required:true"},
+            {"name":"SMIN_TEAM","value":"type:string"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    write_executable(&dir.join("hook.sh"), hook);
+    std::fs::write(
+        dir.join("admin.json"),
+        format!(r#"{{"secret_type":"arbitrary","name":"admin","payload":"{ADMIN_TOKEN}"}}"#),
+    )
+    .unwrap();
+    dir
+}
+
+fn dry_run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    out(credhook()
+        .arg("dry-run")
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("STATE", dir.join("state"))
+        .current_dir(dir))
+}
+
+/// A hook that needs the resolved secret, echoes it to its log the way a
+/// careless vendor error would, and records each call.
+const HOOK: &str = r#"#!/bin/sh
+set -eu
+echo "$1 ${SM_CREDENTIALS_ID:-} ${SMIN_LOGIN_SECRET_ID_TYPE:-}" >> "$STATE"
+echo "using $SMIN_LOGIN_SECRET_ID_PAYLOAD"
+case "$1" in
+create) printf 'id=c-42\ntoken=tok-%s\n' "$(date +%s%N)" >&3 ;;
+delete) echo "deleted $SM_CREDENTIALS_ID" ;;
+esac
+"#;
+
+#[test]
+fn a_secret_is_resolved_and_masked_as_run_resolves_it() {
+    let dir = provider(HOOK);
+    let (code, stdout, stderr) = dry_run(&dir, &["--secret", "login_secret_id=@admin.json", "--input", "team=qa"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("created credentials c-42\n"), "{stdout}");
+    assert!(stdout.contains("deleted credentials c-42"), "{stdout}");
+    assert!(stderr.contains("using [REDACTED]"), "{stderr}");
+    assert!(
+        !stdout.contains("admin-token") && !stderr.contains("admin-token"),
+        "{stdout}\n{stderr}"
+    );
+    let calls = std::fs::read_to_string(dir.join("state")).unwrap();
+    assert_eq!(calls, "create  arbitrary\ndelete c-42 arbitrary\n");
+    // From stdin too.
+    let secret = std::fs::read(dir.join("admin.json")).unwrap();
+    let o = output_with_stdin(
+        credhook()
+            .args(["dry-run", "--secret", "login_secret_id=-"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("STATE", dir.join("state2"))
+            .current_dir(&dir),
+        &secret,
+    );
+    let (code, stdout, stderr) = support::code_and_text(o);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("admin-token"), "{stderr}");
+}
+
+#[test]
+fn a_vendor_error_echoing_the_secret_is_masked_in_what_dry_run_prints() {
+    let dir = provider(
+        "#!/bin/sh\necho \"401 for token $SMIN_LOGIN_SECRET_ID_PAYLOAD\" >&2\n\
+         printf 'error_code=E_AUTH\\nerror_message=vendor said: bad token %s\\n' \"$SMIN_LOGIN_SECRET_ID_PAYLOAD\" >&3\nexit 3\n",
+    );
+    let (code, stdout, stderr) = dry_run(&dir, &["--secret", "login_secret_id=@admin.json"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("create failed: E_AUTH: vendor said: bad token [REDACTED]"),
+        "{stdout}"
+    );
+    for text in [&stdout, &stderr] {
+        for f in support::fragments(ADMIN_TOKEN) {
+            assert!(!text.contains(f), "fragment {f:?} in {text}");
+        }
+    }
+}
+
+#[test]
+fn only_inputs_named_by_secret_are_resolved_and_bad_secrets_are_refused_first() {
+    // Without --secret the input passes through unresolved: the hook sees
+    // the id only (set -u: the payload variable is unset).
+    let dir = provider(
+        "#!/bin/sh\nset -eu\n[ -z \"${SMIN_LOGIN_SECRET_ID_PAYLOAD:-}\" ] || exit 9\n\
+         [ \"$1\" = delete ] && exit 0\nprintf 'id=c-1\\ntoken=t-%s\\n' \"$SMIN_LOGIN_SECRET_ID\" >&3\n",
+    );
+    let (code, stdout, stderr) = dry_run(
+        &dir,
+        &["--input", "login_secret_id=0f9a2b1c-1111-4222-8333-944455556666"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for (args, says) in [
+        (
+            &["--secret", "team=@admin.json"][..],
+            "declares no `secret_id` input `team`",
+        ),
+        (
+            &["--secret", "login_secret_id=@missing.json"],
+            "`missing.json` cannot be read",
+        ),
+        (
+            &["--secret", "login_secret_id=@job_config.json"],
+            "has no `secret_type`",
+        ),
+    ] {
+        let (code, stdout, stderr) = dry_run(&dir, args);
+        assert_eq!(code, 1, "{args:?}: {stdout}\n{stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stdout.contains("created"), "{stdout}");
+    }
+    assert!(!dir.join("state").exists());
+}
+
+#[test]
+fn delete_runs_only_the_delete_with_the_output_channel_of_a_real_delete() {
+    let dir = provider(
+        "#!/bin/sh\nset -eu\necho \"$1 $SM_ACTION $SM_CREDENTIALS_ID $CREDHOOK_OUTPUT\" >> \"$STATE\"\n\
+         echo '# nothing to report' >&3\n",
+    );
+    let (code, stdout, stderr) = dry_run(&dir, &["--delete", "c-77", "--secret", "login_secret_id=@admin.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(stdout, "deleted credentials c-77\n");
+    let calls = std::fs::read_to_string(dir.join("state")).unwrap();
+    assert_eq!(calls, "delete delete_credentials c-77 /dev/fd/3\n");
+    // A failing delete says so, and that the credentials may remain.
+    let dir = provider("#!/bin/sh\necho 'error_message=the vendor is down' >&3\nexit 1\n");
+    let (code, stdout, _) = dry_run(&dir, &["--delete", "c-78", "--secret", "login_secret_id=@admin.json"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("delete failed: ERR10004: the vendor is down"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the credentials c-78 may remain; delete them by hand"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn keep_prints_the_command_that_deletes_them() {
+    let dir = provider(HOOK);
+    let (code, stdout, stderr) = dry_run(&dir, &["--secret", "login_secret_id=@admin.json", "--keep"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let cmd = stdout.lines().last().unwrap().trim().to_string();
+    assert_eq!(
+        cmd,
+        "credhook dry-run --delete 'c-42' --secret 'login_secret_id=@admin.json'"
+    );
+    // Run as printed, with this credhook.
+    let (code, stdout, stderr) = out(Command::new("sh")
+        .arg("-c")
+        .arg(cmd.replacen("credhook", &support::credhook_bin().display().to_string(), 1))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("STATE", dir.join("state"))
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(stdout, "deleted credentials c-42\n");
+}
+
+#[test]
+fn the_running_credhook_is_first_on_the_hooks_path() {
+    let dir = provider(
+        "#!/bin/sh\nset -eu\n[ \"$1\" = delete ] && exit 0\ncommand -v credhook > \"$STATE\"\n\
+         echo '{\"id\":\"c-1\",\"token\":\"from-credhook-json\"}' | credhook json out id=.id token=.token >&3\n",
+    );
+    let (code, stdout, stderr) = dry_run(
+        &dir,
+        &["--input", "login_secret_id=0f9a2b1c-1111-4222-8333-944455556666"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let found = std::fs::read_to_string(dir.join("state")).unwrap();
+    let bin = support::credhook_bin().canonicalize().unwrap();
+    assert_eq!(Path::new(found.trim()).canonicalize().unwrap(), bin);
+}
+
+#[test]
+fn help_is_on_stdout_and_exit_zero() {
+    let (code, stdout, stderr) = out(credhook().args(["dry-run", "--help"]));
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    assert!(
+        stdout.contains("--secret NAME=@FILE") && stdout.contains("--delete ID"),
+        "{stdout}"
+    );
+}
