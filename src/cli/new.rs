@@ -201,6 +201,7 @@ impl Provider {
             ("server", "db.example.com")
         };
         let mut v = vec![
+            ("HELPERS", TEMPLATE_HELPERS.into()),
             ("NAME", self.name.clone()),
             ("PREFIX", self.prefix()),
             ("BASE", self.base()),
@@ -317,6 +318,8 @@ const TEMPLATE_TEST: &str = include_str!("../../templates/provider/test.sh");
 const TEMPLATE_CONTAINERFILE: &str = include_str!("../../templates/provider/Containerfile");
 const TEMPLATE_README: &str = include_str!("../../templates/provider/README.md");
 const TEMPLATE_GITIGNORE: &str = include_str!("../../templates/provider/gitignore");
+/// `fail`, `check_id` and `random`, in both hooks.
+const TEMPLATE_HELPERS: &str = include_str!("../../templates/provider/helpers.sh");
 
 /// `template` with each `@@KEY@@` of `vars` replaced.
 fn render(template: &str, vars: &[(&str, String)]) -> String {

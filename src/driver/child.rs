@@ -470,22 +470,28 @@ fn read_some(mut file: &File, buf: &mut [u8]) -> usize {
     }
 }
 
-/// Whether the hook's own process has ended, without reaping it.
-fn has_exited(pid: libc::pid_t) -> bool {
+/// `waitid(which, id, WEXITED | WNOHANG | flags)`: whether a child it
+/// names had ended (then reaped, unless `flags` has `WNOWAIT`).
+fn child_ended(which: libc::idtype_t, id: libc::pid_t, flags: libc::c_int) -> bool {
     // SAFETY: a zeroed siginfo_t is valid for waitid to fill in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid on our own child with WNOWAIT only inspects it; `info`
-    // is a live siginfo_t.
+    // SAFETY: waitid only looks at (or reaps) our own children; `info` is a
+    // live siginfo_t.
     let r = unsafe {
         libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
+            which,
+            id as libc::id_t,
             &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            libc::WEXITED | libc::WNOHANG | flags,
         )
     };
     // SAFETY: si_pid is set by waitid (zero when no child changed state).
     r == 0 && unsafe { info.si_pid() } != 0
+}
+
+/// Whether the hook's own process has ended, without reaping it.
+fn has_exited(pid: libc::pid_t) -> bool {
+    child_ended(libc::P_PID, pid, libc::WNOWAIT)
 }
 
 /// How often the hook's process group is looked at once the hook exited.
@@ -504,24 +510,7 @@ fn become_subreaper() {
 /// hook is gone they are credhook's children: see [`become_subreaper`]) and
 /// says whether any is left. Call it only after the hook itself was reaped.
 fn group_alive(pgid: libc::pid_t) -> bool {
-    loop {
-        // SAFETY: a zeroed siginfo_t is valid for waitid to fill in.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid reaps only our own children in the hook's group;
-        // `info` is a live siginfo_t.
-        let r = unsafe {
-            libc::waitid(
-                libc::P_PGID,
-                pgid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG,
-            )
-        };
-        // SAFETY: si_pid is set by waitid (zero when no child had ended).
-        if r != 0 || unsafe { info.si_pid() } == 0 {
-            break;
-        }
-    }
+    while child_ended(libc::P_PGID, pgid, 0) {}
     // SAFETY: kill(2) with signal 0 only checks that the group exists.
     if unsafe { libc::kill(-pgid, 0) } == 0 {
         return true;

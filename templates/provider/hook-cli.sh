@@ -18,24 +18,7 @@
 set -eu
 P=@@PREFIX@@ # the prefix of this provider's error codes
 
-# fail CODE MESSAGE: the task fails with ${P}_CODE and MESSAGE, on one line.
-# credhook masks every secret it knows in MESSAGE; CODE is sent as it is.
-fail() {
-    printf 'error_code=%s_%s\nerror_message=%s\n' "$P" "$1" "$(printf %s "$2" | tr '\r\n' '  ')" >&3
-    exit 1
-}
-
-# check_id ID: an id credhook can report and delete can take back: 1 to 128
-# letters, digits and . _ - (never a line break), checked before it is written.
-check_id() {
-    case $1 in
-    "" | . | .. | *[!A-Za-z0-9._-]*) return 1 ;;
-    esac
-    [ ${#1} -le 128 ]
-}
-
-random() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
-
+@@HELPERS@@
 # The inputs, checked before anything is called.
 server=${SMIN_SERVER:-}
 case $server in
