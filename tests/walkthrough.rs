@@ -9,8 +9,9 @@
 //! The clone is `target/walkthrough/credhook`: fetched again and cleaned
 //! of everything but its own `target/` (the build cache: the sources are a
 //! clean clone's, the first build takes minutes), with this checkout's
-//! uncommitted changes laid over it. `CREDHOOK_WALKTHROUGH_FRESH=1` removes
-//! that cache first.
+//! uncommitted changes laid over it; its `target/static/` goes too, so the
+//! image gets a static binary built from those sources.
+//! `CREDHOOK_WALKTHROUGH_FRESH=1` removes the whole cache first.
 
 mod support;
 
@@ -81,6 +82,9 @@ fn clean_clone() -> PathBuf {
     git(&clone, &["fetch", "--quiet", here.to_str().unwrap(), "HEAD"]);
     git(&clone, &["reset", "--quiet", "--hard", "FETCH_HEAD"]);
     git(&clone, &["clean", "--quiet", "-d", "-f", "-f", "-x", "-e", "/target"]);
+    // The static binary image.sh puts in the image is built again, as in a
+    // fresh clone (its build directory stays: the cache).
+    let _ = std::fs::remove_dir_all(clone.join("target/static"));
     let changed = git(
         &here,
         &["ls-files", "--modified", "--others", "--exclude-standard", "-z"],
