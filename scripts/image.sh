@@ -180,6 +180,10 @@ else
     fi
 fi
 [ "$command" = build ] || [ "$hook" != none ] || bad "try needs a hook: the base image has none (try an image built FROM it with --image IMAGE)"
+# Before any build: the image takes each tool from this machine.
+for t in ${tools[@]+"${tools[@]}"}; do
+    case "$t" in */*) ;; *) command -v -- "$t" >/dev/null 2>&1 || die "--with $t: no such command on this machine's PATH; the image takes it from here, so install it first (Debian: the package that has it)" ;; esac
+done
 
 # --- the engine --------------------------------------------------------------
 
