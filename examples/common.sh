@@ -87,10 +87,12 @@ need_token() {
     *[![:graph:]]*) fail "${P}_BAD_LOGIN_SECRET" "$1 holds spaces, line breaks or non-ASCII characters: store the bare credential, nothing else" ;;
     esac
 }
-# need_id VALUE: a credentials id fit for a URL path segment.
+# need_id VALUE [CODE MESSAGE]: a credentials id fit for a URL path segment
+# (so no control character either: credhook refuses those). CODE and MESSAGE
+# (default ${P}_BAD_CREDENTIALS_ID and a sentence on the rule) fail the task.
 need_id() {
     case $1 in
-    "" | . | .. | *[!A-Za-z0-9._-]*) fail "${P}_BAD_CREDENTIALS_ID" "the credentials id must be letters, digits, '.', '_' or '-' (not . or ..)" ;;
+    "" | . | .. | *[!A-Za-z0-9._-]*) fail "${2:-${P}_BAD_CREDENTIALS_ID}" "${3:-the credentials id must be letters, digits, '.', '_' or '-' (not . or ..)}" ;;
     esac
 }
 # call ARGS...: credhook http --status ARGS; sets $status (000: no reply) and $body.
@@ -110,13 +112,15 @@ call() {
 }
 # gone PATH PATTERN: the reply is a 404 whose PATH matches PATTERN, the
 # vendor's own "no such credential" (a 404 for a wrong URL or project is not).
+# Then it writes already_gone=true on fd 3, so that a rollback's description
+# says the credentials were already gone rather than deleted.
 gone() {
     [ "$status" = 404 ] || return 1
     c_said=$(printf %s "$body" | credhook json get "$1" 2>/dev/null) || return 1
     # $2 unquoted on purpose: it is a glob.
     # shellcheck disable=SC2254
-    case $c_said in $2) return 0 ;; esac
-    return 1
+    case $c_said in $2) ;; *) return 1 ;; esac
+    echo already_gone=true >&3
 }
 # api_failed WHAT: fails the task with a message for $status.
 api_failed() {
@@ -145,6 +149,12 @@ emit() {
     \"?*\" | [0-9]*) ;;
     *) fail "${P}_BAD_REPLY" "$VENDOR answered HTTP $status to the create without a usable id, so credhook cannot delete what it may have created: look in $VENDOR for ${LEFT:-one this task made}, and delete it" ;;
     esac
+    # The id as the delete will get it: checked before it goes out. An
+    # escape in its JSON (a control character, which $(…) may drop) is no id.
+    c_raw=$(printf %s "$body" | credhook json get "$id_path" 2>/dev/null) || c_raw=
+    case $c_id in *\\*) c_raw=/ ;; esac
+    c_id=$c_raw
+    need_id "$c_id" "${P}_BAD_REPLY" "$VENDOR answered with a credentials id that is not letters, digits, '.', '_' or '-', so credhook cannot delete what it created: look in $VENDOR for ${LEFT:-one this task made}, and delete it"
     printf %s "$body" | credhook json out "id=$id_path" "$@" >&3 && return
     printf %s "$body" | credhook json out "id=$id_path" >&3
     fail "${P}_BAD_REPLY" "$VENDOR's reply lacks a documented field; the credential was created and is being deleted"

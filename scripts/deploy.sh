@@ -19,7 +19,10 @@
 #                  instead of building one from this checkout
 #   --cpu/--memory default: the smallest combination Code Engine accepts for jobs
 #   --task-timeout the engine configuration's task_timeout (default 10m); the
-#                  job's --maxexecutiontime is set above it
+#                  job's --maxexecutiontime is set above it. It must cover the
+#                  hook timeout plus credhook's retry windows (the job's
+#                  CREDHOOK_IAM_RETRY_WINDOW + 2 x CREDHOOK_RETRY_WINDOW:
+#                  150 s by default)
 #   --hook-timeout S  sets CREDHOOK_HOOK_TIMEOUT on the job; without it, the
 #                  job's current value (or credhook's 300 s for a new job) is
 #                  kept. It must be below the task timeout
@@ -36,7 +39,7 @@
 # logged in (ibmcloud login; ibmcloud cr login --client podman|docker).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 image="" job="" hook=$here/scripts/hooks/example.sh config="" project="" registry_secret="" yes=0
 base="" packages="" cpu="" memory="" task_timeout="" hook_timeout="" keep_runs=""
@@ -120,10 +123,13 @@ fi
 # The job's settings, shell-quoted, from credhook ce-flags; HOOK_TIMEOUT
 # (seconds, or empty for credhook's default) sizes them. check has said
 # whether the job may reach any host: ce-flags need not say it again.
+retry_window="" iam_retry_window=""
 settings() {
     local a=(--job-settings)
     [ -z "$task_timeout" ] || a+=(--task-timeout "$task_timeout")
     [ -z "$1" ] || a+=(--hook-timeout "$1")
+    [ -z "$retry_window" ] || a+=(--retry-window "$retry_window")
+    [ -z "$iam_retry_window" ] || a+=(--iam-retry-window "$iam_retry_window")
     [ -z "$cpu" ] || a+=(--cpu "$cpu")
     [ -z "$memory" ] || a+=(--memory "$memory")
     { env -u CREDHOOK_HTTP_ALLOW "$credhook" ce-flags "${a[@]}" "$config" 2>&1 1>&3 3>&- |
@@ -150,17 +156,32 @@ run() {
 current="" job_exists=0 flags=""
 if current=$(ibmcloud ce job get --name "$job" --output json 2>/dev/null); then job_exists=1; fi
 
+# A whole number of seconds the job's variable NAME holds, or nothing if the
+# job does not set it. Each env entry is a flat JSON object; split on
+# braces, the one naming the variable holds its value. A value deploy.sh
+# cannot read as seconds stops it (FIX says what to do).
+job_seconds() { # NAME FIX
+    local entry value
+    entry=$(printf '%s' "$current" | tr '{}\n' '\n\n ' | grep -E "\"name\" *: *\"$1\"" | head -n 1 || true)
+    [ -n "$entry" ] || return 0
+    value=$(printf '%s\n' "$entry" | sed -n 's/.*"value" *: *"\([0-9][0-9]*\)".*/\1/p')
+    if [ -z "$value" ]; then
+        echo "deploy.sh: job $job sets $1, but not to a number of seconds deploy.sh can read; $2" >&2
+        exit 1
+    fi
+    printf '%s\n' "$value"
+}
+# The task timeout must also cover credhook's retry windows: the job's own,
+# when it sets them.
+if [ "$job_exists" = 1 ]; then
+    retry_window=$(job_seconds CREDHOOK_RETRY_WINDOW "set it to whole seconds") || exit 1
+    iam_retry_window=$(job_seconds CREDHOOK_IAM_RETRY_WINDOW "set it to whole seconds") || exit 1
+fi
 # Without --hook-timeout the job keeps its CREDHOOK_HOOK_TIMEOUT, so the
-# limits are sized (and checked) for that value. Each env entry is a flat
-# JSON object; split on braces, the one naming the variable holds its value.
+# limits are sized (and checked) for that value.
 if [ -z "$hook_timeout" ] && [ "$job_exists" = 1 ]; then
-    entry=$(printf '%s' "$current" | tr '{}\n' '\n\n ' | grep -E '"name" *: *"CREDHOOK_HOOK_TIMEOUT"' | head -n 1 || true)
-    if [ -n "$entry" ]; then
-        job_hook_timeout=$(printf '%s\n' "$entry" | sed -n 's/.*"value" *: *"\([0-9][0-9]*\)".*/\1/p')
-        if [ -z "$job_hook_timeout" ]; then
-            echo "deploy.sh: job $job sets CREDHOOK_HOOK_TIMEOUT, but not to a number of seconds deploy.sh can read; pass --hook-timeout S" >&2
-            exit 1
-        fi
+    job_hook_timeout=$(job_seconds CREDHOOK_HOOK_TIMEOUT "pass --hook-timeout S") || exit 1
+    if [ -n "$job_hook_timeout" ]; then
         echo "deploy.sh: job $job has CREDHOOK_HOOK_TIMEOUT=$job_hook_timeout; sizing for it (--hook-timeout S to change it)"
         flags=$(settings "$job_hook_timeout") || {
             echo "deploy.sh: that is job $job's current CREDHOOK_HOOK_TIMEOUT; pass --hook-timeout S below the task timeout, or a longer --task-timeout" >&2

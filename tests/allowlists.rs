@@ -155,6 +155,34 @@ fn http_allow_refuses_other_hosts_before_sending_naming_host_and_setting_only() 
 }
 
 #[test]
+fn http_allow_that_is_not_utf8_refuses_every_call() {
+    // Not readable is not unset: the allowlist fails closed.
+    use std::os::unix::ffi::OsStringExt;
+    let s = ok_server();
+    let url = format!("https://127.0.0.1:{}/x", s.addr.port());
+    let dir = TempDir::new("credhook-allow");
+    let o = Command::new(credhook_bin())
+        .arg("http")
+        .arg("--cacert")
+        .arg(s.ca_file(&dir))
+        .args(["GET", &url])
+        .env_clear()
+        .env(
+            "CREDHOOK_HTTP_ALLOW",
+            std::ffi::OsString::from_vec(b"127.0.0.1\xff".to_vec()),
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("CREDHOOK_HTTP_ALLOW") && stderr.contains("UTF-8"),
+        "{stderr}"
+    );
+    assert!(s.requests().is_empty(), "something was sent");
+}
+
+#[test]
 fn http_allow_refuses_a_redirect_to_a_host_it_does_not_list() {
     // 127.0.0.1 redirects to localhost: the same server under another name.
     let s = Server::https(|r, _| {
@@ -337,6 +365,23 @@ fn secret_groups_a_read_redirected_elsewhere_is_refused() {
     let d = r.failed_with("ERR10002");
     assert!(d.contains("input `login`") && d.contains("302"), "{d}");
     assert!(w.hook_calls().is_empty());
+}
+
+#[test]
+fn secret_groups_without_resolving_secrets_stops_the_job() {
+    // With CREDHOOK_RESOLVE_SECRETS=false credhook reads no `secret_id`
+    // input, so the groups would check nothing while the hook reads them
+    // itself: refused, like a broken value.
+    let mut w = group_world(Some("0000aaaa-1111-4222-8333-944455556666"), GROUP_OK);
+    w.set("CREDHOOK_RESOLVE_SECRETS", "false");
+    let r = w.run();
+    r.assert_code(2);
+    assert!(
+        r.log_has("CREDHOOK_SECRET_GROUPS") && r.log_has("CREDHOOK_RESOLVE_SECRETS=false"),
+        "{r}"
+    );
+    assert!(w.hook_calls().is_empty(), "the hook ran\n{r}");
+    assert_eq!(w.calls_to(Endpoint::Secret), 0);
 }
 
 #[test]

@@ -670,6 +670,39 @@ fn hostile_inputs_are_refused_before_any_key_is_made() {
 }
 
 #[test]
+fn a_san_list_of_thousands_is_refused_at_its_101st_name_in_few_processes() {
+    // Each SAN costs the hook a few processes: a creator's list of
+    // thousands (or of thousands of blank items) must not hold the job for
+    // minutes. Counted in programs started, from the trace.
+    let mut c = Cert::new();
+    let cn = ("COMMON_NAME", "ok.example.com");
+    let many: Vec<String> = (0..3000).map(|i| format!("a{i}.example.com")).collect();
+    let many = many.join(",");
+    let blanks = format!("{}a.example.com", ", ,\t,".repeat(3000));
+    for (san, refused) in [(many.as_str(), true), (blanks.as_str(), false)] {
+        let (run, execs) = c.run("create", None, &[cn, ("SAN", san)]);
+        let started = execs.matches("execve(").count();
+        assert!(
+            started < 300,
+            "{started} programs started for {} bytes of san\n{run}",
+            san.len()
+        );
+        if refused {
+            run.assert_code(1);
+            let (_, code, desc) = last(&run);
+            assert_eq!(code, "CERT_BAD_INPUT", "\n{run}");
+            assert!(desc.contains("more than 100 names"), "{desc}");
+        } else {
+            run.assert_code(0);
+        }
+    }
+    // 100 names and the CN are fine.
+    let hundred: Vec<String> = (0..100).map(|i| format!("b{i}.example.com")).collect();
+    let m = c.create(&[cn, ("SAN", &hundred.join(","))]);
+    assert!(m.text().contains("DNS:b99.example.com"));
+}
+
+#[test]
 fn delete_reports_success_with_nothing_to_delete() {
     let mut c = Cert::new();
     let (run, execs) = c.run("delete", Some("1A2B3C"), &[("COMMON_NAME", "x.example.com")]);

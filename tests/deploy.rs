@@ -392,14 +392,52 @@ fn refuses_bad_input_before_running_anything() {
 /// The stand-in job, with CREDHOOK_HOOK_TIMEOUT set to `value` (as a
 /// Code Engine literal: members in another order than name, value).
 fn job_with_hook_timeout(dir: &Path, value: &str) {
+    job_with(dir, "CREDHOOK_HOOK_TIMEOUT", value);
+}
+
+/// The stand-in job, with `name` set to `value`.
+fn job_with(dir: &Path, name: &str, value: &str) {
     let job = EXISTING_JOB.replace(
         r#"{"name": "SMOUT_OLD_TOKEN""#,
         &format!(
-            r#"{{"type":"literal","value":"{value}", "name" : "CREDHOOK_HOOK_TIMEOUT"}},
+            r#"{{"type":"literal","value":"{value}", "name" : "{name}"}},
 {{"name": "SMOUT_OLD_TOKEN""#
         ),
     );
     std::fs::write(dir.join("job.json"), job).unwrap();
+}
+
+#[test]
+fn the_task_timeout_must_cover_the_jobs_retry_windows_too() {
+    let w = support::World::new();
+    config(&w.dir);
+    let bin = stand_ins(&w.dir, true);
+    // The job rides out 200 s outages: 300 + 30 + 2 × 200 s does not fit a
+    // 10-minute task. Refused, nothing built or updated.
+    job_with(&w.dir, "CREDHOOK_RETRY_WINDOW", "200");
+    let args = ["--image", IMAGE, "--job", "provider", "--yes"];
+    let (code, stdout, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--task-timeout", "10m"]].concat(), "");
+    assert_ne!(code, 0, "{stdout}");
+    assert!(
+        stderr.contains("CREDHOOK_HOOK_TIMEOUT (300 s) plus credhook's retry windows (430 s")
+            && stderr.contains("not below the task timeout (600 s)"),
+        "{stderr}"
+    );
+    assert!(calls(&w.dir).iter().all(|c| c[0] == "ibmcloud" && c[3] == "get"));
+    // A task timeout that covers them: accepted, sized as usual.
+    std::fs::remove_file(w.dir.join("calls")).unwrap();
+    let (code, _, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--task-timeout", "15m"]].concat(), "");
+    assert_eq!(code, 0, "{stderr}");
+    let update = calls(&w.dir).pop().unwrap();
+    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("1260"));
+    // A window deploy.sh cannot read as seconds: refused.
+    job_with(&w.dir, "CREDHOOK_IAM_RETRY_WINDOW", "1m");
+    let (code, _, stderr) = deploy(&w.dir, &bin, &args, "");
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("sets CREDHOOK_IAM_RETRY_WINDOW, but not to a number of seconds"),
+        "{stderr}"
+    );
 }
 
 fn flag_value<'a>(call: &'a [String], flag: &str) -> Option<&'a str> {

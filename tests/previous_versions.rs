@@ -195,3 +195,48 @@ fn a_stop_while_reading_it_is_err10007() {
     r.failed_with("ERR10007");
     assert!(w.file("n").is_empty(), "the hook ran\n{r}");
 }
+
+/// A hook that counts the `CREDHOOK_PREVIOUS_*` variables it got.
+const COUNTING_HOOK: &str = r#"
+env | grep -c '^CREDHOOK_PREVIOUS_' > "$TEST_DIR/count"
+printf 'id=cred-1\nusername=u\npassword=Pw-1-chained-secret\nport=1\n' > "$CREDHOOK_OUTPUT"
+"#;
+
+#[test]
+fn a_version_with_many_fields_gives_each_once_and_names_few_it_skips() {
+    // 25,000 members (strings and numbers), 5,000 names no variable can
+    // have, and one that differs from the first only in letter case.
+    let mut content = String::new();
+    for i in 0..25_000 {
+        let value = if i % 2 == 0 {
+            format!("\"v-{i}-secret\"")
+        } else {
+            i.to_string()
+        };
+        content.push_str(&format!("\"f{i}\":{value},"));
+        if i % 5 == 0 {
+            content.push_str(&format!("\"bad-{i}\":1,"));
+        }
+    }
+    content.push_str("\"F0\":\"twin\"");
+    let mut w = world();
+    w.hook(COUNTING_HOOK);
+    w.emu.add_secret(
+        SECRET_ID,
+        &format!(r#"{{"id":"{SECRET_ID}","secret_type":"custom_credentials","versions_total":1,"credentials_content":{{{content}}}}}"#),
+    );
+    let r = w.run();
+    r.assert_code(0);
+    assert_eq!(w.file("count").trim(), "25000", "\n{r}");
+    // One warning of a few names, not 5,001 of them.
+    let log = format!("{}{}", r.stdout, r.stderr);
+    let warning = log
+        .lines()
+        .find(|l| l.contains("names cannot be environment variables"))
+        .unwrap_or_else(|| panic!("no warning\n{r}"));
+    assert!(
+        warning.contains("bad-0, bad-5,") && warning.contains("and 4991 more"),
+        "{warning}"
+    );
+    assert!(warning.len() < 1000, "{warning}");
+}

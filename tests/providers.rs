@@ -299,6 +299,44 @@ fn a_create_reply_without_a_usable_id(p: &'static Provider) {
     }
 }
 
+/// A create reply whose id a delete could not use (a `/`, a control
+/// character): the hook checks it with `need_id` before it goes out, so
+/// nothing is emitted, and the task says where to look.
+fn unfit_vendor_id(p: &'static Provider) {
+    let mut c = Case::new(p);
+    for bad in ["a/../b", "c-\u{0}-d", "e\u{1b}[2Jf"] {
+        let bad = bad.to_string();
+        c.fake
+            .mangle_next(p.create.0, p.create.1, Mangle::Member(p.id_member, bad.clone()));
+        let r = c.create(&[]);
+        r.assert_code(1);
+        let (_, code, desc) = last(&r);
+        assert_eq!(code, format!("{}_BAD_REPLY", p.prefix), "{bad:?}\n{r}");
+        assert!(
+            desc.contains("not letters, digits") && desc.contains("look in"),
+            "{desc}"
+        );
+        assert!(!r.log_has("rolling back"), "an id went out\n{r}");
+        assert_eq!(c.calls(p.delete), 0, "{bad:?}\n{r}");
+    }
+}
+
+/// A rollback whose delete finds the vendor's own "no such credential":
+/// the hook's `gone` writes `already_gone=true`, and the log says so.
+fn rollback_finds_it_gone(p: &'static Provider) {
+    let mut c = Case::new(p);
+    let body = match p.vendor {
+        Vendor::Gitlab => r#"{"message":"Could not find project access token with token_id: 7"}"#,
+        Vendor::Jfrog => r#"{"errors":[{"code":"NOT_FOUND","message":"Token not found"}]}"#,
+        Vendor::PagerDuty => r#"{"error":{"code":2100,"message":"Not Found"}}"#,
+        _ => r#"{"errors":[{"code":"not_found","message":"not found"}]}"#,
+    };
+    c.w.emu.fault(Endpoint::Task, Fault::Status(400));
+    c.fake.reply_next(p.delete.0, p.delete.1, 404, "application/json", body);
+    let r = c.create(&[]);
+    assert!(r.log_has("rollback done: the credentials were already gone"), "\n{r}");
+}
+
 macro_rules! provider_tests {
     ($($name:ident: $p:expr;)*) => {$(
         mod $name {
@@ -323,6 +361,10 @@ macro_rules! provider_tests {
             fn a_404_that_is_not_the_vendors_no_such_credential_fails_the_delete() { a_foreign_404_fails_the_delete($p) }
             #[test]
             fn a_create_reply_without_a_usable_id_says_the_credential_may_remain() { a_create_reply_without_a_usable_id($p) }
+            #[test]
+            fn a_vendor_id_unfit_for_a_url_is_refused_before_it_goes_out() { unfit_vendor_id($p) }
+            #[test]
+            fn a_rollback_that_finds_the_credential_gone_says_already_gone() { rollback_finds_it_gone($p) }
         }
     )*};
 }

@@ -271,6 +271,44 @@ fn slacks_ok_false_errors_have_their_own_codes() {
 }
 
 #[test]
+fn an_error_that_is_not_a_slack_code_is_not_echoed() {
+    // A server (or a proxy in front of Slack) that puts part of the refresh
+    // token or client secret it got in `error`: a fragment no registry
+    // masks (only whole values are), so the hook shows only Slack-shaped
+    // codes. The run's check finds any 8-character piece of a secret.
+    let mut s = Slack::new();
+    let piece = &s.initial[..s.initial.len() - 6];
+    for error in [
+        format!("invalid_refresh_token: {piece}"),
+        format!("bad client_secret {}", &CLIENT_SECRET[..20]),
+        "x".repeat(200),
+    ] {
+        s.fake.reply_next(
+            "POST",
+            "oauth.v2.access",
+            200,
+            "application/json",
+            &format!(r#"{{"ok":false,"error":{}}}"#, miniserde::json::to_string(&error)),
+        );
+        let r = s.create();
+        r.assert_code(1);
+        let (_, code, desc) = last(&r);
+        assert_eq!(code, "SLACK_API_ERROR", "\n{r}");
+        assert!(desc.contains("not shown"), "{desc}");
+        assert!(!desc.contains(&error[..12]), "{desc}");
+    }
+    // Slack's own codes are still named.
+    s.fake.reply_next(
+        "POST",
+        "oauth.v2.access",
+        200,
+        "application/json",
+        r#"{"ok":false,"error":"team_access_not_granted"}"#,
+    );
+    assert!(last(&s.create()).2.contains("team_access_not_granted"));
+}
+
+#[test]
 fn a_429_is_retried_honouring_retry_after_then_fails_when_it_lasts() {
     let mut s = Slack::new();
     s.fake.fail_next("POST", "oauth.v2.access", 429);

@@ -123,6 +123,9 @@ pub enum Mangle {
     NullMember(&'static str),
     /// The status stays; the body becomes this text (`text/html`).
     Body(String),
+    /// Every member with this name becomes this string (an id no delete
+    /// could use).
+    Member(&'static str, String),
 }
 
 #[derive(Default)]
@@ -409,6 +412,11 @@ fn mangle(sh: &Shared, mut reply: Reply, how: &Mangle) -> Reply {
         Mangle::NullMember(name) => &|o| {
             if let Some(m) = o.get_mut(*name) {
                 *m = Value::Null;
+            }
+        },
+        Mangle::Member(name, text) => &|o| {
+            if let Some(m) = o.get_mut(*name) {
+                *m = Value::String(text.clone());
             }
         },
     };

@@ -50,6 +50,8 @@ command -v fail >/dev/null 2>&1 || {
 case ${1:-} in
 delete)
     echo "certificate ${SM_CREDENTIALS_ID:-?}: nothing is kept, so there is nothing to delete (revoke it with its CA if it was shared)"
+    # A rollback then says so, not that a certificate was deleted.
+    echo already_gone=true >&3
     exit 0
     ;;
 create) ;;
@@ -165,27 +167,30 @@ san_of() {
     fi
 }
 sans=
-count=0
 add_san() {
     case ",$sans," in *",$1,"*) return 0 ;; esac
     sans=$sans${sans:+,}$1
-    count=$((count + 1))
 }
 # The CN first, when it names a host: clients match only SANs.
 cn_san=$(san_of "$cn")
 [ -z "$cn_san" ] || add_san "$cn_san"
 c_ifs=$IFS
 IFS=,
+n_raw=0
 for raw in ${SMIN_SAN:-}; do
     IFS=$c_ifs
+    # Blank items are skipped without a process.
+    case $raw in *[!\ \	]*) ;; *) continue ;; esac
     entry=$(printf %s "$raw" | tr -d ' \t')
-    [ -n "$entry" ] || continue
+    # Counted as they come: each entry costs a few processes, and a list of
+    # thousands would hold the job for minutes if counted at the end.
+    n_raw=$((n_raw + 1))
+    [ "$n_raw" -le 100 ] || fail CERT_BAD_INPUT "san lists more than 100 names"
     s=$(san_of "$entry")
     [ -n "$s" ] || fail CERT_BAD_INPUT "san: \"$entry\" is neither a DNS name nor an IP address (comma-separated, e.g. api.example.com,*.example.com,10.0.0.1,2001:db8::1)"
     add_san "$s"
 done
 IFS=$c_ifs
-[ "$count" -le 100 ] || fail CERT_BAD_INPUT "san lists more than 100 names"
 
 # -subj: '\', '/', '+' and '=' are escaped (they separate RDNs and values).
 esc() { printf %s "$1" | sed 's/[\\/+=]/\\&/g'; }

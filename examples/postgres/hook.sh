@@ -236,6 +236,7 @@ delete)
     case "$found" in
     "")
         echo "role $role is already gone"
+        echo already_gone=true >&3
         exit 0
         ;;
     "x$mark") ;;

@@ -94,7 +94,9 @@ fi
 
 # exchange VAR: POST oauth.v2.access with the refresh token in $VAR; sets
 # $status, $body and $error (Slack's error code, empty on success). Retried
-# on 429 (honouring Retry-After) and 503: Slack did not take the token then.
+# on 429 (honouring Retry-After) and 503: Slack did not take the token then;
+# and on no reply: if Slack took it and only the reply was lost, the token
+# is spent whatever we do, and the retry says so (invalid_refresh_token).
 exchange() {
     call POST "$api/oauth.v2.access" --retry 2 --retry-post --max-time 150 \
         --form 'client_id={{SLACK_CLIENT_ID}}' --form 'client_secret={{SLACK_CLIENT_SECRET}}' \
@@ -134,7 +136,17 @@ invalid_client_id) fail SLACK_INVALID_CLIENT_ID "Slack does not know the client_
 bad_client_secret) fail SLACK_BAD_CLIENT_SECRET "Slack refused the client_secret in exchange_tokens_secret_id (bad_client_secret): copy it from the app's Basic Information page" ;;
 invalid_grant_type) fail SLACK_INVALID_GRANT_TYPE "Slack refused grant_type=refresh_token (invalid_grant_type): turn on token rotation for the app" ;;
 ratelimited) fail SLACK_RATE_LIMITED "Slack is rate limiting the exchange (ratelimited); Secrets Manager retries later" ;;
-*) fail SLACK_API_ERROR "Slack refused the exchange: $error" ;;
+*)
+    # Slack's codes are lower-case words joined by '_'; anything else (a
+    # proxy's text, a token echoed back) is not shown: credhook masks whole
+    # secrets, not a piece of one.
+    case $error in
+    *[!a-z0-9_]* | ?????????????????????????????????????????????????????????????????*)
+        fail SLACK_API_ERROR "Slack refused the exchange with an error that is not one of its codes (not shown: it may echo what was sent)"
+        ;;
+    esac
+    fail SLACK_API_ERROR "Slack refused the exchange: $error"
+    ;;
 esac
 
 # --- outputs. From here the old refresh token is spent: a new one that does

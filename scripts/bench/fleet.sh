@@ -1,7 +1,8 @@
 # Sourced by scripts/bench.sh: a fleet of concurrent runs against one Secrets
 # Manager instance, as a rotation schedule starts them. $fleet_runs creates
 # at once (each: an IAM token, one secret read for a secret_id input, the hook
-# scripts/bench/hook.sh, one task update), with credhook's default retries,
+# scripts/bench/hook.sh, one task update), with credhook's default retry
+# settings (a 60 s window per Secrets Manager call),
 # against the emulator with no limit and with --rate-limit $fleet_rate (IBM's
 # guidance: keep an instance below 20 req/s). Each scenario has its own
 # emulator; figures come from its requests.jsonl and updates.jsonl and from

@@ -1,14 +1,14 @@
 //! `credhook ce-flags [--job-settings …] [FILE]`: the arguments for
 //! `ibmcloud ce job create|update`.
 
-use super::load;
+use super::{Echo, load};
 use crate::core::job::job_config::{self, JobSettings};
 use std::ffi::OsString;
 use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-pub(crate) const USAGE: &str = "usage: credhook ce-flags [--job-settings [--task-timeout 10m] [--hook-timeout 300] [--cpu 0.125] [--memory 0.25G]] [FILE]";
+pub(crate) const USAGE: &str = "usage: credhook ce-flags [--job-settings [--task-timeout 10m] [--hook-timeout 300] [--retry-window 60] [--iam-retry-window 30] [--cpu 0.125] [--memory 0.25G]] [FILE]";
 
 struct Args {
     file: String,
@@ -17,10 +17,11 @@ struct Args {
     help: bool,
 }
 
-/// An option's value or a file name as UTF-8; the error names it.
-fn text(what: &str, v: OsString) -> Result<String, String> {
-    v.into_string()
-        .map_err(|raw| format!("{what} `{}` is not valid UTF-8", raw.to_string_lossy().escape_debug()))
+/// A whole number of seconds, as the job's setting takes it.
+fn seconds(flag: &str, v: &str) -> Result<u64, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("{flag} `{v}` is not a whole number of seconds"))
 }
 
 fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
@@ -35,20 +36,17 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
         match arg {
             Long("job-settings") => job_settings = true,
             Long("help") | Short('h') => help = true,
-            Long(flag @ ("task-timeout" | "hook-timeout" | "cpu" | "memory")) => {
+            Long(flag @ ("task-timeout" | "hook-timeout" | "retry-window" | "iam-retry-window" | "cpu" | "memory")) => {
                 let flag = format!("--{flag}");
                 let v = parser.value().map_err(|_| format!("{flag} needs a value"))?;
-                let v = text(&flag, v)?;
+                let v = super::utf8(&flag, v, Echo::Value)?;
                 match flag.as_str() {
                     "--task-timeout" => {
                         s.task_timeout_s = job_config::parse_duration(&v).map_err(|e| format!("--task-timeout {e}"))?
                     }
-                    "--hook-timeout" => {
-                        s.hook_timeout_s = v
-                            .trim()
-                            .parse()
-                            .map_err(|_| format!("--hook-timeout `{v}` is not a whole number of seconds"))?
-                    }
+                    "--hook-timeout" => s.hook_timeout_s = seconds(&flag, &v)?,
+                    "--retry-window" => s.retry.window_s = seconds(&flag, &v)?,
+                    "--iam-retry-window" => s.retry.iam_window_s = seconds(&flag, &v)?,
                     "--cpu" => s.cpu = v,
                     _ => s.memory = v,
                 }
@@ -56,7 +54,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             }
             Long(other) => return Err(format!("unknown option `--{}`", other.escape_debug())),
             Short(c) => return Err(format!("unknown option `-{}`", c.escape_debug())),
-            Value(v) if file.is_none() => file = Some(text("file name", v)?),
+            Value(v) if file.is_none() => file = Some(super::utf8("file name", v, Echo::Value)?),
             Value(v) => {
                 return Err(format!(
                     "one FILE only; `{}` is a second",
@@ -91,8 +89,8 @@ pub fn main(args: Vec<OsString>) -> u8 {
              (default ./job_config.json), shell-quoted, one pair per line, lines continued with ` \\`,\n\
              so that `eval \"set -- $(credhook ce-flags)\"` gives exactly those arguments. With\n\
              --job-settings, first the job's settings: --retrylimit 0, --cpu, --memory and a\n\
-             --maxexecutiontime that covers the task timeout and the hook timeout, which must be\n\
-             below the task timeout."
+             --maxexecutiontime that covers the task timeout and one more hook timeout; the hook\n\
+             timeout plus credhook's retry windows must fit in the task timeout."
         );
         return 0;
     }

@@ -59,7 +59,7 @@ fn file_arg(args: Vec<OsString>) -> Result<Option<String>, String> {
     while let Some(arg) = parser.next().map_err(super::arg_error)? {
         match arg {
             Long("help") | Short('h') => return Ok(None),
-            Value(v) if file.is_none() => file = Some(super::utf8("file name", v)?),
+            Value(v) if file.is_none() => file = Some(super::utf8("file name", v, super::Echo::Value)?),
             other => return Err(super::arg_error(other.unexpected())),
         }
     }

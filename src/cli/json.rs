@@ -2,13 +2,15 @@
 //! The rules (path grammar, protocol lines, the builder) live in the core;
 //! this file reads stdin, prints, and maps errors to exit statuses.
 
-use super::tool_io::{self as input, ReadError};
+use super::tool_io as input;
+use super::{Echo, utf8};
 use crate::core::json;
 use crate::core::json::builder;
 use crate::core::json::query::{self, Path};
 use crate::core::secrets::secret::SecretBuf;
 use crate::core::tools::json_out;
 use crate::driver::Env;
+use crate::driver::files::{ReadError, read_capped};
 use std::ffi::OsString;
 use std::format;
 use std::string::String;
@@ -40,14 +42,22 @@ pub fn main(args: Vec<OsString>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(Failure::Absent(msg)) => {
-            std::eprintln!("credhook json: {msg}");
+            say(&msg);
             1
         }
         Err(Failure::Usage(msg)) => {
-            std::eprintln!("credhook json: {msg}");
+            say(&msg);
             2
         }
     }
+}
+
+/// One message on stderr. A closed stderr (`2>&1 | head -c 1`) loses the
+/// message, never the documented exit status (`eprintln!` would panic,
+/// and the release build aborts on a panic).
+fn say(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "credhook json: {msg}");
 }
 
 fn usage(msg: impl Into<String>) -> Failure {
@@ -66,7 +76,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
             lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => help = true,
             lexopt::Arg::Value(v) => {
                 let what = format!("argument {}", positional.len() + 1);
-                positional.push(input::utf8(v, &what).map_err(usage)?);
+                positional.push(utf8(&what, v, Echo::Never).map_err(usage)?);
                 // The fields of `out` and `build` are operands even when
                 // they start with `-` (a key like `-x=1`).
                 if positional.len() == 1 && matches!(positional[0].as_str(), "out" | "build") {
@@ -76,7 +86,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
                             continue;
                         }
                         let what = format!("argument {}", positional.len() + 1);
-                        positional.push(input::utf8(rest, &what).map_err(usage)?);
+                        positional.push(utf8(&what, rest, Echo::Never).map_err(usage)?);
                     }
                 }
             }
@@ -109,7 +119,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
 }
 
 fn read_stdin() -> Result<json::Value, Failure> {
-    let bytes = input::read_capped(std::io::stdin().lock(), MAX_INPUT).map_err(|e| match e {
+    let bytes = read_capped(std::io::stdin().lock(), MAX_INPUT, 0).map_err(|e| match e {
         ReadError::TooLarge(cap) => usage(format!("stdin holds more than {cap} bytes of JSON")),
         ReadError::Io(e) => usage(format!("stdin cannot be read: {e}")),
     })?;

@@ -54,14 +54,25 @@ pub(crate) fn egress_warning() -> Result<Option<String>, String> {
     }
 }
 
-/// A command-line argument as UTF-8, or an error that names it (escaped, so
-/// a terminal shows what was typed) and says what to do.
-pub(crate) fn utf8(what: &str, v: OsString) -> Result<String, String> {
-    v.into_string().map_err(|raw| {
-        format!(
+/// Whether an argument that is not UTF-8 is quoted in the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Echo {
+    /// Quoted, escaped, so a terminal shows what was typed: a file name.
+    Value,
+    /// Never quoted: it may hold a secret (an input's value, or a hook
+    /// tool's argument where someone typed one in place of a `{{NAME}}`).
+    Never,
+}
+
+/// The crate's one UTF-8 argument helper: `v` as UTF-8, or an error that
+/// names it (`what`) and says what to do.
+pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, String> {
+    v.into_string().map_err(|raw| match echo {
+        Echo::Value => format!(
             "{what} `{}` is not valid UTF-8; give it in UTF-8",
             raw.to_string_lossy().escape_debug()
-        )
+        ),
+        Echo::Never => format!("{what} is not valid UTF-8 (not shown: it may hold a secret); give it in UTF-8"),
     })
 }
 
@@ -72,5 +83,19 @@ pub(crate) fn arg_error(e: lexopt::Error) -> String {
         lexopt::Error::NonUnicodeValue(_) => String::from("an argument is not valid UTF-8; give it in UTF-8"),
         lexopt::Error::UnexpectedValue { option, .. } => format!("option `{option}` takes no value"),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn utf8_echoes_only_what_may_be_shown() {
+        let e = utf8("file name", OsString::from_vec(b"\xff".to_vec()), Echo::Value).unwrap_err();
+        assert_eq!(e, "file name `\u{fffd}` is not valid UTF-8; give it in UTF-8");
+        let e = utf8("a header", OsString::from_vec(b"s3cr\xffet".to_vec()), Echo::Never).unwrap_err();
+        assert!(e.contains("a header is not valid UTF-8") && !e.contains("s3cr"), "{e}");
     }
 }

@@ -68,13 +68,13 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             Long("force") => a.force = true,
             Long("name") => {
                 let v = parser.value().map_err(|_| String::from("--name needs a name"))?;
-                a.name = Some(super::utf8("--name", v)?);
+                a.name = Some(super::utf8("--name", v, super::Echo::Value)?);
             }
             Long("with") => {
                 let v = parser
                     .value()
                     .map_err(|_| String::from("--with needs a command name"))?;
-                let tool = super::utf8("--with", v)?;
+                let tool = super::utf8("--with", v, super::Echo::Value)?;
                 check_tool(&tool)?;
                 if !a.tools.contains(&tool) {
                     a.tools.push(tool);

@@ -24,8 +24,8 @@ pub fn main() -> u8 {
 /// `credhook run`: the first log line, the task, the last log line.
 fn run(env: &Env) -> u8 {
     let log = start(env);
-    let outcome = task(env, &log);
-    finish(env, &log, &outcome)
+    let (outcome, credentials_id) = task(env, &log);
+    finish(env, &log, &outcome, credentials_id.as_deref())
 }
 
 /// The log, the first line, and this process hardened.
@@ -52,7 +52,7 @@ fn start(env: &Env) -> Log {
             ("commit", LogValue::Str(env!("CREDHOOK_COMMIT"))),
             ("target", LogValue::Str(env!("CREDHOOK_TARGET"))),
             ("trigger", LogValue::Str(env.get("SM_TRIGGER").unwrap_or(""))),
-            ("secret_id", LogValue::Str(env.get("SM_SECRET_ID").unwrap_or(""))),
+            ("secret_id", LogValue::Meta(env.get("SM_SECRET_ID").unwrap_or(""))),
             ("credential", LogValue::Str(credential)),
         ],
     );
@@ -72,8 +72,9 @@ fn start(env: &Env) -> Log {
 }
 
 /// The settings, then the task itself; an environment that cannot be
-/// trusted ends it unreported ([`start::settings`] decides).
-fn task(env: &Env, log: &Log) -> Outcome {
+/// trusted ends it unreported ([`start::settings`] decides). With the
+/// outcome, the credentials id the task is about, once known.
+fn task(env: &Env, log: &Log) -> (Outcome, Option<std::string::String>) {
     let started = start::settings(&env.duplicates, env.utf8()).and_then(|settings| {
         let timeout = Duration::from_secs(settings.http_timeout_s);
         Http::new(settings.retry, timeout, settings.ca_file.as_deref())
@@ -86,7 +87,7 @@ fn task(env: &Env, log: &Log) -> Outcome {
             for (message, variable) in why.problems() {
                 log.error(&message, &[("variable", LogValue::Str(&variable))]);
             }
-            return why.outcome();
+            return (why.outcome(), None);
         }
     };
     let platform = SecretsManager {
@@ -95,19 +96,21 @@ fn task(env: &Env, log: &Log) -> Outcome {
         tokens: Tokens::new(&settings.credential, &settings.iam_url),
     };
     let resolve = |_: &Input| settings.resolve_secrets;
-    Job {
+    let mut job = Job {
         env,
         settings: &settings,
         log,
         platform,
         resolve: &resolve,
-    }
-    .run()
+        credentials_id: None,
+    };
+    let outcome = job.run();
+    (outcome, job.credentials_id)
 }
 
-/// The last log line (outcome, exit status, duration, CPU and memory);
-/// returns the exit status.
-fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
+/// The last log line (outcome, exit status, the credentials id when there
+/// is one, duration, CPU and memory); returns the exit status.
+fn finish(env: &Env, log: &Log, outcome: &Outcome, credentials_id: Option<&str>) -> u8 {
     let (msg, status, exit) = match outcome {
         Outcome::Reported { status, exit } => ("credhook finished", *status, *exit),
         Outcome::NotReported { why, unconfirmed } => {
@@ -119,9 +122,9 @@ fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
                      check the secret's versions in Secrets Manager: if it has none with these \
                      credentials, delete them in the external system by hand",
                     &[
-                        ("credentials_id", LogValue::Str(id)),
-                        ("secret_id", LogValue::Str(env.get("SM_SECRET_ID").unwrap_or(""))),
-                        ("task_id", LogValue::Str(env.get("SM_SECRET_TASK_ID").unwrap_or(""))),
+                        ("credentials_id", LogValue::Meta(id)),
+                        ("secret_id", LogValue::Meta(env.get("SM_SECRET_ID").unwrap_or(""))),
+                        ("task_id", LogValue::Meta(env.get("SM_SECRET_TASK_ID").unwrap_or(""))),
                     ],
                 );
             }
@@ -137,17 +140,18 @@ fn finish(env: &Env, log: &Log, outcome: &Outcome) -> u8 {
         log.warn("a stop signal was received", &[("signal", LogValue::Str(&signal))]);
     }
     let usage = process::own_usage();
-    log.event(
-        level,
-        msg,
-        &[
-            ("outcome", LogValue::Str(status)),
-            ("exit", LogValue::Num(u64::from(exit))),
-            ("duration_ms", LogValue::Num(log.elapsed_ms())),
-            ("cpu_user_us", LogValue::Num(usage.user_us)),
-            ("cpu_sys_us", LogValue::Num(usage.sys_us)),
-            ("max_rss_kib", LogValue::Num(usage.max_rss_kib)),
-        ],
-    );
+    let mut fields = std::vec::Vec::with_capacity(7);
+    fields.push(("outcome", LogValue::Str(status)));
+    fields.push(("exit", LogValue::Num(u64::from(exit))));
+    if let Some(id) = credentials_id {
+        fields.push(("credentials_id", LogValue::Meta(id)));
+    }
+    fields.extend([
+        ("duration_ms", LogValue::Num(log.elapsed_ms())),
+        ("cpu_user_us", LogValue::Num(usage.user_us)),
+        ("cpu_sys_us", LogValue::Num(usage.sys_us)),
+        ("max_rss_kib", LogValue::Num(usage.max_rss_kib)),
+    ]);
+    log.event(level, msg, &fields);
     exit
 }

@@ -121,6 +121,12 @@ impl Env {
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.index.get(key).and_then(|&i| self.all.0[i].1.to_str())
     }
+
+    /// Whether `key` is set, to any value (`get` is `None` for one that is
+    /// not UTF-8).
+    pub(crate) fn is_set(&self, key: &str) -> bool {
+        self.index.contains_key(key)
+    }
 }
 
 #[cfg(test)]

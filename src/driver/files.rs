@@ -1,10 +1,9 @@
-//! Reading a small file named by a setting: regular files only, size capped.
-//!
-//! `/dev/zero` would otherwise be read until memory runs out, and a FIFO
-//! would block the job forever (deaf to SIGTERM) waiting for a writer.
+//! Bounded input: the crate's one capped, zeroizing reader, and a small
+//! file named by a setting read with it (regular files only: `/dev/zero`
+//! would otherwise be read until memory runs out, and a FIFO would block
+//! the job forever, deaf to SIGTERM, waiting for a writer).
 
-use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::string::String;
 use std::vec::Vec;
@@ -36,29 +35,102 @@ pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>,
     if meta.len() > limit {
         return Err(too_large(limit));
     }
-    read_capped(file, limit)
+    // `take` guards a file that grows while it is read.
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    read_capped(file.take(limit.saturating_add(1)), cap, meta.len() as usize).map_err(|e| match e {
+        ReadError::TooLarge(_) => too_large(limit),
+        ReadError::Io(e) => FileError(std::format!("cannot be read: {e}")),
+    })
 }
 
-fn read_capped(file: File, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
-    // Sized from the file's length up front, so no smaller copy is left
-    // behind unzeroized; `take` guards a file that grows while we read.
-    let hint = file.metadata().map_or(0, |m| m.len()).min(limit) as usize;
-    let mut buf = Zeroizing::new(Vec::with_capacity(hint + 1));
-    let mut chunk = Zeroizing::new([0u8; 4096]);
-    let mut reader = file.take(limit + 1);
-    loop {
-        let n = reader
-            .read(&mut chunk[..])
-            .map_err(|e| FileError(std::format!("cannot be read: {e}")))?;
-        if n == 0 {
-            break;
+/// Opens `path` to write a reply that may hold a secret: a regular file
+/// (created 0600, an existing one truncated and made 0600) or a character
+/// device (`/dev/null`, `/dev/stdout`), never a symbolic link, FIFO,
+/// socket or block device. The open never waits: a FIFO with no reader
+/// would otherwise block past every time limit.
+pub(crate) fn open_output(path: &str) -> Result<std::fs::File, FileError> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let cannot = |e: std::io::Error| FileError(std::format!("cannot be written: {e}"));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENXIO) => special(),
+            Some(libc::ELOOP) => FileError(String::from(
+                "is a symbolic link; give the path of a regular file (or a new one)",
+            )),
+            _ => cannot(e),
+        })?;
+    let meta = file.metadata().map_err(cannot)?;
+    let kind = meta.file_type();
+    if !kind.is_file() && !kind.is_char_device() {
+        return Err(special());
+    }
+    if kind.is_file() {
+        file.set_len(0).map_err(cannot)?;
+        if meta.permissions().mode() & 0o7777 != 0o600 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(cannot)?;
         }
-        if buf.len() + n > limit as usize {
-            return Err(too_large(limit));
+    }
+    super::process::set_blocking(&file).map_err(cannot)?;
+    Ok(file)
+}
+
+/// Whether `path` names a special file [`open_output`] refuses (checked
+/// before anything is sent).
+pub(crate) fn is_refused_special(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    t.is_fifo() || t.is_socket() || t.is_block_device()
+}
+
+fn special() -> FileError {
+    FileError(String::from(
+        "is a FIFO, socket or block device; give a regular file's path (or a character device such as /dev/null)",
+    ))
+}
+
+/// Why [`read_capped`] stopped.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// More than this many bytes.
+    TooLarge(usize),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge(cap) => write!(f, "more than {cap} bytes"),
+            ReadError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The crate's one capped reader: all of `r`, at most `cap` bytes, into a
+/// buffer that is zeroized on drop (it may hold a secret: a reply, a token
+/// file, a hook tool's input). `hint` is the expected length: the buffer is
+/// sized for it up front (up to `cap`), and every smaller buffer it outgrows
+/// is zeroized too.
+pub(crate) fn read_capped(mut r: impl Read, cap: usize, hint: usize) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(hint.min(cap).saturating_add(1).max(1024)));
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    loop {
+        let n = match r.read(&mut chunk[..]) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        if buf.len() + n > cap {
+            return Err(ReadError::TooLarge(cap));
         }
         crate::core::secrets::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
-    Ok(buf)
 }
 
 fn too_large(limit: u64) -> FileError {
@@ -93,5 +165,20 @@ mod tests {
         let e = read_regular("/nonexistent/x", 10).unwrap_err();
         assert!(e.0.contains("cannot be read"), "{e:?}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_capped_reader_stops_at_its_cap() {
+        assert_eq!(&read_capped(&b"hello"[..], 5, 0).unwrap()[..], b"hello");
+        assert!(matches!(
+            read_capped(&b"hello!"[..], 5, 100),
+            Err(ReadError::TooLarge(5))
+        ));
+        let big = std::vec![7u8; 100_000];
+        assert_eq!(read_capped(&big[..], 100_000, 10).unwrap().len(), 100_000);
+        assert!(matches!(
+            read_capped(std::io::repeat(0), 1 << 20, 0),
+            Err(ReadError::TooLarge(_))
+        ));
     }
 }

@@ -2,7 +2,7 @@
 //! judging what it did, logging its lines, and the rollback `delete`.
 
 use super::child::{self, Ending, Spec};
-use super::log::{Log, LogValue};
+use super::log::{Level, Log, LogValue};
 use super::{Vars, known_secrets, signals};
 use crate::core::hook::environment;
 use crate::core::hook::rollback::{Deleted, Rollback, RollbackStep};
@@ -233,7 +233,7 @@ pub(crate) fn rollback(
     let mut rollback = Rollback::new(ids, Duration::from_secs(hook.timeout_s));
     log.warn(
         "rolling back: deleting the credentials just created",
-        &[("credentials_ids", LogValue::Str(&listed(rollback.ids())))],
+        &[("credentials_ids", LogValue::Meta(&listed(rollback.ids())))],
     );
     let started = Instant::now();
     loop {
@@ -246,22 +246,30 @@ pub(crate) fn rollback(
             } => {
                 let run = run_hook_for(hook, schema, "delete", delete_env(base_env, &id), timeout, after_stop);
                 log_run(log, &run, "rollback");
-                let deleted = Deleted::from_ending(&run.ending);
-                match deleted {
-                    Deleted::Yes => log.info(
-                        "rollback done: the credentials were deleted",
-                        &[("credentials_id", LogValue::Str(&id))],
+                let deleted = Deleted::of(&run.ending, &run.output);
+                let (level, msg) = match deleted {
+                    Deleted::Yes => (Level::Info, "rollback done: the credentials were deleted"),
+                    Deleted::AlreadyGone => (
+                        Level::Info,
+                        "rollback done: the credentials were already gone (the delete wrote already_gone=true)",
                     ),
-                    Deleted::No => log.error(
+                    Deleted::No => (
+                        Level::Error,
                         "rollback failed: the credentials may remain in the external system; delete them by hand",
-                        &[("credentials_id", LogValue::Str(&id))],
                     ),
-                }
+                };
+                // Ids are metadata: never masked, even when an output holds the same text.
+                log.event(level, msg, &[("credentials_id", LogValue::Meta(&id))]);
                 rollback.record(&id, deleted);
             }
             RollbackStep::CutShort(rest) => log.error(
                 "rollback cut short: these credentials were not deleted; delete them by hand",
-                &[("credentials_ids", LogValue::Str(&listed(&rest)))],
+                &[("credentials_ids", LogValue::Meta(&listed(&rest)))],
+            ),
+            RollbackStep::Unusable(id) => log.error(
+                "rollback impossible: the credentials id holds a control character, which cannot be given to the \
+                 hook's delete; delete the credentials by hand",
+                &[("credentials_id", LogValue::Meta(&id))],
             ),
             RollbackStep::Done(sentence) => return Some(sentence),
         }

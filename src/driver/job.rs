@@ -8,12 +8,14 @@ use super::hook::{self, Hook};
 use super::log::{Log, LogValue};
 use super::{Env, Vars, known_secrets, signals};
 use crate::core::hook::environment;
+use crate::core::hook::verdict::Verdict;
 use crate::core::job::flow::{Event, Flow, Outcome, Step, Update};
 use crate::core::job::inputs::{self, Input, SecretToRead};
 use crate::core::job::schema::{self, Schema};
-use crate::core::job::settings::Settings;
+use crate::core::job::settings::{Action, Settings};
 use crate::core::job::task_update;
 use crate::core::net::api;
+use crate::core::secrets::classify;
 use crate::core::secrets::previous;
 use crate::core::secrets::referenced;
 use crate::core::secrets::secret::Secret;
@@ -52,6 +54,9 @@ pub(crate) struct Job<'a, P: Platform> {
     pub(crate) platform: P,
     /// Which `secret_id` inputs with a value are resolved.
     pub(crate) resolve: &'a dyn Fn(&Input) -> bool,
+    /// The credentials id the task is about, once known (a delete's; the
+    /// one a create's hook wrote), for the last log line. Start with None.
+    pub(crate) credentials_id: Option<String>,
 }
 
 /// What the steps share: the schema, the inputs, what was resolved for the
@@ -71,6 +76,12 @@ impl<P: Platform> Job<'_, P> {
         // Schema and inputs are checked first, but a problem can only be
         // reported with a token: the flow holds it until then.
         let (schema, problems) = schema::from_env(self.env.utf8());
+        // Fields of referenced secrets the environment already holds are
+        // registered as if credhook had resolved them.
+        known_secrets::register_given_fields(&schema, self.env);
+        if self.settings.action == Action::Delete {
+            self.credentials_id = self.env.get("SM_CREDENTIALS_ID").map(String::from);
+        }
         let mut invalid: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         let inputs = inputs::validate(&schema, |k| self.env.get(k)).unwrap_or_else(|p| {
             invalid.extend(p);
@@ -97,7 +108,7 @@ impl<P: Platform> Job<'_, P> {
                     Ok(()) => Event::SecretRead,
                     Err(why) => Event::SecretUnreadable(why),
                 },
-                Step::ReadPrevious => match self.read_previous(&mut task.resolved) {
+                Step::ReadPrevious => match self.read_previous(&mut task.resolved, &task.schema.public) {
                     Ok(()) => Event::PreviousRead,
                     Err(why) => Event::PreviousUnreadable(why),
                 },
@@ -134,6 +145,11 @@ impl<P: Platform> Job<'_, P> {
         let run = hook::run_hook(&hook, &task.schema, action.hook_arg(), env.clone());
         task.hook_env = Some(env);
         let judged = hook::judge(action, &task.schema, &run, &hook, self.log);
+        if let Verdict::Created(c) = &judged.verdict {
+            self.credentials_id = Some(c.id.clone());
+        } else if let Some(first) = judged.new_ids.first() {
+            self.credentials_id = Some(first.clone());
+        }
         hook::log_run(self.log, &run, "hook");
         Event::HookEnded {
             verdict: judged.verdict,
@@ -141,8 +157,9 @@ impl<P: Platform> Job<'_, P> {
         }
     }
 
-    /// Sends a task update; a failure's description is masked with every
-    /// secret known by now, whatever its source.
+    /// Sends a task update; what went wrong is masked with every secret
+    /// known by now, whatever its source. The rollback sentence is
+    /// credhook's own words and the ids (metadata): never masked.
     fn update(&mut self, update: Update) -> Event {
         let mut description_of = None;
         let body = match &update {
@@ -150,7 +167,6 @@ impl<P: Platform> Job<'_, P> {
             Update::Deleted => Secret::from(task_update::deleted_body().as_str()),
             Update::Failed { code, what, rollback } => {
                 let what = known_secrets::mask(what);
-                let rollback = rollback.as_deref().map(known_secrets::mask);
                 let description = task_update::describe(&what, rollback.as_deref());
                 self.log.error(
                     "task failed",
@@ -193,12 +209,15 @@ impl<P: Platform> Job<'_, P> {
         for &i in &read.inputs {
             let fields = referenced::hook_vars(&inputs[i].field.name, &body)
                 .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
+            let secret_type = fields
+                .first()
+                .map(|(_, t)| String::from(t.expose()))
+                .unwrap_or_default();
             for (var, value) in fields {
-                // Every field, and every string and number inside a JSON one
-                // (kv data, credentials), is a secret from here on.
-                if !var.ends_with("_TYPE") {
-                    known_secrets::register(value.expose());
-                }
+                // Every secret field, and every string and number inside a
+                // JSON one (kv data, credentials), is a secret from here on;
+                // service credentials field by field.
+                known_secrets::register_as(classify::resolved(&secret_type, &var), value.expose());
                 environment::check_value(&var, value.expose())
                     .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
                 vars.push((var, value));
@@ -213,7 +232,7 @@ impl<P: Platform> Job<'_, P> {
     /// fields become `CREDHOOK_PREVIOUS_<FIELD>` (secrets), with
     /// `CREDHOOK_PREVIOUS=present` or `none`, added to `vars`.
     /// `CREDHOOK_SECRET_GROUPS` does not apply: it is the task's own secret.
-    fn read_previous(&mut self, vars: &mut Vec<(String, Secret)>) -> Result<(), String> {
+    fn read_previous(&mut self, vars: &mut Vec<(String, Secret)>, public: &[String]) -> Result<(), String> {
         let id = self.settings.secret_id.clone();
         let what = "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS)";
         let prev = match self.platform.read_secret(self.log, &id) {
@@ -232,14 +251,13 @@ impl<P: Platform> Job<'_, P> {
         if !prev.skipped.is_empty() {
             self.log.warn(
                 "previous version: fields whose names cannot be environment variables were not given to the hook",
-                &[("fields", LogValue::Str(&prev.skipped.join(", ")))],
+                &[("fields", LogValue::Str(&prev.skipped_shown()))],
             );
         }
         let status = prev.status();
         for f in prev.fields {
-            if f.secret {
-                known_secrets::register(f.value.expose());
-            }
+            let name = f.var.strip_prefix(previous::FIELD_PREFIX).unwrap_or(&f.var);
+            known_secrets::register_as(classify::previous(name, f.secret, public), f.value.expose());
             environment::check_value(&f.var, f.value.expose())
                 .map_err(|e| format!("the secret's previous version (secret {id}) cannot be given to the hook: {e}"))?;
             vars.push((f.var, f.value));
@@ -247,7 +265,7 @@ impl<P: Platform> Job<'_, P> {
         vars.push((String::from(previous::STATUS_VAR), Secret::from(status)));
         self.log.info(
             "previous version read",
-            &[("previous", LogValue::Str(status)), ("secret_id", LogValue::Str(&id))],
+            &[("previous", LogValue::Str(status)), ("secret_id", LogValue::Meta(&id))],
         );
         environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
             .map_err(|e| format!("the secret's previous version (secret {id}): {e}"))

@@ -20,6 +20,21 @@ pub(crate) fn register(value: &str) {
     known().register(value);
 }
 
+/// Registers `value` as its class says.
+pub(crate) fn register_as(class: crate::core::secrets::classify::Class, value: &str) {
+    crate::core::secrets::classify::register(&mut known(), class, value);
+}
+
+/// Registers the referenced secrets' fields the environment already holds
+/// ([`crate::core::secrets::classify::given_fields`]).
+pub(crate) fn register_given_fields(schema: &Schema, env: &crate::driver::Env) {
+    for (var, class) in crate::core::secrets::classify::given_fields(schema, |k| env.get(k)) {
+        if let Some(v) = env.get(&var) {
+            register_as(class, v);
+        }
+    }
+}
+
 /// Registers every value the hook wrote to its output channel.
 pub(crate) fn register_hook_output(bytes: &[u8], schema: &Schema) {
     crate::core::hook::channel::register_values(bytes, schema, &mut known());

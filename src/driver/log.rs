@@ -1,5 +1,6 @@
 //! The job log: one JSON object per line on stderr (or plain text), every
-//! string masked with the secret registry first.
+//! string masked with the secret registry first, but metadata
+//! ([`LogValue::Meta`]: ids credhook names, which are not secret).
 
 use super::known_secrets;
 use crate::core::job::settings::LogFormat;
@@ -26,8 +27,13 @@ impl Level {
 
 /// A log field's value.
 pub(crate) enum LogValue<'a> {
+    /// Masked with every known secret.
     Str(&'a str),
     Num(u64),
+    /// Metadata credhook names, never masked: a credentials, secret or task
+    /// id (not secret by the classification, and an operator must be able
+    /// to find what it names even when an output holds the same text).
+    Meta(&'a str),
 }
 
 pub(crate) struct Log {
@@ -92,6 +98,7 @@ impl Log {
                     out.push(':');
                     match v {
                         LogValue::Str(s) => crate::core::json::write_string(&mut out, &r(s)),
+                        LogValue::Meta(s) => crate::core::json::write_string(&mut out, s),
                         LogValue::Num(n) => {
                             let _ = write!(out, "{n}");
                         }
@@ -107,6 +114,7 @@ impl Log {
                 for (k, v) in fields {
                     let _ = match v {
                         LogValue::Str(s) => write!(out, " {k}={:?}", r(s)),
+                        LogValue::Meta(s) => write!(out, " {k}={s:?}"),
                         LogValue::Num(n) => write!(out, " {k}={n}"),
                     };
                 }

@@ -22,6 +22,21 @@ pub(crate) fn harden() -> io::Result<()> {
     Ok(())
 }
 
+/// Makes an open file's writes blocking again (it was opened `O_NONBLOCK`
+/// so that opening a FIFO could not wait for a reader).
+pub(crate) fn set_blocking(file: &std::fs::File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl F_GETFL/F_SETFL on a file descriptor this File owns,
+    // with plain integer arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// This process's own CPU time and peak RSS (the hook is not included).
 pub(crate) struct Usage {
     pub(crate) user_us: u64,

@@ -1,15 +1,15 @@
 //! Secrets Manager over HTTPS, as `run` reaches it: the IAM token, secret
 //! reads and the task update ([`Platform`] for [`super::job::Job`]).
 
-use super::http::{Call, Http, HttpError, Method, Request};
+use super::http::{Call, Http, Request};
 use super::job::{Platform, SecretReadError};
 use super::log::Log;
 use super::token::Tokens;
 use crate::core::job::flow::{Event, Update};
 use crate::core::job::settings::Settings;
 use crate::core::net::api;
+use crate::core::net::method::Method;
 use crate::core::secrets::secret::Secret;
-use std::format;
 use std::string::{String, ToString};
 use std::time::Instant;
 use std::vec::Vec;
@@ -49,10 +49,7 @@ impl Platform for SecretsManager<'_> {
         match self.http.send(log, &req) {
             Ok(reply) => Ok(reply.body),
             Err(e) => Err(SecretReadError {
-                status: match &e {
-                    HttpError::Status { status, .. } => Some(*status),
-                    _ => None,
-                },
+                status: e.status(),
                 what: e.to_string(),
             }),
         }
@@ -82,10 +79,9 @@ impl Platform for SecretsManager<'_> {
         };
         match self.http.send(log, &req) {
             Ok(_) => Event::Delivered,
-            Err(e @ HttpError::Ambiguous(_)) => {
-                Event::MaybeDelivered(format!("the task update may or may not have been delivered: {e}"))
-            }
-            Err(e) => Event::NotDelivered(format!("the task update was not delivered: {e}")),
+            // What the engine classified: the flow rolls back only what
+            // provably did not arrive.
+            Err(e) => Event::update_ended(e.delivery, &e),
         }
     }
 }

@@ -1,19 +1,17 @@
 //! The IAM token: got before anything else, refreshed when it would expire
 //! within five minutes, registered as a secret the moment it arrives.
 
-use super::http::{Call, Http, HttpError, Method, Request};
+use super::http::{Call, CallFailure, Http, HttpError, Request};
 use super::log::Log;
 use super::{known_secrets, signals};
 use crate::core::job::settings::Credential;
 use crate::core::net::api;
 use crate::core::net::iam::{self, Grant, IamToken};
+use crate::core::net::method::Method;
 use crate::core::secrets::secret::Secret;
 use std::format;
 use std::string::String;
-use std::time::{Duration, Instant};
-
-/// A token is refreshed when it expires within this long.
-const TOKEN_MARGIN: Duration = Duration::from_secs(300);
+use std::time::Instant;
 
 /// The places the platform mounts a compute resource token, in order.
 const CR_TOKEN_PATHS: [&str; 3] = [
@@ -52,11 +50,8 @@ impl<'a> Tokens<'a> {
     /// refresh for it shares its stop budget).
     pub(crate) fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, String> {
         if let Some((t, at)) = &self.current {
-            let lifetime = Duration::from_secs(t.expires_in.unwrap_or(3600));
-            // After a stop only the report may still call out: a token that
-            // has not yet expired is good enough for it.
-            let good = at.elapsed() + TOKEN_MARGIN < lifetime || (signals::stop_requested() && at.elapsed() < lifetime);
-            if !good {
+            let age_ms = at.elapsed().as_millis() as u64;
+            if !iam::token_still_good(age_ms, t.expires_in, signals::stop_requested()) {
                 log.info("refreshing the IAM token", &[]);
                 self.current = None;
             }
@@ -97,7 +92,10 @@ impl<'a> Tokens<'a> {
         };
         let reply = match http.send(log, &req) {
             Ok(r) => r,
-            Err(HttpError::Status { status, body }) => {
+            Err(HttpError {
+                why: CallFailure::Status { status, body },
+                ..
+            }) => {
                 let said = iam::error_summary(&body).unwrap_or_default();
                 return Err(format!(
                     "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",

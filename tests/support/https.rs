@@ -231,3 +231,17 @@ fn read_request<S: Read>(s: &mut S) -> Option<Request> {
         body,
     })
 }
+
+/// A listener on 127.0.0.1 that accepts each connection and closes it at
+/// once, before a TLS handshake can start; its address. (It lives as long
+/// as the test process.)
+pub fn closing_listener() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind the closing listener");
+    let addr = listener.local_addr().expect("local addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            drop(conn);
+        }
+    });
+    addr
+}

@@ -1,6 +1,7 @@
 //! `credhook dry-run`'s command line, parsed once into typed values (pure:
 //! reading a `--secret` file is the caller's).
 
+use super::super::Echo;
 use std::ffi::OsString;
 use std::format;
 use std::string::{String, ToString};
@@ -60,28 +61,26 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             Long("keep") => a.keep = true,
             Long("config") => {
                 let v = parser.value().map_err(|_| String::from("--config needs a file"))?;
-                a.config = Some(super::super::utf8("--config file", v)?);
+                a.config = Some(super::super::utf8("--config file", v, Echo::Value)?);
             }
             Long("input") => {
                 let v = parser.value().map_err(|_| String::from("--input needs name=value"))?;
                 // The value may be a secret: never echoed.
-                let pair = v
-                    .into_string()
-                    .map_err(|_| String::from("an --input is not valid UTF-8; give name=value in UTF-8"))?;
+                let pair = super::super::utf8("an --input", v, Echo::Never)?;
                 a.inputs.push(input_arg(&pair)?);
             }
             Long("secret") => {
                 let v = parser
                     .value()
                     .map_err(|_| String::from("--secret needs NAME=@FILE or NAME=-"))?;
-                let arg = super::super::utf8("--secret", v)?;
+                let arg = super::super::utf8("--secret", v, Echo::Value)?;
                 a.secrets.push(secret_arg(&arg)?);
             }
             Long("delete") => {
                 let v = parser
                     .value()
                     .map_err(|_| String::from("--delete needs the credentials ID"))?;
-                a.delete = Some(delete_arg(super::super::utf8("--delete ID", v)?)?);
+                a.delete = Some(delete_arg(super::super::utf8("--delete ID", v, Echo::Value)?)?);
             }
             other => return Err(super::super::arg_error(other.unexpected())),
         }

@@ -5,6 +5,7 @@ use crate::core::hook::channel::Typed;
 use crate::core::job::flow::{Event, Update};
 use crate::core::job::inputs::is_uuid;
 use crate::core::json::{self, Value};
+use crate::core::secrets::classify;
 use crate::core::secrets::secret::Secret;
 use crate::driver::job::{Platform, SecretReadError};
 use crate::driver::log::Log;
@@ -51,6 +52,9 @@ pub(crate) struct Local<'a> {
     pub(crate) credentials_id: Option<&'a str>,
     /// The id a create reported.
     pub(crate) created: Option<String>,
+    /// The outputs the job declares public (`CREDHOOK_PUBLIC_OUTPUTS`):
+    /// their values are printed.
+    pub(crate) public: Vec<String>,
 }
 
 impl Platform for Local<'_> {
@@ -76,7 +80,7 @@ impl Platform for Local<'_> {
         let description = description.unwrap_or("");
         match (update, self.credentials_id) {
             (Update::Created(c), _) => {
-                print_created(&c.id, &c.payload);
+                print_created(&c.id, &c.payload, &self.public);
                 self.created = Some(c.id.clone());
             }
             (Update::Deleted, id) => println!("deleted credentials {}", id.unwrap_or("")),
@@ -90,8 +94,9 @@ impl Platform for Local<'_> {
     }
 }
 
-/// The new credentials' id and outputs, values masked.
-fn print_created(id: &str, payload: &[(String, Typed)]) {
+/// The new credentials' id and outputs, values masked but those of
+/// public outputs.
+fn print_created(id: &str, payload: &[(String, Typed)], public: &[String]) {
     println!("created credentials {id}");
     let width = payload.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, value) in payload {
@@ -100,6 +105,14 @@ fn print_created(id: &str, payload: &[(String, Typed)]) {
             Typed::Int(n) => ("integer", n.to_string().len()),
             Typed::Bool(b) => ("boolean", b.to_string().len()),
         };
-        println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)");
+        match value {
+            Typed::Str(s) if classify::is_public(name, public) => {
+                println!(
+                    "  {name:<width$}  {kind:<7}  {:?} (public: CREDHOOK_PUBLIC_OUTPUTS)",
+                    s.expose()
+                );
+            }
+            _ => println!("  {name:<width$}  {kind:<7}  {len} characters (value masked)"),
+        }
     }
 }

@@ -104,8 +104,9 @@ fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8
         SecretSource::File(path) => {
             files::read_regular(path, MAX_SECRET as u64).map_err(|e| format!("`{path}` {}", e.0))
         }
-        SecretSource::Stdin => super::tool_io::read_capped(std::io::stdin().lock(), MAX_SECRET)
-            .map_err(|e| format!("stdin cannot be read: {e}")),
+        SecretSource::Stdin => {
+            files::read_capped(std::io::stdin().lock(), MAX_SECRET, 0).map_err(|e| format!("stdin cannot be read: {e}"))
+        }
     }
 }
 
@@ -239,8 +240,10 @@ impl DryRun {
                 secrets: &self.secrets,
                 credentials_id,
                 created: None,
+                public: schema::from_env(env.utf8()).0.public,
             },
             resolve: &resolve,
+            credentials_id: None,
         };
         let outcome = job.run();
         (outcome, job.platform.created)

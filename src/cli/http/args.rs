@@ -1,8 +1,10 @@
 //! The command line of `credhook http`: parsed and checked, nothing sent.
 
-use super::super::tool_io as input;
-use super::{Failure, usage};
-use crate::core::tools::http_rules::{self, Method, RetryScope};
+use super::super::{Echo, utf8};
+use super::{ToolFailure, usage};
+use crate::core::net::method::Method;
+use crate::core::net::retry::Repeatable;
+use crate::core::tools::http_rules::{self, Flags};
 use std::ffi::OsString;
 use std::format;
 use std::string::String;
@@ -54,19 +56,14 @@ pub(crate) struct Args {
     pub(crate) form: Vec<String>,
     pub(crate) output: Option<String>,
     pub(crate) status: bool,
-    pub(crate) ok: Vec<u16>,
     pub(crate) cacert: Option<String>,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) max_time: Duration,
-    pub(crate) max_size: usize,
-    pub(crate) retries: u32,
-    pub(crate) scope: RetryScope,
-    pub(crate) location: bool,
     /// `--check`: everything is checked, nothing is sent.
     pub(crate) check: bool,
+    /// What the flags say about the call: retries, redirects, `--ok`, limits.
+    pub(crate) flags: Flags,
 }
 
-fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
+fn seconds(flag: &str, v: &str) -> Result<Duration, ToolFailure> {
     v.parse::<f64>()
         .ok()
         .filter(|s| *s > 0.0 && *s <= http_rules::MAX_SECONDS)
@@ -79,25 +76,61 @@ fn seconds(flag: &str, v: &str) -> Result<Duration, Failure> {
         })
 }
 
-pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
+/// `--max-size BYTES`.
+fn max_size(v: &str) -> Result<usize, ToolFailure> {
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0 && *n <= http_rules::MAX_REPLY_SIZE)
+        .ok_or_else(|| {
+            usage(format!(
+                "--max-size `{v}` is not a number of bytes from 1 to {}",
+                http_rules::MAX_REPLY_SIZE
+            ))
+        })
+}
+
+/// `--retry N`.
+fn retry_count(v: &str) -> Result<u32, ToolFailure> {
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| *n <= 100)
+        .ok_or_else(|| usage(format!("--retry `{v}` is not a count from 0 to 100")))
+}
+
+/// `-d`/`--json`'s value: `@FILE`, `@-` (stdin) or the text itself.
+fn body_source(v: String) -> BodySource {
+    match v.strip_prefix('@') {
+        Some("-") => BodySource::Stdin,
+        Some(file) => BodySource::File(String::from(file)),
+        None => BodySource::Text(v),
+    }
+}
+
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailure> {
     use lexopt::Arg::{Long, Short, Value};
     let mut p = lexopt::Parser::from_args(args);
+    let mut a = Args {
+        method: Method::Get,
+        url: String::new(),
+        headers: Vec::new(),
+        body: None,
+        json: false,
+        form: Vec::new(),
+        output: None,
+        status: false,
+        cacert: None,
+        check: false,
+        flags: Flags {
+            retries: 0,
+            scope: Repeatable::Idempotent,
+            location: false,
+            ok: Vec::new(),
+            max_time: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            max_size: 1 << 20,
+        },
+    };
     let mut positional = Vec::new();
-    let mut headers = Vec::new();
-    let mut body = None;
-    let mut json = false;
-    let mut form = Vec::new();
-    let mut output = None;
-    let mut status = false;
-    let mut ok = Vec::new();
-    let mut cacert = None;
-    let mut connect_timeout = Duration::from_secs(10);
-    let mut max_time = Duration::from_secs(60);
-    let mut max_size = 1 << 20;
-    let mut retries = 0;
-    let mut scope = RetryScope::Idempotent;
-    let mut location = false;
-    let mut check = false;
     // lexopt's own messages may echo a value (`--status=…`); arg_error does not.
     let bad = |e: lexopt::Error| usage(format!("{}\n{USAGE}", super::super::arg_error(e)));
     while let Some(arg) = p.next().map_err(bad)? {
@@ -106,92 +139,57 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
             Long(l) => format!("--{l}"),
             Value(_) => String::from("an operand"),
         };
-        let value = |p: &mut lexopt::Parser| -> Result<String, Failure> {
-            input::utf8(p.value().map_err(bad)?, &format!("the value of {flag}")).map_err(usage)
+        let value = |p: &mut lexopt::Parser| -> Result<String, ToolFailure> {
+            utf8(&format!("the value of {flag}"), p.value().map_err(bad)?, Echo::Never).map_err(usage)
         };
+        let f = &mut a.flags;
         match arg {
             Short('h') | Long("help") => return Ok(None),
-            Short('H') | Long("header") => headers.push(value(&mut p)?),
+            Short('H') | Long("header") => a.headers.push(value(&mut p)?),
             Short('d') | Long("data") | Long("json") => {
-                if body.is_some() {
+                if a.body.is_some() {
                     return Err(usage("give one body: --data or --json, once"));
                 }
-                json = matches!(arg, Long("json"));
-                let v = value(&mut p)?;
-                body = Some(match v.strip_prefix('@') {
-                    Some("-") => BodySource::Stdin,
-                    Some(file) => BodySource::File(String::from(file)),
-                    None => BodySource::Text(v),
-                });
+                a.json = matches!(arg, Long("json"));
+                a.body = Some(body_source(value(&mut p)?));
             }
-            Long("form") => form.push(value(&mut p)?),
-            Short('o') | Long("output") => output = Some(value(&mut p)?),
-            Long("status") => status = true,
-            Long("ok") => ok.extend(http_rules::parse_ok_list(&value(&mut p)?).map_err(usage)?),
-            Long("cacert") => cacert = Some(value(&mut p)?),
-            Long("connect-timeout") => connect_timeout = seconds(&flag, &value(&mut p)?)?,
-            Long("max-time") => max_time = seconds(&flag, &value(&mut p)?)?,
-            Long("max-size") => {
-                let v = value(&mut p)?;
-                max_size = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0 && *n <= http_rules::MAX_REPLY_SIZE)
-                    .ok_or_else(|| {
-                        usage(format!(
-                            "--max-size `{v}` is not a number of bytes from 1 to {}",
-                            http_rules::MAX_REPLY_SIZE
-                        ))
-                    })?;
-            }
-            Long("retry") => {
-                let v = value(&mut p)?;
-                retries = v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n <= 100)
-                    .ok_or_else(|| usage(format!("--retry `{v}` is not a count from 0 to 100")))?;
-            }
+            Long("form") => a.form.push(value(&mut p)?),
+            Short('o') | Long("output") => a.output = Some(value(&mut p)?),
+            Long("status") => a.status = true,
+            Long("ok") => f.ok.extend(http_rules::parse_ok_list(&value(&mut p)?).map_err(usage)?),
+            Long("cacert") => a.cacert = Some(value(&mut p)?),
+            Long("connect-timeout") => f.connect_timeout = seconds(&flag, &value(&mut p)?)?,
+            Long("max-time") => f.max_time = seconds(&flag, &value(&mut p)?)?,
+            Long("max-size") => f.max_size = max_size(&value(&mut p)?)?,
+            Long("retry") => f.retries = retry_count(&value(&mut p)?)?,
             // `--retry-any --retry-post` still allows PATCH.
-            Long("retry-post") if scope != RetryScope::Any => scope = RetryScope::AlsoPost,
+            Long("retry-post") if f.scope != Repeatable::Any => f.scope = Repeatable::AlsoPost,
             Long("retry-post") => {}
-            Long("retry-any") => scope = RetryScope::Any,
-            Long("location") | Short('L') => location = true,
-            Long("check") => check = true,
-            Value(v) => positional.push(input::utf8(v, "an operand").map_err(usage)?),
+            Long("retry-any") => f.scope = Repeatable::Any,
+            Long("location") | Short('L') => f.location = true,
+            Long("check") => a.check = true,
+            Value(v) => positional.push(utf8("an operand", v, Echo::Never).map_err(usage)?),
             other => return Err(bad(other.unexpected())),
         }
     }
+    operands(a, positional).map(Some)
+}
+
+/// METHOD and URL, and what only the whole command line can refuse.
+fn operands(mut a: Args, positional: Vec<String>) -> Result<Args, ToolFailure> {
     let [method, url] = <[String; 2]>::try_from(positional).map_err(|_| {
         usage(format!(
             "give a METHOD and a URL, e.g. `credhook http GET https://api.example.com/`\n{USAGE}"
         ))
     })?;
-    let method = Method::parse(&method).ok_or_else(|| {
+    a.method = Method::parse(&method).ok_or_else(|| {
         usage(format!(
             "`{method}` is not a method; use GET, POST, PUT, PATCH, DELETE or HEAD"
         ))
     })?;
-    if !form.is_empty() && body.is_some() {
+    a.url = url;
+    if !a.form.is_empty() && a.body.is_some() {
         return Err(usage("give one body: --form, --data or --json"));
     }
-    Ok(Some(Args {
-        method,
-        url,
-        headers,
-        body,
-        json,
-        form,
-        output,
-        status,
-        ok,
-        cacert,
-        connect_timeout,
-        max_time,
-        max_size,
-        retries,
-        scope,
-        location,
-        check,
-    }))
+    Ok(a)
 }

@@ -14,6 +14,9 @@ use alloc::vec::Vec;
 pub(crate) const MAX_OUTPUT_BYTES: usize = 1 << 20;
 /// At most this many characters in one value.
 pub(crate) const MAX_VALUE_CHARS: usize = 100_000;
+/// The protocol name a delete writes (`already_gone=true`) when the
+/// credentials were not there to delete.
+pub(crate) const ALREADY_GONE: &str = "already_gone";
 
 /// What a hook wrote, parsed but not yet checked against success or failure.
 #[derive(Debug, Default)]
@@ -21,6 +24,8 @@ pub(crate) struct Report {
     pub(crate) id: Option<String>,
     pub(crate) error_code: Option<String>,
     pub(crate) error_message: Option<String>,
+    /// A delete's `already_gone=true`: there was nothing to delete.
+    pub(crate) already_gone: bool,
     /// Outputs by their lower-case API name, in the order written.
     pub(crate) values: Vec<(String, Secret)>,
 }
@@ -45,6 +50,7 @@ enum Key {
     Id,
     ErrorCode,
     ErrorMessage,
+    AlreadyGone,
     Output(String),
 }
 
@@ -176,6 +182,7 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
             Key::Id => String::from("id"),
             Key::ErrorCode => String::from("error_code"),
             Key::ErrorMessage => String::from("error_message"),
+            Key::AlreadyGone => String::from(ALREADY_GONE),
             Key::Output(n) => format!("smout_{n}"),
         };
         if seen.contains(&canonical) {
@@ -193,6 +200,10 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
             Key::Id => report.id = Some(value.expose().to_string()),
             Key::ErrorCode => report.error_code = Some(value.expose().to_string()),
             Key::ErrorMessage => report.error_message = Some(value.expose().to_string()),
+            Key::AlreadyGone => {
+                report.already_gone = parse_boolean(value.expose().trim())
+                    .ok_or_else(|| format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`"))?;
+            }
             Key::Output(n) => report.values.push((n, value)),
         }
     }
@@ -232,6 +243,7 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
             "id" => return Ok(Key::Id),
             "error_code" => return Ok(Key::ErrorCode),
             "error_message" => return Ok(Key::ErrorMessage),
+            ALREADY_GONE => return Ok(Key::AlreadyGone),
             _ => lower.clone(),
         },
     };
@@ -262,8 +274,9 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
 /// may be cut short, broken or not UTF-8: each line's value part, each
 /// multi-line body (closed or not), and every line that is neither (a bare
 /// value). Exempt: the protocol's own `id`, `error_code` and
-/// `error_message` (metadata, by the contract), and integer or boolean
-/// values of outputs the schema types so.
+/// `error_message` (metadata, by the contract), integer or boolean values
+/// of outputs the schema types so, and values of outputs the job declares
+/// public (`CREDHOOK_PUBLIC_OUTPUTS`; a multi-line one only when closed).
 pub(crate) fn register_values(bytes: &[u8], schema: &Schema, registry: &mut Registry) {
     let text = alloc::string::String::from_utf8_lossy(bytes);
     let lines = lines_of(&text);
@@ -308,11 +321,15 @@ pub(crate) fn register_values(bytes: &[u8], schema: &Schema, registry: &mut Regi
             continue;
         }
         let lower = name.to_ascii_lowercase();
-        if matches!(lower.as_str(), "id" | "error_code" | "error_message") {
+        if matches!(lower.as_str(), "id" | "error_code" | "error_message" | ALREADY_GONE) {
             continue;
         }
         let output = lower.strip_prefix("smout_").unwrap_or(&lower);
         let field = schema.output(output);
+        if field.is_some() && schema.is_public(output) {
+            // CREDHOOK_PUBLIC_OUTPUTS: the job's owner says it is no secret.
+            continue;
+        }
         if field.is_none() && name.len() >= 16 {
             // An undeclared long "name" may well be a value.
             registry.register(name);
@@ -363,6 +380,34 @@ pub(crate) fn find_ids(bytes: &[u8]) -> Vec<String> {
     ids
 }
 
+/// Whether a credentials id can be reported and given to the hook's
+/// delete as `SM_CREDENTIALS_ID`: no control character (NUL cannot be in
+/// an environment variable at all, and the others are no one's ids).
+pub(crate) fn usable_id(id: &str) -> bool {
+    !id.chars().any(char::is_control)
+}
+
+/// Whether a delete wrote `already_gone=true` (read leniently, like
+/// [`find_ids`]: any letter case, white space around the value).
+pub(crate) fn said_already_gone(bytes: &[u8]) -> bool {
+    let text = alloc::string::String::from_utf8_lossy(bytes);
+    let lines = lines_of(&text);
+    let mut i = 0;
+    let mut gone = false;
+    while let Some(token) = next_token(&lines, &mut i) {
+        match token {
+            Entry::Pair { name, value, .. } if name.trim().eq_ignore_ascii_case(ALREADY_GONE) => {
+                gone = parse_boolean(value.trim()) == Some(true);
+            }
+            Entry::Heredoc {
+                closed: false, rest, ..
+            } => i = rest,
+            _ => {}
+        }
+    }
+    gone
+}
+
 /// A hook that exited 0 must not report an error.
 pub(crate) fn reject_error_fields(report: &Report) -> Result<(), String> {
     if report.error_code.is_some() || report.error_message.is_some() {
@@ -377,6 +422,11 @@ pub(crate) fn reject_error_fields(report: &Report) -> Result<(), String> {
 /// each value checked against its type.
 pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials, String> {
     reject_error_fields(&report)?;
+    if report.already_gone {
+        return Err(format!(
+            "the hook's create wrote `{ALREADY_GONE}`, which only a delete may write; write the id and the outputs"
+        ));
+    }
     let id = match report.id {
         Some(id) if !id.trim().is_empty() => id,
         _ => {
@@ -385,6 +435,12 @@ pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials
             ));
         }
     };
+    if !usable_id(&id) {
+        return Err(String::from(
+            "the credentials id the hook wrote holds a control character (a NUL, a tab, an escape…), which no \
+             environment variable can carry to its delete; write the id as plain text (reject a vendor's id that is not)",
+        ));
+    }
     let mut missing = Vec::new();
     let mut payload = Vec::new();
     let mut values = report.values;

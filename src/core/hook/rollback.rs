@@ -12,8 +12,16 @@
 //!   from the stop, or from the rollback's start if it began later), then its
 //!   hook SIGTERM and SIGKILL [`KILL_GRACE`] later: at most 20 s in all, the
 //!   platform's grace period.
-//! - A delete succeeded when the hook exited 0.
+//! - A delete succeeded when the hook exited 0; it found the credentials
+//!   already gone when it also wrote `already_gone=true` on its output
+//!   channel. The sentence says "deleted" and "already gone" only so.
+//! - An id holding a control character cannot be given to the hook's
+//!   delete (`SM_CREDENTIALS_ID` cannot carry a NUL; no vendor's id holds
+//!   one): it is named to be deleted by hand, and the others are deleted.
+//! - Ids are metadata: the sentence names them as written (control
+//!   characters escaped) and is never masked; its other words are credhook's.
 
+use crate::core::hook::channel;
 use crate::core::hook::clock::KILL_GRACE;
 use crate::core::hook::verdict::Ending;
 use alloc::format;
@@ -42,6 +50,9 @@ pub(crate) enum RollbackStep {
     /// These ids will not be deleted: past [`MAX_ROLLBACK_IDS`] or the
     /// budget. Log them to be deleted by hand; the next step is `Done`.
     CutShort(Vec<String>),
+    /// This id holds a control character: no delete can be given it. Log it
+    /// to be deleted by hand; then ask for the next step.
+    Unusable(String),
     /// Over: the sentence for the task's description.
     Done(String),
 }
@@ -51,6 +62,8 @@ pub(crate) enum RollbackStep {
 pub(crate) enum Deleted {
     Yes,
     No,
+    /// It succeeded and wrote `already_gone=true`: there was nothing to delete.
+    AlreadyGone,
 }
 
 impl Deleted {
@@ -62,6 +75,15 @@ impl Deleted {
             Deleted::No
         }
     }
+
+    /// As [`Deleted::from_ending`], and already gone when a successful
+    /// delete's `output` says so.
+    pub(crate) fn of(ending: &Ending, output: &[u8]) -> Deleted {
+        match Deleted::from_ending(ending) {
+            Deleted::Yes if channel::said_already_gone(output) => Deleted::AlreadyGone,
+            d => d,
+        }
+    }
 }
 
 /// One rollback of the ids a create wrote.
@@ -70,8 +92,12 @@ pub(crate) struct Rollback {
     ids: Vec<String>,
     next: usize,
     budget: Duration,
+    /// Deletes started.
+    attempts: usize,
     deleted: Vec<String>,
+    gone: Vec<String>,
     failed: Vec<String>,
+    unusable: Vec<String>,
     cut_short: bool,
 }
 
@@ -82,8 +108,11 @@ impl Rollback {
             ids,
             next: 0,
             budget,
+            attempts: 0,
             deleted: Vec::new(),
+            gone: Vec::new(),
             failed: Vec::new(),
+            unusable: Vec::new(),
             cut_short: false,
         }
     }
@@ -101,10 +130,16 @@ impl Rollback {
         if self.next >= self.ids.len() || self.cut_short {
             return RollbackStep::Done(self.sentence());
         }
+        if !channel::usable_id(&self.ids[self.next]) {
+            let id = self.ids[self.next].clone();
+            self.next += 1;
+            self.unusable.push(id.clone());
+            return RollbackStep::Unusable(id);
+        }
         let left = self.budget.saturating_sub(elapsed);
         let since_stop = since_stop.map(|s| s.min(elapsed));
         let after_stop = ROLLBACK_AFTER_STOP.saturating_sub(since_stop.unwrap_or(Duration::ZERO));
-        if self.next >= MAX_ROLLBACK_IDS || left.is_zero() || after_stop.is_zero() {
+        if self.attempts >= MAX_ROLLBACK_IDS || left.is_zero() || after_stop.is_zero() {
             self.cut_short = true;
             let rest: Vec<String> = self.ids[self.next..].to_vec();
             self.failed.extend(rest.iter().cloned());
@@ -112,6 +147,7 @@ impl Rollback {
         }
         let id = self.ids[self.next].clone();
         self.next += 1;
+        self.attempts += 1;
         RollbackStep::Delete {
             id,
             timeout: left,
@@ -124,28 +160,45 @@ impl Rollback {
         match outcome {
             Deleted::Yes => self.deleted.push(String::from(id)),
             Deleted::No => self.failed.push(String::from(id)),
+            Deleted::AlreadyGone => self.gone.push(String::from(id)),
         }
     }
 
-    /// What the description says of the credentials the create had made.
+    /// What the description says of the credentials the create had made:
+    /// ids no delete could be given, ids whose delete failed or never ran,
+    /// ids deleted, ids already gone.
     fn sentence(&self) -> String {
-        let mut sentence = String::new();
+        let list = |ids: &[String]| -> String {
+            let shown: Vec<String> = ids.iter().map(|id| id.escape_debug().collect()).collect();
+            shown.join(", ")
+        };
+        let mut parts: Vec<String> = Vec::new();
+        if !self.unusable.is_empty() {
+            parts.push(format!(
+                "The credentials id it wrote ({}) holds a control character, so credhook could not delete \
+                 those credentials; delete them by hand.",
+                list(&self.unusable)
+            ));
+        }
         if !self.failed.is_empty() {
-            sentence.push_str(&format!(
+            parts.push(format!(
                 "Deleting the credentials it had created ({}) failed too; delete them by hand.",
-                self.failed.join(", ")
+                list(&self.failed)
             ));
         }
         if !self.deleted.is_empty() {
-            if !sentence.is_empty() {
-                sentence.push(' ');
-            }
-            sentence.push_str(&format!(
+            parts.push(format!(
                 "The credentials it had created ({}) were deleted again.",
-                self.deleted.join(", ")
+                list(&self.deleted)
             ));
         }
-        sentence
+        if !self.gone.is_empty() {
+            parts.push(format!(
+                "The credentials it named ({}) were already gone, its delete said: there was nothing to delete.",
+                list(&self.gone)
+            ));
+        }
+        parts.join(" ")
     }
 }
 
@@ -224,6 +277,55 @@ mod tests {
         assert!(matches!(r.next(S(5), Some(S(5))), RollbackStep::Delete { after_stop, .. } if after_stop == S(10)));
         let mut r = Rollback::new(ids(1), S(300));
         assert_eq!(r.next(S(15), Some(S(15))), RollbackStep::CutShort(vec!["c-0".into()]));
+    }
+
+    #[test]
+    fn the_sentence_says_deleted_and_already_gone_only_when_so() {
+        let mut r = Rollback::new(ids(3), S(300));
+        for d in [Deleted::AlreadyGone, Deleted::No, Deleted::Yes] {
+            let RollbackStep::Delete { id, .. } = r.next(S(0), None) else {
+                panic!()
+            };
+            r.record(&id, d);
+        }
+        let RollbackStep::Done(s) = r.next(S(0), None) else {
+            panic!()
+        };
+        assert_eq!(
+            s,
+            "Deleting the credentials it had created (c-1) failed too; delete them by hand. \
+             The credentials it had created (c-2) were deleted again. \
+             The credentials it named (c-0) were already gone, its delete said: there was nothing to delete."
+        );
+        assert_eq!(
+            Deleted::of(&Ending::Exited(0), b"already_gone=true\n"),
+            Deleted::AlreadyGone
+        );
+        assert_eq!(
+            Deleted::of(&Ending::Exited(0), b"ALREADY_GONE = TRUE\n"),
+            Deleted::AlreadyGone
+        );
+        assert_eq!(Deleted::of(&Ending::Exited(0), b"already_gone=false\n"), Deleted::Yes);
+        assert_eq!(Deleted::of(&Ending::Exited(1), b"already_gone=true\n"), Deleted::No);
+    }
+
+    #[test]
+    fn an_id_with_a_control_character_is_named_and_the_others_deleted() {
+        let mut r = Rollback::new(vec!["c\0nul".into(), "c-ok".into()], S(300));
+        assert_eq!(r.next(S(0), None), RollbackStep::Unusable("c\0nul".into()));
+        let RollbackStep::Delete { id, .. } = r.next(S(0), None) else {
+            panic!()
+        };
+        assert_eq!(id, "c-ok");
+        r.record(&id, Deleted::Yes);
+        let RollbackStep::Done(s) = r.next(S(0), None) else {
+            panic!()
+        };
+        assert!(
+            s.starts_with("The credentials id it wrote (c\\0nul) holds a control character"),
+            "{s}"
+        );
+        assert!(s.ends_with("(c-ok) were deleted again."), "{s}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::core::hook::channel::Credentials;
 use crate::core::hook::verdict::Verdict;
 use crate::core::job::error_codes::{ErrorCode, FailureCode};
 use crate::core::job::settings::Action;
+use crate::core::net::delivery::Delivery;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -88,6 +89,21 @@ pub(crate) enum Event {
     NotDelivered(String),
     /// An attempt may have reached Secrets Manager before the update failed.
     MaybeDelivered(String),
+}
+
+impl Event {
+    /// The task update's end, from what became of it ([`Delivery`], as the
+    /// HTTP call classified it) and, unless it was sent, why not: the flow
+    /// rolls back an undelivered create, never one that may have arrived.
+    pub(crate) fn update_ended(delivery: Delivery, why: &dyn core::fmt::Display) -> Event {
+        match delivery {
+            Delivery::Sent => Event::Delivered,
+            Delivery::MayHaveArrived => Event::MaybeDelivered(alloc::format!(
+                "the task update may or may not have been delivered: {why}"
+            )),
+            Delivery::Unsent => Event::NotDelivered(alloc::format!("the task update was not delivered: {why}")),
+        }
+    }
 }
 
 /// How the task ended.
@@ -499,6 +515,20 @@ mod tests {
                 "end not_reported unconfirmed c-9"
             ]
         );
+    }
+
+    #[test]
+    fn the_delivery_classification_decides_the_event() {
+        let why = "http status 409";
+        assert!(matches!(Event::update_ended(Delivery::Sent, &why), Event::Delivered));
+        match Event::update_ended(Delivery::Unsent, &why) {
+            Event::NotDelivered(w) => assert_eq!(w, "the task update was not delivered: http status 409"),
+            e => panic!("{e:?}"),
+        }
+        match Event::update_ended(Delivery::MayHaveArrived, &why) {
+            Event::MaybeDelivered(w) => assert!(w.contains("may or may not have been delivered: http status 409")),
+            e => panic!("{e:?}"),
+        }
     }
 
     #[test]

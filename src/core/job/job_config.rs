@@ -4,6 +4,7 @@
 
 use crate::core::job::schema::{self, Direction};
 use crate::core::json::{self, Value};
+use crate::core::net::policy::{self, RetrySettings};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -141,6 +142,9 @@ pub(crate) struct JobSettings {
     pub(crate) task_timeout_s: u64,
     /// The job's `CREDHOOK_HOOK_TIMEOUT`, seconds. Defaults to credhook's 300.
     pub(crate) hook_timeout_s: u64,
+    /// The job's `CREDHOOK_RETRY_WINDOW` and `CREDHOOK_IAM_RETRY_WINDOW`
+    /// (the rest is not used). Defaults to credhook's 60 and 30 s.
+    pub(crate) retry: RetrySettings,
 }
 
 impl Default for JobSettings {
@@ -150,6 +154,7 @@ impl Default for JobSettings {
             memory: String::from("0.25G"),
             task_timeout_s: 600,
             hook_timeout_s: crate::core::job::settings::DEFAULT_HOOK_TIMEOUT_S,
+            retry: RetrySettings::default(),
         }
     }
 }
@@ -196,9 +201,14 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
 ///   reported.
 /// - `--maxexecutiontime`: the task timeout, plus one more hook timeout (a
 ///   create still running when the task times out is rolled back by a
-///   `delete`, which needs the time), plus a minute for credhook's own calls.
-///   The hook timeout (the job's `CREDHOOK_HOOK_TIMEOUT`, `--hook-timeout`)
-///   must be below the task timeout.
+///   `delete`, which needs the time), plus a minute for credhook's last
+///   attempts.
+///
+/// The task timeout must cover the hook timeout (the job's
+/// `CREDHOOK_HOOK_TIMEOUT`, `--hook-timeout`) plus the time credhook may
+/// spend riding out an outage ([`policy::retry_budget_s`]: the IAM token's
+/// retry window and a Secrets Manager window on either side of the hook), so
+/// that a run that meets a failover still reports before its task times out.
 pub(crate) fn job_settings(s: &JobSettings) -> Result<String, String> {
     let hook_timeout_s = s.hook_timeout_s;
     if !(1..=86_400).contains(&hook_timeout_s) {
@@ -210,6 +220,16 @@ pub(crate) fn job_settings(s: &JobSettings) -> Result<String, String> {
         return Err(format!(
             "CREDHOOK_HOOK_TIMEOUT ({hook_timeout_s} s) is not below the task timeout ({} s): Secrets Manager would give up on the task while the hook runs; raise the configuration's task_timeout (--task-timeout) or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout)",
             s.task_timeout_s
+        ));
+    }
+    let budget = policy::retry_budget_s(&s.retry);
+    if hook_timeout_s.saturating_add(budget) >= s.task_timeout_s {
+        return Err(format!(
+            "CREDHOOK_HOOK_TIMEOUT ({hook_timeout_s} s) plus credhook's retry windows ({budget} s: \
+             CREDHOOK_IAM_RETRY_WINDOW {} s and twice CREDHOOK_RETRY_WINDOW {} s) is not below the task timeout \
+             ({} s): a run that rides out an outage would outlive its task; raise the configuration's task_timeout \
+             (--task-timeout), or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout) or the windows",
+            s.retry.iam_window_s, s.retry.window_s, s.task_timeout_s
         ));
     }
     for (flag, v) in [("--cpu", &s.cpu), ("--memory", &s.memory)] {
@@ -321,6 +341,7 @@ mod tests {
             memory: "4G".into(),
             task_timeout_s: 300,
             hook_timeout_s: 100,
+            retry: RetrySettings::default(),
         };
         assert!(
             job_settings(&s)
@@ -333,6 +354,26 @@ mod tests {
         };
         let e = job_settings(&long_hook).unwrap_err();
         assert!(e.contains("not below the task timeout"), "{e}");
+        // The hook fits, but not with the time a failover may take.
+        let no_room = JobSettings {
+            hook_timeout_s: 500,
+            ..JobSettings::default()
+        };
+        let e = job_settings(&no_room).unwrap_err();
+        assert!(
+            e.contains("CREDHOOK_HOOK_TIMEOUT (500 s) plus credhook's retry windows (150 s")
+                && e.contains("not below the task timeout (600 s)"),
+            "{e}"
+        );
+        let short_windows = JobSettings {
+            retry: RetrySettings {
+                window_s: 20,
+                iam_window_s: 10,
+                ..RetrySettings::default()
+            },
+            ..no_room
+        };
+        assert!(job_settings(&short_windows).is_ok());
         let bad = JobSettings {
             cpu: "1; rm -rf /".into(),
             ..JobSettings::default()

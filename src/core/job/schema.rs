@@ -1,6 +1,7 @@
 //! The job's schema: `SMIN_<NAME>` / `SMOUT_<NAME>` declarations whose values
 //! are schema strings such as `type:string, required:true`.
 
+use crate::core::secrets::classify;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -48,6 +49,9 @@ impl Field {
 pub(crate) struct Schema {
     pub(crate) inputs: Vec<Field>,
     pub(crate) outputs: Vec<Field>,
+    /// Outputs whose values are not secret (`CREDHOOK_PUBLIC_OUTPUTS`, a job
+    /// setting): lower-case names, each a declared output.
+    pub(crate) public: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +211,11 @@ pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Resul
 pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, Vec<Problem>) {
     let mut schema = Schema::default();
     let mut problems = Vec::new();
+    let mut public = None;
     for (var, value) in vars {
+        if var == classify::PUBLIC_OUTPUTS {
+            public = Some(value);
+        }
         let Some(dir) = Direction::of(var) else { continue };
         if var.ends_with("_VALUE") || !looks_like_schema(value) {
             continue;
@@ -223,13 +231,52 @@ pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (S
     // The environment's order is arbitrary; sort for stable messages and logs.
     schema.inputs.sort_by(|a, b| a.name.cmp(&b.name));
     schema.outputs.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(v) = public {
+        match declared_public(&schema, v) {
+            Ok(names) => schema.public = names,
+            Err(what) => problems.push(Problem {
+                var: String::from(classify::PUBLIC_OUTPUTS),
+                what,
+            }),
+        }
+    }
     problems.sort_by(|a, b| a.var.cmp(&b.var));
     (schema, problems)
+}
+
+/// `CREDHOOK_PUBLIC_OUTPUTS`, each name a declared output.
+fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, String> {
+    let names = classify::parse_public_outputs(v)?;
+    let undeclared: Vec<&str> = names
+        .iter()
+        .filter(|n| schema.output(n).is_none())
+        .map(String::as_str)
+        .collect();
+    if undeclared.is_empty() {
+        return Ok(names);
+    }
+    let known: Vec<String> = schema.outputs.iter().map(Field::api_name).collect();
+    Err(alloc::format!(
+        "names {}, which {} not a declared output (outputs: {}); list only declared outputs, without SMOUT_",
+        undeclared.join(", "),
+        if undeclared.len() == 1 { "is" } else { "are" },
+        if known.is_empty() {
+            String::from("none")
+        } else {
+            known.join(", ")
+        }
+    ))
 }
 
 impl Schema {
     pub(crate) fn output(&self, api_name: &str) -> Option<&Field> {
         self.outputs.iter().find(|f| f.name.eq_ignore_ascii_case(api_name))
+    }
+
+    /// Whether output `name` (any case, with or without `SMOUT_`) is
+    /// declared public.
+    pub(crate) fn is_public(&self, name: &str) -> bool {
+        classify::is_public(name, &self.public)
     }
 }
 

@@ -4,7 +4,7 @@
 //! environment. Every problem names the variable and how to fix it.
 
 use crate::core::net::iam::{self, Profile};
-use crate::core::net::retry::Policy;
+use crate::core::net::policy::RetrySettings;
 use crate::core::net::url;
 use crate::core::secrets::secret::Secret;
 use alloc::collections::BTreeMap;
@@ -68,8 +68,9 @@ pub(crate) struct Settings {
     /// `CREDHOOK_CA_FILE`: trust only these certificates. Defaults to the
     /// bundled Mozilla roots.
     pub(crate) ca_file: Option<String>,
-    /// `CREDHOOK_RETRIES`, `CREDHOOK_RETRY_BASE_MS`. Defaults to 3 and 500.
-    pub(crate) retry: Policy,
+    /// `CREDHOOK_RETRIES`, `CREDHOOK_RETRY_BASE_MS`, `CREDHOOK_RETRY_WINDOW`,
+    /// `CREDHOOK_IAM_RETRY_WINDOW`. Defaults to no count, 500 ms, 60 s, 30 s.
+    pub(crate) retry: RetrySettings,
     /// `CREDHOOK_HTTP_TIMEOUT`, seconds per attempt. Defaults to 30.
     pub(crate) http_timeout_s: u64,
     /// `CREDHOOK_HOOK`. Defaults to `/hook`.
@@ -91,6 +92,10 @@ pub(crate) struct Settings {
 pub(crate) const DEFAULT_HOOK: &str = "/hook";
 pub(crate) const DEFAULT_HTTP_TIMEOUT_S: u64 = 30;
 pub(crate) const DEFAULT_HOOK_TIMEOUT_S: u64 = 300;
+/// Largest `CREDHOOK_RETRIES`.
+pub(crate) const MAX_RETRIES: u64 = 20;
+/// Largest `CREDHOOK_RETRY_WINDOW` and `CREDHOOK_IAM_RETRY_WINDOW`: an hour.
+pub(crate) const MAX_WINDOW_S: u64 = 3600;
 
 /// One thing wrong with the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,6 +178,22 @@ impl<'a> EnvReader<'a> {
         }
     }
 
+    /// A whole number from 0 to `max`, `None` when unset (or broken: the
+    /// error is kept).
+    fn optional_number(&mut self, var: &'static str, max: u64) -> Option<u64> {
+        let v = self.get(var)?;
+        match v.trim().parse::<u64>() {
+            Ok(n) if n <= max => Some(n),
+            _ => {
+                self.error(
+                    var,
+                    format!("is `{v}`; it must be a whole number from 0 to {max}, or unset (the default)"),
+                );
+                None
+            }
+        }
+    }
+
     /// `true`/`false` in any case, `1`/`0`; `default` when unset.
     fn flag(&mut self, var: &'static str, default: bool) -> bool {
         match self.get(var) {
@@ -249,10 +270,12 @@ pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
         }
     };
 
-    let defaults = Policy::default();
-    let retry = Policy {
-        retries: env.number("CREDHOOK_RETRIES", u64::from(defaults.retries), 0, 20) as u32,
+    let defaults = RetrySettings::default();
+    let retry = RetrySettings {
+        retries: env.optional_number("CREDHOOK_RETRIES", MAX_RETRIES).map(|n| n as u32),
         base_ms: env.number("CREDHOOK_RETRY_BASE_MS", defaults.base_ms, 0, 60_000),
+        window_s: env.number("CREDHOOK_RETRY_WINDOW", defaults.window_s, 0, MAX_WINDOW_S),
+        iam_window_s: env.number("CREDHOOK_IAM_RETRY_WINDOW", defaults.iam_window_s, 0, MAX_WINDOW_S),
     };
     let http_timeout_s = env.number("CREDHOOK_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT_S, 1, 3600);
     let hook_timeout_s = env.number("CREDHOOK_HOOK_TIMEOUT", DEFAULT_HOOK_TIMEOUT_S, 1, 86_400);
@@ -261,6 +284,19 @@ pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
     let previous_credentials = env.flag("CREDHOOK_PREVIOUS_CREDENTIALS", false);
     let secret_groups = match env.get("CREDHOOK_SECRET_GROUPS").map(parse_groups) {
         None => None,
+        // The groups are checked on the secrets credhook reads: without
+        // resolving, the hook would read them itself, unchecked.
+        Some(Ok(_)) if !resolve_secrets => {
+            env.error(
+                "CREDHOOK_SECRET_GROUPS",
+                String::from(
+                    "is set, but CREDHOOK_RESOLVE_SECRETS=false: credhook then reads no secret_id input, so no \
+                     group would be checked; let credhook resolve them (unset CREDHOOK_RESOLVE_SECRETS) or unset \
+                     CREDHOOK_SECRET_GROUPS",
+                ),
+            );
+            None
+        }
         Some(Ok(groups)) => Some(groups),
         Some(Err(e)) => {
             env.error("CREDHOOK_SECRET_GROUPS", e);
@@ -361,9 +397,11 @@ mod tests {
         assert_eq!(s.iam_url, iam::IAM_PUBLIC);
         assert_eq!(
             s.retry,
-            Policy {
-                retries: 3,
-                base_ms: 500
+            RetrySettings {
+                retries: None,
+                base_ms: 500,
+                window_s: 60,
+                iam_window_s: 30
             }
         );
         assert_eq!((s.http_timeout_s, s.hook_timeout_s), (30, 300));
@@ -384,6 +422,41 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn retry_settings() {
+        let s = parse(
+            with(&[
+                ("CREDHOOK_RETRIES", "3"),
+                ("CREDHOOK_RETRY_WINDOW", "120"),
+                ("CREDHOOK_IAM_RETRY_WINDOW", "0"),
+            ])
+            .into_iter(),
+        )
+        .unwrap();
+        assert_eq!(s.retry.retries, Some(3));
+        assert_eq!((s.retry.window_s, s.retry.iam_window_s), (120, 0));
+        let errors = parse(
+            with(&[
+                ("CREDHOOK_RETRIES", "21"),
+                ("CREDHOOK_RETRY_WINDOW", "3601"),
+                ("CREDHOOK_IAM_RETRY_WINDOW", "-1"),
+            ])
+            .into_iter(),
+        )
+        .unwrap_err();
+        let vars: Vec<&str> = errors.iter().map(|e| e.var).collect();
+        assert_eq!(
+            vars,
+            ["CREDHOOK_RETRIES", "CREDHOOK_RETRY_WINDOW", "CREDHOOK_IAM_RETRY_WINDOW"]
+        );
+        assert!(errors[0].what.contains("from 0 to 20, or unset"), "{}", errors[0].what);
+        assert!(
+            errors[1].what.contains("from 0 to 3600 (default 60)"),
+            "{}",
+            errors[1].what
+        );
     }
 
     #[test]
@@ -454,6 +527,22 @@ mod tests {
         );
         assert!(errors[2].what.starts_with("`*`"), "{}", errors[2].what);
         assert!(parse_groups(",").is_err());
+        // Groups checked on secrets credhook does not read would check nothing.
+        let errors = parse(
+            with(&[
+                ("CREDHOOK_SECRET_GROUPS", "default"),
+                ("CREDHOOK_RESOLVE_SECRETS", "false"),
+            ])
+            .into_iter(),
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].var, "CREDHOOK_SECRET_GROUPS");
+        assert!(
+            errors[0].what.contains("CREDHOOK_RESOLVE_SECRETS=false"),
+            "{}",
+            errors[0].what
+        );
     }
 
     #[test]

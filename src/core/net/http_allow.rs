@@ -36,7 +36,7 @@ enum Host {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Entry {
+struct AllowedHost {
     host: Host,
     port: Option<u16>,
 }
@@ -44,7 +44,7 @@ struct Entry {
 /// A parsed allowlist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Allowlist {
-    entries: Vec<Entry>,
+    entries: Vec<AllowedHost>,
 }
 
 /// Longest DNS name.
@@ -78,7 +78,7 @@ fn parse_port(port: &str, entry: &str) -> Result<u16, String> {
     }
 }
 
-fn parse_entry(entry: &str) -> Result<Entry, String> {
+fn parse_entry(entry: &str) -> Result<AllowedHost, String> {
     let (host, port) = if let Some(v6) = entry.strip_prefix('[') {
         let close = v6
             .find(']')
@@ -93,7 +93,7 @@ fn parse_entry(entry: &str) -> Result<Entry, String> {
                 None => return Err(format!("`{entry}`: only `:port` may follow `]`")),
             },
         };
-        return Ok(Entry {
+        return Ok(AllowedHost {
             host: Host::V6(addr),
             port,
         });
@@ -124,7 +124,7 @@ fn parse_entry(entry: &str) -> Result<Entry, String> {
             Host::Name(host)
         }
     };
-    Ok(Entry { host, port })
+    Ok(AllowedHost { host, port })
 }
 
 /// Parses the setting's value: comma-separated entries, whitespace around

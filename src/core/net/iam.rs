@@ -131,6 +131,22 @@ pub(crate) fn parse_token_reply(body: &[u8]) -> Result<IamToken, ReplyError> {
     })
 }
 
+/// A token is refreshed when it would expire within this long, in seconds.
+pub(crate) const REFRESH_MARGIN_S: u64 = 300;
+
+/// A token's lifetime when IAM's reply does not say (`expires_in`): IAM's
+/// usual hour.
+pub(crate) const DEFAULT_LIFETIME_S: u64 = 3600;
+
+/// Whether a token had `age_ms` ago is good for the next call: it must not
+/// expire (by its `expires_in`) within [`REFRESH_MARGIN_S`]. After a stop
+/// only the report still calls out, and a token that has not yet expired is
+/// good enough for it: a refresh would spend its short budget.
+pub(crate) fn token_still_good(age_ms: u64, expires_in_s: Option<u64>, stopped: bool) -> bool {
+    let lifetime_ms = expires_in_s.unwrap_or(DEFAULT_LIFETIME_S).saturating_mul(1000);
+    age_ms.saturating_add(REFRESH_MARGIN_S * 1000) < lifetime_ms || (stopped && age_ms < lifetime_ms)
+}
+
 /// IAM's own words for a refusal (`errorCode`, `errorMessage`), for the log.
 /// Neither carries the key.
 pub(crate) fn error_summary(body: &[u8]) -> Option<String> {
@@ -148,6 +164,26 @@ pub(crate) fn error_summary(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_is_refreshed_five_minutes_before_it_expires() {
+        let min = 60_000;
+        // An hour's token: good for 55 minutes.
+        assert!(token_still_good(0, Some(3600), false));
+        assert!(token_still_good(55 * min - 1, Some(3600), false));
+        assert!(!token_still_good(55 * min, Some(3600), false));
+        // Without expires_in, an hour is assumed.
+        assert!(token_still_good(55 * min - 1, None, false));
+        assert!(!token_still_good(55 * min, None, false));
+        // A token that lives 5 minutes or less is never good for a later call.
+        assert!(!token_still_good(0, Some(300), false));
+        assert!(!token_still_good(0, Some(0), false));
+        // After a stop, one not yet expired does for the report.
+        assert!(token_still_good(59 * min, Some(3600), true));
+        assert!(!token_still_good(60 * min, Some(3600), true));
+        assert!(token_still_good(0, Some(300), true));
+        assert!(!token_still_good(u64::MAX, Some(u64::MAX), false));
+    }
 
     #[test]
     fn endpoint_rules() {

@@ -1,68 +1,131 @@
-//! The retry and stop policy as pure functions: what counts as success, what
-//! to do after an attempt, and how long a call may go on after a stop.
+//! The retry policy as data, and the one function that applies it: what
+//! counts as success, which outcomes are worth another attempt, how long to
+//! wait, and when to give up (a count, a time window, a stop).
 //!
-//! Every HTTP call goes through [`decide`]; nothing else decides whether to
-//! try again.
+//! Every HTTPS call credhook makes goes through [`decide`]: the job's calls
+//! to IAM and Secrets Manager and the hook's `credhook http` alike. They
+//! differ only in the [`RetryPolicy`] they pass (see
+//! [`super::policy`] and [`crate::core::tools::http_rules::policy`]).
+
+use super::method::Method;
 
 /// Longest `Retry-After` honoured, in seconds.
 pub(crate) const MAX_RETRY_AFTER_S: u64 = 60;
-/// Longest backoff wait before one retry (before `Retry-After`), in ms.
-pub(crate) const MAX_BACKOFF_MS: u64 = 30_000;
-/// Most time one call spends waiting between its attempts, in ms. A retry
-/// whose wait would go past it is not made.
-pub(crate) const MAX_TOTAL_WAIT_MS: u64 = 120_000;
-/// After a stop, the task update (the call that reports the stop) may go on
-/// this long, attempts and waits included; every other call ends at once.
+/// After a stop, the report (the task update, and the token refresh it
+/// needs) may go on this long, attempts and waits included.
 pub(crate) const REPORT_AFTER_STOP_MS: u64 = 10_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Policy {
-    /// Retries after the first attempt. Defaults to 3.
-    pub(crate) retries: u32,
-    /// First backoff in milliseconds, doubling each retry. Defaults to 500.
-    pub(crate) base_ms: u64,
-}
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            retries: 3,
-            base_ms: 500,
-        }
-    }
-}
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ended {
-    /// Nothing reached the server: refused, no such host, connect or TLS
-    /// handshake failure.
+    /// Nothing reached the server: no such host, connection refused or
+    /// failed, the TLS handshake refused (see the driver's one rule).
     Unsent,
     /// The request may have reached the server, but no reply came: the
     /// connection broke or timed out after it was sent.
     NoReply,
+    /// A reply whose body was over the cap: a malformed reply, never
+    /// retried. The server got the request; what it did is unknown.
+    TooLarge,
     /// A reply with this status.
     Status(u16),
 }
 
-impl Ended {
-    /// Whether the server may have acted on the request without our knowing:
-    /// a later failure of the same call is then ambiguous. A 502 or 504 comes
-    /// from a gateway that may have passed the request on before it failed.
-    pub(crate) fn may_have_arrived(self) -> bool {
-        matches!(self, Ended::NoReply | Ended::Status(502 | 504))
-    }
-}
-
-/// Success is a 2xx, for every call. A 3xx is a final failure (redirects are
-/// never followed: a bearer token goes nowhere the job did not name).
+/// Success is a 2xx, for every call.
 pub(crate) fn is_success(status: u16) -> bool {
     (200..=299).contains(&status)
 }
 
-/// Whether this status is a redirect, reported with its `Location` host.
-pub(crate) fn is_redirect(status: u16) -> bool {
-    (300..=399).contains(&status)
+/// Which failed outcomes a policy repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryStatuses {
+    /// No reply, 429 and any 5xx: credhook's own calls to IAM and Secrets
+    /// Manager (a failover answers 5xx from whichever part is down).
+    ServerErrors,
+    /// No reply, 429 and 503: `credhook http --retry`. Other 5xx mean the
+    /// server answered, and may have acted.
+    Unavailable,
+}
+
+impl RetryStatuses {
+    fn allow(self, outcome: Ended) -> bool {
+        match (self, outcome) {
+            (_, Ended::Unsent | Ended::NoReply) => true,
+            (_, Ended::TooLarge) => false,
+            (_, Ended::Status(429)) => true,
+            (RetryStatuses::ServerErrors, Ended::Status(s)) => (500..=599).contains(&s),
+            (RetryStatuses::Unavailable, Ended::Status(s)) => s == 503,
+        }
+    }
+}
+
+/// Which methods a policy may repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Repeatable {
+    /// GET, HEAD, PUT, DELETE: repeating them does no harm. `credhook
+    /// http`'s default.
+    #[default]
+    Idempotent,
+    /// `--retry-post`: POST too. A retried create can make a second credential.
+    AlsoPost,
+    /// `--retry-any`, and credhook's own calls (its one POST, the IAM token,
+    /// creates nothing): every method.
+    Any,
+}
+
+impl Repeatable {
+    pub(crate) fn allows(self, m: Method) -> bool {
+        match m {
+            Method::Get | Method::Head | Method::Put | Method::Delete => true,
+            Method::Post => self != Repeatable::Idempotent,
+            Method::Patch => self == Repeatable::Any,
+        }
+    }
+}
+
+/// When and how often a call is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryPolicy {
+    pub(crate) statuses: RetryStatuses,
+    pub(crate) methods: Repeatable,
+    /// Most retries after the first attempt; `None`: the window alone decides.
+    pub(crate) retries: Option<u32>,
+    /// No retry starts later than this after the call's first attempt began,
+    /// in ms.
+    pub(crate) window_ms: u64,
+    /// A wait that would end past the window: cut to end with it, for one
+    /// last attempt (the job: an outage, or a `Retry-After`, that outlasts
+    /// the backoff still gets a try before the window is spent), or no
+    /// retry at all (`credhook http`: its window is `--max-time`, which would
+    /// leave that attempt no time).
+    pub(crate) last_try_at_window_end: bool,
+    /// The first backoff in ms, doubling each retry, jittered into its upper
+    /// half.
+    pub(crate) base_ms: u64,
+    /// The longest backoff wait, in ms (a `Retry-After` may ask for more, up
+    /// to [`MAX_RETRY_AFTER_S`]).
+    pub(crate) max_wait_ms: u64,
+    /// Most time spent waiting between attempts in all, in ms; `None`: the
+    /// window alone bounds it.
+    pub(crate) max_total_wait_ms: Option<u64>,
+    /// After a stop signal, how long the call may go on, in ms (0: it ends
+    /// at once); `None`: stops are not this call's to watch (`credhook
+    /// http`, which a stop simply ends).
+    pub(crate) after_stop_ms: Option<u64>,
+}
+
+/// Where one call stands when an attempt has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Progress {
+    /// 0 for the first attempt.
+    pub(crate) attempt: u32,
+    /// Time since the call's first attempt began, ms.
+    pub(crate) elapsed_ms: u64,
+    /// Backoff already waited in this call, ms.
+    pub(crate) waited_ms: u64,
+    /// Time since the stop signal (or since this call began, if later), ms;
+    /// `None` without one.
+    pub(crate) since_stop_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,69 +135,76 @@ pub(crate) enum Next {
     GiveUp,
 }
 
-/// Whether an outcome is worth another try: no reply, 429, 5xx.
-pub(crate) fn retryable(outcome: Ended) -> bool {
-    match outcome {
-        Ended::Unsent | Ended::NoReply => true,
-        Ended::Status(s) => s == 429 || (500..=599).contains(&s),
-    }
-}
-
-/// Where one call stands when an attempt has ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Progress {
-    /// 0 for the first attempt.
-    pub(crate) attempt: u32,
-    /// Backoff already waited in this call, ms.
-    pub(crate) waited_ms: u64,
-    /// Time since the stop signal, ms; `None` without one.
-    pub(crate) since_stop_ms: Option<u64>,
-    /// Whether this call reports the task (the task update): it survives a
-    /// stop, for [`REPORT_AFTER_STOP_MS`].
-    pub(crate) reports: bool,
-}
-
-/// After an attempt ended with `outcome`: done, retry after a delay, or give
-/// up. `retry_after_s` is the server's `Retry-After`; `random` any random
-/// number (the jitter).
+/// After an attempt of `method` ended with `outcome`: done, retry after a
+/// delay, or give up. `retry_after_s` is the server's `Retry-After`;
+/// `random` any random number (the jitter).
 ///
-/// The delay is `base × 2^attempt` capped at [`MAX_BACKOFF_MS`], jittered
-/// into its upper half, and at least the server's `Retry-After` (capped at
-/// 60 s). A retry is not made when its wait would take the call past
-/// [`MAX_TOTAL_WAIT_MS`] of waiting, or past its stop budget.
-pub(crate) fn decide(policy: Policy, p: Progress, outcome: Ended, retry_after_s: Option<u64>, random: u64) -> Next {
+/// The delay is `base × 2^attempt` capped at the policy's `max_wait_ms`,
+/// jittered into its upper half, and at least the server's `Retry-After`
+/// (capped at [`MAX_RETRY_AFTER_S`]). A backoff that would end past the
+/// window is cut to end with it when the policy makes a last try there (a
+/// `Retry-After` is still honoured, even past the window's end); else, and
+/// once the window is spent, no retry is made. Nor is one when the policy's
+/// count is spent, or its wait would go past the total-wait cap or the
+/// call's stop budget.
+pub(crate) fn decide(
+    policy: &RetryPolicy,
+    method: Method,
+    p: Progress,
+    outcome: Ended,
+    retry_after_s: Option<u64>,
+    random: u64,
+) -> Next {
     if let Ended::Status(s) = outcome
         && is_success(s)
     {
         return Next::Done;
     }
-    if !retryable(outcome) || p.attempt >= policy.retries {
+    if !policy.statuses.allow(outcome) || !policy.methods.allows(method) {
         return Next::GiveUp;
     }
-    let backoff = policy
-        .base_ms
-        .saturating_mul(1u64 << p.attempt.min(32))
-        .min(MAX_BACKOFF_MS);
-    let half = backoff / 2;
-    let jittered = half + random % (backoff - half + 1);
+    if policy.retries.is_some_and(|n| p.attempt >= n) {
+        return Next::GiveUp;
+    }
     let floor = retry_after_s.map_or(0, |s| s.min(MAX_RETRY_AFTER_S) * 1000);
-    let delay = jittered.max(floor);
-    if p.waited_ms.saturating_add(delay) > MAX_TOTAL_WAIT_MS {
+    let mut delay = backoff_ms(policy, p.attempt, random).max(floor);
+    if p.elapsed_ms.saturating_add(delay) >= policy.window_ms {
+        if !policy.last_try_at_window_end || p.elapsed_ms >= policy.window_ms {
+            return Next::GiveUp;
+        }
+        // The backoff ends with the window; the server's Retry-After is
+        // still honoured, even past it.
+        delay = (policy.window_ms - p.elapsed_ms).max(floor);
+    }
+    if policy
+        .max_total_wait_ms
+        .is_some_and(|max| p.waited_ms.saturating_add(delay) > max)
+    {
         return Next::GiveUp;
     }
-    if let Some(since) = p.since_stop_ms
-        && since.saturating_add(delay) >= stop_budget_ms(p.reports)
+    if let (Some(budget), Some(since)) = (policy.after_stop_ms, p.since_stop_ms)
+        && since.saturating_add(delay) >= budget
     {
         return Next::GiveUp;
     }
     Next::RetryAfterMs(delay)
 }
 
-/// How long after a stop a call may still run: the task update
-/// [`REPORT_AFTER_STOP_MS`], any other call nothing (its attempt in flight is
-/// abandoned).
-pub(crate) fn stop_budget_ms(reports: bool) -> u64 {
-    if reports { REPORT_AFTER_STOP_MS } else { 0 }
+/// The backoff before retry number `attempt + 1`: doubling from the base,
+/// capped, jittered into its upper half.
+fn backoff_ms(policy: &RetryPolicy, attempt: u32, random: u64) -> u64 {
+    let backoff = policy
+        .base_ms
+        .saturating_mul(1u64 << attempt.min(32))
+        .min(policy.max_wait_ms);
+    let half = backoff / 2;
+    half + random % (backoff - half + 1)
+}
+
+/// Whether a stop has ended the call: its budget after the stop is spent.
+/// (`None` when stops are not the call's to watch, or none came.)
+pub(crate) fn stopped(policy: &RetryPolicy, since_stop_ms: Option<u64>) -> bool {
+    matches!((policy.after_stop_ms, since_stop_ms), (Some(budget), Some(since)) if since >= budget)
 }
 
 /// `Retry-After` as delay-seconds. (The HTTP-date form is not used by IBM
@@ -147,9 +217,17 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    const P: Policy = Policy {
-        retries: 3,
+    /// The job's old defaults: 3 retries, 500 ms, a 30 s cap.
+    const P: RetryPolicy = RetryPolicy {
+        statuses: RetryStatuses::ServerErrors,
+        methods: Repeatable::Any,
+        retries: Some(3),
+        window_ms: 600_000,
         base_ms: 500,
+        max_wait_ms: 30_000,
+        max_total_wait_ms: Some(120_000),
+        after_stop_ms: Some(0),
+        last_try_at_window_end: false,
     };
 
     fn at(attempt: u32) -> Progress {
@@ -159,42 +237,70 @@ mod tests {
         }
     }
 
-    #[test]
-    fn only_2xx_is_success() {
-        for s in [200, 201, 204, 299] {
-            assert_eq!(decide(P, at(0), Ended::Status(s), None, 0), Next::Done, "{s}");
-        }
-        for s in [300, 301, 302, 304, 307, 308, 399] {
-            assert_eq!(decide(P, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
-            assert!(is_redirect(s) && !is_success(s));
-        }
-        assert!(!is_success(199) && !is_redirect(400));
+    fn get(policy: &RetryPolicy, p: Progress, o: Ended, ra: Option<u64>, r: u64) -> Next {
+        decide(policy, Method::Get, p, o, ra, r)
     }
 
     #[test]
-    fn what_is_retried() {
+    fn only_2xx_is_success() {
+        for s in [200, 201, 204, 299] {
+            assert_eq!(get(&P, at(0), Ended::Status(s), None, 0), Next::Done, "{s}");
+        }
+        for s in [199, 300, 301, 302, 304, 307, 308, 399, 400] {
+            assert_eq!(get(&P, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
+        }
+    }
+
+    #[test]
+    fn what_each_policy_retries() {
+        let tool = RetryPolicy {
+            statuses: RetryStatuses::Unavailable,
+            ..P
+        };
         for s in [400, 401, 403, 404, 409] {
-            assert_eq!(decide(P, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
+            assert_eq!(get(&P, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
         }
-        for o in [
-            Ended::Unsent,
-            Ended::NoReply,
-            Ended::Status(429),
-            Ended::Status(500),
-            Ended::Status(503),
+        for o in [Ended::Unsent, Ended::NoReply, Ended::Status(429), Ended::Status(503)] {
+            for policy in [&P, &tool] {
+                assert!(matches!(get(policy, at(0), o, None, 0), Next::RetryAfterMs(_)), "{o:?}");
+                assert_eq!(get(policy, at(3), o, None, 0), Next::GiveUp, "{o:?}: count spent");
+            }
+        }
+        for s in [500, 502, 504, 599] {
+            assert!(matches!(
+                get(&P, at(0), Ended::Status(s), None, 0),
+                Next::RetryAfterMs(_)
+            ));
+            assert_eq!(get(&tool, at(0), Ended::Status(s), None, 0), Next::GiveUp, "{s}");
+        }
+        // A body over the cap is a malformed reply: never repeated.
+        assert_eq!(get(&P, at(0), Ended::TooLarge, None, 0), Next::GiveUp);
+    }
+
+    #[test]
+    fn methods_are_repeated_only_as_the_policy_allows() {
+        use Method::*;
+        let with = |methods| RetryPolicy { methods, ..P };
+        for m in [Get, Head, Put, Delete] {
+            assert!(Repeatable::Idempotent.allows(m), "{m:?}");
+        }
+        for (m, scope, yes) in [
+            (Post, Repeatable::Idempotent, false),
+            (Patch, Repeatable::Idempotent, false),
+            (Post, Repeatable::AlsoPost, true),
+            (Patch, Repeatable::AlsoPost, false),
+            (Patch, Repeatable::Any, true),
         ] {
-            assert!(matches!(decide(P, at(0), o, None, 0), Next::RetryAfterMs(_)));
-            assert_eq!(decide(P, at(3), o, None, 0), Next::GiveUp);
+            let next = decide(&with(scope), m, at(0), Ended::Unsent, None, 0);
+            assert_eq!(matches!(next, Next::RetryAfterMs(_)), yes, "{m:?} {scope:?}");
         }
-        assert!(Ended::NoReply.may_have_arrived());
-        assert!(!Ended::Unsent.may_have_arrived() && !Ended::Status(500).may_have_arrived());
     }
 
     #[test]
     fn backoff_doubles_with_jitter_in_upper_half() {
         for (attempt, lo, hi) in [(0, 250, 500), (1, 500, 1000), (2, 1000, 2000)] {
             for r in [0, 1, 7, 499, 12345, u64::MAX] {
-                let Next::RetryAfterMs(d) = decide(P, at(attempt), Ended::Unsent, None, r) else {
+                let Next::RetryAfterMs(d) = get(&P, at(attempt), Ended::Unsent, None, r) else {
                     panic!()
                 };
                 assert!((lo..=hi).contains(&d), "{attempt} {r} {d}");
@@ -204,49 +310,38 @@ mod tests {
 
     #[test]
     fn every_wait_and_the_whole_sequence_are_capped() {
-        let p = Policy {
-            retries: 20,
+        let p = RetryPolicy {
+            retries: Some(20),
             base_ms: 60_000,
+            ..P
         };
-        let mut waited = 0;
-        let mut attempt = 0;
-        loop {
-            let prog = Progress {
+        let (mut waited, mut attempt) = (0, 0);
+        while let Next::RetryAfterMs(d) = get(
+            &p,
+            Progress {
                 attempt,
                 waited_ms: waited,
                 ..Progress::default()
-            };
-            match decide(p, prog, Ended::Status(503), None, u64::MAX) {
-                Next::RetryAfterMs(d) => {
-                    assert!(d <= MAX_BACKOFF_MS, "{d}");
-                    waited += d;
-                    attempt += 1;
-                }
-                v => {
-                    assert_eq!(v, Next::GiveUp);
-                    break;
-                }
-            }
+            },
+            Ended::Status(503),
+            None,
+            u64::MAX,
+        ) {
+            assert!(d <= p.max_wait_ms, "{d}");
+            waited += d;
+            attempt += 1;
         }
-        assert!(waited <= MAX_TOTAL_WAIT_MS, "{waited}");
-        assert!(attempt >= 4, "{attempt}");
-        // Retry-After is a floor, capped, and counts against the total too.
-        let prog = Progress {
+        assert!(waited <= 120_000 && attempt >= 4, "{waited} {attempt}");
+        // Retry-After is a floor, capped at 60 s, and counts against the total too.
+        let late = Progress {
             attempt: 1,
             waited_ms: 100_000,
             ..Progress::default()
         };
-        assert_eq!(decide(p, prog, Ended::Status(429), Some(60), 0), Next::GiveUp);
-    }
-
-    #[test]
-    fn retry_after_is_a_floor_capped_at_60s() {
+        assert_eq!(get(&p, late, Ended::Status(429), Some(60), 0), Next::GiveUp);
+        assert_eq!(get(&P, at(0), Ended::Status(429), Some(2), 0), Next::RetryAfterMs(2000));
         assert_eq!(
-            decide(P, at(0), Ended::Status(429), Some(2), 0),
-            Next::RetryAfterMs(2000)
-        );
-        assert_eq!(
-            decide(P, at(0), Ended::Status(429), Some(3600), 0),
+            get(&P, at(0), Ended::Status(429), Some(99_999), 0),
             Next::RetryAfterMs(60_000)
         );
         assert_eq!(parse_retry_after(" 7 "), Some(7));
@@ -254,30 +349,116 @@ mod tests {
     }
 
     #[test]
+    fn the_window_alone_decides_without_a_count() {
+        let p = RetryPolicy {
+            retries: None,
+            window_ms: 60_000,
+            max_wait_ms: 5_000,
+            max_total_wait_ms: None,
+            last_try_at_window_end: true,
+            ..P
+        };
+        // Attempts keep coming, each wait capped, the last at the window's
+        // end.
+        let (mut elapsed, mut attempt) = (0u64, 0u32);
+        while let Next::RetryAfterMs(d) = get(
+            &p,
+            Progress {
+                attempt,
+                elapsed_ms: elapsed,
+                ..Progress::default()
+            },
+            Ended::Status(503),
+            None,
+            u64::MAX,
+        ) {
+            assert!(d <= 5_000);
+            elapsed += d + 100; // the attempt itself
+            attempt += 1;
+        }
+        assert!(
+            (60_000..60_000 + 100 * u64::from(attempt)).contains(&elapsed),
+            "{elapsed}"
+        );
+        assert!(attempt > 10, "{attempt}");
+        // A backoff past the window ends with it, for a last try; a
+        // Retry-After is honoured even past it (credhook http: no last try,
+        // its window leaves that try no time).
+        let late = Progress {
+            attempt: 12,
+            elapsed_ms: 58_000,
+            ..Progress::default()
+        };
+        assert_eq!(
+            get(&p, late, Ended::Status(503), None, u64::MAX),
+            Next::RetryAfterMs(2_000)
+        );
+        assert_eq!(
+            get(&p, late, Ended::Status(429), Some(30), 0),
+            Next::RetryAfterMs(30_000)
+        );
+        assert_eq!(get(&p, late, Ended::Status(429), Some(1), 0), Next::RetryAfterMs(2_000));
+        let first = get(&p, at(0), Ended::Status(429), Some(99_999), 0);
+        assert_eq!(
+            first,
+            Next::RetryAfterMs(60_000),
+            "Retry-After: 99999 waits 60 s, then a last try"
+        );
+        let strict = RetryPolicy {
+            last_try_at_window_end: false,
+            ..p
+        };
+        assert_eq!(get(&strict, late, Ended::Status(429), Some(30), 0), Next::GiveUp);
+        let spent = Progress {
+            elapsed_ms: 60_000,
+            ..Progress::default()
+        };
+        assert_eq!(get(&p, spent, Ended::Status(503), None, 0), Next::GiveUp);
+        // A count, when set, ends it first.
+        let counted = RetryPolicy { retries: Some(2), ..p };
+        assert_eq!(get(&counted, at(2), Ended::NoReply, None, 0), Next::GiveUp);
+        // A window of 0: one attempt.
+        let none = RetryPolicy { window_ms: 0, ..p };
+        assert_eq!(get(&none, at(0), Ended::NoReply, None, 0), Next::GiveUp);
+    }
+
+    #[test]
     fn a_stop_ends_retries_except_the_reports_within_its_budget() {
-        let stopped = |reports, since| Progress {
-            attempt: 0,
-            waited_ms: 0,
+        let stopped_at = |since| Progress {
             since_stop_ms: Some(since),
-            reports,
+            ..Progress::default()
+        };
+        let report = RetryPolicy {
+            after_stop_ms: Some(REPORT_AFTER_STOP_MS),
+            ..P
         };
         // Other calls: no retry after a stop.
-        assert_eq!(decide(P, stopped(false, 0), Ended::Unsent, None, 0), Next::GiveUp);
-        // The task update keeps its backoff and Retry-After (no back-to-back
+        assert_eq!(get(&P, stopped_at(0), Ended::Unsent, None, 0), Next::GiveUp);
+        assert!(stopped(&P, Some(0)) && !stopped(&P, None));
+        // The report keeps its backoff and Retry-After (no back-to-back
         // retries), within its budget.
         assert_eq!(
-            decide(P, stopped(true, 0), Ended::Status(503), None, 0),
+            get(&report, stopped_at(0), Ended::Status(503), None, 0),
             Next::RetryAfterMs(250)
         );
         assert_eq!(
-            decide(P, stopped(true, 1000), Ended::Status(429), Some(2), 0),
+            get(&report, stopped_at(1000), Ended::Status(429), Some(2), 0),
             Next::RetryAfterMs(2000)
         );
         assert_eq!(
-            decide(P, stopped(true, 9000), Ended::Status(429), Some(2), 0),
+            get(&report, stopped_at(9000), Ended::Status(429), Some(2), 0),
             Next::GiveUp
         );
-        assert_eq!(stop_budget_ms(false), 0);
-        assert_eq!(stop_budget_ms(true), REPORT_AFTER_STOP_MS);
+        assert!(!stopped(&report, Some(9_999)) && stopped(&report, Some(10_000)));
+        // A call that does not watch stops ignores them.
+        let tool = RetryPolicy {
+            after_stop_ms: None,
+            ..P
+        };
+        assert!(matches!(
+            get(&tool, stopped_at(99_000), Ended::Unsent, None, 0),
+            Next::RetryAfterMs(_)
+        ));
+        assert!(!stopped(&tool, Some(99_000)));
     }
 }

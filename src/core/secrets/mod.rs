@@ -2,7 +2,9 @@
 //! secrets credhook reads for the hook (referenced inputs, the previous
 //! version).
 
+pub(crate) mod classify;
 pub(crate) mod previous;
 pub(crate) mod referenced;
 pub(crate) mod registry;
 pub(crate) mod secret;
+pub(crate) mod views;

@@ -10,6 +10,7 @@
 
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::Secret;
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -35,11 +36,25 @@ pub(crate) struct Previous {
     /// Empty: `CREDHOOK_PREVIOUS=none`.
     pub(crate) fields: Vec<PreviousVar>,
     /// Members that could not become a variable (a name outside
-    /// `[A-Za-z0-9_]`, or the same name in another letter case), for a warning.
+    /// `[A-Za-z0-9_]`, or the same name in another letter case), for a
+    /// warning: the first [`SKIPPED_SHOWN`] names, and how many more.
     pub(crate) skipped: Vec<String>,
+    pub(crate) skipped_more: usize,
 }
 
+/// Most skipped names a warning shows: a reply with thousands of them must
+/// not make one log line of megabytes.
+const SKIPPED_SHOWN: usize = 10;
+
 impl Previous {
+    /// The skipped names for the warning, with how many more there were.
+    pub(crate) fn skipped_shown(&self) -> String {
+        match self.skipped_more {
+            0 => self.skipped.join(", "),
+            more => format!("{}, and {more} more", self.skipped.join(", ")),
+        }
+    }
+
     /// The `CREDHOOK_PREVIOUS` value.
     pub(crate) fn status(&self) -> &'static str {
         if self.fields.is_empty() { "none" } else { "present" }
@@ -93,6 +108,9 @@ pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, PreviousError> {
         Some(_) => return Err(PreviousError::NotAnObject),
     };
     let mut p = Previous::default();
+    // The names seen, for the same name in another letter case: a set, so
+    // that a reply with many members costs n log n, not n².
+    let mut seen = BTreeSet::new();
     for (name, value) in members {
         let (value, secret) = match value {
             Value::Null => continue,
@@ -102,8 +120,12 @@ pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, PreviousError> {
         };
         let var = format!("{FIELD_PREFIX}{}", name.to_ascii_uppercase());
         let usable = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !usable || p.fields.iter().any(|f| f.var == var) {
-            p.skipped.push(shown(name));
+        if !usable || !seen.insert(var.clone()) {
+            if p.skipped.len() < SKIPPED_SHOWN {
+                p.skipped.push(shown(name));
+            } else {
+                p.skipped_more += 1;
+            }
             continue;
         }
         p.fields.push(PreviousVar { var, value, secret });
@@ -165,6 +187,27 @@ mod tests {
         assert_eq!(p.fields.len(), 1);
         assert_eq!(p.fields[0].var, "CREDHOOK_PREVIOUS_OK");
         assert_eq!(p.skipped, ["a-b", "OK", ""]);
+        assert_eq!(p.skipped_shown(), "a-b, OK, ");
+    }
+
+    #[test]
+    fn many_members_each_once_and_few_skipped_names_shown() {
+        // Many members (a set finds each case twin, not a scan per member),
+        // and many bad names: ten are named, the rest counted.
+        let mut reply = String::from(r#"{"credentials_content":{"#);
+        for i in 0..50_000 {
+            reply.push_str(&format!(r#""f{i}":{i},"bad-{i}":"x","#));
+        }
+        reply.push_str(r#""F7":"twin"}}"#);
+        let p = from_reply(reply.as_bytes()).unwrap();
+        assert_eq!(p.fields.len(), 50_000);
+        assert_eq!(p.skipped.len(), 10);
+        assert_eq!(p.skipped_more, 50_000 - 10 + 1);
+        let shown = p.skipped_shown();
+        assert!(
+            shown.starts_with("bad-0, bad-1,") && shown.ends_with(", and 49991 more"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -28,6 +28,22 @@ fn fields_of(secret_type: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// Every variable suffix a secret type may give (`PAYLOAD`, `PASSWORD`, …).
+pub(crate) fn field_suffixes() -> impl Iterator<Item = &'static str> {
+    [
+        "arbitrary",
+        "username_password",
+        "iam_credentials",
+        "imported_cert",
+        "kv",
+        "custom_credentials",
+        "service_credentials",
+    ]
+    .into_iter()
+    .flat_map(fields_of)
+    .map(|(_, suffix)| *suffix)
+}
+
 /// The variables for input `SMIN_<name>` from a `GET /api/v2/secrets/{id}`
 /// reply: `SMIN_<NAME>_TYPE` and the type's fields. Strings are passed intact
 /// (certificates keep their newlines); objects as compact JSON.

@@ -1,12 +1,19 @@
 //! The secret registry: every secret value credhook has seen, and masking
 //! text with it.
 //!
-//! A value is registered the moment it is read, before anything is decided
-//! about it: the API key and the CR token when read, each IAM token when
-//! received, every field of a referenced secret and every string or number
-//! inside its JSON, and every value the hook writes to its output channel,
-//! whether or not that output turns out to be valid. Whatever credhook logs
-//! or sends as a task description is masked with all of them.
+//! What is registered, and when, is decided by the classification
+//! ([`crate::core::secrets::classify`]): the API key and the CR token when
+//! read, each IAM token when received, the secret fields of a referenced
+//! secret, the previous version's fields, and every value the hook writes to
+//! its output channel (valid or not) apart from declared-public outputs.
+//! Whatever credhook logs or sends as a task description is masked with all
+//! of them.
+//!
+//! A text is masked by finding known secrets in the text itself and in its
+//! decoded views ([`crate::core::secrets::views`]: JSON escapes, shell
+//! quoting, percent-encoding), and masking the part of the text each match
+//! came from. Base64 is not a view: each secret's base64 forms are
+//! registered instead ([`base64_forms`]).
 //!
 //! Exempt: values shorter than [`MIN_CHARS`] (they would turn ordinary text
 //! into noise), and output values the schema types as integer or boolean
@@ -16,6 +23,7 @@ use crate::core::job::inputs::{parse_boolean, parse_integer};
 use crate::core::job::schema::Kind;
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::Secret;
+use crate::core::secrets::views::{self, View};
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -30,20 +38,24 @@ pub(crate) const MIN_CHARS: usize = 4;
 pub(crate) const WITHHELD: &str = "[REDACTED: text withheld, too costly to check for secrets]";
 
 /// What masking a text may cost, in comparisons (each also charged one
-/// unit per 8 bytes it compares): per byte of text, this many per level of
-/// the binary search, plus a fixed allowance. Ordinary text needs about one
-/// comparison per level and byte.
+/// unit per 8 bytes it compares) and bytes decoded: per byte of text and of
+/// each view, this many per level of the binary search, plus a fixed
+/// allowance. Ordinary text needs about one comparison per byte.
 const COST_PER_LEVEL_AND_BYTE: usize = 8;
 const COST_FIXED: usize = 4096;
 
 /// The known secrets. Registering only appends; before a text is masked
 /// they are sorted by their bytes (once per batch of registrations), so that
-/// the longest one starting at any position is found by binary search.
+/// the longest one starting at any position is found by binary search, and
+/// a filter of their first four bytes lets most positions skip the search.
 #[derive(Default)]
 pub(crate) struct Registry {
     secrets: Vec<Secret>,
     sorted: bool,
     longest: usize,
+    /// One bit per hash of a secret's first four bytes (every secret has at
+    /// least four).
+    starts: Vec<u64>,
 }
 
 impl Registry {
@@ -52,20 +64,39 @@ impl Registry {
             secrets: Vec::new(),
             sorted: true,
             longest: 0,
+            starts: Vec::new(),
         }
     }
 
-    /// Registers a secret value, and the forms in which it may be printed:
-    /// trimmed, as JSON encoders escape it ([`printed_forms`]), as a shell
-    /// quotes it (`set -x`, `printf %q`), and each run of it between
-    /// replacement characters (a value read from invalid UTF-8). A multi-line value (a certificate, a key)
-    /// also registers each of its lines; a JSON object or array, every
-    /// string and number inside it, at any depth.
+    /// Registers a secret value ([`Registry::register_text`]) and, when it is
+    /// a JSON object or array, every string and number inside it, at any
+    /// depth.
     pub(crate) fn register(&mut self, value: &str) {
+        self.register_text(value);
+        let t = value.trim_start();
+        if (t.starts_with('{') || t.starts_with('['))
+            && let Ok(v) = json::parse(value.as_bytes())
+        {
+            self.register_json(&v);
+        }
+    }
+
+    /// Registers a secret value as text: itself, trimmed, its base64 forms,
+    /// each line of a multi-line value (a certificate, a key), and each run
+    /// of it between replacement characters (a value read from invalid
+    /// UTF-8). How it may be printed otherwise (escaped, quoted,
+    /// percent-encoded) is left to the views.
+    pub(crate) fn register_text(&mut self, value: &str) {
         self.insert(value);
-        self.insert(value.trim());
-        for form in printed_forms(value) {
+        let trimmed = value.trim();
+        self.insert(trimmed);
+        for form in base64_forms(value.as_bytes()) {
             self.insert(&form);
+        }
+        if trimmed.len() != value.len() {
+            for form in base64_forms(trimmed.as_bytes()) {
+                self.insert(&form);
+            }
         }
         if value.contains('\u{FFFD}') {
             for piece in value.split('\u{FFFD}') {
@@ -78,12 +109,6 @@ impl Registry {
                 self.insert(line.trim_end_matches('\r'));
                 self.insert(line.trim());
             }
-        }
-        let t = value.trim_start();
-        if (t.starts_with('{') || t.starts_with('['))
-            && let Ok(v) = json::parse(value.as_bytes())
-        {
-            self.register_json(&v);
         }
     }
 
@@ -124,18 +149,38 @@ impl Registry {
     }
 
     fn prepare(&mut self) {
-        if !self.sorted {
-            self.secrets
-                .sort_unstable_by(|a, b| a.expose().as_bytes().cmp(b.expose().as_bytes()));
-            // Dropped duplicates are zeroized like any Secret.
-            self.secrets.dedup();
-            self.sorted = true;
+        if self.sorted {
+            return;
         }
+        self.secrets
+            .sort_unstable_by(|a, b| a.expose().as_bytes().cmp(b.expose().as_bytes()));
+        // Dropped duplicates are zeroized like any Secret.
+        self.secrets.dedup();
+        self.sorted = true;
+        let bits = (self.secrets.len() * 32).next_power_of_two().clamp(1 << 12, 1 << 22);
+        self.starts = vec![0u64; bits / 64];
+        for s in &self.secrets {
+            let h = start_hash(s.expose().as_bytes(), bits);
+            self.starts[h / 64] |= 1 << (h % 64);
+        }
+    }
+
+    /// Whether some known secret may start with the first four bytes of `text`.
+    fn may_start(&self, text: &[u8]) -> bool {
+        if text.len() < 4 || self.starts.is_empty() {
+            return false;
+        }
+        let h = start_hash(text, self.starts.len() * 64);
+        self.starts[h / 64] & (1 << (h % 64)) != 0
     }
 
     /// The length of the longest known secret that `text` starts with;
     /// `cost` counts the comparisons made and the bytes they compared.
     fn longest_at(&self, text: &[u8], cost: &mut usize) -> Option<usize> {
+        *cost += 1;
+        if !self.may_start(text) {
+            return None;
+        }
         let mut probe = &text[..text.len().min(self.longest)];
         loop {
             if probe.len() < MIN_CHARS {
@@ -170,7 +215,8 @@ impl Registry {
     }
 
     /// `text` with every occurrence of every known secret replaced by
-    /// [`MASK`]. Overlapping occurrences are masked as one.
+    /// [`MASK`], in the text and in each of its decoded views. Overlapping
+    /// occurrences are masked as one.
     pub(crate) fn mask(&mut self, text: &str) -> String {
         self.prepare();
         self.mask_inner(text, false)
@@ -188,110 +234,176 @@ impl Registry {
             return String::from(text);
         }
         let bytes = text.as_bytes();
-        // covered[i]: byte i is part of some occurrence. Every occurrence
-        // starts at some character, where the longest match covers it.
-        let mut covered = vec![false; bytes.len()];
-        let mut reach = 0usize;
         let levels = (usize::BITS - self.secrets.len().leading_zeros()) as usize + 1;
-        let budget = COST_PER_LEVEL_AND_BYTE * levels * bytes.len() + COST_FIXED;
-        let mut steps = 0usize;
-        for (i, _) in text.char_indices() {
-            if steps > budget {
+        let per_byte = COST_PER_LEVEL_AND_BYTE * levels;
+        let mut cost = 0usize;
+        let views = views::views(bytes, &mut cost);
+        let scanned = bytes.len() + views.iter().map(|v| v.bytes.len()).sum::<usize>();
+        let budget = per_byte * scanned + COST_FIXED * (1 + views.len());
+        // covered[i]: byte i of the text is part of some occurrence.
+        let mut covered = vec![false; bytes.len()];
+        let runs = self.find(bytes, cut, &mut cost, budget);
+        let Some(runs) = runs else {
+            return String::from(WITHHELD);
+        };
+        for (a, b) in runs {
+            covered[a..b].iter_mut().for_each(|c| *c = true);
+        }
+        for (n, view) in views.iter().enumerate() {
+            let Some(runs) = self.find(&view.bytes, cut, &mut cost, budget) else {
                 return String::from(WITHHELD);
+            };
+            for (a, b) in runs {
+                let (a, b) = to_text(&views, n, a, b);
+                covered[a..b].iter_mut().for_each(|c| *c = true);
             }
-            if let Some(n) = self.longest_at(&bytes[i..], &mut steps) {
+        }
+        render(text, &mut covered)
+    }
+
+    /// The runs of `s` that known secrets cover (merged, in order; with
+    /// `cut`, a tail that starts a secret too), or None once `cost` passes
+    /// `budget`. A secret starts at a character: continuation bytes are
+    /// skipped.
+    fn find(&self, s: &[u8], cut: bool, cost: &mut usize, budget: usize) -> Option<Vec<(usize, usize)>> {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        let mut reach = 0usize;
+        for i in 0..s.len() {
+            if s[i] & 0xC0 == 0x80 {
+                continue;
+            }
+            if *cost > budget {
+                return None;
+            }
+            if let Some(n) = self.longest_at(&s[i..], cost) {
+                if i >= reach {
+                    if reach > start {
+                        runs.push((start, reach));
+                    }
+                    start = i;
+                }
                 reach = reach.max(i + n);
             }
-            if i < reach {
-                let end = next_boundary(text, i);
-                covered[i..end].iter_mut().for_each(|c| *c = true);
-            }
+        }
+        if reach > start {
+            runs.push((start, reach));
         }
         if cut {
-            let from = bytes.len().saturating_sub(self.longest);
-            if let Some(j) = (from..bytes.len())
-                .filter(|j| text.is_char_boundary(*j))
-                .find(|j| self.is_prefix_of_one(&bytes[*j..]))
+            let from = s.len().saturating_sub(self.longest);
+            if let Some(j) = (from..s.len())
+                .filter(|j| s[*j] & 0xC0 != 0x80)
+                .find(|j| self.is_prefix_of_one(&s[*j..]))
             {
-                covered[j..].iter_mut().for_each(|c| *c = true);
+                runs.push((j, s.len()));
             }
         }
-        let mut out = String::with_capacity(text.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let start = i;
-            if covered[i] {
-                while i < bytes.len() && covered[i] {
-                    i += 1;
-                }
-                out.push_str(MASK);
-            } else {
-                while i < bytes.len() && !covered[i] {
-                    i += 1;
-                }
-                out.push_str(&text[start..i]);
-            }
-        }
-        out
+        Some(runs)
     }
 }
 
-/// The forms other than itself in which `value` is commonly printed: as
-/// JSON encoders escape it (credhook's own and jq's minimal escaping, `\/`
-/// as PHP and some servers write, `\u00e9` for non-ASCII as Python's
-/// `json.dumps` and `jq -a` write, `\u003c` for `<>&'` as Go's HTML-safe
-/// encoder writes; lower- and upper-case hex), and as a shell quotes it
-/// (`set -x`: `'it'\''s'`; `printf %q`: backslashes before specials).
-fn printed_forms(value: &str) -> Vec<String> {
+/// Bytes `a..b` of view `n` as a span of the text: through each view's map
+/// to its parent, then widened to whole characters.
+fn to_text(views: &[View], n: usize, a: usize, b: usize) -> (usize, usize) {
+    let (mut a, mut b) = (a, b);
+    let mut at = Some(n);
+    while let Some(i) = at {
+        (a, b) = views[i].to_source(a, b);
+        at = views[i].parent;
+    }
+    (a, b)
+}
+
+/// `text` with each covered run of bytes (widened to whole characters)
+/// replaced by one [`MASK`].
+fn render(text: &str, covered: &mut [bool]) -> String {
+    let bytes = text.as_bytes();
+    // A run that starts or ends inside a character takes all of it.
+    for i in 1..bytes.len() {
+        if !text.is_char_boundary(i) && covered[i] != covered[i - 1] {
+            let (mut a, mut b) = (i, i);
+            while !text.is_char_boundary(a) {
+                a -= 1;
+            }
+            while !text.is_char_boundary(b) {
+                b += 1;
+            }
+            covered[a..b].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        if covered[i] {
+            while i < bytes.len() && covered[i] {
+                i += 1;
+            }
+            out.push_str(MASK);
+        } else {
+            while i < bytes.len() && !covered[i] {
+                i += 1;
+            }
+            out.push_str(&text[start..i]);
+        }
+    }
+    out
+}
+
+/// A hash of the first four bytes of `s` (at least four), below `bits`
+/// (a power of two).
+fn start_hash(s: &[u8], bits: usize) -> usize {
+    let k = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    (k.wrapping_mul(0x9E37_79B1) >> (32 - bits.trailing_zeros())) as usize
+}
+
+const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// The base64 forms of `value`, standard and URL-safe: alone (unpadded; the
+/// padding is not secret), and inside a longer base64 string at each of the
+/// three alignments, as the characters that only its own bytes determine
+/// (`Authorization: Basic` of `user:password` holds the password so).
+pub(crate) fn base64_forms(value: &[u8]) -> Vec<String> {
     let mut forms = Vec::new();
-    let mut minimal = String::new();
-    json::write_string(&mut minimal, value);
-    let minimal = String::from(&minimal[1..minimal.len() - 1]);
-    if value.contains('/') {
-        forms.push(minimal.replace('/', "\\/"));
+    if value.is_empty() {
+        return forms;
     }
-    let needs_unicode = value
-        .chars()
-        .any(|c| !c.is_ascii() || matches!(c, '<' | '>' | '&' | '\''));
-    if needs_unicode {
-        for html in [false, true] {
-            for upper in [false, true] {
-                let mut out = String::new();
-                for c in minimal.chars() {
-                    let escape = !c.is_ascii() || (html && matches!(c, '<' | '>' | '&' | '\''));
-                    if !escape {
-                        out.push(c);
-                        continue;
-                    }
-                    let mut units = [0u16; 2];
-                    for u in c.encode_utf16(&mut units) {
-                        let _ = if upper {
-                            core::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04X}", u))
-                        } else {
-                            core::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", u))
-                        };
-                    }
-                }
-                forms.push(out);
-            }
+    for alphabet in [STANDARD, URL_SAFE] {
+        forms.push(base64(value, 0, alphabet, true));
+        for skip in 0..3 {
+            forms.push(base64(value, skip, alphabet, false));
         }
     }
-    forms.push(minimal);
-    if value.contains('\'') {
-        forms.push(value.replace('\'', "'\\''"));
-    }
-    if value.chars().any(|c| " \t\\'\"$`!&|;<>(){}[]*?~#".contains(c)) {
-        let mut q = String::new();
-        for c in value.chars() {
-            if " \t\\'\"$`!&|;<>(){}[]*?~#".contains(c) {
-                q.push('\\');
-            }
-            q.push(c);
-        }
-        forms.push(q);
-    }
-    forms.retain(|f| f != value);
+    forms.sort_unstable();
+    forms.dedup();
     forms
+}
+
+/// The base64 characters of `value` placed after `skip` (0..3) bytes of
+/// other data: only those its bytes alone determine, unless `whole` (then
+/// `skip` is 0 and the last, zero-padded character is included).
+fn base64(value: &[u8], skip: usize, alphabet: &[u8; 64], whole: bool) -> String {
+    let bits = 8 * (skip + value.len());
+    let first = (8 * skip).div_ceil(6);
+    let end = if whole { bits.div_ceil(6) } else { bits / 6 };
+    // Each group of three bytes (the first holding `skip` zero bytes) is
+    // four characters; the last group is zero-padded.
+    let byte = |k: usize| {
+        if k < skip {
+            0
+        } else {
+            value.get(k - skip).copied().unwrap_or(0)
+        }
+    };
+    let mut out = String::with_capacity(end.saturating_sub(first));
+    for c in first..end {
+        let g = c / 4 * 3;
+        let n = u32::from(byte(g)) << 16 | u32::from(byte(g + 1)) << 8 | u32::from(byte(g + 2));
+        let v = n >> (18 - 6 * (c % 4)) & 63;
+        out.push(alphabet[v as usize] as char);
+    }
+    out
 }
 
 /// `a` against `b`, and the length of their common prefix; charges `cost`
@@ -304,14 +416,6 @@ fn compare(a: &[u8], b: &[u8], cost: &mut usize) -> (core::cmp::Ordering, usize)
         _ => a.len().cmp(&b.len()),
     };
     (order, common)
-}
-
-fn next_boundary(text: &str, i: usize) -> usize {
-    let mut j = i + 1;
-    while j < text.len() && !text.is_char_boundary(j) {
-        j += 1;
-    }
-    j
 }
 
 #[cfg(test)]
@@ -410,6 +514,80 @@ mod tests {
         r.register("Gen3ratedPassw0rd");
         assert_eq!(r.mask_cut("the password is Gen3rat"), "the password is [REDACTED]");
         assert_eq!(r.mask("the password is Gen3rat"), "the password is Gen3rat");
+    }
+
+    #[test]
+    fn base64_forms_at_every_alignment() {
+        // base64("hunter2-pw") and inside "u:hunter2-pw", "ab:hunter2-pw".
+        let forms = base64_forms(b"hunter2-pw");
+        assert!(forms.iter().any(|f| f == "aHVudGVyMi1wdw"), "{forms:?}");
+        let mut r = Registry::default();
+        r.register("hunter2-Passw0rd");
+        for user in ["u", "us", "usr", "user-name"] {
+            let basic = encode(&alloc::format!("{user}:hunter2-Passw0rd"));
+            let masked = r.mask(&alloc::format!("Authorization: Basic {basic}"));
+            assert!(masked.contains(MASK), "{user}: {masked}");
+            let (head, tail) = masked.split_once(MASK).unwrap();
+            // What is left either side carries at most a few bits of the password.
+            let left = head.rsplit(' ').next().unwrap().len() + tail.trim_end_matches('=').len();
+            assert!(left <= encode(user).len() + 3, "{user}: {masked}");
+        }
+        // URL-safe, and alone.
+        let mut r = Registry::default();
+        r.register("a?b>c~d?e>f~");
+        assert_eq!(r.mask("YT9iPmN-ZD9lPmZ-"), MASK);
+        assert_eq!(r.mask("x YT9iPmN+ZD9lPmZ+ y"), "x [REDACTED] y");
+    }
+
+    /// Standard base64 with padding, for the tests.
+    fn encode(s: &str) -> String {
+        let mut out = base64(s.as_bytes(), 0, STANDARD, true);
+        while !out.len().is_multiple_of(4) {
+            out.push('=');
+        }
+        out
+    }
+
+    #[test]
+    fn secrets_found_in_views_mask_their_source() {
+        let mut r = Registry::default();
+        r.register("Go&'é-Passw0rd");
+        r.register("ab\"cd\\ef/gh");
+        for (printed, want) in [
+            // Go's encoding/json: only <>& escaped; Python's ensure_ascii: é.
+            (r#"{"pw":"Go\u0026'é-Passw0rd"}"#, r#"{"pw":"[REDACTED]"}"#),
+            (r#"{"pw":"Go&'\u00e9-Passw0rd"}"#, r#"{"pw":"[REDACTED]"}"#),
+            // PHP: \/ and \u00e9 together.
+            (r#""ab\"cd\\ef\/gh""#, r#""[REDACTED]""#),
+            // ash's set -x, bash's printf %q, a URL.
+            (r#"+ echo 'Go&'"'"'é-Passw0rd'"#, "+ echo '[REDACTED]'"),
+            (r"Go\&\'é-Passw0rd", MASK),
+            ("?pw=Go%26%27%C3%A9-Passw0rd&x=1", "?pw=[REDACTED]&x=1"),
+            // jq -a's JSON inside a set -x line.
+            (
+                r#"+ curl -d '{"pw":"Go&'\''\u00e9-Passw0rd"}'"#,
+                r#"+ curl -d '{"pw":"[REDACTED]"}'"#,
+            ),
+        ] {
+            assert_eq!(r.mask(printed), want, "{printed}");
+        }
+        // A secret that is itself an escape sequence is found as written.
+        r.register(r"\u0041\u0042CD");
+        assert_eq!(r.mask(r"x \u0041\u0042CD y"), "x [REDACTED] y");
+        assert_eq!(r.mask(r#""\\u0041\\u0042CD""#), r#""[REDACTED]""#);
+    }
+
+    #[test]
+    fn crafted_escapes_are_bounded() {
+        let mut r = Registry::default();
+        r.register("some-Secret-value");
+        // Every byte an escape, in every view at once: masked or withheld,
+        // in time linear in the text.
+        let line = r#"\u00e9%41'\"$'\101'"#.repeat(10_000);
+        let m = r.mask(&line);
+        assert!(m == WITHHELD || m.len() <= line.len() + MASK.len(), "{}", m.len());
+        let line = "\\".repeat(200_000);
+        assert_eq!(r.mask(&line), line);
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub(crate) enum WriteError {
     /// A carriage return before a line end or at the end: the reader drops
     /// it (it accepts CRLF line ends), so the value would change.
     CarriageReturn(String),
+    /// A NUL: no environment variable can carry it (an id written so could
+    /// never be given to the hook's delete), and credhook refuses an id
+    /// that holds one.
+    Nul(String),
 }
 
 impl core::fmt::Display for WriteError {
@@ -24,6 +28,10 @@ impl core::fmt::Display for WriteError {
             WriteError::CarriageReturn(n) => write!(
                 f,
                 "the value for `{n}` has a carriage return at a line end, which the hook output protocol cannot carry; strip it (e.g. with `tr -d '\\r'`) or base64-encode the value"
+            ),
+            WriteError::Nul(n) => write!(
+                f,
+                "the value for `{n}` holds a NUL character (\\u0000), which no environment variable can carry; reject the reply or base64-encode the value"
             ),
         }
     }
@@ -42,6 +50,9 @@ pub(crate) fn write(out: &mut SecretBuf, name: &str, value: &str) -> Result<(), 
     }
     if value.ends_with('\r') || value.contains("\r\n") {
         return Err(WriteError::CarriageReturn(String::from(name)));
+    }
+    if value.contains('\0') {
+        return Err(WriteError::Nul(String::from(name)));
     }
     out.push_str(name);
     if !value.contains('\n') {
@@ -123,7 +134,7 @@ mod tests {
             ("b", "-----BEGIN X-----\nAAA\n-----END X-----\n"),
         ]);
         round_trip(&[("a", "tab\there"), ("b", "lone\rcr"), ("c", "  spaces  ")]);
-        round_trip(&[("a", "#hash\n"), ("b", "é😀\u{0}nul")]);
+        round_trip(&[("a", "#hash\n"), ("b", "é😀\u{1}soh")]);
     }
 
     #[test]
@@ -144,6 +155,7 @@ mod tests {
             Err(WriteError::CarriageReturn("a".into()))
         );
         assert_eq!(write(&mut out, "a", "x\r"), Err(WriteError::CarriageReturn("a".into())));
+        assert_eq!(write(&mut out, "id", "x\0y"), Err(WriteError::Nul("id".into())));
         assert_eq!(out.as_str(), "");
     }
 }

@@ -1,0 +1,133 @@
+//! Riding out what IBM says a Secrets Manager failover does: requests may
+//! fail for up to 30 s. With default retry settings (no retry count, a 60 s
+//! window per Secrets Manager call) a run that meets a 30 s outage of the
+//! task update or of a secret read, or 30 s of a gateway's 502s at the task
+//! update, still delivers: exit 0, no rollback. The outages are the
+//! emulator's `--down ENDPOINT=SECONDS[:STATUS]`.
+//!
+//! Each scenario takes over 30 s, so all three start together the first
+//! time any of these tests asks for one (whatever the number of test
+//! threads), and each test waits for its own: ~35 s in all, not 100.
+
+mod support;
+
+use credhook_emulator::{Answer, Endpoint, Outage};
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use support::*;
+
+const SECRET: &str = "5e1f0000-0000-4000-8000-0000000000cc";
+
+/// What a scenario's run did, collected before its world is dropped.
+struct Observed {
+    run: Run,
+    took: Duration,
+    hook_calls: Vec<String>,
+    /// (status, answer) of each call to the endpoint that was down.
+    calls: Vec<(Option<u16>, Answer)>,
+}
+
+/// A create with a `secret_id` input, default retry settings, against an
+/// emulator whose `down` endpoint is out as the `--down` spec says.
+fn ride_out(down: &'static str, endpoint: Endpoint) -> Observed {
+    let outage = Outage::parse(down).expect("a --down spec");
+    let mut w = World::with(|o| o.outages.push(outage));
+    declare_outputs(&mut w);
+    w.emu.add_secret(
+        SECRET,
+        r#"{"secret_type":"username_password","username":"root-user","password":"root-pass-999"}"#,
+    );
+    // Default settings: the test world's quick backoff goes too.
+    w.unset("CREDHOOK_RETRY_BASE_MS")
+        .secret("root-pass-999")
+        .set("SMIN_ADMIN_LOGIN", "type:secret_id, required:true")
+        .set("SM_ADMIN_LOGIN_VALUE", SECRET)
+        .hook(RECORDING_CREATE);
+    let started = Instant::now();
+    let run = w.run_within(Duration::from_secs(120));
+    Observed {
+        took: started.elapsed(),
+        hook_calls: w.hook_calls(),
+        calls: w.emu.calls_to(endpoint).iter().map(|c| (c.status, c.answer)).collect(),
+        run,
+    }
+}
+
+/// The three scenarios, started together on first use.
+fn scenario(i: usize) -> Observed {
+    static ALL: OnceLock<[Mutex<Option<JoinHandle<Observed>>>; 3]> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        [
+            std::thread::spawn(|| ride_out("task=30", Endpoint::Task)),
+            std::thread::spawn(|| ride_out("secret=30", Endpoint::Secret)),
+            std::thread::spawn(|| ride_out("task=30:502", Endpoint::Task)),
+        ]
+        .map(|h| Mutex::new(Some(h)))
+    });
+    let handle = all[i].lock().unwrap().take().expect("each scenario is checked once");
+    handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+}
+
+/// Delivered, no rollback, exit 0; the outage was met for 30 s and retried
+/// through, the last attempt served.
+fn assert_rode_out(o: &Observed, down_status: u16) {
+    let r = &o.run;
+    r.assert_code(0);
+    assert_eq!(r.update().status(), "credentials_created", "\n{r}");
+    assert_eq!(o.hook_calls, ["create "], "the hook ran once, with no rollback\n{r}");
+    assert!(!r.log_has("rolling back"), "\n{r}");
+    let down: Vec<_> = o.calls.iter().filter(|(_, a)| *a == Answer::Down).collect();
+    assert!(down.len() >= 5, "retried through the outage: {:?}\n{r}", o.calls);
+    assert!(down.iter().all(|(s, _)| *s == Some(down_status)), "{:?}", o.calls);
+    assert_eq!(o.calls.last().copied(), Some((Some(200), Answer::Served)));
+    assert!(
+        o.took >= Duration::from_secs(30),
+        "the outage lasted 30 s: {:?}",
+        o.took
+    );
+    // Each wait is at most 5 s: the run ends soon after the outage does.
+    assert!(o.took < Duration::from_secs(45), "{:?}\n{r}", o.took);
+}
+
+#[test]
+fn a_30_s_outage_of_the_task_update_is_ridden_out() {
+    assert_rode_out(&scenario(0), 503);
+}
+
+#[test]
+fn a_30_s_outage_of_a_secret_read_is_ridden_out() {
+    assert_rode_out(&scenario(1), 503);
+}
+
+#[test]
+fn thirty_seconds_of_502s_at_the_task_update_are_ridden_out_and_delivered() {
+    let o = scenario(2);
+    assert_rode_out(&o, 502);
+    // A 502 may have been passed on: had the update failed, it would have
+    // ended unreported, never rolled back. It was delivered.
+    assert!(!o.run.log_has("may have been delivered"), "\n{}", o.run);
+}
+
+/// A `Retry-After` that ends past the window (5 s against a 3 s window) is
+/// still honoured, and the call makes one last try after it, which gets
+/// through: the server's wait costs a delay, not the task.
+#[test]
+fn a_retry_after_past_the_window_is_honoured_then_tried_once_more() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.emu
+        .fault(Endpoint::Task, credhook_emulator::Fault::RetryAfter(429, 5));
+    w.set("CREDHOOK_RETRY_WINDOW", "3").hook(RECORDING_CREATE);
+    let r = w.run_within(Duration::from_secs(30));
+    r.assert_code(0);
+    assert_eq!(r.update().status(), "credentials_created");
+    let at: Vec<Instant> = w.emu.calls_to(Endpoint::Task).iter().map(|c| c.at).collect();
+    assert_eq!(at.len(), 2, "\n{r}");
+    let waited = at[1] - at[0];
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
+        "{waited:?}\n{r}"
+    );
+    assert!(w.hook_calls().iter().all(|c| !c.starts_with("delete")), "\n{r}");
+}
