@@ -46,10 +46,13 @@ if ! command -v x86_64-linux-musl-gcc >/dev/null 2>&1; then
 fi
 
 # The dependency list in the binary: cargo auditable wraps rustc. A pinned
-# version, so that two machines write the same section.
+# version, so that two machines write the same section: another version
+# installed with `cargo install` is replaced (`cargo auditable --version`
+# prints cargo's version, so `cargo install --list` tells which is there).
 auditable_version=0.7.7
-if ! cargo auditable --version >/dev/null 2>&1; then
-    echo "installing cargo-auditable $auditable_version (embeds the dependency list)" >&2
+if ! cargo auditable --version >/dev/null 2>&1 ||
+    ! cargo install --list 2>/dev/null | grep -qx "cargo-auditable v$auditable_version:"; then
+    echo "installing cargo-auditable $auditable_version (embeds the dependency list; ~1 min, from crates.io)" >&2
     cargo install --quiet --locked --version "$auditable_version" cargo-auditable >&2 ||
         { echo "cargo install cargo-auditable failed: the binary needs it for its dependency list" >&2; exit 1; }
 fi
@@ -84,9 +87,14 @@ if ! readelf -S "$bin" | grep -q '\.dep-v0'; then
     exit 1
 fi
 mkdir -p "$out"
-cp "$bin" "$out/$pkg"
-echo "$mode" > "$out/$pkg.mode"
+# Each file replaced by a rename: the old binary may be running (a test, an
+# image.sh try: copying over it fails with "Text file busy"), and no reader
+# (rootfs.sh, another build) may see half a file.
+cp "$bin" "$out/$pkg.tmp.$$"
+mv -f "$out/$pkg.tmp.$$" "$out/$pkg"
+echo "$mode" > "$out/$pkg.mode.tmp.$$"
+mv -f "$out/$pkg.mode.tmp.$$" "$out/$pkg.mode"
 if [ "$mode" = nightly ]; then rustc_v=$(rustc +nightly -V); else rustc_v=$(rustc -V); fi
-SBOM_RUSTC=$rustc_v SBOM_TARGET=$target python3 scripts/sbom.py "$out/$pkg" "$manifest" > "$out/$pkg.cdx.json.tmp"
-mv "$out/$pkg.cdx.json.tmp" "$out/$pkg.cdx.json"
+SBOM_RUSTC=$rustc_v SBOM_TARGET=$target python3 scripts/sbom.py "$out/$pkg" "$manifest" > "$out/$pkg.cdx.json.tmp.$$"
+mv -f "$out/$pkg.cdx.json.tmp.$$" "$out/$pkg.cdx.json"
 echo "target/static/$pkg: $(stat -c %s "$out/$pkg") bytes, static ($mode), sha256 $(sha256sum "$out/$pkg" | cut -d' ' -f1), SBOM $pkg.cdx.json: $("$out/$pkg" --version 2>/dev/null || true)"

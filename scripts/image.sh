@@ -4,7 +4,7 @@
 #
 #   scripts/image.sh build [--with TOOL]... [--tag TAG] [--binary PATH | --no-build] HOOK
 #   scripts/image.sh try [--with TOOL]... [--config job_config.json]
-#                        [--secret NAME=@FILE]... [--env NAME=VALUE]...
+#                        [--secret NAME=@FILE]... [--env NAME[=VALUE]]...
 #                        [--binary PATH | --no-build] HOOK
 #   scripts/image.sh try --image IMAGE [--config …] [--secret …] [--env …]
 #   scripts/image.sh setup
@@ -29,11 +29,15 @@
 #         masked) and exits 0 only when both were reported.
 #           --config  default ./job_config.json, else the one beside HOOK
 #           --secret NAME=@FILE  serves FILE (a secret as GET
-#                     /api/v2/secrets/{id} returns it; an "id" is added when
-#                     it has none) and sets the secret_id input NAME to its id
+#                     /api/v2/secrets/{id} returns it, at most 1 MiB; an "id"
+#                     is added when it has none) and sets the secret_id input
+#                     NAME to its id
 #           --env NAME=VALUE  a variable of the job (an input's value is
 #                     SM_<NAME>_VALUE); a VALUE that is an absolute path of an
-#                     existing file is mounted read-only at that path
+#                     existing file is mounted read-only at that path.
+#                     --env NAME takes NAME's value from this environment,
+#                     so that a secret is on no command line, not even this
+#                     script's
 #         With no working engine it says how to get one and, as root, runs
 #         the image root in a chroot instead (not a container), saying so.
 #         --binary PATH  the static credhook to put in the image (and to run
@@ -153,14 +157,20 @@ while [ $# -gt 0 ]; do
         shift 2 ;;
     --env)
         need "$@"; [ "$command" = try ] || bad "--env is for try"
-        case "$2" in *=*) ;; *) bad "--env takes NAME=VALUE" ;; esac
-        name=${2%%=*}
+        # Never echo the argument: a secret typed in place of NAME=VALUE.
+        case "$2" in
+        *=*) name=${2%%=*} value=${2#*=} ;;
+        *)
+            valid_name "$2" || bad "--env takes NAME=VALUE, or NAME for that variable's value here"
+            [ -n "${!2+set}" ] || bad "--env takes NAME=VALUE, or NAME for that variable's value here: that variable is not set"
+            name=$2 value=${!2} ;;
+        esac
         valid_name "$name" || bad "--env: a variable name must be letters, digits and _, not starting with a digit"
         case "$name" in
         SM_ACTION | SM_CREDENTIALS_ID | SM_SECRET_TASK_ID | SM_INSTANCE_URL | SM_ACCESS_APIKEY | CREDHOOK_IAM_URL | CREDHOOK_CA_FILE)
             bad "--env $name: try sets it (the emulator's URL, CA and throwaway API key; each run's action and task)" ;;
         esac
-        env_names+=("$name") env_values+=("${2#*=}")
+        env_names+=("$name") env_values+=("$value")
         shift 2 ;;
     --) shift; [ $# -gt 0 ] || bad "a HOOK must follow --"; hook=$1; have_hook=1; shift; [ $# = 0 ] || bad "one HOOK only"; break ;;
     -h | --help) help; exit 0 ;;
@@ -184,9 +194,34 @@ fi
 for t in ${tools[@]+"${tools[@]}"}; do
     case "$t" in */*) ;; *) command -v -- "$t" >/dev/null 2>&1 || die "--with $t: no such command on this machine's PATH; the image takes it from here, so install it first (Debian: the package that has it)" ;; esac
 done
+# Each --secret file before anything is built: a regular file (not a FIFO
+# or a device, which would never end), at most what credhook reads of a
+# secret (1 MiB, as `credhook dry-run --secret`).
+max_secret=1048576
+for i in ${secret_names[@]+"${!secret_names[@]}"}; do
+    file=${secret_files[$i]}
+    [ -f "$file" ] || die "--secret ${secret_names[$i]}: $file is not a regular file (a secret as GET /api/v2/secrets/{id} returns it)"
+    [ -r "$file" ] || die "--secret ${secret_names[$i]}: cannot read the file $file"
+    size=$(stat -L -c %s -- "$file")
+    [ "$size" -le "$max_secret" ] ||
+        die "--secret ${secret_names[$i]}: $file holds $size bytes; a secret is at most $max_secret bytes (1 MiB, what credhook reads of one)"
+done
 
 # --- the engine --------------------------------------------------------------
 
+# Names the engine itself reads (a secret may have such a name too:
+# REGISTRY_PASSWORD, GOOGLE_API_KEY) reach the container through an
+# --env-file, every other variable through the engine's own environment
+# (-e NAME): never a value on a command line. An env file holds one line a
+# variable.
+engine_reads() {
+    case "$1" in
+    PATH | HOME | TMPDIR | USER | LOGNAME | SHELL | PWD | TZ | LANG | LANGUAGE | LC_* | XDG_* | \
+        CONTAINERS_* | CONTAINER_* | DOCKER_* | BUILDAH_* | BUILDKIT_* | STORAGE_* | REGISTRY_* | \
+        LD_* | GO* | *_PROXY | *_proxy | SSL_CERT_* | NOTIFY_SOCKET) return 0 ;;
+    esac
+    return 1
+}
 engine_works() { command -v "$1" >/dev/null 2>&1 && "$1" info >/dev/null 2>&1; }
 case "${ENGINE:-}" in
 "")
@@ -199,15 +234,37 @@ none) engine=none ;;
 *) die "ENGINE must be podman, docker or none" ;;
 esac
 
+# An --env-file holds one line a variable (see engine_reads).
+if [ "$engine" != none ]; then
+    for i in ${env_names[@]+"${!env_names[@]}"}; do
+        case "${env_values[$i]}" in
+        *$'\n'* | *$'\r'*) ! engine_reads "${env_names[$i]}" ||
+            die "--env ${env_names[$i]}: $engine reads this name itself, so try passes it in an --env-file, which cannot hold a line break: give its value on one line" ;;
+        esac
+    done
+fi
+
 if [ "$engine" = none ] && { [ "$command" = build ] || [ -n "$image" ]; }; then
     install_help
     exit 1
 fi
+# Said before minutes of building the static binary and the emulator.
+if [ "$engine" = none ] && [ "$(id -u)" != 0 ]; then
+    install_help
+    die "without an engine, try runs the image root in a chroot, which needs root"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/credhook-image.XXXXXX")
-emu_pid=""
+emu_pid="" build_pid=""
 cleanup() {
-    [ -z "$emu_pid" ] || kill "$emu_pid" 2>/dev/null || true
+    # Waited for: it must not write in $work while that is removed.
+    [ -z "$emu_pid" ] || { kill "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null; } || true
+    # An interrupted build is let finish: an engine build killed part-way
+    # leaves its working container behind (podman: a whole root copy).
+    if [ -n "$build_pid" ]; then
+        echo "image.sh: letting the $engine build finish (a build killed part-way leaves its working container)" >&2
+        wait "$build_pid" 2>/dev/null || true
+    fi
     rm -rf -- "$work"
 }
 trap cleanup EXIT
@@ -263,6 +320,12 @@ build_image() {
     source=$(sed -n 's/^repository = "\(.*\)"$/\1/p' "$here/Cargo.toml" | head -n 1)
     revision=$(git -C "$here" rev-parse HEAD 2>/dev/null || echo unknown)
     [ "$revision" = unknown ] || git -C "$here" diff --quiet HEAD -- 2>/dev/null || revision=$revision-dirty
+    # A binary built at another commit is not HEAD's either.
+    bin_commit=$("$static" --version 2>/dev/null | sed -n 's/.*(commit \([0-9a-f]\{7,\}\),.*/\1/p')
+    if [ "$revision" != unknown ] && [ -n "$bin_commit" ] && [ "${revision#"$bin_commit"}" = "$revision" ]; then
+        echo "image.sh: warning: ${binary:-target/static/credhook} was built at commit $bin_commit, not HEAD ${revision:0:12}: the image is labelled ${revision%-dirty}-dirty (run scripts/build-static.sh for HEAD's)" >&2
+        revision=${revision%-dirty}-dirty
+    fi
     created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)
     bin_sha=$(sha256sum "$static" | cut -d' ' -f1)
     sbom_sha=none
@@ -294,7 +357,14 @@ build_image() {
     docker) args+=(--build-arg "SOURCE_DATE_EPOCH=$epoch") ;;
     esac
     say "$engine build (the Containerfile's final stage over that root)"
-    "$engine" "${args[@]}" "$ctx" >&2 || die "$engine build failed (see above)"
+    # In its own session, so that a Ctrl-C (the terminal's SIGINT to its
+    # foreground group) stops this script, which then waits for the build.
+    local session=()
+    ! command -v setsid >/dev/null 2>&1 || session=(setsid -w)
+    ${session[@]+"${session[@]}"} "$engine" "${args[@]}" "$ctx" >&2 &
+    build_pid=$!
+    wait "$build_pid" || die "$engine build failed (see above)"
+    build_pid=""
     image_id=$(cat "$work/iid")
     image_id=${image_id#sha256:}
 }
@@ -316,7 +386,14 @@ case "$config" in -*) config=./$config ;; esac
 umask 077 # the secrets the emulator serves, the logs
 
 # The job's variables as `ibmcloud ce job create` gets them (credhook ce-flags).
-flags=$("$static" ce-flags "$config") || die "credhook ce-flags $config failed (see above)"
+# ce-flags warns unless the job sets CREDHOOK_HTTP_ALLOW: the job's, from --env.
+flags=$(
+    unset CREDHOOK_HTTP_ALLOW
+    for i in ${env_names[@]+"${!env_names[@]}"}; do
+        [ "${env_names[$i]}" != CREDHOOK_HTTP_ALLOW ] || export CREDHOOK_HTTP_ALLOW="${env_values[$i]}"
+    done
+    exec "$static" ce-flags "$config"
+) || die "credhook ce-flags $config failed (see above)"
 eval "set -- $flags"
 config_vars=()
 while [ $# -ge 2 ]; do
@@ -332,7 +409,6 @@ secret_ids=()
 is_object() { [ "$(printf '%s' "$1" | "$static" json get --json . 2>/dev/null | cut -c1)" = "{" ]; }
 for i in ${secret_names[@]+"${!secret_names[@]}"}; do
     file=${secret_files[$i]}
-    [ -f "$file" ] && [ -r "$file" ] || die "--secret ${secret_names[$i]}: cannot read the file $file"
     objects=()
     whole=$(tr -d '\r\n' < "$file")
     if is_object "$whole"; then
@@ -370,7 +446,6 @@ elif [ "$engine" != none ]; then
     build_image
 else
     install_help
-    [ "$(id -u)" = 0 ] || die "without an engine, try runs the image root in a chroot, which needs root"
     command -v unshare >/dev/null 2>&1 || die "without an engine, try needs unshare (util-linux) for the chroot"
     echo "image.sh: falling back to the image root in a chroot as root: NOT a container (same files, user, read-only root and tmpfs /tmp; no image, no engine)" >&2
     make_root "$work/rootfs"
@@ -423,6 +498,7 @@ for i in ${env_names[@]+"${!env_names[@]}"}; do vars+=("${env_names[$i]}" "${env
 vars+=(SM_INSTANCE_URL "$url" CREDHOOK_IAM_URL "$url" CREDHOOK_CA_FILE /credhook-try/ca.pem SM_ACCESS_APIKEY "$api_key")
 for ((i = 0; i < ${#vars[@]}; i += 2)); do setvar "${vars[i]}" "${vars[i + 1]}"; done
 
+
 # Files the variables name (an absolute path of a file here), mounted
 # read-only at that path; not over a path the image has, nor under /proc,
 # /sys or /dev.
@@ -452,18 +528,6 @@ for i in "${!values[@]}"; do
     echo "image.sh: ${names[$i]}: $v mounted read-only" >&2
 done
 
-# Engine-side names the engine itself reads go on its command line; every
-# other variable (the secrets) reaches the container through the engine's
-# own environment, never through a command line.
-engine_reads() {
-    case "$1" in
-    PATH | HOME | TMPDIR | USER | LOGNAME | SHELL | PWD | TZ | LANG | LANGUAGE | LC_* | XDG_* | \
-        CONTAINERS_* | CONTAINER_* | DOCKER_* | BUILDAH_* | BUILDKIT_* | STORAGE_* | REGISTRY_* | \
-        LD_* | GO* | *_PROXY | *_proxy | SSL_CERT_* | NOTIFY_SOCKET) return 0 ;;
-    esac
-    return 1
-}
-
 # Runs credhook in the container (or the chroot) with the job's environment
 # and ACTION-specific variables (NAME VALUE…); its log goes to LOG.
 run_job() {
@@ -478,14 +542,19 @@ run_job() {
         local i
         for ((i = 0; i < ${#mounts[@]}; i += 2)); do args+=(-v "${mounts[i]}:${mounts[i + 1]}:ro"); done
         (
+            : > "$work/engine.env"
             for i in "${!run_names[@]}"; do
                 if engine_reads "${run_names[$i]}"; then
-                    args+=(-e "${run_names[$i]}=${run_values[$i]}")
+                    case "${run_values[$i]}" in
+                    *$'\n'* | *$'\r'*) echo "image.sh: ${run_names[$i]}: a line break in its value (an --env-file cannot hold one)" >&2; exit 1 ;;
+                    esac
+                    printf '%s=%s\n' "${run_names[$i]}" "${run_values[$i]}" >> "$work/engine.env"
                 else
                     export "${run_names[$i]}=${run_values[$i]}"
                     args+=(-e "${run_names[$i]}")
                 fi
             done
+            [ ! -s "$work/engine.env" ] || args+=(--env-file "$work/engine.env")
             exec "$engine" "${args[@]}" "$image_id"
         ) < /dev/null > "$log" 2>&1
     else
@@ -595,6 +664,6 @@ fi
 if [ -z "$delete_exit" ]; then
     echo "try failed: the create was not reported as credentials_created (exit $create_exit); no delete was run"
 else
-    echo "try failed: the delete was not reported as credentials_deleted (exit $delete_exit)"
+    echo "try failed: the delete was not reported as credentials_deleted (exit $delete_exit); credentials $creds_id may still exist where the hook created them: delete them there"
 fi
 exit 1

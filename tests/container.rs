@@ -18,7 +18,7 @@ mod provider_case;
 mod support;
 
 use credhook_emulator::vendors::VendorFake;
-use provider_case::{JFROG, LOGIN_ID, watch_command_lines};
+use provider_case::{JFROG, LOGIN_ID, watch_command_lines, watch_command_lines_for};
 use std::ffi::OsStr;
 use std::process::{Command, Output};
 use support::postgres::*;
@@ -37,11 +37,17 @@ fn engine() -> &'static str {
 
 /// scripts/image.sh with `args`, run from the checkout, ENGINE as given.
 fn image_sh(args: &[&OsStr], engine: Option<&str>) -> Output {
+    image_sh_with(args, engine, &[])
+}
+
+/// [`image_sh`] with these variables in its environment.
+fn image_sh_with(args: &[&OsStr], engine: Option<&str>, vars: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(repo().join("scripts/image.sh"));
     cmd.args(args).current_dir(repo()).env_remove("ENGINE");
     if let Some(e) = engine {
         cmd.env("ENGINE", e);
     }
+    cmd.envs(vars.iter().copied());
     cmd.stdin(std::process::Stdio::null());
     cmd.output().expect("run scripts/image.sh")
 }
@@ -245,9 +251,14 @@ fn an_https_provider_runs_in_its_image_against_its_vendor_fake() {
     }
     args.push(hook.into());
     let arg_refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
-    let (o, on_argv) = watch_command_lines(&fake, || image_sh(&arg_refs, None));
-    let mut secrets = fake.secrets();
-    secrets.push(p.admin.to_string());
+    // The admin token (from the --secret file) too: on no command line.
+    let watched = || {
+        let mut s = fake.secrets();
+        s.push(p.admin.to_string());
+        s
+    };
+    let (o, on_argv) = watch_command_lines_for(watched, || image_sh(&arg_refs, None));
+    let secrets = watched();
     assert_tried(&o, "10001:10001", &secrets);
     assert!(on_argv.is_empty(), "secrets on command lines: {on_argv:?}");
     assert!(fake.problems().is_empty(), "{:?}", fake.problems());
@@ -364,6 +375,9 @@ fn the_slack_provider_rotates_in_its_image_against_its_fake() {
     let out = assert_tried(&o, "10001:10001", &secrets);
     assert!(on_argv.is_empty(), "secrets on command lines: {on_argv:?}");
     assert!(fake.problems().is_empty(), "{:?}", fake.problems());
+    // The job sets CREDHOOK_HTTP_ALLOW (--env): ce-flags does not warn that it does not.
+    let (_, err) = text(&o);
+    assert!(!err.contains("unless the job sets CREDHOOK_HTTP_ALLOW"), "{err}");
     // The first rotation had no previous version: it spent the initial token.
     assert!(out.contains("previous=\"none\""), "{out}");
     assert!(out.contains(r#""slack_refresh_token":"****""#), "{out}");
@@ -457,6 +471,193 @@ fn an_image_built_from_the_base_image_outside_the_checkout_runs_as_the_user() {
     assert!(out.contains(r#"payload={"word":"****"}"#), "{out}");
 }
 
+/// The sha256 of `bytes`, in hex (sha256sum: the image's busybox has it too).
+fn sha256_hex(bytes: &[u8]) -> String {
+    let o = output_with_stdin(&mut Command::new("sha256sum"), bytes);
+    String::from_utf8_lossy(&o.stdout)
+        .split(' ')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs root and a container engine"]
+fn variables_reach_the_container_exactly_and_on_no_command_line() {
+    engine();
+    // Names the engine reads itself (GO*, REGISTRY_*) go through an env
+    // file, the others through its environment; `--env NAME` takes the
+    // value from image.sh's environment, so no value is on any command line.
+    let vars = [
+        ("GOOGLE_API_KEY", " goog-sekret-7Qx A=B "),
+        ("REGISTRY_PASSWORD", "#reg-sekret-9Lp 'q\""),
+        ("NOTE_TOKEN", "note-sekret-3Vd\nsecond line"),
+    ];
+    let want = sha256_hex(format!("{}|{}|{}", vars[0].1, vars[1].1, vars[2].1).as_bytes());
+    let dir = TempDir::new("credhook-container-vars");
+    write_executable(
+        &dir.join("hook.sh"),
+        "#!/bin/sh\nset -eu\n\
+         got=$(printf '%s|%s|%s' \"$GOOGLE_API_KEY\" \"$REGISTRY_PASSWORD\" \"$NOTE_TOKEN\" | sha256sum | cut -d' ' -f1)\n\
+         if [ \"$got\" = \"$WANT_SHA\" ]; then echo 'values arrived intact'; else echo 'values differ'; fi\n\
+         case \"$1\" in create) printf 'id=vars-1\\ntoken=t\\n' > \"$CREDHOOK_OUTPUT\" ;; esac\n",
+    );
+    std::fs::write(
+        dir.join("job_config.json"),
+        r#"{"job_env_variables":[{"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    let want_env = format!("WANT_SHA={want}");
+    let hook = dir.join("hook.sh");
+    let args: Vec<&OsStr> = vec![
+        os("try"),
+        os("--env"),
+        os("GOOGLE_API_KEY"),
+        os("--env"),
+        os("REGISTRY_PASSWORD"),
+        os("--env"),
+        os("NOTE_TOKEN"),
+        os("--env"),
+        os(&want_env),
+        hook.as_os_str(),
+    ];
+    let needles: Vec<String> = ["goog-sekret-7Qx", "reg-sekret-9Lp", "note-sekret-3Vd"]
+        .map(String::from)
+        .to_vec();
+    let (o, on_argv) = watch_command_lines_for(|| needles.clone(), || image_sh_with(&args, None, &vars));
+    let out = assert_tried(&o, "10001:10001", &needles);
+    assert!(on_argv.is_empty(), "secrets on command lines: {on_argv:?}");
+    assert_eq!(out.matches("values arrived intact").count(), 2, "{out}");
+}
+
+#[test]
+#[ignore = "needs root and a container engine"]
+fn an_interrupted_build_lets_the_engine_finish_and_leaves_nothing_behind() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    use std::time::Duration;
+    if engine() != "podman" {
+        eprintln!("skipped: this checks podman's working containers");
+        return;
+    }
+    // Build containers (buildah's), which `podman ps` shows with --external.
+    let working = || -> Vec<String> {
+        let o = Command::new("podman")
+            .args(["ps", "-a", "--external", "-q", "--no-trunc"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect()
+    };
+    let before = working();
+    let tmp = TempDir::new("credhook-image-interrupt");
+    // Its own session with SIGINT at its default, as a terminal runs it.
+    let mut child = Command::new("setsid")
+        .args(["env", "--default-signal=INT"])
+        .arg(repo().join("scripts/image.sh"))
+        .arg("build")
+        .arg(repo().join("scripts/hooks/example.sh"))
+        .current_dir(repo())
+        .env_remove("ENGINE")
+        .env("TMPDIR", &*tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start image.sh build");
+    let stderr = child.stderr.take().unwrap();
+    let (started, building) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.starts_with("STEP 1/") {
+                let _ = started.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if building.recv_timeout(Duration::from_secs(600)).is_err() {
+        let _ = child.kill();
+        panic!("the build never started: {}", reader.join().unwrap());
+    }
+    // Ctrl-C: SIGINT to the foreground process group (image.sh's session).
+    let sent = Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    let err = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("letting the podman build finish"), "{err}");
+    // Other tests' builds end by themselves; a leaked one stays.
+    let new: Vec<String> = working().into_iter().filter(|c| !before.contains(c)).collect();
+    let gone = wait_until(Duration::from_secs(120), || {
+        let now = working();
+        new.iter().all(|c| !now.contains(c))
+    });
+    assert!(gone, "working containers left behind: {new:?}\n{err}");
+    let left: Vec<_> = std::fs::read_dir(&*tmp).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+#[test]
+#[ignore = "needs root and a container engine"]
+fn an_image_of_a_binary_built_at_another_commit_is_not_labelled_as_head() {
+    let engine = engine();
+    built_id(&image_sh(&[os("build"), os("none")], None)); // the static binary, built once
+    let dir = TempDir::new("credhook-image-stale");
+    let clone = dir.join("credhook");
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&clone)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let o = Command::new("git")
+        .args(["clone", "-q", "--no-hardlinks"])
+        .arg(repo())
+        .arg(&clone)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::create_dir_all(clone.join("target/static")).unwrap();
+    for f in ["credhook", "credhook.cdx.json", "credhook.mode"] {
+        std::fs::copy(
+            repo().join("target/static").join(f),
+            clone.join("target/static").join(f),
+        )
+        .unwrap();
+    }
+    // HEAD moves on; the binary stays at the commit it was built at.
+    git(&["commit", "-q", "--allow-empty", "-m", "a later commit"]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let o = Command::new(clone.join("scripts/image.sh"))
+        .args(["build", "scripts/hooks/example.sh"])
+        .current_dir(&clone)
+        .env_remove("ENGINE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let id = built_id(&o);
+    let (_, err) = text(&o);
+    assert!(err.contains("target/static/credhook was built at commit"), "{err}");
+    let labels = labels(engine, &id);
+    assert!(
+        labels.contains(&format!("org.opencontainers.image.revision={head}-dirty\n")),
+        "{labels}"
+    );
+}
+
 // --- argument checks: no engine, no root ------------------------------------
 
 fn refused(args: &[&str], says: &str) {
@@ -484,6 +685,9 @@ fn image_sh_refuses_bad_arguments_without_echoing_values() {
         "a variable name must be",
     );
     refused(&["try", "--env", "hunter2-value", hook], "--env takes NAME=VALUE");
+    // A bare NAME takes its value from the environment; an unset one is
+    // refused without saying the name (it may be a secret without NAME=).
+    refused(&["try", "--env", "hunter2value", hook], "that variable is not set");
     refused(&["try", "--env", "SM_ACCESS_APIKEY=hunter2-value", hook], "try sets it");
     refused(&["try", "--env", "SM_ACTION=delete_credentials", hook], "try sets it");
     refused(&["try", "none"], "try needs a hook");
@@ -507,6 +711,7 @@ fn image_sh_refuses_bad_arguments_without_echoing_values() {
     for args in [
         vec!["try", "--secret", "login=hunter2-value", hook],
         vec!["try", "--env", "hunter2-value", hook],
+        vec!["try", "--env", "hunter2value", hook],
         vec!["try", "--env", "SM_ACCESS_APIKEY=hunter2-value", hook],
     ] {
         let o = image_sh(&args.iter().map(|a| os(a)).collect::<Vec<_>>(), Some("none"));
@@ -534,4 +739,89 @@ fn a_hook_named_like_an_option_or_with_spaces_is_a_file_after_dashes() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(err.contains("missing hook.sh is not a file"), "{err}");
+}
+
+#[test]
+fn a_secret_file_too_large_a_fifo_or_a_device_is_refused_before_anything_is_built() {
+    use std::time::Duration;
+    let dir = TempDir::new("credhook-image-secret-file");
+    let hook = repo().join("scripts/hooks/example.sh");
+    // A well-formed secret one byte over 1 MiB (it took bash minutes, and a
+    // SIGTERM waited for it, before the cap).
+    let big = dir.join("big.json");
+    let frame = r#"{"payload":"hunter2"}"#.len();
+    let payload = format!("hunter2{}", "x".repeat((1 << 20) + 1 - frame));
+    std::fs::write(&big, format!(r#"{{"payload":"{payload}"}}"#)).unwrap();
+    assert_eq!(std::fs::metadata(&big).unwrap().len(), (1 << 20) + 1);
+    let fifo = dir.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for (file, says) in [
+        (big.as_path(), "holds 1048577 bytes; a secret is at most 1048576 bytes"),
+        (fifo.as_path(), "is not a regular file"),
+        (std::path::Path::new("/dev/zero"), "is not a regular file"),
+    ] {
+        let mut secret = std::ffi::OsString::from("login=@");
+        secret.push(file);
+        let mut child = Command::new(repo().join("scripts/image.sh"))
+            .args([os("try"), os("--secret"), &secret, hook.as_os_str()])
+            .current_dir(repo())
+            .env("ENGINE", "none")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if !wait_until(Duration::from_secs(60), || child.try_wait().unwrap().is_some()) {
+            let _ = child.kill();
+            panic!("image.sh try --secret @{} did not finish", file.display());
+        }
+        let o = child.wait_with_output().unwrap();
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{}: {out}\n{err}", file.display());
+        assert!(err.contains(says), "{}: {err}", file.display());
+        assert!(out.is_empty() && !err.contains("hunter2"), "{out}\n{err}");
+    }
+}
+
+#[test]
+fn without_an_engine_a_user_is_told_at_once_that_the_chroot_needs_root() {
+    let hook = repo().join("scripts/hooks/example.sh");
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let as_nobody = |program: &str| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", program]);
+        c
+    };
+    // A checkout under a private directory (/root) is not nobody's to read.
+    let script = repo().join("scripts/image.sh");
+    if root
+        && !as_nobody("test")
+            .args(["-r", script.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success()
+    {
+        eprintln!("skipped: user nobody cannot read {}", script.display());
+        return;
+    }
+    let mut cmd = if root {
+        as_nobody(script.to_str().unwrap())
+    } else {
+        Command::new(repo().join("scripts/image.sh"))
+    };
+    let o = cmd
+        .args([os("try"), hook.as_os_str()])
+        .current_dir("/")
+        .env("ENGINE", "none")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("which needs root"), "{err}");
+    assert!(err.contains("scripts/image.sh setup"), "{err}");
+    // Before the static binary, the config or the emulator: nothing built.
+    for later in ["building the static binary", "ce-flags", "job config", "emulator"] {
+        assert!(!err.contains(later), "{later}: {err}");
+    }
 }

@@ -676,3 +676,49 @@ fn a_root_built_under_umask_077_runs_as_the_image_user() {
     let run = exec_in_root(&root, &[], &["/bin/sh", "-c", "cat /etc/passwd && /bin/env --version"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
+
+#[test]
+#[ignore = "runs scripts/build-static.sh: minutes unless its build is cached, as in CI"]
+fn build_static_replaces_the_binary_while_it_runs() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let out = repo().join("target/static");
+    let mode =
+        std::fs::read_to_string(out.join("credhook.mode")).map_or_else(|_| "stable".into(), |m| m.trim().to_string());
+    let build = || {
+        Command::new(repo().join("scripts/build-static.sh"))
+            .arg(format!("--{mode}"))
+            .current_dir(repo())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/build-static.sh")
+    };
+    if !out.join("credhook").exists() {
+        assert!(build().status.success(), "the first static build failed");
+    }
+    // A run that lasts (a test, an `image.sh try`): `json get` waits for stdin.
+    let mut running = Command::new(out.join("credhook"))
+        .args(["json", "get", ".x"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = build();
+    // cp over a running executable fails with ETXTBSY ("Text file busy").
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    running
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"x":"still here"}"#)
+        .unwrap();
+    let done = running.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&done.stdout).trim(), "still here");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp")), "{names:?}");
+}

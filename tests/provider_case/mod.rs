@@ -238,12 +238,21 @@ impl Case {
 /// Runs `f` while another thread reads every process's command line for the
 /// fake's secrets; returns `f`'s output and the processes where one was seen.
 pub fn watch_command_lines(fake: &VendorFake, f: impl FnOnce() -> Output) -> (Output, Vec<String>) {
+    watch_command_lines_for(|| fake.secrets(), f)
+}
+
+/// [`watch_command_lines`] for the strings `secrets()` gives (asked again
+/// and again: a fake issues new ones as it goes).
+pub fn watch_command_lines_for(
+    secrets: impl Fn() -> Vec<String> + Sync,
+    f: impl FnOnce() -> Output,
+) -> (Output, Vec<String>) {
     let stop = AtomicBool::new(false);
     let hits = Mutex::new(Vec::new());
     let out = std::thread::scope(|s| {
         s.spawn(|| {
             while !stop.load(Ordering::SeqCst) {
-                let needles = fake.secrets();
+                let needles = secrets();
                 for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
                     let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
                         continue;

@@ -362,10 +362,18 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
         };
     }
-    match call(&a, &env, &mut log_place) {
+    finish(&a, call(&a, &env, &mut log_place), &log_place)
+}
+
+/// The reply (or the failure) as output, a message and an exit status: 0
+/// for a 2xx or an `--ok` status, 1 for another status, 2 when nothing was
+/// sent, 3 when no usable reply came.
+fn finish(a: &Args, result: Result<Reply, ToolFailure>, log_place: &str) -> u8 {
+    let m = a.method.as_str();
+    match result {
         Ok(reply) => {
             let code = http_rules::exit_for_status(reply.status, &a.flags.ok);
-            if let Err(e) = deliver(&a, Some(reply.status), &reply.body) {
+            if let Err(e) = deliver(a, Some(reply.status), &reply.body) {
                 say(format_args!("{m} {log_place}: {e}"));
                 return 3;
             }

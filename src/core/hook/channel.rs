@@ -150,32 +150,8 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
     let lines = lines_of(text);
     let mut i = 0;
     while let Some(token) = next_token(&lines, &mut i) {
-        let (no, raw_name, value) = match token {
-            Entry::Ignored => continue,
-            Entry::Other { line, .. } => {
-                return Err(format!(
-                    "line {line} is neither `name=value` nor `name<<DELIM`; comment it with `#` or send it to stderr instead"
-                ));
-            }
-            Entry::Heredoc { line, delim: "", .. } => {
-                return Err(format!(
-                    "line {line}: a multi-line value needs a delimiter after `<<`, e.g. `name<<EOF`"
-                ));
-            }
-            Entry::Heredoc {
-                line, closed: false, ..
-            } => {
-                return Err(format!(
-                    "line {line}: the multi-line value started here is never closed; end it with a line holding only the delimiter"
-                ));
-            }
-            Entry::Heredoc { line, name, body, .. } => (line, name, body),
-            Entry::Pair { line, name, value } if is_bare_value(name, value) => {
-                return Err(format!(
-                    "line {line} is a bare value, not `name=value`; write `name=value` for a declared output"
-                ));
-            }
-            Entry::Pair { line, name, value } => (line, name, Secret::from(value)),
+        let Some((no, raw_name, value)) = valid_entry(token)? else {
+            continue;
         };
         let key = resolve(no, raw_name, schema)?;
         let canonical = match &key {
@@ -196,18 +172,56 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
                 "line {no}: the value of `{raw_name}` is longer than {MAX_VALUE_CHARS} characters"
             ));
         }
-        match key {
-            Key::Id => report.id = Some(value.expose().to_string()),
-            Key::ErrorCode => report.error_code = Some(value.expose().to_string()),
-            Key::ErrorMessage => report.error_message = Some(value.expose().to_string()),
-            Key::AlreadyGone => {
-                report.already_gone = parse_boolean(value.expose().trim())
-                    .ok_or_else(|| format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`"))?;
-            }
-            Key::Output(n) => report.values.push((n, value)),
-        }
+        record(&mut report, key, value, no)?;
     }
     Ok(report)
+}
+
+/// A well-formed entry's line, name and value; `None` for a line that is
+/// ignored.
+fn valid_entry(token: Entry<'_>) -> Result<Option<(usize, &str, Secret)>, String> {
+    Ok(Some(match token {
+        Entry::Ignored => return Ok(None),
+        Entry::Other { line, .. } => {
+            return Err(format!(
+                "line {line} is neither `name=value` nor `name<<DELIM`; comment it with `#` or send it to stderr instead"
+            ));
+        }
+        Entry::Heredoc { line, delim: "", .. } => {
+            return Err(format!(
+                "line {line}: a multi-line value needs a delimiter after `<<`, e.g. `name<<EOF`"
+            ));
+        }
+        Entry::Heredoc {
+            line, closed: false, ..
+        } => {
+            return Err(format!(
+                "line {line}: the multi-line value started here is never closed; end it with a line holding only the delimiter"
+            ));
+        }
+        Entry::Heredoc { line, name, body, .. } => (line, name, body),
+        Entry::Pair { line, name, value } if is_bare_value(name, value) => {
+            return Err(format!(
+                "line {line} is a bare value, not `name=value`; write `name=value` for a declared output"
+            ));
+        }
+        Entry::Pair { line, name, value } => (line, name, Secret::from(value)),
+    }))
+}
+
+/// Puts one value where its name says.
+fn record(report: &mut Report, key: Key, value: Secret, no: usize) -> Result<(), String> {
+    match key {
+        Key::Id => report.id = Some(value.expose().to_string()),
+        Key::ErrorCode => report.error_code = Some(value.expose().to_string()),
+        Key::ErrorMessage => report.error_message = Some(value.expose().to_string()),
+        Key::AlreadyGone => {
+            report.already_gone = parse_boolean(value.expose().trim())
+                .ok_or_else(|| format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`"))?;
+        }
+        Key::Output(n) => report.values.push((n, value)),
+    }
+    Ok(())
 }
 
 /// Whether `raw` is a syntactically valid name: letters, digits and `_`.

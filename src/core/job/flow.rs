@@ -189,58 +189,14 @@ impl Flow {
         match (state, event) {
             (State::Begin, Event::Start) => self.go(State::Token, Step::GetToken),
             (_, Event::TokenRefused(why)) => self.finish(Outcome::NotReported { why, unconfirmed: None }),
-            (State::Token, Event::TokenHad) => {
-                if stopped {
-                    return self.fail(ErrorCode::Stopped, "the job was told to stop before the hook ran");
-                }
-                if !self.invalid.is_empty() {
-                    let what = self.invalid.join("; ");
-                    return self.fail(ErrorCode::InvalidInput, &what);
-                }
-                self.after_secret(0, stopped)
-            }
+            (State::Token, Event::TokenHad) => self.token_had(stopped),
             (State::Secret(i), Event::SecretRead) => self.after_secret(i + 1, stopped),
-            (State::Secret(_), Event::SecretUnreadable(why)) => {
-                if stopped {
-                    self.fail(
-                        ErrorCode::Stopped,
-                        "the job was told to stop while it read a referenced secret, before the hook ran",
-                    )
-                } else {
-                    self.fail(ErrorCode::SecretUnreadable, &why)
-                }
-            }
+            (State::Secret(_), Event::SecretUnreadable(why)) => self.unreadable(stopped, "a referenced secret", &why),
             (State::Previous, Event::PreviousRead) => self.before_hook(stopped),
             (State::Previous, Event::PreviousUnreadable(why)) => {
-                if stopped {
-                    self.fail(
-                        ErrorCode::Stopped,
-                        "the job was told to stop while it read the secret's previous version, before the hook ran",
-                    )
-                } else {
-                    self.fail(ErrorCode::SecretUnreadable, &why)
-                }
+                self.unreadable(stopped, "the secret's previous version", &why)
             }
-            (State::Hook, Event::HookEnded { verdict, ids }) => match verdict {
-                Verdict::Created(c) => {
-                    let id = c.id.clone();
-                    self.update(Some(id), "credentials_created", EXIT_SUCCESS, Update::Created(c))
-                }
-                Verdict::Deleted => self.update(None, "credentials_deleted", EXIT_SUCCESS, Update::Deleted),
-                Verdict::Failed { code, description } => {
-                    if self.action == Action::Create && !ids.is_empty() {
-                        self.go(
-                            State::RollBackThenFail {
-                                code,
-                                what: description,
-                            },
-                            Step::RollBack(ids),
-                        )
-                    } else {
-                        self.report_failed(code, description, None)
-                    }
-                }
-            },
+            (State::Hook, Event::HookEnded { verdict, ids }) => self.hook_ended(verdict, ids),
             (State::RollBackThenFail { code, what }, Event::RolledBack(sentence)) => {
                 self.report_failed(code, what, sentence)
             }
@@ -248,23 +204,71 @@ impl Flow {
                 self.finish(Outcome::NotReported { why, unconfirmed: None })
             }
             (State::Updating { status, exit, .. }, Event::Delivered) => self.finish(Outcome::Reported { status, exit }),
-            (State::Updating { created: Some(id), .. }, Event::NotDelivered(why)) => {
-                self.go(State::RollBackThenEnd(why), Step::RollBack(alloc::vec![id]))
-            }
-            (State::Updating { created: Some(id), .. }, Event::MaybeDelivered(why)) => {
+            (State::Updating { created, .. }, Event::NotDelivered(why)) => self.not_delivered(created, why),
+            (State::Updating { created, .. }, Event::MaybeDelivered(why)) => {
+                // Secrets Manager may hold these credentials: no rollback.
                 self.finish(Outcome::NotReported {
                     why,
-                    unconfirmed: Some(id),
+                    unconfirmed: created,
                 })
-            }
-            (State::Updating { created: None, .. }, Event::NotDelivered(why) | Event::MaybeDelivered(why)) => {
-                self.finish(Outcome::NotReported { why, unconfirmed: None })
             }
             (state, event) => {
                 // A driver bug; end unreported rather than guess.
                 let why = alloc::format!("internal error: event {event:?} in state {state:?}");
                 self.finish(Outcome::NotReported { why, unconfirmed: None })
             }
+        }
+    }
+
+    /// With a token, the task can be reported: a stop or bad inputs end it
+    /// now, before any secret is read.
+    fn token_had(&mut self, stopped: bool) -> Step {
+        if stopped {
+            return self.fail(ErrorCode::Stopped, "the job was told to stop before the hook ran");
+        }
+        if !self.invalid.is_empty() {
+            let what = self.invalid.join("; ");
+            return self.fail(ErrorCode::InvalidInput, &what);
+        }
+        self.after_secret(0, stopped)
+    }
+
+    /// A secret could not be read: `ERR10002`, or `ERR10007` after a stop.
+    fn unreadable(&mut self, stopped: bool, what: &str, why: &str) -> Step {
+        if stopped {
+            let what = alloc::format!("the job was told to stop while it read {what}, before the hook ran");
+            self.fail(ErrorCode::Stopped, &what)
+        } else {
+            self.fail(ErrorCode::SecretUnreadable, why)
+        }
+    }
+
+    /// The hook's verdict becomes the update; a failed create that wrote
+    /// ids rolls them back first.
+    fn hook_ended(&mut self, verdict: Verdict, ids: Vec<String>) -> Step {
+        match verdict {
+            Verdict::Created(c) => {
+                let id = c.id.clone();
+                self.update(Some(id), "credentials_created", EXIT_SUCCESS, Update::Created(c))
+            }
+            Verdict::Deleted => self.update(None, "credentials_deleted", EXIT_SUCCESS, Update::Deleted),
+            Verdict::Failed { code, description } if self.action == Action::Create && !ids.is_empty() => self.go(
+                State::RollBackThenFail {
+                    code,
+                    what: description,
+                },
+                Step::RollBack(ids),
+            ),
+            Verdict::Failed { code, description } => self.report_failed(code, description, None),
+        }
+    }
+
+    /// Secrets Manager did not get the update: credentials it cannot know
+    /// of are rolled back.
+    fn not_delivered(&mut self, created: Option<String>, why: String) -> Step {
+        match created {
+            Some(id) => self.go(State::RollBackThenEnd(why), Step::RollBack(alloc::vec![id])),
+            None => self.finish(Outcome::NotReported { why, unconfirmed: None }),
         }
     }
 

@@ -206,122 +206,156 @@ impl<'a> EnvReader<'a> {
     }
 }
 
+/// What Secrets Manager says of the task: the action, the instance and the ids.
+struct TaskVars {
+    action: Option<Action>,
+    instance_url: String,
+    secret_id: String,
+    task_id: String,
+}
+
+impl EnvReader<'_> {
+    /// `SM_ACTION`, `SM_INSTANCE_URL`, `SM_SECRET_ID`, `SM_SECRET_TASK_ID`
+    /// (and a delete's `SM_CREDENTIALS_ID`).
+    fn task(&mut self) -> TaskVars {
+        let set_by_sm = "Secrets Manager sets it when it starts the job; for a local run, export it";
+        let action_raw = self.required("SM_ACTION", set_by_sm);
+        let instance_url = self.required("SM_INSTANCE_URL", set_by_sm);
+        let secret_id = self.required("SM_SECRET_ID", set_by_sm);
+        let task_id = self.required("SM_SECRET_TASK_ID", set_by_sm);
+        for (var, id) in [("SM_SECRET_ID", &secret_id), ("SM_SECRET_TASK_ID", &task_id)] {
+            if !id.is_empty() && id.bytes().all(|b| b == b'.') {
+                self.error(var, format!("is `{id}`; an ID cannot be only dots (a path's `.`/`..`)"));
+            }
+        }
+        let action = match action_raw.as_str() {
+            "create_credentials" => Some(Action::Create),
+            "delete_credentials" => Some(Action::Delete),
+            "" => None,
+            other => {
+                self.error(
+                    "SM_ACTION",
+                    format!("is `{other}`; it must be `create_credentials` or `delete_credentials`"),
+                );
+                None
+            }
+        };
+        if action == Some(Action::Delete) && self.get("SM_CREDENTIALS_ID").is_none() {
+            self.error(
+                "SM_CREDENTIALS_ID",
+                String::from("is not set; a delete needs the ID reported at creation"),
+            );
+        }
+        TaskVars {
+            action,
+            instance_url: instance_url.trim_end_matches('/').to_string(),
+            secret_id,
+            task_id,
+        }
+    }
+
+    /// `CREDHOOK_IAM_URL`, or IAM's endpoint for the instance's host.
+    fn iam_url(&mut self, instance_url: &str) -> String {
+        let mut instance_host = "";
+        if !instance_url.is_empty() {
+            match url::parse_base(instance_url) {
+                Ok(u) => instance_host = u.host,
+                Err(e) => self.error("SM_INSTANCE_URL", e.to_string()),
+            }
+        }
+        let iam_url = iam::endpoint(self.get("CREDHOOK_IAM_URL"), instance_host).to_string();
+        if let Err(e) = url::parse_base(&iam_url) {
+            self.error("CREDHOOK_IAM_URL", e.to_string());
+        }
+        iam_url
+    }
+
+    /// A trusted profile (it wins), else the API key.
+    fn credential(&mut self) -> Option<Credential> {
+        match (self.get("CREDHOOK_TRUSTED_PROFILE"), self.get("SM_ACCESS_APIKEY")) {
+            (Some(p), _) => Some(Credential::TrustedProfile {
+                profile: Profile::from_setting(p),
+                cr_token_file: self.owned("CREDHOOK_CR_TOKEN_FILE"),
+            }),
+            (None, Some(key)) => Some(Credential::ApiKey(Secret::from(key))),
+            (None, None) => {
+                self.error(
+                    "SM_ACCESS_APIKEY",
+                    String::from(
+                        "is not set and neither is CREDHOOK_TRUSTED_PROFILE; give the engine configuration an IAM \
+                         credentials secret, or set CREDHOOK_TRUSTED_PROFILE to a trusted profile ID or name",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn retry(&mut self) -> RetrySettings {
+        let defaults = RetrySettings::default();
+        RetrySettings {
+            retries: self.optional_number("CREDHOOK_RETRIES", MAX_RETRIES).map(|n| n as u32),
+            base_ms: self.number("CREDHOOK_RETRY_BASE_MS", defaults.base_ms, 0, 60_000),
+            window_s: self.number("CREDHOOK_RETRY_WINDOW", defaults.window_s, 0, MAX_WINDOW_S),
+            iam_window_s: self.number("CREDHOOK_IAM_RETRY_WINDOW", defaults.iam_window_s, 0, MAX_WINDOW_S),
+        }
+    }
+
+    /// `CREDHOOK_SECRET_GROUPS` (checked on the secrets credhook reads:
+    /// without resolving, the hook would read them itself, unchecked), and
+    /// `CREDHOOK_HTTP_ALLOW`, checked here so that a broken value stops the
+    /// job before it runs (the hook's `credhook http` applies it).
+    fn owner_allowlists(&mut self, resolve_secrets: bool) -> Option<Vec<String>> {
+        use crate::core::net::http_allow::{SETTING, from_setting};
+        let groups = self.secret_groups(resolve_secrets);
+        if let Err(e) = from_setting(self.get(SETTING)) {
+            let what = e.strip_prefix(SETTING).map_or(e.as_str(), str::trim_start).to_string();
+            self.error(SETTING, what);
+        }
+        groups
+    }
+
+    fn secret_groups(&mut self, resolve_secrets: bool) -> Option<Vec<String>> {
+        match self.get("CREDHOOK_SECRET_GROUPS").map(parse_groups)? {
+            Ok(_) if !resolve_secrets => {
+                self.error(
+                    "CREDHOOK_SECRET_GROUPS",
+                    String::from(
+                        "is set, but CREDHOOK_RESOLVE_SECRETS=false: credhook then reads no secret_id input, so no \
+                         group would be checked; let credhook resolve them (unset CREDHOOK_RESOLVE_SECRETS) or unset \
+                         CREDHOOK_SECRET_GROUPS",
+                    ),
+                );
+                None
+            }
+            Ok(groups) => Some(groups),
+            Err(e) => {
+                self.error("CREDHOOK_SECRET_GROUPS", e);
+                None
+            }
+        }
+    }
+}
+
 /// Parses the environment. Every problem is reported, not just the first.
 pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<SettingError>> {
     let mut env = EnvReader::new(vars);
-    let set_by_sm = "Secrets Manager sets it when it starts the job; for a local run, export it";
-    let action_raw = env.required("SM_ACTION", set_by_sm);
-    let instance_url = env.required("SM_INSTANCE_URL", set_by_sm);
-    let secret_id = env.required("SM_SECRET_ID", set_by_sm);
-    let task_id = env.required("SM_SECRET_TASK_ID", set_by_sm);
-
-    for (var, id) in [("SM_SECRET_ID", &secret_id), ("SM_SECRET_TASK_ID", &task_id)] {
-        if !id.is_empty() && id.bytes().all(|b| b == b'.') {
-            env.error(var, format!("is `{id}`; an ID cannot be only dots (a path's `.`/`..`)"));
-        }
-    }
-    let action = match action_raw.as_str() {
-        "create_credentials" => Some(Action::Create),
-        "delete_credentials" => Some(Action::Delete),
-        "" => None,
-        other => {
-            env.error(
-                "SM_ACTION",
-                format!("is `{other}`; it must be `create_credentials` or `delete_credentials`"),
-            );
-            None
-        }
-    };
-    if action == Some(Action::Delete) && env.get("SM_CREDENTIALS_ID").is_none() {
-        env.error(
-            "SM_CREDENTIALS_ID",
-            String::from("is not set; a delete needs the ID reported at creation"),
-        );
-    }
-
-    let instance_url = instance_url.trim_end_matches('/').to_string();
-    let mut instance_host = String::new();
-    if !instance_url.is_empty() {
-        match url::parse_base(&instance_url) {
-            Ok(u) => instance_host = u.host.to_string(),
-            Err(e) => env.error("SM_INSTANCE_URL", e.to_string()),
-        }
-    }
-    let iam_url = iam::endpoint(env.get("CREDHOOK_IAM_URL"), &instance_host).to_string();
-    if let Err(e) = url::parse_base(&iam_url) {
-        env.error("CREDHOOK_IAM_URL", e.to_string());
-    }
-
-    let credential = match (env.get("CREDHOOK_TRUSTED_PROFILE"), env.get("SM_ACCESS_APIKEY")) {
-        (Some(p), _) => Some(Credential::TrustedProfile {
-            profile: Profile::from_setting(p),
-            cr_token_file: env.owned("CREDHOOK_CR_TOKEN_FILE"),
-        }),
-        (None, Some(key)) => Some(Credential::ApiKey(Secret::from(key))),
-        (None, None) => {
-            env.error(
-                "SM_ACCESS_APIKEY",
-                String::from(
-                    "is not set and neither is CREDHOOK_TRUSTED_PROFILE; give the engine configuration an IAM \
-                     credentials secret, or set CREDHOOK_TRUSTED_PROFILE to a trusted profile ID or name",
-                ),
-            );
-            None
-        }
-    };
-
-    let defaults = RetrySettings::default();
-    let retry = RetrySettings {
-        retries: env.optional_number("CREDHOOK_RETRIES", MAX_RETRIES).map(|n| n as u32),
-        base_ms: env.number("CREDHOOK_RETRY_BASE_MS", defaults.base_ms, 0, 60_000),
-        window_s: env.number("CREDHOOK_RETRY_WINDOW", defaults.window_s, 0, MAX_WINDOW_S),
-        iam_window_s: env.number("CREDHOOK_IAM_RETRY_WINDOW", defaults.iam_window_s, 0, MAX_WINDOW_S),
-    };
+    let task = env.task();
+    let iam_url = env.iam_url(&task.instance_url);
+    let credential = env.credential();
+    let retry = env.retry();
     let http_timeout_s = env.number("CREDHOOK_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT_S, 1, 3600);
     let hook_timeout_s = env.number("CREDHOOK_HOOK_TIMEOUT", DEFAULT_HOOK_TIMEOUT_S, 1, 86_400);
     let resolve_secrets = env.flag("CREDHOOK_RESOLVE_SECRETS", true);
     let hook_iam_token = env.flag("CREDHOOK_HOOK_IAM_TOKEN", false);
     let previous_credentials = env.flag("CREDHOOK_PREVIOUS_CREDENTIALS", false);
-    let secret_groups = match env.get("CREDHOOK_SECRET_GROUPS").map(parse_groups) {
-        None => None,
-        // The groups are checked on the secrets credhook reads: without
-        // resolving, the hook would read them itself, unchecked.
-        Some(Ok(_)) if !resolve_secrets => {
-            env.error(
-                "CREDHOOK_SECRET_GROUPS",
-                String::from(
-                    "is set, but CREDHOOK_RESOLVE_SECRETS=false: credhook then reads no secret_id input, so no \
-                     group would be checked; let credhook resolve them (unset CREDHOOK_RESOLVE_SECRETS) or unset \
-                     CREDHOOK_SECRET_GROUPS",
-                ),
-            );
-            None
-        }
-        Some(Ok(groups)) => Some(groups),
-        Some(Err(e)) => {
-            env.error("CREDHOOK_SECRET_GROUPS", e);
-            None
-        }
-    };
-    // Checked here so that a broken value stops the job before it runs;
-    // the hook's `credhook http` applies it.
-    match crate::core::net::http_allow::from_setting(env.get(crate::core::net::http_allow::SETTING)) {
-        Ok(_) => {}
-        Err(e) => {
-            let what = e
-                .strip_prefix(crate::core::net::http_allow::SETTING)
-                .map_or(e.as_str(), str::trim_start)
-                .to_string();
-            env.error(crate::core::net::http_allow::SETTING, what);
-        }
-    }
-
-    match (action, credential) {
+    let secret_groups = env.owner_allowlists(resolve_secrets);
+    match (task.action, credential) {
         (Some(action), Some(credential)) if env.errors.is_empty() => Ok(Settings {
             action,
-            instance_url,
-            secret_id,
-            task_id,
+            instance_url: task.instance_url,
+            secret_id: task.secret_id,
+            task_id: task.task_id,
             credential,
             iam_url,
             ca_file: env.owned("CREDHOOK_CA_FILE"),

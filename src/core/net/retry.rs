@@ -381,6 +381,18 @@ mod tests {
             "{elapsed}"
         );
         assert!(attempt > 10, "{attempt}");
+    }
+
+    #[test]
+    fn past_the_window_a_last_try_and_retry_after() {
+        let p = RetryPolicy {
+            retries: None,
+            window_ms: 60_000,
+            max_wait_ms: 5_000,
+            max_total_wait_ms: None,
+            last_try_at_window_end: true,
+            ..P
+        };
         // A backoff past the window ends with it, for a last try; a
         // Retry-After is honoured even past it (credhook http: no last try,
         // its window leaves that try no time).
