@@ -2,9 +2,10 @@
 # Builds the credhook image with a real container engine, and tries it the
 # way Code Engine runs it, against the local emulator.
 #
-#   scripts/image.sh build [--with TOOL]... [--tag TAG] HOOK
+#   scripts/image.sh build [--with TOOL]... [--tag TAG] [--binary PATH | --no-build] HOOK
 #   scripts/image.sh try [--with TOOL]... [--config job_config.json]
-#                        [--secret NAME=@FILE]... [--env NAME[=VALUE]]... HOOK
+#                        [--secret NAME=@FILE]... [--env NAME[=VALUE]]...
+#                        [--binary PATH | --no-build] HOOK
 #   scripts/image.sh try --image IMAGE [--config …] [--secret …] [--env …]
 #   scripts/image.sh setup
 #
@@ -39,6 +40,9 @@
 #                     script's
 #         With no working engine it says how to get one and, as root, runs
 #         the image root in a chroot instead (not a container), saying so.
+#         --binary PATH  the static credhook to put in the image (and to run
+#                   here), instead of target/static/credhook, which is
+#                   otherwise built when missing (saying so) unless --no-build
 # setup   as root on Debian: installs podman and runc and configures them
 #         for this kind of machine (storage driver vfs, runtime runc,
 #         default ulimits nofile 1024, nproc 1000), unless configured already.
@@ -126,7 +130,7 @@ fi
 
 # --- options ---------------------------------------------------------------
 
-tools=() tag="" config="" image="" hook="" have_hook=0
+tools=() tag="" config="" image="" hook="" have_hook=0 binary="" no_build=0
 secret_names=() secret_files=() env_names=() env_values=()
 need() { [ $# -ge 2 ] && [ -n "$2" ] || bad "$1 needs a value"; }
 valid_name() { [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; }
@@ -134,6 +138,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --with) need "$@"; tools+=("$2"); shift 2 ;;
     --tag) need "$@"; [ "$command" = build ] || bad "--tag is for build"; tag=$2; shift 2 ;;
+    --binary) need "$@"; binary=$2; shift 2 ;;
+    --no-build) no_build=1; shift ;;
     --config) need "$@"; [ "$command" = try ] || bad "--config is for try"; config=$2; shift 2 ;;
     --image) need "$@"; [ "$command" = try ] || bad "--image is for try"; image=$2; shift 2 ;;
     --secret)
@@ -184,6 +190,10 @@ else
     fi
 fi
 [ "$command" = build ] || [ "$hook" != none ] || bad "try needs a hook: the base image has none (try an image built FROM it with --image IMAGE)"
+# Before any build: the image takes each tool from this machine.
+for t in ${tools[@]+"${tools[@]}"}; do
+    case "$t" in */*) ;; *) command -v -- "$t" >/dev/null 2>&1 || die "--with $t: no such command on this machine's PATH; the image takes it from here, so install it first (Debian: the package that has it)" ;; esac
+done
 # Each --secret file before anything is built: a regular file (not a FIFO
 # or a device, which would never end), at most what credhook reads of a
 # secret (1 MiB, as `credhook dry-run --secret`).
@@ -261,8 +271,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 static=$here/target/static/credhook
-if [ ! -x "$static" ]; then
-    say "building the static binary (scripts/build-static.sh)"
+if [ -n "$binary" ]; then
+    [ -f "$binary" ] && [ -x "$binary" ] || die "--binary $binary is not an executable file"
+    static=$(cd "$(dirname -- "$binary")" && pwd)/$(basename -- "$binary")
+elif [ ! -x "$static" ]; then
+    [ "$no_build" = 0 ] || die "$static is missing and --no-build says not to build it: run scripts/build-static.sh --nightly, or give --binary PATH"
+    say "target/static/credhook is missing: building it with scripts/build-static.sh --nightly (--stable if that fails; --no-build refuses instead)"
     "$here/scripts/build-static.sh" --nightly >&2 || "$here/scripts/build-static.sh" --stable >&2
 fi
 
@@ -289,6 +303,7 @@ image_user=$(printf '%s\n' "$stage" | awk '$1 == "USER" { u = $2 } END { print u
 make_root() {
     local args=() t
     for t in ${tools[@]+"${tools[@]}"}; do args+=(--with "$t"); done
+    if [ -n "$binary" ]; then args+=(--binary "$static"); else args+=(--no-build); fi
     "$here/scripts/rootfs.sh" ${args[@]+"${args[@]}"} "$1" "$hook" >&2
     find "$1" -exec touch -h -d "@$epoch" -- {} +
 }
@@ -308,7 +323,7 @@ build_image() {
     # A binary built at another commit is not HEAD's either.
     bin_commit=$("$static" --version 2>/dev/null | sed -n 's/.*(commit \([0-9a-f]\{7,\}\),.*/\1/p')
     if [ "$revision" != unknown ] && [ -n "$bin_commit" ] && [ "${revision#"$bin_commit"}" = "$revision" ]; then
-        echo "image.sh: warning: target/static/credhook was built at commit $bin_commit, not HEAD ${revision:0:12}: the image is labelled ${revision%-dirty}-dirty (run scripts/build-static.sh for HEAD's)" >&2
+        echo "image.sh: warning: ${binary:-target/static/credhook} was built at commit $bin_commit, not HEAD ${revision:0:12}: the image is labelled ${revision%-dirty}-dirty (run scripts/build-static.sh for HEAD's)" >&2
         revision=${revision%-dirty}-dirty
     fi
     created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)

@@ -3,14 +3,21 @@
 # stage: the Containerfile runs this script and copies DIR whole, so the two
 # cannot drift.
 #
-#   scripts/rootfs.sh [--with TOOL]... DIR [HOOK]
+#   scripts/rootfs.sh [--with TOOL]... [--binary PATH | --no-build] DIR [HOOK]
 #
 #   HOOK             defaults to scripts/hooks/example.sh; `none` (or --no-hook)
 #                    leaves /hook out: a base image for providers built FROM it
 #   --with TOOL      a command on this machine's PATH (psql, jq, …), copied with
 #                    everything it needs to start (repeat for more tools)
+#   --binary PATH    the credhook to put in the image, instead of this
+#                    checkout's target/static/credhook: checked to be a
+#                    static executable that answers `--version` as credhook
+#   --no-build       refuse, instead of building it, when
+#                    target/static/credhook is missing
 #
-#   /credhook        the static binary (target/static/credhook; built when missing)
+#   /credhook        the static binary: --binary PATH, else
+#                    target/static/credhook (built when missing, saying so,
+#                    with scripts/build-static.sh)
 #   /bin/credhook    a link to it, so hooks call `credhook http|json` on PATH
 #   /hook            HOOK, mode 0755
 #   /bin/busybox     a static busybox, with a link per applet (/bin/sh, cat, sed, …)
@@ -42,16 +49,20 @@
 # parent directory.
 set -euo pipefail
 umask 022 # the image's modes, whatever the caller's umask
-usage() { echo "usage: $0 [--with TOOL]... [--no-hook] DIR [HOOK|none]" >&2; exit 2; }
+usage() { echo "usage: $0 [--with TOOL]... [--binary PATH | --no-build] [--no-hook] DIR [HOOK|none]" >&2; exit 2; }
 
-tools=() no_hook=0 args=()
+tools=() no_hook=0 args=() binary="" no_build=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --with) [ $# -ge 2 ] && [ -n "$2" ] || { echo "rootfs.sh: --with needs a tool name" >&2; usage; }
         tools+=("$2"); shift 2 ;;
     --with=*) tools+=("${1#--with=}"); shift ;;
     --no-hook) no_hook=1; shift ;;
-    -h | --help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --binary) [ $# -ge 2 ] && [ -n "$2" ] || { echo "rootfs.sh: --binary needs a file" >&2; usage; }
+        binary=$2; shift 2 ;;
+    --binary=*) binary=${1#--binary=}; shift ;;
+    --no-build) no_build=1; shift ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     -*) echo "rootfs.sh: unknown option $1" >&2; usage ;;
     *) args+=("$1"); shift ;;
     esac
@@ -67,13 +78,29 @@ hook=${args[1]:-$here/scripts/hooks/example.sh}
 busybox=${BUSYBOX:-/bin/busybox}
 
 [ "$no_hook" = 1 ] || [ -f "$hook" ] || { echo "rootfs.sh: hook file $hook does not exist (HOOK=none builds the base image without one)" >&2; exit 1; }
-if [ ! -x "$here/target/static/credhook" ]; then
-    "$here/scripts/build-static.sh"
+# An ELF file without a program interpreter.
+file_is_static() { readelf -h "$1" >/dev/null 2>&1 && ! readelf -l "$1" | grep -q INTERP; }
+if [ -n "$binary" ]; then
+    [ -f "$binary" ] && [ -x "$binary" ] || { echo "rootfs.sh: --binary $binary is not an executable file" >&2; exit 1; }
+    file_is_static "$binary" || {
+        echo "rootfs.sh: --binary $binary is not a static executable (it is not ELF, or it names a program interpreter): the image has no libc; build one with scripts/build-static.sh" >&2
+        exit 1
+    }
+    case "$("$binary" --version 2>/dev/null || true)" in
+    "credhook "*) ;;
+    *) echo "rootfs.sh: --binary $binary does not answer --version as credhook does" >&2; exit 1 ;;
+    esac
+elif [ ! -x "$here/target/static/credhook" ]; then
+    if [ "$no_build" = 1 ]; then
+        echo "rootfs.sh: $here/target/static/credhook is missing and --no-build says not to build it: run scripts/build-static.sh (or --nightly), or give --binary PATH" >&2
+        exit 1
+    fi
+    echo "rootfs.sh: target/static/credhook is missing: building it with scripts/build-static.sh (a few minutes the first time; --no-build refuses instead, --binary PATH takes another)" >&2
+    "$here/scripts/build-static.sh" >&2
 elif [ -n "$(cd "$here" && find src Cargo.toml Cargo.lock -newer target/static/credhook -print 2>/dev/null | head -n 1)" ]; then
     echo "rootfs.sh: warning: target/static/credhook is older than the sources; run scripts/build-static.sh for a current one" >&2
 fi
-# An ELF file without a program interpreter.
-file_is_static() { readelf -h "$1" >/dev/null 2>&1 && ! readelf -l "$1" | grep -q INTERP; }
+binary=${binary:-$here/target/static/credhook}
 if ! file_is_static "$busybox"; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
@@ -186,7 +213,7 @@ trap 'exit 130' INT TERM HUP # the EXIT trap then empties DIR
 printf 'made by scripts/rootfs.sh (credhook): running it again on this directory replaces it whole\n' > "$root_dir/$marker"
 chmod 0644 "$root_dir/$marker"
 mkdir -p "$root_dir"/{bin,etc,tmp,proc,dev}
-install -m 0755 "$here/target/static/credhook" "$root_dir/credhook"
+install -m 0755 "$binary" "$root_dir/credhook"
 [ "$no_hook" = 1 ] || install -m 0755 "$hook" "$root_dir/hook"
 install -m 0755 "$busybox" "$root_dir/bin/busybox"
 for applet in $("$busybox" --list); do

@@ -1,6 +1,6 @@
 //! The `credhook` binary: parse the command line, dispatch, exit.
 
-use credhook::cli::{self, ce_flags, check, dry_run, http, json, run};
+use credhook::cli::{self, ce_flags, check, dry_run, http, json, new, run};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -9,6 +9,9 @@ credhook — a credentials provider job for IBM Cloud Secrets Manager custom cre
 
 Usage:
   credhook [run]              run one secret task (the default; configured by the environment)
+  credhook new DIR [--name NAME] [--with TOOL]… [--http] [--force]
+                              write a provider to start from: schema, hook (a stand-in does the
+                              vendor's part), test.sh, Containerfile, README (`credhook new --help`)
   credhook check [FILE]       validate a job_config.json (default ./job_config.json)
   credhook dry-run [--config FILE] [--input NAME=VALUE]… [--secret NAME=@FILE]… [--keep | --delete ID]
                               run the hook as `run` would, locally: create, check, print, delete
@@ -36,6 +39,11 @@ fn main() -> ExitCode {
     let code = match command.as_ref().map(|c| c.to_str()) {
         None => run::main(),
         Some(Some("run")) if rest.is_empty() => run::main(),
+        Some(Some("run")) if rest.len() == 1 && matches!(rest[0].to_str(), Some("--help" | "-h")) => {
+            print!("{HELP}");
+            0
+        }
+        Some(Some("new")) => new::main(rest),
         Some(Some("check")) => check::main(rest),
         Some(Some("ce-flags")) => ce_flags::main(rest),
         Some(Some("dry-run")) => dry_run::main(rest),

@@ -718,5 +718,5 @@ fn the_certificate_job_config_passes_check() {
         .arg(repo().join("examples/certificate/job_config.json"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

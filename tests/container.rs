@@ -696,6 +696,18 @@ fn image_sh_refuses_bad_arguments_without_echoing_values() {
     refused(&["build", hook, hook], "one HOOK only");
     refused(&["try", "--image", "x", hook], "give no HOOK");
     refused(&["frobnicate"], "unknown command");
+    // A --with tool missing here is said before anything is built (exit 1:
+    // the arguments are fine, this machine lacks the tool).
+    let o = image_sh(
+        &[os("try"), os("--with"), os("no-such-tool-xyz"), os(hook)],
+        Some("none"),
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        err.contains("--with no-such-tool-xyz: no such command on this machine's PATH") && out.is_empty(),
+        "{err}"
+    );
     for args in [
         vec!["try", "--secret", "login=hunter2-value", hook],
         vec!["try", "--env", "hunter2-value", hook],

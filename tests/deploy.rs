@@ -348,9 +348,9 @@ fn refuses_bad_input_before_running_anything() {
         r#"{"job_env_variables":[{"name":"SMOUT_X","value":"type:float"}]}"#,
     )
     .unwrap();
-    let (code, stdout, _) = deploy_provider(&dir, &bin, &[]);
+    let (code, _, stderr) = deploy_provider(&dir, &bin, &[]);
     assert_ne!(code, 0);
-    assert!(stdout.contains("unknown type `float`"), "{stdout}");
+    assert!(stderr.contains("unknown type `float`"), "{stderr}");
     config(&dir);
     for (args, says) in [
         (vec!["--keep-runs", "forever"], "not a duration like 3d"),

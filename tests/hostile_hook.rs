@@ -29,9 +29,13 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "hang past the timeout",
-        hook: "sleep 30",
+        hook: "echo 'connecting to db.internal:5432' >&2; sleep 30",
         code: "ERR10005",
-        says: &["within 1 s", "CREDHOOK_HOOK_TIMEOUT"],
+        says: &[
+            "within 1 s",
+            "CREDHOOK_HOOK_TIMEOUT",
+            "its last error line: connecting to db.internal:5432",
+        ],
     },
     Case {
         name: "hang, TERM ignored, child holding fd 3 and stdout",

@@ -478,6 +478,110 @@ fn rootfs_replaces_only_roots_it_made() {
     assert_eq!(listing(&real), before);
 }
 
+/// A checkout holding only what rootfs.sh reads, without target/static/:
+/// its scripts/build-static.sh is a stand-in that records its call and
+/// "builds" target/static/credhook as a copy of /bin/busybox.
+fn checkout_without_a_binary(w: &World) -> std::path::PathBuf {
+    let c = w.dir.join("checkout");
+    for d in ["scripts/hooks", "examples"] {
+        std::fs::create_dir_all(c.join(d)).unwrap();
+    }
+    for f in ["scripts/rootfs.sh", "scripts/hooks/example.sh", "examples/common.sh"] {
+        std::fs::copy(repo().join(f), c.join(f)).unwrap();
+    }
+    support::write_executable(
+        &c.join("scripts/build-static.sh"),
+        "#!/bin/sh\nset -e\ncd \"$(dirname \"$0\")/..\"\necho \"build-static.sh $*\" >> build-calls\n\
+         mkdir -p target/static\ncp /bin/busybox target/static/credhook\n",
+    );
+    c
+}
+
+#[test]
+fn rootfs_builds_a_missing_binary_saying_so_or_refuses_with_no_build() {
+    let w = World::new();
+    let c = checkout_without_a_binary(&w);
+    let root = w.dir.join("root");
+    let script = c.join("scripts/rootfs.sh");
+    let run = |args: &[&OsStr]| std::process::Command::new(&script).args(args).output().unwrap();
+
+    let out = run(&[OsStr::new("--no-build"), root.as_os_str(), OsStr::new("none")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("target/static/credhook is missing and --no-build says not to build it")
+            && err.contains("run scripts/build-static.sh"),
+        "{err}"
+    );
+    assert!(!root.exists() && !c.join("build-calls").exists(), "{err}");
+
+    let out = run(&[root.as_os_str(), OsStr::new("none")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("target/static/credhook is missing: building it with scripts/build-static.sh"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.join("build-calls")).unwrap(),
+        "build-static.sh \n"
+    );
+    assert_eq!(
+        std::fs::read(root.join("credhook")).unwrap(),
+        std::fs::read(c.join("target/static/credhook")).unwrap()
+    );
+}
+
+#[test]
+fn rootfs_binary_takes_a_static_credhook_only() {
+    let w = World::new();
+    let c = checkout_without_a_binary(&w);
+    let script = c.join("scripts/rootfs.sh");
+    let root = w.dir.join("root");
+    // The static credhook this checkout builds (rootfs.sh builds it if needed).
+    assert!(ok(&rootfs(&[w.dir.join("scratch").as_os_str(), OsStr::new("none")])));
+    let good = w.dir.join("my credhook");
+    std::fs::copy(repo().join("target/static/credhook"), &good).unwrap();
+    let out = std::process::Command::new(&script)
+        .args([
+            OsStr::new("--binary"),
+            good.as_os_str(),
+            root.as_os_str(),
+            OsStr::new("none"),
+        ])
+        .output()
+        .unwrap();
+    assert!(ok(&out));
+    assert_eq!(
+        std::fs::read(root.join("credhook")).unwrap(),
+        std::fs::read(&good).unwrap()
+    );
+    assert!(!c.join("build-calls").exists(), "--binary built anyway");
+
+    for (binary, says) in [
+        ("/usr/bin/env", "is not a static executable"),
+        ("/bin/busybox", "does not answer --version as credhook does"),
+        ("/no/such/credhook", "is not an executable file"),
+    ] {
+        let out = std::process::Command::new(&script)
+            .args([
+                OsStr::new("--binary"),
+                OsStr::new(binary),
+                root.as_os_str(),
+                OsStr::new("none"),
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{binary}: {err}");
+        // Refused before the previous root was touched.
+        assert_eq!(
+            std::fs::read(root.join("credhook")).unwrap(),
+            std::fs::read(&good).unwrap()
+        );
+    }
+}
+
 /// Something mounted under a previous root (a bind-mounted /dev): refused,
 /// the mounted directory's contents kept.
 #[test]

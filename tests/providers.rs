@@ -535,7 +535,7 @@ fn every_job_config_passes_credhook_check() {
             out.status.success(),
             "{}: {}",
             p.dir,
-            String::from_utf8_lossy(&out.stdout)
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 }

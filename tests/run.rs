@@ -637,6 +637,32 @@ sleep 30"#,
 }
 
 #[test]
+fn a_timeout_names_the_last_error_line_masked_and_cut_with_the_rollback_kept() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    // A last stderr line of 3,000 characters with an output value (a
+    // secret) near its start and again past the cut.
+    w.set("CREDHOOK_HOOK_TIMEOUT", "1").secret("Pw-7Kq2Zx9Lm4Vb").hook(
+        r#"[ "$1" = delete ] && exit 0
+printf 'id=cred-slow\nusername=u-1\npassword=Pw-7Kq2Zx9Lm4Vb\n' > "$CREDHOOK_OUTPUT"
+pad=$(head -c 3000 /dev/zero | tr '\0' 'x')
+echo "retrying with Pw-7Kq2Zx9Lm4Vb $pad Pw-7Kq2Zx9Lm4Vb" >&2
+sleep 30"#,
+    );
+    let r = w.run();
+    let d = r.failed_with("ERR10005");
+    assert!(d.chars().count() <= 1024, "{} characters", d.chars().count());
+    assert!(
+        d.starts_with("the hook did not finish within 1 s (CREDHOOK_HOOK_TIMEOUT) and was stopped; its last error line: retrying with [REDACTED] xxx"),
+        "{d}"
+    );
+    assert!(
+        d.ends_with("The credentials it had created (cred-slow) were deleted again."),
+        "{d}"
+    );
+}
+
+#[test]
 fn sigterm_while_the_hook_runs_reports_err10007_and_rolls_back() {
     for signal in ["-TERM", "-INT"] {
         let mut w = World::new();
@@ -645,6 +671,7 @@ fn sigterm_while_the_hook_runs_reports_err10007_and_rolls_back() {
             r#"echo "$1 ${SM_CREDENTIALS_ID:-}" >> "$TEST_DIR/calls"
 [ "$1" = delete ] && exit 0
 printf 'id=cred-term\n' > "$CREDHOOK_OUTPUT"
+echo 'copying the grants' >&2
 touch "$TEST_DIR/ready"
 sleep 30"#,
         );
@@ -654,6 +681,7 @@ sleep 30"#,
         r.assert_code(1);
         let d = r.failed_with("ERR10007");
         assert!(d.contains("were deleted again"), "{d}");
+        assert!(d.contains("its last error line: copying the grants"), "{d}");
         assert_eq!(w.hook_calls(), ["create ", "delete cred-term"]);
         assert!(
             t0.elapsed() < std::time::Duration::from_secs(15),
@@ -689,6 +717,61 @@ fn background_children_are_killed_when_the_hook_exits() {
     );
     let child: i32 = w.file("child").trim().parse().unwrap();
     assert!(is_gone(child), "the hook's background child survived");
+}
+
+/// The image's busybox (Debian's busybox-static) when this machine has it,
+/// else the `timeout` on PATH (GNU's leaves no watcher: the case is then
+/// weaker, not wrong).
+fn busybox_timeout() -> String {
+    let static_busybox = std::process::Command::new("sh")
+        .args(["-c", "readelf -l /bin/busybox 2>/dev/null | grep -q INTERP && exit 1; /bin/busybox timeout --help >/dev/null 2>&1"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if static_busybox {
+        "/bin/busybox timeout".into()
+    } else {
+        eprintln!("no static /bin/busybox here (busybox-static): using the timeout on PATH");
+        "timeout".into()
+    }
+}
+
+/// The fastest of `n` runs of `w`'s hook, each a full create.
+fn fastest_run(w: &World, n: usize) -> std::time::Duration {
+    (0..n)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            w.run().assert_code(0);
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn a_process_left_outside_the_hook_s_group_costs_the_run_no_drain_wait() {
+    // busybox `timeout` leaves a watcher in a session of its own that holds
+    // fd 3 for up to a second after the command ended; `setsid … &` holds
+    // all three pipes. Once the hook's group is gone, credhook stops
+    // reading: neither may add the 1 s drain limit to the run.
+    let timeout = busybox_timeout();
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    w.hook(&format!("true\n{RECORDING_CREATE}"));
+    let plain = fastest_run(&w, 3);
+    for (what, line) in [
+        ("busybox timeout", format!("{timeout} 5 true")),
+        ("a command in its own session", "setsid sleep 2 &".to_string()),
+    ] {
+        w.hook(&format!("{line}\n{RECORDING_CREATE}"));
+        let took = fastest_run(&w, 3);
+        assert!(
+            took < plain + std::time::Duration::from_millis(100),
+            "{what}: {took:?} against {plain:?} for `true`"
+        );
+        // What the hook wrote before it exited was still read whole.
+        let last = w.emu.updates().pop().unwrap();
+        assert!(last.body.contains(r#""id":"cred-42""#), "{what}: {}", last.body);
+    }
 }
 
 #[test]

@@ -399,5 +399,5 @@ fn the_slack_job_config_passes_check() {
         .arg(repo().join("examples/slack/job_config.json"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -28,17 +28,17 @@ fn check_accepts_realistic_configs() {
             .arg("check")
             .arg(&f)
             .env("CREDHOOK_HTTP_ALLOW", "api.example.com"));
-        assert_eq!(code, 0, "{name}: {stdout}");
-        assert_eq!(stdout, "", "no problem, no line");
-        assert_eq!(stderr, format!("{}: ok {counts}\n", f.display()));
+        assert_eq!(code, 0, "{name}: {stderr}");
+        assert_eq!(stderr, "", "no problem, no line");
+        assert_eq!(stdout, format!("{}: ok {counts}\n", f.display()));
     }
 }
 
 #[test]
 fn check_names_every_problem_and_its_fix() {
     let f = fixture("broken.json");
-    let (code, stdout, _) = out(credhook().arg("check").arg(&f));
-    assert_eq!(code, 1);
+    let (code, stdout, stderr) = out(credhook().arg("check").arg(&f));
+    assert_eq!((code, stdout.as_str()), (1, ""));
     let p = f.display();
     let want = [
         format!("{p}: smin_login: the prefix must be `SMIN_`; rename it to `SMIN_LOGIN`"),
@@ -51,22 +51,22 @@ fn check_names_every_problem_and_its_fix() {
             "{p}: no required output: mark at least one SMOUT_ variable `required:true` (the credentials must hold something)"
         ),
     ];
-    assert_eq!(stdout.lines().collect::<Vec<_>>(), want);
+    assert_eq!(stderr.lines().collect::<Vec<_>>(), want);
 }
 
 #[test]
 fn check_reports_malformed_and_missing_files() {
-    let (code, stdout, _) = out(credhook().arg("check").arg(fixture("malformed.json")));
+    let (code, _, stderr) = out(credhook().arg("check").arg(fixture("malformed.json")));
     assert_eq!(code, 1);
     assert!(
-        stdout.contains("malformed JSON at byte") && stdout.contains("the file must be JSON"),
-        "{stdout}"
+        stderr.contains("malformed JSON at byte") && stderr.contains("the file must be JSON"),
+        "{stderr}"
     );
     // Without an argument it reads ./job_config.json.
     let dir = std::env::temp_dir();
-    let (code, stdout, _) = out(credhook().arg("check").current_dir(&dir));
+    let (code, _, stderr) = out(credhook().arg("check").current_dir(&dir));
     assert_eq!(code, 1);
-    assert!(stdout.starts_with("./job_config.json: cannot be read"), "{stdout}");
+    assert!(stderr.starts_with("./job_config.json: cannot be read"), "{stderr}");
 }
 
 #[test]
@@ -338,10 +338,29 @@ fn non_utf8_and_unknown_arguments_get_a_clear_error_not_a_panic() {
 }
 
 #[test]
+fn every_subcommand_answers_help_on_stdout() {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["new", "--help"],
+        &["check", "--help"],
+        &["check", "job_config.json", "-h"],
+        &["ce-flags", "--help"],
+        &["dry-run", "--help"],
+        &["http", "--help"],
+        &["json", "--help"],
+    ] {
+        let (code, stdout, stderr) = out(credhook().args(args));
+        assert_eq!((code, stderr.as_str()), (0, ""), "{args:?}");
+        assert!(stdout.contains("credhook"), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
 fn check_reads_only_small_regular_files() {
-    let (code, stdout, _) = out(credhook().args(["check", "/dev/zero"]));
+    let (code, _, stderr) = out(credhook().args(["check", "/dev/zero"]));
     assert_eq!(code, 1);
-    assert!(stdout.contains("/dev/zero: is not a regular file"), "{stdout}");
+    assert!(stderr.contains("/dev/zero: is not a regular file"), "{stderr}");
 }
 
 #[test]
@@ -355,11 +374,11 @@ fn check_rejects_names_that_are_not_declarations() {
             {"name":"MY_SETTING","value":"type:string"}]}"#,
     )
     .unwrap();
-    let (code, stdout, _) = out(credhook().arg("check").arg(&f));
+    let (code, _, stderr) = out(credhook().arg("check").arg(&f));
     assert_eq!(code, 1);
     assert!(
-        stdout.contains("MY_SETTING: not a declaration; names must start with `SMIN_` (input) or `SMOUT_` (output)"),
-        "{stdout}"
+        stderr.contains("MY_SETTING: not a declaration; names must start with `SMIN_` (input) or `SMOUT_` (output)"),
+        "{stderr}"
     );
 }
 

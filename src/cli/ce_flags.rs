@@ -84,7 +84,14 @@ pub fn main(args: Vec<OsString>) -> u8 {
         }
     };
     if args.help {
-        std::println!("{USAGE}");
+        std::println!(
+            "{USAGE}\n\nPrints the --env arguments `ibmcloud ce job create|update` needs for the schema in FILE\n\
+             (default ./job_config.json), shell-quoted, one pair per line, lines continued with ` \\`,\n\
+             so that `eval \"set -- $(credhook ce-flags)\"` gives exactly those arguments. With\n\
+             --job-settings, first the job's settings: --retrylimit 0, --cpu, --memory and a\n\
+             --maxexecutiontime that covers the task timeout and one more hook timeout; the hook\n\
+             timeout plus credhook's retry windows must fit in the task timeout."
+        );
         return 0;
     }
     let vars = match load(&args.file) {

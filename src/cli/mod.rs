@@ -1,4 +1,4 @@
-//! The subcommands other than `run`: the author's tools (`check`,
+//! The subcommands other than `run`: the author's tools (`new`, `check`,
 //! `ce-flags`, `dry-run`) and the hook's tools (`http`, `json`, with
 //! `tool_io` for what both read and write). Each file owns one.
 
@@ -7,6 +7,7 @@ pub mod check;
 pub mod dry_run;
 pub mod http;
 pub mod json;
+pub mod new;
 pub mod run;
 pub(crate) mod tool_io;
 
@@ -85,38 +86,16 @@ pub(crate) fn arg_error(e: lexopt::Error) -> String {
     }
 }
 
-/// The `[FILE]` argument of `check` and `ce-flags`: at most one, default
-/// `./job_config.json`.
-pub(crate) fn file_arg(args: Vec<OsString>) -> Result<String, String> {
-    let mut parser = lexopt::Parser::from_args(args);
-    let mut file = None;
-    while let Some(arg) = parser.next().map_err(arg_error)? {
-        match arg {
-            lexopt::Arg::Value(v) if file.is_none() => file = Some(utf8("file name", v, Echo::Value)?),
-            other => return Err(arg_error(other.unexpected())),
-        }
-    }
-    Ok(file.unwrap_or_else(|| DEFAULT_CONFIG.into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt;
 
-    fn os(v: &[&[u8]]) -> Vec<OsString> {
-        v.iter().map(|b| OsString::from_vec(b.to_vec())).collect()
-    }
-
     #[test]
-    fn file_args() {
-        assert_eq!(file_arg(os(&[])).unwrap(), DEFAULT_CONFIG);
-        assert_eq!(file_arg(os(&[b"a.json"])).unwrap(), "a.json");
-        let e = file_arg(os(&[b"\xff"])).unwrap_err();
+    fn utf8_echoes_only_what_may_be_shown() {
+        let e = utf8("file name", OsString::from_vec(b"\xff".to_vec()), Echo::Value).unwrap_err();
         assert_eq!(e, "file name `\u{fffd}` is not valid UTF-8; give it in UTF-8");
         let e = utf8("a header", OsString::from_vec(b"s3cr\xffet".to_vec()), Echo::Never).unwrap_err();
         assert!(e.contains("a header is not valid UTF-8") && !e.contains("s3cr"), "{e}");
-        assert_eq!(file_arg(os(&[b"a", b"b"])).unwrap_err(), "unexpected argument `b`");
-        assert_eq!(file_arg(os(&[b"--x"])).unwrap_err(), "invalid option '--x'");
     }
 }

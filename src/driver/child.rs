@@ -1,7 +1,8 @@
 //! Running one child process (the hook, or its rollback) to its end: its own
 //! process group, stdin null, stdout/stderr and the private output pipe
 //! (fd 3) read with `poll` on one thread, a timeout with SIGTERM then SIGKILL
-//! to the whole group, and nothing left running after it. What the output
+//! to the whole group, and nothing left running in the group after it; the
+//! pipes are read until they close or the group is gone. What the output
 //! means is [`super::hook`]'s business.
 
 use super::signals;
@@ -238,6 +239,7 @@ pub(crate) fn run(spec: Spec<'_>) -> Run {
             Ok(())
         });
     }
+    become_subreaper();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return not_started(e),
@@ -278,6 +280,77 @@ impl Pipes {
                 revents: 0,
             })
             .collect()
+    }
+
+    /// Waits until a pipe or the signal self-pipe has something, or until
+    /// `until` (at most 1 s; 10 ms without the self-pipe, so that the child
+    /// is looked at often), and reads what came.
+    fn wait_and_read(&mut self, until: Option<Instant>) {
+        let mut fds = self.pollfds();
+        let wake = signals::wake_fd();
+        if wake >= 0 {
+            fds.push(libc::pollfd {
+                fd: wake,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let cap = if wake >= 0 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(10)
+        };
+        let wait = until.map_or(cap, |n| n.saturating_duration_since(Instant::now()).min(cap));
+        let ms = wait.as_millis().clamp(1, 1000) as libc::c_int;
+        // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) } <= 0 {
+            return;
+        }
+        for p in fds.iter().filter(|p| p.revents != 0) {
+            if p.fd == wake {
+                signals::drain_wake();
+            } else {
+                self.read(p.fd);
+            }
+        }
+    }
+
+    /// The run's record: the held lines ended, what fd 3 carried.
+    fn into_run(self, ending: Ending) -> Run {
+        let Pipes {
+            mut out_buf,
+            mut err_buf,
+            mut collector,
+            output,
+            overflow,
+            ..
+        } = self;
+        collector.finish(&mut out_buf);
+        collector.finish(&mut err_buf);
+        Run {
+            ending,
+            output,
+            output_overflow: overflow,
+            lines: collector.lines,
+            dropped_lines: collector.dropped,
+            last_stderr: collector.last_stderr,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// Reads what the pipes hold now, without waiting for more (until
+    /// `deadline` at the latest: a writer outside the group may not stop).
+    fn read_buffered(&mut self, deadline: Option<Instant>) {
+        while deadline.is_none_or(|d| Instant::now() < d) {
+            let mut fds = self.pollfds();
+            // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
+            if fds.is_empty() || unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) } <= 0 {
+                return;
+            }
+            for p in fds.iter().filter(|p| p.revents != 0) {
+                self.read(p.fd);
+            }
+        }
     }
 
     /// Reads what `fd` has; closes it at its end.
@@ -348,52 +421,31 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
                 drain_until = Some(Instant::now() + DRAIN_LIMIT);
             }
         }
-        if exited.is_some() && (!pipes.open() || drain_until.is_some_and(|d| Instant::now() >= d)) {
-            break;
-        }
-        let mut fds = pipes.pollfds();
-        let wake = signals::wake_fd();
-        if wake >= 0 {
-            fds.push(libc::pollfd {
-                fd: wake,
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        let next = [clock.next_due(stopped_at()).map(|d| started + d), drain_until]
-            .into_iter()
-            .flatten()
-            .min();
-        // Without the self-pipe (signals not installed) poll the child often.
-        let cap = if wake >= 0 {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_millis(10)
-        };
-        let wait = next.map_or(cap, |n| n.saturating_duration_since(Instant::now()).min(cap));
-        let ms = wait.as_millis().clamp(1, 1000) as libc::c_int;
-        // SAFETY: `fds` is a live, initialised array of `fds.len()` pollfds.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) } <= 0 {
-            continue;
-        }
-        for p in fds.iter().filter(|p| p.revents != 0) {
-            if p.fd == wake {
-                signals::drain_wake();
-            } else {
-                pipes.read(p.fd);
+        if exited.is_some() {
+            if !pipes.open() || drain_until.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            // Only processes outside the hook's group still hold its pipes
+            // (busybox `timeout`'s watcher, a `setsid` command): what the
+            // hook wrote is in the pipes already.
+            if !group_alive(pgid) {
+                pipes.read_buffered(drain_until);
+                break;
             }
         }
+        // After the exit, look at the group often: its killed members are
+        // gone within milliseconds.
+        let group_check = exited.map(|_| Instant::now() + GROUP_CHECK);
+        let next = [
+            clock.next_due(stopped_at()).map(|d| started + d),
+            drain_until,
+            group_check,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        pipes.wait_and_read(next);
     }
-    let Pipes {
-        mut out_buf,
-        mut err_buf,
-        mut collector,
-        output,
-        overflow,
-        ..
-    } = pipes;
-    collector.finish(&mut out_buf);
-    collector.finish(&mut err_buf);
     let ending = match (clock.ended_by(), exited) {
         (Some(by), _) => by.ending(),
         (None, Some(status)) => match (status.code(), status.signal()) {
@@ -403,15 +455,7 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
         },
         (None, None) => Ending::Exited(-1),
     };
-    Run {
-        ending,
-        output,
-        output_overflow: overflow,
-        lines: collector.lines,
-        dropped_lines: collector.dropped,
-        last_stderr: collector.last_stderr,
-        duration: Duration::ZERO,
-    }
+    pipes.into_run(ending)
 }
 
 /// Reads what is there; 0 on EOF or error (either way the pipe is done).
@@ -426,22 +470,52 @@ fn read_some(mut file: &File, buf: &mut [u8]) -> usize {
     }
 }
 
-/// Whether the hook's own process has ended, without reaping it.
-fn has_exited(pid: libc::pid_t) -> bool {
+/// `waitid(which, id, WEXITED | WNOHANG | flags)`: whether a child it
+/// names had ended (then reaped, unless `flags` has `WNOWAIT`).
+fn child_ended(which: libc::idtype_t, id: libc::pid_t, flags: libc::c_int) -> bool {
     // SAFETY: a zeroed siginfo_t is valid for waitid to fill in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid on our own child with WNOWAIT only inspects it; `info`
-    // is a live siginfo_t.
+    // SAFETY: waitid only looks at (or reaps) our own children; `info` is a
+    // live siginfo_t.
     let r = unsafe {
         libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
+            which,
+            id as libc::id_t,
             &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            libc::WEXITED | libc::WNOHANG | flags,
         )
     };
     // SAFETY: si_pid is set by waitid (zero when no child changed state).
     r == 0 && unsafe { info.si_pid() } != 0
+}
+
+/// Whether the hook's own process has ended, without reaping it.
+fn has_exited(pid: libc::pid_t) -> bool {
+    child_ended(libc::P_PID, pid, libc::WNOWAIT)
+}
+
+/// How often the hook's process group is looked at once the hook exited.
+const GROUP_CHECK: Duration = Duration::from_millis(5);
+
+/// Makes credhook the reaper of the hook's orphaned descendants (as it is
+/// when it runs as PID 1 in its container), so that [`group_alive`] can reap
+/// the hook's killed group and see it gone. Idempotent; if the kernel
+/// refuses, the pipes are read for [`DRAIN_LIMIT`] as before.
+fn become_subreaper() {
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) takes plain integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+}
+
+/// Reaps the members of the hook's process group that have ended (once the
+/// hook is gone they are credhook's children: see [`become_subreaper`]) and
+/// says whether any is left. Call it only after the hook itself was reaped.
+fn group_alive(pgid: libc::pid_t) -> bool {
+    while child_ended(libc::P_PGID, pgid, 0) {}
+    // SAFETY: kill(2) with signal 0 only checks that the group exists.
+    if unsafe { libc::kill(-pgid, 0) } == 0 {
+        return true;
+    }
+    io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {

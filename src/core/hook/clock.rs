@@ -7,7 +7,9 @@
 //!   whichever comes first, and that decides how the run ended.
 //! - [`KILL_GRACE`] after the SIGTERM, SIGKILL.
 //! - Once the hook's own process has ended, credhook reads its pipes for at
-//!   most [`DRAIN_LIMIT`] more.
+//!   most [`DRAIN_LIMIT`] more, and not past the moment its process group
+//!   is gone (the driver sees that: docs/RELIABILITY.md, "When the hook
+//!   exits").
 
 use crate::core::hook::verdict::Ending;
 use core::time::Duration;

@@ -6,6 +6,7 @@ use crate::core::hook::channel::{self, Credentials};
 use crate::core::job::error_codes::{ErrorCode, FailureCode, HookCode};
 use crate::core::job::schema::Schema;
 use crate::core::job::settings::Action;
+use crate::core::job::task_update::MAX_DESCRIPTION_CHARS;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -112,14 +113,20 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
         ),
         Ending::TimedOut => fail(
             ErrorCode::HookTimedOut,
-            format!(
-                "the hook did not finish within {} s (CREDHOOK_HOOK_TIMEOUT) and was stopped",
-                run.timeout_s
+            with_last_line(
+                format!(
+                    "the hook did not finish within {} s (CREDHOOK_HOOK_TIMEOUT) and was stopped",
+                    run.timeout_s
+                ),
+                run.last_stderr,
             ),
         ),
         Ending::Stopped => fail(
             ErrorCode::Stopped,
-            String::from("the job was told to stop while the hook was running"),
+            with_last_line(
+                String::from("the job was told to stop while the hook was running"),
+                run.last_stderr,
+            ),
         ),
         Ending::Exited(0) => {
             let checked = report.and_then(|r| match action {
@@ -149,7 +156,7 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
             let description = message
                 .filter(|m| !m.trim().is_empty())
                 .unwrap_or_else(|| match run.last_stderr {
-                    Some(line) => format!("{how}; its last error line: {}", line.trim()),
+                    Some(_) => with_last_line(how, run.last_stderr),
                     None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
                 });
             return (Verdict::Failed { code, description }, warning);
@@ -158,10 +165,29 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
     (verdict, None)
 }
 
+/// `what`, then what the hook was doing: its last stderr line (already
+/// masked), cut so that the whole stays within the 1 024 characters of a
+/// description, ending on `…` where it was cut.
+fn with_last_line(what: String, last_stderr: Option<&str>) -> String {
+    let Some(line) = last_stderr.map(str::trim).filter(|l| !l.is_empty()) else {
+        return what;
+    };
+    let mut out = format!("{what}; its last error line: ");
+    let room = MAX_DESCRIPTION_CHARS.saturating_sub(out.chars().count());
+    if line.chars().count() <= room {
+        out.push_str(line);
+    } else if room > 0 {
+        out.extend(line.chars().take(room - 1));
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::job::schema::from_env;
+    use crate::core::job::task_update::describe;
 
     fn schema() -> Schema {
         let env = [("SMOUT_USERNAME", "type:string, required:true")];
@@ -194,6 +220,47 @@ mod tests {
         assert_eq!(failed(judged(Ending::TimedOut, out, None)).0, "ERR10005");
         assert_eq!(failed(judged(Ending::Stopped, out, None)).0, "ERR10007");
         assert!(failed(judged(Ending::TimedOut, out, None)).1.contains("within 7 s"));
+    }
+
+    #[test]
+    fn a_timeout_and_a_stop_say_what_the_hook_was_doing() {
+        let (code, d) = failed(judged(Ending::TimedOut, "", Some("  waiting for db.internal:5432 ")));
+        assert_eq!(code, "ERR10005");
+        assert_eq!(
+            d,
+            "the hook did not finish within 7 s (CREDHOOK_HOOK_TIMEOUT) and was stopped; \
+             its last error line: waiting for db.internal:5432"
+        );
+        let (code, d) = failed(judged(Ending::Stopped, "", Some("copying [REDACTED]")));
+        assert_eq!(code, "ERR10007");
+        assert!(
+            d.ends_with("while the hook was running; its last error line: copying [REDACTED]"),
+            "{d}"
+        );
+        // Nothing on stderr: the sentence alone.
+        assert!(
+            failed(judged(Ending::TimedOut, "", None))
+                .1
+                .ends_with("and was stopped")
+        );
+    }
+
+    #[test]
+    fn a_long_last_line_is_cut_to_fit_and_a_rollback_sentence_survives() {
+        let long: String = core::iter::repeat_n('é', 3000).collect();
+        let (_, d) = failed(judged(Ending::TimedOut, "", Some(&long)));
+        assert_eq!(d.chars().count(), MAX_DESCRIPTION_CHARS);
+        assert!(
+            d.starts_with("the hook did not finish within 7 s") && d.ends_with("éé…"),
+            "{d}"
+        );
+        let rollback = "The credentials it had created (c-1) were deleted again.";
+        let with = describe(&d, Some(rollback));
+        assert_eq!(with.chars().count(), MAX_DESCRIPTION_CHARS);
+        assert!(
+            with.starts_with("the hook did not finish") && with.ends_with(rollback),
+            "{with}"
+        );
     }
 
     #[test]

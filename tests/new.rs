@@ -1,0 +1,280 @@
+//! `credhook new`: the provider it writes passes `credhook check` and
+//! `credhook dry-run` create and `--delete` as it is written, in each
+//! variant (a `--with` tool, `--http`, neither), through its own test.sh;
+//! no secret reaches a command line; a non-empty directory is refused
+//! unless `--force`; names make valid error-code prefixes.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{TempDir, credhook_bin, out, write_executable};
+
+/// The admin credential the tests' login secret holds.
+const LOGIN: &str = "admin-Login-9f3Kq7Zx2Lm";
+
+fn credhook() -> Command {
+    Command::new(credhook_bin())
+}
+
+/// A PATH on which every command the generated hooks and test.sh run
+/// (credhook included) is a wrapper that appends its arguments to
+/// `argv.log`, then runs the real one. credhook itself runs as
+/// `real/credhook-bin`, so that the directory dry-run puts first on the
+/// hook's PATH has no `credhook` in it and the hook's calls go through
+/// the wrapper too.
+struct Shims {
+    path: String,
+    log: PathBuf,
+}
+
+fn shims(dir: &Path) -> Shims {
+    let shim = dir.join("shim");
+    let real = dir.join("real");
+    std::fs::create_dir_all(&shim).unwrap();
+    std::fs::create_dir_all(&real).unwrap();
+    // Copied by `cp`, not by this process: a test thread that forks while
+    // this process holds the copy open for writing would make it "text
+    // file busy" to exec.
+    let cp = Command::new("cp")
+        .arg(credhook_bin())
+        .arg(real.join("credhook-bin"))
+        .status();
+    assert!(cp.is_ok_and(|s| s.success()), "cp credhook");
+    let log = dir.join("argv.log");
+    let outer = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+    for name in [
+        "od", "tr", "cut", "mkdir", "rm", "sed", "cat", "head", "mktemp", "readlink", "dirname",
+    ] {
+        write_executable(
+            &shim.join(name),
+            &format!(
+                "#!/bin/sh\nprintf '%s\\n' \"{name} $*\" >> '{}'\nPATH='{outer}' exec {name} \"$@\"\n",
+                log.display()
+            ),
+        );
+    }
+    write_executable(
+        &shim.join("credhook"),
+        &format!(
+            "#!/bin/sh\nprintf '%s\\n' \"credhook $*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            real.join("credhook-bin").display()
+        ),
+    );
+    Shims {
+        path: format!("{}:{outer}", shim.display()),
+        log,
+    }
+}
+
+/// Runs `credhook new` with `args`; exit code, stdout, stderr.
+fn new(args: &[&str]) -> (i32, String, String) {
+    out(credhook().arg("new").args(args))
+}
+
+#[test]
+fn each_variant_passes_check_and_dry_run_create_and_delete_as_written() {
+    for variant in [&["--with", "redis-cli"][..], &["--http"], &[]] {
+        let tmp = TempDir::new("credhook-new");
+        let dir = tmp.join("my-provider");
+        let (code, stdout, stderr) = new(&[&[dir.to_str().unwrap()][..], variant].concat());
+        assert_eq!(code, 0, "{variant:?}: {stderr}");
+        assert!(stdout.contains("error codes MY_PROVIDER_*"), "{stdout}");
+        for f in [
+            "job_config.json",
+            "hook.sh",
+            "test.sh",
+            "Containerfile",
+            "README.md",
+            ".gitignore",
+        ] {
+            assert!(dir.join(f).is_file(), "{variant:?}: no {f}");
+        }
+        let hook = std::fs::read_to_string(dir.join("hook.sh")).unwrap();
+        assert!(hook.contains("P=MY_PROVIDER ") && hook.contains("STAND-IN"), "{hook}");
+
+        // Its own test.sh, as a user runs it: check, dry-run --keep, then
+        // dry-run --delete of the id it printed.
+        let s = shims(&tmp);
+        let login = tmp.join("login.json");
+        std::fs::write(
+            &login,
+            format!(r#"{{"id":"0b5571f7-21e6-42b7-91c5-3f5ac9793a46","secret_type":"arbitrary","payload":"{LOGIN}"}}"#),
+        )
+        .unwrap();
+        let (code, stdout, stderr) = out(Command::new(dir.join("test.sh"))
+            .arg("--no-image")
+            .env("PATH", &s.path)
+            .env("TMPDIR", &*tmp)
+            .env("LOGIN_SECRET", &login)
+            .env_remove("CREDHOOK_HTTP_ALLOW"));
+        assert_eq!(code, 0, "{variant:?}\n{stdout}\n{stderr}");
+        assert!(stdout.contains(": ok (2 inputs, 2 outputs)"), "{stdout}");
+        assert!(
+            stdout.contains("created credentials ") && stdout.contains("deleted credentials "),
+            "{variant:?}\n{stdout}\n{stderr}"
+        );
+        assert!(!stdout.contains(LOGIN) && !stderr.contains(LOGIN), "{stdout}{stderr}");
+        // The stand-in's store is empty again.
+        let store = tmp.join("my-provider-standin");
+        assert_eq!(std::fs::read_dir(&store).unwrap().count(), 0, "{variant:?}");
+
+        let argv = std::fs::read_to_string(&s.log).unwrap();
+        assert!(
+            argv.contains("credhook dry-run --keep"),
+            "the wrappers saw nothing: {argv}"
+        );
+        assert!(!argv.contains(LOGIN), "the login secret on a command line:\n{argv}");
+        if variant.contains(&"--http") {
+            assert!(argv.contains("credhook json build name="), "{argv}");
+        }
+    }
+}
+
+#[test]
+fn the_cli_variant_keeps_the_new_password_off_command_lines() {
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("pw");
+    assert_eq!(new(&[dir.to_str().unwrap(), "--with", "psql"]).0, 0);
+    let s = shims(&tmp);
+    let login = tmp.join("login.json");
+    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
+    let secret = format!("login_secret_id=@{}", login.display());
+    let dry_run = |args: &[&str]| {
+        out(Command::new("credhook")
+            .args(["dry-run", "--secret", &secret, "--input", "server=db.example.com"])
+            .args(args)
+            .current_dir(&dir)
+            .env("PATH", &s.path)
+            .env("TMPDIR", &*tmp)
+            .env("CREDHOOK_HOOK", "./hook.sh"))
+    };
+    let (code, stdout, stderr) = dry_run(&["--keep"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("created credentials "))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .to_string();
+    // The stand-in keeps the new user's password in its store.
+    let kept = tmp.join("pw-standin").join(&id);
+    let password = std::fs::read_to_string(&kept).unwrap().trim().to_string();
+    assert_eq!(password.len(), 48, "{password}");
+    let (code, stdout, stderr) = dry_run(&["--delete", &id]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!kept.exists(), "the delete left {}", kept.display());
+    // Deleting again succeeds: the credentials are gone already.
+    let (code, _, stderr) = dry_run(&["--delete", &id]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("was gone already"), "{stderr}");
+    let argv = std::fs::read_to_string(&s.log).unwrap();
+    assert!(
+        !argv.contains(&password) && !argv.contains(LOGIN),
+        "a secret on a command line:\n{argv}"
+    );
+    // An id that is not one of its users is refused by its own code.
+    let (code, stdout, _) = dry_run(&["--delete", "a/b"]);
+    assert_ne!(code, 0);
+    assert!(stdout.contains("PW_BAD_CREDENTIALS_ID"), "{stdout}");
+}
+
+#[test]
+fn a_non_empty_directory_is_refused_unless_force() {
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("prov");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    std::fs::write(dir.join("hook.sh"), "old").unwrap();
+    let d = dir.to_str().unwrap();
+    let (code, stdout, stderr) = new(&[d]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert!(
+        stderr.contains("is not empty") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("hook.sh")).unwrap(), "old");
+    assert!(!dir.join("job_config.json").exists());
+    // --force writes its files, replacing those of the same names (a link
+    // is replaced, not followed), and leaves the others.
+    std::os::unix::fs::symlink(tmp.join("elsewhere"), dir.join("README.md")).unwrap();
+    let (code, _, stderr) = new(&[d, "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert!(
+        std::fs::read_to_string(dir.join("hook.sh"))
+            .unwrap()
+            .starts_with("#!/bin/sh")
+    );
+    assert!(!tmp.join("elsewhere").exists(), "--force followed a link");
+    assert!(dir.join("README.md").is_file());
+    // An empty directory needs no --force; `.` is named after itself.
+    let empty = tmp.join("Redis ACL");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (code, stdout, stderr) = out(credhook().args(["new", "."]).current_dir(&empty));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("the provider redis-acl in . (error codes REDIS_ACL_*)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn names_must_make_valid_prefixes() {
+    let tmp = TempDir::new("credhook-new");
+    let (code, _, stderr) = new(&[tmp.join("2fa").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("give --name NAME"), "{stderr}");
+    assert!(!tmp.join("2fa").exists(), "refused, yet written");
+    let (code, _, stderr) = new(&[tmp.join("x").to_str().unwrap(), "--name", "bad name"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--name `bad name` must be a letter"), "{stderr}");
+    let dir = tmp.join("2fa");
+    let (code, stdout, stderr) = new(&[dir.to_str().unwrap(), "--name", "Two_Factor", "--http"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("error codes TWO_FACTOR_*"), "{stdout}");
+    let hook = std::fs::read_to_string(dir.join("hook.sh")).unwrap();
+    assert!(
+        hook.contains("P=TWO_FACTOR ") && hook.contains("two-factor-standin"),
+        "{hook}"
+    );
+    let containerfile = std::fs::read_to_string(dir.join("Containerfile")).unwrap();
+    let lines: Vec<&str> = containerfile.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        ["FROM localhost/credhook-base", "COPY --chmod=0755 hook.sh /hook"]
+    );
+}
+
+#[test]
+#[ignore = "needs root and a container engine"]
+fn the_generated_test_sh_builds_its_containerfile_from_the_base_and_tries_it() {
+    let engine = ["podman", "docker"]
+        .into_iter()
+        .find(|e| Command::new(e).arg("info").output().is_ok_and(|o| o.status.success()))
+        .expect("no container engine answers `info`: run `scripts/image.sh setup` as root");
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("new-http-try");
+    assert_eq!(new(&[dir.to_str().unwrap(), "--http"]).0, 0);
+    let bin_dir = credhook_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let (code, stdout, stderr) = out(Command::new(dir.join("test.sh"))
+        .env("PATH", path)
+        .env("CREDHOOK_CHECKOUT", support::repo())
+        .env("ENGINE", engine)
+        .env_remove("CREDHOOK_HTTP_ALLOW")
+        .stdin(std::process::Stdio::null()));
+    let _ = Command::new(engine)
+        .args(["rmi", "localhost/new-http-try:test"])
+        .output();
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("==> podman build: this Containerfile") || stdout.contains("==> docker build"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("try ok: created and deleted"), "{stdout}");
+    assert!(
+        stdout.contains("payload={\"token\":\"****\",\"token_name\":\"****\"}"),
+        "{stdout}"
+    );
+}
