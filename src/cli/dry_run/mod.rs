@@ -91,6 +91,19 @@ fn prepare(args: &Args) -> Result<DryRun, Refused> {
     for (n, (name, source)) in args.secrets.iter().enumerate() {
         let body = read_secret_source(source).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
         let secret = local_secret(name.clone(), body, n).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
+        // The hook would be given the first one's fields for both inputs.
+        if let Some(other) = secrets
+            .iter()
+            .find(|s: &&LocalSecret| s.id == secret.id && s.body != secret.body)
+        {
+            return Err(Refused(
+                1,
+                format!(
+                    "--secret {name} and --secret {} are different secrets with the same `id` {}: give each its own id",
+                    other.input, secret.id
+                ),
+            ));
+        }
         secrets.push(secret);
     }
     let env = assemble(&config, config_path, args, &secrets);
