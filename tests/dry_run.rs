@@ -268,6 +268,53 @@ fn the_running_credhook_is_first_on_the_hooks_path() {
 }
 
 #[test]
+fn without_path_the_hook_still_finds_the_shell_s_tools_and_a_colon_dir_is_left_off() {
+    let dir = provider(
+        "#!/bin/sh\nset -eu\necho \"$PATH\" > \"$STATE\"\n[ \"$1\" = delete ] && exit 0\n\
+         command -v credhook >> \"$STATE\"\nprintf 'id=c-1\\ntoken=%s\\n' \"$(echo tok-12345678 | tr a-z A-Z)\" >&3\n",
+    );
+    let args = [
+        "--keep",
+        "--input",
+        "login_secret_id=0f9a2b1c-1111-4222-8333-944455556666",
+    ];
+    // No PATH at all (env -i, a bare cron line): tr is found.
+    let (code, stdout, stderr) = out(credhook()
+        .arg("dry-run")
+        .args(args)
+        .env_clear()
+        .env("STATE", dir.join("state"))
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let state = std::fs::read_to_string(dir.join("state")).unwrap();
+    let bin_dir = support::credhook_bin().parent().unwrap().display().to_string();
+    assert!(state.starts_with(&format!("{bin_dir}:/usr/local/sbin:")), "{state}");
+    // A credhook in a directory holding `:` cannot be named on PATH: said,
+    // and no piece of its name (a relative `b`) becomes a PATH entry.
+    let colon = dir.join("a:b");
+    std::fs::create_dir_all(&colon).unwrap();
+    let cp = Command::new("cp")
+        .arg(support::credhook_bin())
+        .arg(colon.join("credhook"))
+        .status();
+    assert!(cp.is_ok_and(|s| s.success()));
+    let (code, stdout, stderr) = out(Command::new(colon.join("credhook"))
+        .arg("dry-run")
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("STATE", dir.join("state"))
+        .current_dir(&dir));
+    assert_eq!(code, 1, "no credhook on PATH: the hook fails\n{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("holds a `:`, so it cannot go on the hook's PATH"),
+        "{stderr}"
+    );
+    let state = std::fs::read_to_string(dir.join("state")).unwrap();
+    assert_eq!(state.lines().next(), Some("/usr/bin:/bin"), "{state}");
+}
+
+#[test]
 fn help_is_on_stdout_and_exit_zero() {
     let (code, stdout, stderr) = out(credhook().args(["dry-run", "--help"]));
     assert_eq!((code, stderr.as_str()), (0, ""));

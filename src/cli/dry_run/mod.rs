@@ -156,18 +156,35 @@ fn assemble(config: &[(String, String)], config_path: &str, args: &Args, secrets
             all.set("CREDHOOK_HOOK".into(), beside.into_os_string());
         }
     }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| OsString::from(d.as_os_str())))
-    {
-        let mut path = dir;
-        if let Some((_, old)) = all.0.iter().find(|(n, _)| n == "PATH") {
-            path.push(":");
-            path.push(old);
-        }
+    if let Some(path) = hook_path(all.0.iter().find(|(n, _)| n == "PATH").map(|(_, v)| v.as_os_str())) {
         all.set("PATH".into(), path);
     }
     all
+}
+
+/// The search path a shell uses when `PATH` is unset.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The hook's `PATH`: this credhook's directory, then `old` (or, unset or
+/// empty, the shell's default: the directory alone would hide `sh`'s
+/// tools). None when the directory cannot be named on a `PATH` (it holds a
+/// `:`), said on stderr.
+fn hook_path(old: Option<&std::ffi::OsStr>) -> Option<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    if dir.as_os_str().as_bytes().contains(&b':') {
+        eprintln!(
+            "credhook dry-run: warning: {} holds a `:`, so it cannot go on the hook's PATH: the hook's `credhook` \
+             calls find another credhook, or none",
+            dir.display()
+        );
+        return None;
+    }
+    let mut path = OsString::from(dir.as_os_str());
+    path.push(":");
+    path.push(old.filter(|p| !p.is_empty()).unwrap_or(DEFAULT_PATH.as_ref()));
+    Some(path)
 }
 
 /// Every problem with the settings, the schema, the inputs and the
