@@ -8,7 +8,7 @@ mod args;
 mod local;
 
 use self::args::{Args, SecretSource, USAGE, parse_args};
-use self::local::{Local, LocalSecret, local_secret};
+use self::local::{Local, LocalSecret, local_secret, shown_id};
 use crate::core::job::flow::Outcome;
 use crate::core::job::inputs::{self, Input};
 use crate::core::job::schema::{self, Kind};
@@ -225,7 +225,7 @@ impl DryRun {
             return outcome.exit();
         };
         if args.keep {
-            println!("kept credentials {id}; to delete them:");
+            println!("kept credentials {}; to delete them:", shown_id(&id));
             println!("  {}", delete_command(args, &id));
             return 0;
         }
