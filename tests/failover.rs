@@ -125,8 +125,9 @@ fn a_retry_after_past_the_window_is_honoured_then_tried_once_more() {
     let at: Vec<Instant> = w.emu.calls_to(Endpoint::Task).iter().map(|c| c.at).collect();
     assert_eq!(at.len(), 2, "\n{r}");
     let waited = at[1] - at[0];
+    // Honoured, plus a jitter of up to half of it.
     assert!(
-        waited >= Duration::from_secs(5) && waited < Duration::from_secs(6),
+        waited >= Duration::from_secs(5) && waited < Duration::from_millis(8_500),
         "{waited:?}\n{r}"
     );
     assert!(w.hook_calls().iter().all(|c| !c.starts_with("delete")), "\n{r}");

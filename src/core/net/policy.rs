@@ -127,6 +127,7 @@ pub(crate) fn for_job(call: Call, s: &RetrySettings, for_report: bool) -> CallPo
             max_total_wait_ms: None,
             after_stop_ms: Some(if reports { REPORT_AFTER_STOP_MS } else { 0 }),
             last_try_at_window_end: true,
+            jitter_retry_after: true,
         },
         redirects: Redirects::Never,
         any_status: false,
@@ -189,6 +190,10 @@ mod tests {
             assert_eq!(p.redirects, Redirects::Never);
             assert!(!p.any_status);
             assert_eq!(p.retry.max_wait_ms, 5_000);
+            assert!(
+                p.retry.jitter_retry_after,
+                "a fleet refused together does not retry together"
+            );
         }
         let counted = RetrySettings {
             retries: Some(3),
