@@ -4,7 +4,9 @@
 //! http`'s from its flags ([`crate::core::tools::http_rules::policy`]).
 
 use super::redirect::Redirects;
-use super::retry::{REPORT_AFTER_STOP_MS, Repeatable, RetryPolicy, RetryStatuses};
+use super::retry::{
+    MAX_RETRY_AFTER_JITTER_MS, MAX_RETRY_AFTER_S, REPORT_AFTER_STOP_MS, Repeatable, RetryPolicy, RetryStatuses,
+};
 use core::time::Duration;
 
 /// What the engine is told about one call.
@@ -166,6 +168,17 @@ pub(crate) fn retry_budget_s(s: &RetrySettings) -> u64 {
     s.iam_window_s.saturating_add(s.window_s.saturating_mul(2))
 }
 
+/// The longest one of the job's calls can take, in s, whatever the server
+/// does: no retry starts after its `window_s`, except the one a
+/// `Retry-After` delays past it (up to [`MAX_RETRY_AFTER_S`] plus its
+/// jitter), and that last attempt is abandoned after [`ATTEMPT_PHASES`] ×
+/// `CREDHOOK_HTTP_TIMEOUT`.
+pub(crate) fn call_bound_s(window_s: u64, http_timeout_s: u64) -> u64 {
+    window_s
+        .saturating_add(MAX_RETRY_AFTER_S + MAX_RETRY_AFTER_JITTER_MS.div_ceil(1000))
+        .saturating_add(http_timeout_s.saturating_mul(u64::from(ATTEMPT_PHASES)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +224,10 @@ mod tests {
         assert_eq!(l.max_body, 1 << 20);
         assert_eq!(l.deadline, None);
         assert_eq!(retry_budget_s(&RetrySettings::default()), 150);
+        // A Secrets Manager call: 60 s of window, a Retry-After of 60 s
+        // (and its 5 s of jitter) at its end, one attempt of 3 × 30 s.
+        assert_eq!(call_bound_s(60, 30), 215);
+        assert_eq!(call_bound_s(30, 30), 185);
+        assert_eq!(call_bound_s(u64::MAX, 30), u64::MAX);
     }
 }
