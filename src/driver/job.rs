@@ -264,7 +264,7 @@ impl<P: Platform> Job<'_, P> {
             Ok(body) => {
                 previous::from_reply(&body).map_err(|e| format!("{what} could not be read: secret {id}: {e}"))?
             }
-            Err(SecretReadError { status: Some(404), .. }) => previous::Previous::default(),
+            Err(e) if previous::read_failure_is_absence(e.status) => previous::Previous::default(),
             Err(e) => {
                 return Err(format!(
                     "{what} could not be read: secret {id} ({}); {}",
