@@ -109,6 +109,30 @@ fn a_vendor_error_echoing_the_secret_is_masked_in_what_dry_run_prints() {
 }
 
 #[test]
+fn a_missing_required_input_names_the_flag_that_gives_it() {
+    let dir = provider(HOOK);
+    std::fs::write(
+        dir.join("job_config.json"),
+        r#"{"job_env_variables":[
+            {"name":"SMIN_LOGIN_SECRET_ID","value":"type:secret_id, required:true"},
+            {"name":"SMIN_TEAM","value":"type:string, required:true"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = dry_run(&dir, &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    for says in [
+        "input `team` is required but has no value; give --input team=VALUE",
+        "input `login_secret_id` is required but has no value; give --secret login_secret_id=@FILE \
+         (or --input login_secret_id=ID to pass the id unresolved)",
+    ] {
+        assert!(stderr.contains(says), "{says}: {stderr}");
+    }
+    assert!(!stderr.contains("SM_TEAM_VALUE"), "{stderr}");
+    assert!(!dir.join("state").exists(), "the hook ran");
+}
+
+#[test]
 fn only_inputs_named_by_secret_are_resolved_and_bad_secrets_are_refused_first() {
     // Without --secret the input passes through unresolved: the hook sees
     // the id only (set -u: the payload variable is unset).

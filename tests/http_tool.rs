@@ -708,6 +708,10 @@ fn usage_errors_exit_2_and_say_what_to_do() {
     let help = run_with(&["--help"], &[], b"");
     assert_eq!(help.code, 0);
     assert!(help.stdout().contains("--retry-post"));
+    // Every short option the docs give is in the help too.
+    for short in ["-H, --header", "-d, --data", "-o, --output", "-L, --location"] {
+        assert!(help.stdout().contains(short), "{short}: {}", help.stdout());
+    }
 }
 
 fn nothing_sent(s: &Server) {

@@ -84,6 +84,8 @@ create)
     password=$(random 24)
     # The id goes out first: if the create fails or is stopped half-way,
     # credhook runs the delete for it (which succeeds if there is no user).
+    # Check the admin login before it: with a wrong one that delete fails
+    # too, and the task says the user may remain when none was made.
     printf 'id=%s\n' "$user" >&3
     vendor_create "$user" "$password"
     printf 'username=%s\npassword=%s\n' "$user" "$password" >&3

@@ -197,7 +197,7 @@ fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), Vec<String
     let (schema, schema_problems) = schema::from_env(env.utf8());
     problems.extend(schema_problems.iter().map(ToString::to_string));
     if let Err(p) = inputs::validate(&schema, |k| env.get(k)) {
-        problems.extend(p);
+        problems.extend(p.into_iter().map(|m| flag_hint(m, &schema)));
     }
     for (name, _) in secrets {
         if !schema
@@ -300,6 +300,24 @@ fn delete_command(args: &Args, id: &str) -> String {
         cmd.push_str(&format!(" --secret {}", q(&format!("{}={from}", flag_name(name)))));
     }
     cmd
+}
+
+/// `inputs::validate` ends a missing input's message with the variable
+/// `run` reads (`; set SM_<NAME>_VALUE`); a dry run takes inputs as flags,
+/// so its message names the flag instead.
+fn flag_hint(problem: String, schema: &schema::Schema) -> String {
+    for field in &schema.inputs {
+        let Some(head) = problem.strip_suffix(&format!("; set SM_{}_VALUE", field.name)) else {
+            continue;
+        };
+        let name = flag_name(&field.name);
+        return if field.kind == Kind::SecretId {
+            format!("{head}; give --secret {name}=@FILE (or --input {name}=ID to pass the id unresolved)")
+        } else {
+            format!("{head}; give --input {name}=VALUE")
+        };
+    }
+    problem
 }
 
 /// An input's name as `--input` reads it back: lower-case, and `smin_`

@@ -29,7 +29,7 @@ usage: credhook http [OPTIONS] METHOD URL
       --retry N                retry connect errors, timeouts, 429 and 503 N times (default 0);
                                GET HEAD PUT DELETE only, unless --retry-post (POST too)
                                or --retry-any (POST and PATCH too)
-      --location               follow redirects to the same scheme, host and port (at most 5)
+  -L, --location               follow redirects to the same scheme, host and port (at most 5)
       --check                  check the call as if to send it (URL, options, {{NAME}}s,
                                CREDHOOK_HTTP_ALLOW) and exit 0, or 2 saying why; nothing is sent
 {{NAME}} in the URL, header values, --data/--json text and --form values is
