@@ -132,6 +132,51 @@ fn each_variant_passes_check_and_dry_run_create_and_delete_as_written() {
     }
 }
 
+/// The `--with` hook's `server` input is the secret creator's choice and
+/// the admin credential goes there: the job's `CREDHOOK_HTTP_ALLOW` bounds
+/// it (checked by `credhook http --check`) before anything is made.
+#[test]
+fn the_cli_variant_refuses_a_server_the_jobs_allowlist_leaves_out() {
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("allow");
+    assert_eq!(new(&[dir.to_str().unwrap(), "--with", "redis-cli"]).0, 0);
+    let login = tmp.join("login.json");
+    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
+    let secret = format!("login_secret_id=@{}", login.display());
+    let dry_run = |server: &str, allow: &str| {
+        out(credhook()
+            .args([
+                "dry-run",
+                "--secret",
+                &secret,
+                "--input",
+                &format!("server={server}"),
+                "--keep",
+            ])
+            .current_dir(&dir)
+            .env("TMPDIR", &*tmp)
+            .env("CREDHOOK_HTTP_ALLOW", allow))
+    };
+    let store = tmp.join("allow-standin");
+    let (code, stdout, stderr) = dry_run("attacker.example.net:6379", "db.example.com,*.db.example.com");
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    let all = format!("{stdout}\n{stderr}");
+    assert!(all.contains("ALLOW_HOST_NOT_ALLOWED"), "{all}");
+    assert!(
+        all.contains("CREDHOOK_HTTP_ALLOW"),
+        "the reason names the setting: {all}"
+    );
+    assert!(!all.contains(LOGIN), "{all}");
+    assert!(
+        std::fs::read_dir(&store).map_or(true, |mut d| d.next().is_none()),
+        "a user was made for a refused server"
+    );
+    for server in ["db.example.com", "db.example.com:6379", "eu.db.example.com:6380"] {
+        let (code, stdout, stderr) = dry_run(server, "db.example.com,*.db.example.com");
+        assert_eq!(code, 0, "{server}: {stdout}\n{stderr}");
+    }
+}
+
 #[test]
 fn the_cli_variant_keeps_the_new_password_off_command_lines() {
     let tmp = TempDir::new("credhook-new");
