@@ -347,3 +347,53 @@ fn help_is_on_stdout_and_exit_zero() {
         "{stdout}"
     );
 }
+
+/// A hook that makes the login secret its credentials id: the log and the
+/// "kept" line mask it, and so must the command `--keep` prints (the parts
+/// to fill in are marked, never the secret or a fragment of it).
+#[test]
+fn keep_never_prints_a_secret_in_the_delete_command() {
+    let dir = provider(
+        "#!/bin/sh\nset -eu\ncase $1 in\ncreate) printf 'id=%s\\ntoken=t\\n' \"$SMIN_LOGIN_SECRET_ID_PAYLOAD\" >&3 ;;\nesac\n",
+    );
+    let (code, stdout, stderr) = dry_run(
+        &dir,
+        &[
+            "--secret",
+            "login_secret_id=@admin.json",
+            "--input",
+            &format!("team={ADMIN_TOKEN}"),
+            "--keep",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for text in [&stdout, &stderr] {
+        for f in support::fragments(ADMIN_TOKEN) {
+            assert!(!text.contains(f), "fragment {f:?} in {text}");
+        }
+    }
+    let cmd = stdout.lines().last().unwrap().trim();
+    assert_eq!(
+        cmd,
+        "credhook dry-run --delete '[REDACTED]' --input 'team=[REDACTED]' --secret 'login_secret_id=@admin.json'"
+    );
+    assert!(stdout.contains("fill in what is [REDACTED]"), "{stdout}");
+}
+
+/// The delete after the create fails (or is stopped): the credentials are
+/// left, and the dry run prints the command that tries the delete again.
+#[test]
+fn a_failed_delete_prints_the_command_that_tries_it_again() {
+    let dir = provider(
+        "#!/bin/sh\ncase $1 in\ncreate) printf 'id=c-5\\ntoken=t\\n' >&3 ;;\n\
+         delete) echo 'error_message=the vendor is down' >&3; exit 1 ;;\nesac\n",
+    );
+    let (code, stdout, stderr) = dry_run(&dir, &["--secret", "login_secret_id=@admin.json", "--input", "team=qa"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains("delete failed: ERR10004: the vendor is down"), "{stdout}");
+    assert_eq!(
+        stdout.lines().last().unwrap().trim(),
+        "credhook dry-run --delete 'c-5' --input 'team=qa' --secret 'login_secret_id=@admin.json'",
+        "{stdout}"
+    );
+}

@@ -225,11 +225,14 @@ impl DryRun {
             return outcome.exit();
         };
         if args.keep {
-            println!("kept credentials {}; to delete them:", shown_id(&id));
-            println!("  {}", delete_command(args, &id));
+            print_delete_command(&format!("kept credentials {}; to delete them", shown_id(&id)), args, &id);
             return 0;
         }
-        self.delete(&id)
+        let code = self.delete(&id);
+        if code != 0 {
+            print_delete_command("to try the delete again", args, &id);
+        }
+        code
     }
 
     fn delete(&self, id: &str) -> u8 {
@@ -280,16 +283,35 @@ impl DryRun {
     }
 }
 
+/// `lead`, then the command that deletes the credentials `id`, on stdout.
+fn print_delete_command(lead: &str, args: &Args, id: &str) {
+    let (cmd, masked) = delete_command(args, id);
+    if masked {
+        println!("{lead} (fill in what is [REDACTED]: it holds a secret, so it is not shown):");
+    } else {
+        println!("{lead}:");
+    }
+    println!("  {cmd}");
+}
+
 /// The command that deletes kept credentials: this dry run's own arguments
-/// with `--delete ID` (shell-quoted).
-fn delete_command(args: &Args, id: &str) -> String {
+/// with `--delete ID` (shell-quoted), and whether a secret in it (an id or
+/// an input that holds a `--secret`'s value) was masked: stdout is no
+/// place for it, even when a hook made a secret its id.
+fn delete_command(args: &Args, id: &str) -> (String, bool) {
     let q = crate::core::job::job_config::shell_quote;
-    let mut cmd = format!("credhook dry-run --delete {}", q(id));
+    let mut masked = false;
+    let mut shown = |v: &str| {
+        let m = crate::driver::known_secrets::mask_meta(v);
+        masked |= m != v;
+        m
+    };
+    let mut cmd = format!("credhook dry-run --delete {}", q(&shown(id)));
     if let Some(c) = &args.config {
         cmd.push_str(&format!(" --config {}", q(c)));
     }
     for (name, value) in &args.inputs {
-        cmd.push_str(&format!(" --input {}", q(&format!("{}={value}", flag_name(name)))));
+        cmd.push_str(&format!(" --input {}", q(&format!("{}={}", flag_name(name), shown(value)))));
     }
     for (name, source) in &args.secrets {
         let from = match source {
@@ -299,7 +321,7 @@ fn delete_command(args: &Args, id: &str) -> String {
         };
         cmd.push_str(&format!(" --secret {}", q(&format!("{}={from}", flag_name(name)))));
     }
-    cmd
+    (cmd, masked)
 }
 
 /// `inputs::validate` ends a missing input's message with the variable
