@@ -381,3 +381,42 @@ fn the_generated_test_sh_builds_its_containerfile_from_the_base_and_tries_it() {
         "{stdout}"
     );
 }
+
+/// Whether `r` is an image reference an engine takes (the distribution
+/// grammar's path: components of lower-case letters and digits, joined by
+/// `.`, `_`, `__` or runs of `-`, never at either end).
+fn is_image_reference(r: &str) -> bool {
+    r.len() <= 255
+        && r.split('/').all(|c| {
+            let seps: Vec<&str> = c
+                .split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                .collect();
+            c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && c.ends_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && seps.iter().all(|s| {
+                    s.is_empty() || *s == "." || *s == "_" || *s == "__" || s.chars().all(|ch| ch == '-')
+                })
+        })
+}
+
+#[test]
+fn the_base_image_is_a_valid_reference_whatever_the_tools_are_called() {
+    assert!(is_image_reference("localhost/credhook-redis-cli"));
+    assert!(!is_image_reference("localhost/credhook-g--"));
+    let tmp = TempDir::new("credhook-new");
+    for tools in [&["g++"][..], &["x."], &["a_", "b..c", "redis-cli"]] {
+        let dir = tmp.join(tools.join("-"));
+        let mut args = vec![dir.to_str().unwrap(), "--name", "p"];
+        for t in tools {
+            args.extend(["--with", t]);
+        }
+        let (code, _, stderr) = new(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let containerfile = std::fs::read_to_string(dir.join("Containerfile")).unwrap();
+        let base = containerfile.lines().find_map(|l| l.strip_prefix("FROM ")).unwrap();
+        assert!(is_image_reference(base), "{tools:?}: FROM {base}");
+        // test.sh builds it under that name.
+        let test = std::fs::read_to_string(dir.join("test.sh")).unwrap();
+        assert!(test.contains(&format!("build --tag {base} ")), "{test}");
+    }
+}
