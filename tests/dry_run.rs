@@ -397,3 +397,41 @@ fn a_failed_delete_prints_the_command_that_tries_it_again() {
         "{stdout}"
     );
 }
+
+/// `--secret NAME=-` waits for the secret on stdin (a user at a terminal
+/// who forgot the pipe): a Ctrl-C or SIGTERM then ends the dry run, which
+/// has run no hook and created nothing yet.
+#[test]
+fn a_stop_while_a_secret_is_read_from_stdin_ends_the_dry_run() {
+    let dir = provider(HOOK);
+    for signal in ["-INT", "-TERM"] {
+        let mut child = credhook()
+            .args(["dry-run", "--secret", "login_secret_id=-"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("STATE", dir.join("state"))
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Blocked in the read of stdin (kept open, never written).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+        let mut ended = None;
+        for _ in 0..100 {
+            if let Some(status) = child.try_wait().unwrap() {
+                ended = Some(status);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let status = ended.unwrap_or_else(|| panic!("kill {signal}: still reading stdin after 5 s"));
+        assert!(!status.success(), "{signal}: {status:?}");
+        assert!(!dir.join("state").exists(), "the hook ran");
+    }
+}

@@ -61,11 +61,16 @@ pub fn main(args: Vec<OsString>) -> u8 {
     if let Err(e) = crate::driver::process::harden() {
         eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
     }
-    if let Err(e) = crate::driver::signals::install() {
-        eprintln!("credhook dry-run: warning: could not install signal handlers: {e}");
-    }
     match prepare(&args) {
-        Ok(dry) => dry.run(&args),
+        Ok(dry) => {
+            // Only now: a stop must end a dry run still reading a `--secret`
+            // from stdin (nothing made yet); from here on, it stops the hook
+            // and undoes what it made, as in `run`.
+            if let Err(e) = crate::driver::signals::install() {
+                eprintln!("credhook dry-run: warning: could not install signal handlers: {e}");
+            }
+            dry.run(&args)
+        }
         Err(Refused(code, why)) => {
             for line in why.lines() {
                 eprintln!("credhook dry-run: {line}");
