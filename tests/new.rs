@@ -177,6 +177,34 @@ fn the_cli_variant_refuses_a_server_the_jobs_allowlist_leaves_out() {
     }
 }
 
+/// The `--http` variant's api_url is checked with `credhook http --check
+/// GET "$api"`: an api_url that starts with `-` is read there as options
+/// (`-Lh…` asks for help, which exits 0), so it must be refused before.
+#[test]
+fn the_http_variant_refuses_an_api_url_that_credhook_http_reads_as_options() {
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("opt");
+    assert_eq!(new(&[dir.to_str().unwrap(), "--http"]).0, 0);
+    let login = tmp.join("login.json");
+    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
+    let secret = format!("login_secret_id=@{}", login.display());
+    let dry_run = |api: &str| {
+        out(credhook()
+            .args(["dry-run", "--secret", &secret, "--input", &format!("api_url={api}"), "--keep"])
+            .current_dir(&dir)
+            .env("TMPDIR", &*tmp)
+            .env("CREDHOOK_HTTP_ALLOW", "api.example.com"))
+    };
+    for api in ["-Lhttps://attacker.example.net", "-h", "--location"] {
+        let (code, stdout, stderr) = dry_run(api);
+        assert_ne!(code, 0, "{api}: {stdout}\n{stderr}");
+        assert!(stdout.contains("OPT_BAD_INPUT"), "{api}: {stdout}\n{stderr}");
+        assert!(!stdout.contains("created credentials"), "{api}: {stdout}");
+    }
+    let (code, stdout, stderr) = dry_run("https://api.example.com/v1");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
 #[test]
 fn the_cli_variant_keeps_the_new_password_off_command_lines() {
     let tmp = TempDir::new("credhook-new");
