@@ -32,7 +32,7 @@ case $api in
 "") fail BAD_INPUT "api_url is required: https://HOST[:PORT][/PATH] of your API" ;;
 *[!A-Za-z0-9._~:/%-]*) fail BAD_INPUT "api_url may hold only letters, digits and . _ ~ : / % -" ;;
 https://* | http://*) ;;
-*) fail BAD_INPUT "api_url must start with https://" ;;
+*) fail BAD_INPUT "api_url must start with https:// (http:// only to 127.0.0.1 or localhost)" ;;
 esac
 why=$(credhook http --check GET "$api" 2>&1) || fail BAD_INPUT "api_url: ${why#credhook http: }"
 api=${api%/}
