@@ -152,7 +152,8 @@ fn only_inputs_named_by_secret_are_resolved_and_bad_secrets_are_refused_first() 
         ),
         (
             &["--secret", "login_secret_id=@missing.json"],
-            "`missing.json` cannot be read",
+            // The flag as the user wrote it, not the variable's name.
+            "--secret login_secret_id: `missing.json` cannot be read",
         ),
         (
             &["--secret", "login_secret_id=@job_config.json"],

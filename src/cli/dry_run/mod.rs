@@ -94,8 +94,9 @@ fn prepare(args: &Args) -> Result<DryRun, Refused> {
     let config = super::load(config_path).map_err(|e| Refused(1, e))?;
     let mut secrets = Vec::new();
     for (n, (name, source)) in args.secrets.iter().enumerate() {
-        let body = read_secret_source(source).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
-        let secret = local_secret(name.clone(), body, n).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
+        let refused = |e: String| Refused(1, format!("--secret {}: {e}", flag_name(name)));
+        let body = read_secret_source(source).map_err(refused)?;
+        let secret = local_secret(name.clone(), body, n).map_err(refused)?;
         // The hook would be given the first one's fields for both inputs.
         if let Some(other) = secrets
             .iter()
@@ -104,8 +105,10 @@ fn prepare(args: &Args) -> Result<DryRun, Refused> {
             return Err(Refused(
                 1,
                 format!(
-                    "--secret {name} and --secret {} are different secrets with the same `id` {}: give each its own id",
-                    other.input, secret.id
+                    "--secret {} and --secret {} are different secrets with the same `id` {}: give each its own id",
+                    flag_name(name),
+                    flag_name(&other.input),
+                    secret.id
                 ),
             ));
         }
