@@ -391,7 +391,10 @@ fn a_failed_delete_prints_the_command_that_tries_it_again() {
     );
     let (code, stdout, stderr) = dry_run(&dir, &["--secret", "login_secret_id=@admin.json", "--input", "team=qa"]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert!(stdout.contains("delete failed: ERR10004: the vendor is down"), "{stdout}");
+    assert!(
+        stdout.contains("delete failed: ERR10004: the vendor is down"),
+        "{stdout}"
+    );
     assert_eq!(
         stdout.lines().last().unwrap().trim(),
         "credhook dry-run --delete 'c-5' --input 'team=qa' --secret 'login_secret_id=@admin.json'",

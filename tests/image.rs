@@ -599,7 +599,12 @@ fn rootfs_binary_asks_the_file_it_installs_not_a_namesake_on_path() {
     let root = w.dir.join("root");
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let out = std::process::Command::new(c.join("scripts/rootfs.sh"))
-        .args([OsStr::new("--binary"), OsStr::new("credhook"), root.as_os_str(), OsStr::new("none")])
+        .args([
+            OsStr::new("--binary"),
+            OsStr::new("credhook"),
+            root.as_os_str(),
+            OsStr::new("none"),
+        ])
         .current_dir(&cwd)
         .env("PATH", path)
         .output()

@@ -190,7 +190,14 @@ fn the_http_variant_refuses_an_api_url_that_credhook_http_reads_as_options() {
     let secret = format!("login_secret_id=@{}", login.display());
     let dry_run = |api: &str| {
         out(credhook()
-            .args(["dry-run", "--secret", &secret, "--input", &format!("api_url={api}"), "--keep"])
+            .args([
+                "dry-run",
+                "--secret",
+                &secret,
+                "--input",
+                &format!("api_url={api}"),
+                "--keep",
+            ])
             .current_dir(&dir)
             .env("TMPDIR", &*tmp)
             .env("CREDHOOK_HTTP_ALLOW", "api.example.com"))
@@ -421,9 +428,9 @@ fn is_image_reference(r: &str) -> bool {
                 .collect();
             c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
                 && c.ends_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
-                && seps.iter().all(|s| {
-                    s.is_empty() || *s == "." || *s == "_" || *s == "__" || s.chars().all(|ch| ch == '-')
-                })
+                && seps
+                    .iter()
+                    .all(|s| s.is_empty() || *s == "." || *s == "_" || *s == "__" || s.chars().all(|ch| ch == '-'))
         })
 }
 

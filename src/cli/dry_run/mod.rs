@@ -233,7 +233,11 @@ impl DryRun {
             return outcome.exit();
         };
         if args.keep {
-            print_delete_command(&format!("kept credentials {}; to delete them", shown_id(&id)), args, &id);
+            print_delete_command(
+                &format!("kept credentials {}; to delete them", shown_id(&id)),
+                args,
+                &id,
+            );
             return 0;
         }
         let code = self.delete(&id);
@@ -319,7 +323,10 @@ fn delete_command(args: &Args, id: &str) -> (String, bool) {
         cmd.push_str(&format!(" --config {}", q(c)));
     }
     for (name, value) in &args.inputs {
-        cmd.push_str(&format!(" --input {}", q(&format!("{}={}", flag_name(name), shown(value)))));
+        cmd.push_str(&format!(
+            " --input {}",
+            q(&format!("{}={}", flag_name(name), shown(value)))
+        ));
     }
     for (name, source) in &args.secrets {
         let from = match source {
