@@ -179,6 +179,38 @@ fn a_flood_of_output_keeps_memory_bounded() {
 }
 
 #[test]
+fn a_channel_of_tiny_secret_values_keeps_memory_bounded() {
+    let mut w = World::new();
+    declare_outputs(&mut w);
+    // Just under the 2 MiB of output credhook keeps (so that it is read as
+    // JSON): 290,000 4-letter upper-case JSON strings, each a secret. With
+    // every base64 form of each kept, credhook peaked near 140 MB.
+    w.hook(
+        r#"case $1 in
+create)
+    { echo id=tiny-1
+      awk 'BEGIN { a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; printf "password=["
+        for (i = 0; i < 290000; i++) { s = ""; n = i
+          for (k = 0; k < 4; k++) { s = s substr(a, n % 26 + 1, 1); n = int(n / 26) }
+          printf "%s\"%s\"", (i ? "," : ""), s }
+        print "]" }'
+    } > "$CREDHOOK_OUTPUT" ;;
+delete) exit 0 ;;
+esac"#,
+    );
+    let r = w.run();
+    r.failed_with("ERR10006");
+    let last = r.log_lines().pop().unwrap();
+    let rss: u64 = field(&last, "max_rss_kib").parse().unwrap();
+    // The debug glibc build peaks near 60 MiB here.
+    assert!(
+        rss < 96 * 1024,
+        "credhook's peak RSS was {rss} KiB for 290,000 tiny secrets"
+    );
+    assert!(r.log_has("rollback done"), "{r}");
+}
+
+#[test]
 fn non_utf8_log_lines_are_logged_lossily() {
     let mut w = World::new();
     declare_outputs(&mut w);

@@ -37,6 +37,22 @@ pub(crate) const MIN_CHARS: usize = 4;
 /// (crafted secrets can make the search slow): withheld, never leaked.
 pub(crate) const WITHHELD: &str = "[REDACTED: text withheld, too costly to check for secrets]";
 
+/// Replaces every text once the registry is full: a secret that could not
+/// be kept could not be masked.
+pub(crate) const WITHHELD_FULL: &str = "[REDACTED: text withheld, more secret values than credhook keeps (48 MiB); write fewer values to $CREDHOOK_OUTPUT]";
+
+/// What the registry may hold, each value counted with [`ENTRY_COST`]:
+/// about what it takes in memory. Past [`FORMS_UNTIL`], values are kept
+/// without their base64 forms: a hook's channel (2 MiB kept) of
+/// 4-character JSON strings is some 300,000 values, and with 8 forms each
+/// took 140 MB; without, the whole channel fits well within this.
+const MAX_HELD: usize = 48 << 20;
+/// Base64 forms are registered while the registry holds less than this.
+const FORMS_UNTIL: usize = 16 << 20;
+/// The memory a registered value takes beyond its bytes: its slot, its
+/// allocation's header and rounding.
+const ENTRY_COST: usize = 48;
+
 /// What masking a text may cost, in comparisons (each also charged one
 /// unit per 8 bytes it compares) and bytes decoded: per byte of text and of
 /// each view, this many per level of the binary search, plus a fixed
@@ -56,6 +72,10 @@ pub(crate) struct Registry {
     /// One bit per hash of a secret's first four bytes (every secret has at
     /// least four).
     starts: Vec<u64>,
+    /// What `secrets` holds, counted as [`MAX_HELD`] counts it.
+    held: usize,
+    /// A value was not kept: every text is withheld from then on.
+    full: bool,
 }
 
 impl Registry {
@@ -65,6 +85,8 @@ impl Registry {
             sorted: true,
             longest: 0,
             starts: Vec::new(),
+            held: 0,
+            full: false,
         }
     }
 
@@ -89,13 +111,17 @@ impl Registry {
     pub(crate) fn register_text(&mut self, value: &str) {
         self.insert(value);
         let trimmed = value.trim();
-        self.insert(trimmed);
-        for form in base64_forms(value.as_bytes()) {
-            self.insert(&form);
-        }
         if trimmed.len() != value.len() {
-            for form in base64_forms(trimmed.as_bytes()) {
+            self.insert(trimmed);
+        }
+        if self.held < FORMS_UNTIL {
+            for form in base64_forms(value.as_bytes()) {
                 self.insert(&form);
+            }
+            if trimmed.len() != value.len() {
+                for form in base64_forms(trimmed.as_bytes()) {
+                    self.insert(&form);
+                }
             }
         }
         if value.contains('\u{FFFD}') {
@@ -139,10 +165,20 @@ impl Registry {
 
     /// Appends; sorting waits for the next mask (a sorted insert per value
     /// would make many values quadratic).
+    /// Past [`MAX_HELD`] nothing more is kept and the registry is full,
+    /// unless dropping duplicates frees half of it.
     fn insert(&mut self, value: &str) {
-        if value.chars().count() < MIN_CHARS {
+        if self.full || value.chars().count() < MIN_CHARS {
             return;
         }
+        if self.held + value.len() + ENTRY_COST > MAX_HELD {
+            self.prepare();
+            if self.held > MAX_HELD / 2 {
+                self.full = true;
+                return;
+            }
+        }
+        self.held += value.len() + ENTRY_COST;
         self.secrets.push(Secret::from(value));
         self.sorted = false;
         self.longest = self.longest.max(value.len());
@@ -156,6 +192,7 @@ impl Registry {
             .sort_unstable_by(|a, b| a.expose().as_bytes().cmp(b.expose().as_bytes()));
         // Dropped duplicates are zeroized like any Secret.
         self.secrets.dedup();
+        self.held = self.secrets.iter().map(|s| s.expose().len() + ENTRY_COST).sum();
         self.sorted = true;
         let bits = (self.secrets.len() * 32).next_power_of_two().clamp(1 << 12, 1 << 22);
         self.starts = vec![0u64; bits / 64];
@@ -230,6 +267,9 @@ impl Registry {
     }
 
     fn mask_inner(&self, text: &str, cut: bool) -> String {
+        if self.full {
+            return String::from(WITHHELD_FULL);
+        }
         if self.secrets.is_empty() {
             return String::from(text);
         }
@@ -505,6 +545,31 @@ mod tests {
         r.register("Gen3ratedPassw0rd");
         assert_eq!(r.mask_cut("the password is Gen3rat"), "the password is [REDACTED]");
         assert_eq!(r.mask("the password is Gen3rat"), "the password is Gen3rat");
+    }
+
+    #[test]
+    fn a_full_registry_withholds_every_text_and_stays_bounded() {
+        let mut r = Registry::default();
+        // Repeats are dropped before they count.
+        for _ in 0..MAX_HELD / (8 + ENTRY_COST) + 10 {
+            r.insert("repeated-value");
+        }
+        assert!(!r.full);
+        assert_eq!(r.mask("a repeated-value here"), "a [REDACTED] here");
+        // Distinct values until the registry is full.
+        let mut i = 0u32;
+        while !r.full {
+            r.insert(&alloc::format!("{i:08}"));
+            i += 1;
+        }
+        assert!(r.held <= MAX_HELD, "{}", r.held);
+        assert!(r.secrets.len() < MAX_HELD / ENTRY_COST);
+        assert_eq!(r.mask("nothing secret"), WITHHELD_FULL);
+        assert_eq!(r.mask_cut("00000001"), WITHHELD_FULL);
+        // And nothing more is kept.
+        let len = r.secrets.len();
+        r.register("another-secret-value");
+        assert_eq!(r.secrets.len(), len);
     }
 
     #[test]
