@@ -19,8 +19,9 @@
 #                  instead of building one from this checkout
 #   --cpu/--memory default: the smallest combination Code Engine accepts for jobs
 #   --task-timeout the engine configuration's task_timeout (default 10m); the
-#                  job's --maxexecutiontime is set above it. It must cover the
-#                  hook timeout plus credhook's retry windows (the job's
+#                  job's --maxexecutiontime is set above it, and above the
+#                  longest a run can take. It must cover the hook timeout
+#                  plus credhook's retry windows (the job's
 #                  CREDHOOK_IAM_RETRY_WINDOW + 2 x CREDHOOK_RETRY_WINDOW:
 #                  150 s by default)
 #   --hook-timeout S  sets CREDHOOK_HOOK_TIMEOUT on the job; without it, the
@@ -39,7 +40,7 @@
 # logged in (ibmcloud login; ibmcloud cr login --client podman|docker).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 image="" job="" hook=$here/scripts/hooks/example.sh config="" project="" registry_secret="" yes=0
 base="" packages="" cpu="" memory="" task_timeout="" hook_timeout="" keep_runs=""
@@ -123,13 +124,14 @@ fi
 # The job's settings, shell-quoted, from credhook ce-flags; HOOK_TIMEOUT
 # (seconds, or empty for credhook's default) sizes them. check has said
 # whether the job may reach any host: ce-flags need not say it again.
-retry_window="" iam_retry_window=""
+retry_window="" iam_retry_window="" http_timeout=""
 settings() {
     local a=(--job-settings)
     [ -z "$task_timeout" ] || a+=(--task-timeout "$task_timeout")
     [ -z "$1" ] || a+=(--hook-timeout "$1")
     [ -z "$retry_window" ] || a+=(--retry-window "$retry_window")
     [ -z "$iam_retry_window" ] || a+=(--iam-retry-window "$iam_retry_window")
+    [ -z "$http_timeout" ] || a+=(--http-timeout "$http_timeout")
     [ -z "$cpu" ] || a+=(--cpu "$cpu")
     [ -z "$memory" ] || a+=(--memory "$memory")
     { env -u CREDHOOK_HTTP_ALLOW "$credhook" ce-flags "${a[@]}" "$config" 2>&1 1>&3 3>&- |
@@ -171,11 +173,13 @@ job_seconds() { # NAME FIX
     fi
     printf '%s\n' "$value"
 }
-# The task timeout must also cover credhook's retry windows: the job's own,
-# when it sets them.
+# The task timeout must also cover credhook's retry windows, and
+# --maxexecutiontime the longest a run can take: the job's own windows and
+# HTTP timeout, when it sets them.
 if [ "$job_exists" = 1 ]; then
     retry_window=$(job_seconds CREDHOOK_RETRY_WINDOW "set it to whole seconds") || exit 1
     iam_retry_window=$(job_seconds CREDHOOK_IAM_RETRY_WINDOW "set it to whole seconds") || exit 1
+    http_timeout=$(job_seconds CREDHOOK_HTTP_TIMEOUT "set it to whole seconds") || exit 1
 fi
 # Without --hook-timeout the job keeps its CREDHOOK_HOOK_TIMEOUT, so the
 # limits are sized (and checked) for that value.

@@ -15,7 +15,7 @@ Usage:
   credhook check [FILE]       validate a job_config.json (default ./job_config.json)
   credhook dry-run [--config FILE] [--input NAME=VALUE]… [--secret NAME=@FILE]… [--keep | --delete ID]
                               run the hook as `run` would, locally: create, check, print, delete
-  credhook ce-flags [--job-settings [--task-timeout 10m] [--cpu 0.125] [--memory 0.25G]] [FILE]
+  credhook ce-flags [--job-settings [--task-timeout 10m] [--hook-timeout 300] [--http-timeout 30] …] [FILE]
                               print the --env arguments for `ibmcloud ce job create|update`;
                               --job-settings adds --retrylimit 0, --cpu, --memory, --maxexecutiontime
   credhook http [OPTIONS] METHOD URL

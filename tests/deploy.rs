@@ -112,7 +112,7 @@ const SETTINGS: [&str; 8] = [
     "--memory",
     "0.25G",
     "--maxexecutiontime",
-    "960",
+    "1412",
 ];
 
 #[test]
@@ -278,7 +278,9 @@ fn a_provider_from_its_own_repository_with_tools_and_sizes() {
     );
     assert!(c[0].contains(&"TOOLS=psql jq".to_string()), "{:?}", c[0]);
     let last = c.last().unwrap();
-    // 300 s task timeout + 120 s hook timeout (a rollback) + 60 s.
+    // The longest run: two IAM calls of 30 + 65 + 90 s, two Secrets
+    // Manager calls of 60 + 65 + 90 s, the hook and a rollback of 120 + 6 s
+    // (above 300 s task timeout + 120 s hook timeout + 60 s).
     assert_eq!(
         &last[8..18],
         s(&[
@@ -289,7 +291,7 @@ fn a_provider_from_its_own_repository_with_tools_and_sizes() {
             "--memory",
             "0.5G",
             "--maxexecutiontime",
-            "480",
+            "1052",
             "--env",
             "SMOUT_TOKEN=type:string, required:true"
         ])
@@ -429,7 +431,17 @@ fn the_task_timeout_must_cover_the_jobs_retry_windows_too() {
     let (code, _, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--task-timeout", "15m"]].concat(), "");
     assert_eq!(code, 0, "{stderr}");
     let update = calls(&w.dir).pop().unwrap();
-    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("1260"));
+    // 900 + 300 + 60 s is less than the longest run with 200 s windows:
+    // 2 × 185 + 2 × (200 + 65 + 90) + 2 × 306 s.
+    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("1692"));
+    // The job's HTTP timeout counts too: each of the four calls' last
+    // attempt may take 3 × 100 s.
+    std::fs::remove_file(w.dir.join("calls")).unwrap();
+    job_with(&w.dir, "CREDHOOK_HTTP_TIMEOUT", "100");
+    let (code, _, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--task-timeout", "15m"]].concat(), "");
+    assert_eq!(code, 0, "{stderr}");
+    let update = calls(&w.dir).pop().unwrap();
+    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("2252"));
     // A window deploy.sh cannot read as seconds: refused.
     job_with(&w.dir, "CREDHOOK_IAM_RETRY_WINDOW", "1m");
     let (code, _, stderr) = deploy(&w.dir, &bin, &args, "");
@@ -469,7 +481,8 @@ fn sizes_the_job_for_its_current_hook_timeout() {
         "ran more than job get: {c:?}"
     );
 
-    // A task timeout that covers it: 1800 + 1500 + 60, the value left as it is.
+    // A task timeout that covers it: the longest run, 2 × 185 + 2 × 215 +
+    // 2 × 1506 s (more than 1800 + 1500 + 60), the value left as it is.
     std::fs::remove_file(w.dir.join("calls")).unwrap();
     let (code, stdout, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--task-timeout", "30m"]].concat(), "");
     assert_eq!(code, 0, "{stderr}");
@@ -479,18 +492,18 @@ fn sizes_the_job_for_its_current_hook_timeout() {
     );
     let update = calls(&w.dir).pop().unwrap();
     assert_eq!(update[3], "update");
-    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("3360"));
+    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("3812"));
     assert!(
         !update.iter().any(|a| a.starts_with("CREDHOOK_HOOK_TIMEOUT")),
         "{update:?}"
     );
 
-    // --hook-timeout replaces it: 600 + 120 + 60.
+    // --hook-timeout replaces it: 2 × 185 + 2 × 215 + 2 × 126 s.
     std::fs::remove_file(w.dir.join("calls")).unwrap();
     let (code, _, stderr) = deploy(&w.dir, &bin, &[&args[..], &["--hook-timeout", "120"]].concat(), "");
     assert_eq!(code, 0, "{stderr}");
     let update = calls(&w.dir).pop().unwrap();
-    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("780"));
+    assert_eq!(flag_value(&update, "--maxexecutiontime"), Some("1052"));
     assert!(
         update.ends_with(&s(&["--env", "CREDHOOK_HOOK_TIMEOUT=120"])),
         "{update:?}"

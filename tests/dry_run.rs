@@ -144,6 +144,67 @@ fn only_inputs_named_by_secret_are_resolved_and_bad_secrets_are_refused_first() 
 }
 
 #[test]
+fn an_input_given_twice_and_two_secrets_with_one_id_are_refused() {
+    let dir = TempDir::new("credhook-dry-run");
+    std::fs::write(
+        dir.join("job_config.json"),
+        r#"{"job_env_variables":[
+            {"name":"SMIN_A","value":"type:secret_id, required:true"},
+            {"name":"SMIN_B","value":"type:secret_id, required:true"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    write_executable(
+        &dir.join("hook.sh"),
+        "#!/bin/sh\nset -eu\necho \"$SMIN_A_PAYLOAD $SMIN_B_PAYLOAD\" >> \"$STATE\"\n\
+         [ \"$1\" = delete ] || printf 'id=c-1\\ntoken=t-12345678\\n' >&3\n",
+    );
+    for (file, payload) in [("a.json", "payload-of-a-1234"), ("b.json", "payload-of-b-5678")] {
+        std::fs::write(
+            dir.join(file),
+            format!(
+                r#"{{"id":"0b5571f7-21e6-42b7-91c5-3f5ac9793a46","secret_type":"arbitrary","payload":"{payload}"}}"#
+            ),
+        )
+        .unwrap();
+    }
+    // Input b would have been given a's payload.
+    let (code, stdout, stderr) = dry_run(&dir, &["--secret", "a=@a.json", "--secret", "b=@b.json"]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(stderr.contains("different secrets with the same `id`"), "{stderr}");
+    // One file for both is one secret: fine.
+    let (code, stdout, stderr) = dry_run(&dir, &["--secret", "a=@a.json", "--secret", "b=@a.json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let calls = std::fs::read_to_string(dir.join("state")).unwrap();
+    assert!(calls.starts_with("payload-of-a-1234 payload-of-a-1234\n"), "{calls}");
+    std::fs::remove_file(dir.join("state")).unwrap();
+    // A second value for one input would replace the first unseen.
+    for twice in [
+        &[
+            "--secret",
+            "a=@a.json",
+            "--secret",
+            "a=@b.json",
+            "--secret",
+            "b=@b.json",
+        ][..],
+        &[
+            "--secret",
+            "a=@a.json",
+            "--secret",
+            "b=@a.json",
+            "--input",
+            "a=0f9a2b1c-1111-4222-8333-944455556666",
+        ],
+    ] {
+        let (code, stdout, stderr) = dry_run(&dir, twice);
+        assert_eq!((code, stdout.as_str()), (2, ""), "{twice:?}: {stderr}");
+        assert!(stderr.contains("the input `a` is given twice"), "{stderr}");
+    }
+    assert!(!dir.join("state").exists(), "the hook ran");
+}
+
+#[test]
 fn delete_runs_only_the_delete_with_the_output_channel_of_a_real_delete() {
     let dir = provider(
         "#!/bin/sh\nset -eu\necho \"$1 $SM_ACTION $SM_CREDENTIALS_ID $CREDHOOK_OUTPUT\" >> \"$STATE\"\n\
@@ -204,6 +265,53 @@ fn the_running_credhook_is_first_on_the_hooks_path() {
     let found = std::fs::read_to_string(dir.join("state")).unwrap();
     let bin = support::credhook_bin().canonicalize().unwrap();
     assert_eq!(Path::new(found.trim()).canonicalize().unwrap(), bin);
+}
+
+#[test]
+fn without_path_the_hook_still_finds_the_shell_s_tools_and_a_colon_dir_is_left_off() {
+    let dir = provider(
+        "#!/bin/sh\nset -eu\necho \"$PATH\" > \"$STATE\"\n[ \"$1\" = delete ] && exit 0\n\
+         command -v credhook >> \"$STATE\"\nprintf 'id=c-1\\ntoken=%s\\n' \"$(echo tok-12345678 | tr a-z A-Z)\" >&3\n",
+    );
+    let args = [
+        "--keep",
+        "--input",
+        "login_secret_id=0f9a2b1c-1111-4222-8333-944455556666",
+    ];
+    // No PATH at all (env -i, a bare cron line): tr is found.
+    let (code, stdout, stderr) = out(credhook()
+        .arg("dry-run")
+        .args(args)
+        .env_clear()
+        .env("STATE", dir.join("state"))
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let state = std::fs::read_to_string(dir.join("state")).unwrap();
+    let bin_dir = support::credhook_bin().parent().unwrap().display().to_string();
+    assert!(state.starts_with(&format!("{bin_dir}:/usr/local/sbin:")), "{state}");
+    // A credhook in a directory holding `:` cannot be named on PATH: said,
+    // and no piece of its name (a relative `b`) becomes a PATH entry.
+    let colon = dir.join("a:b");
+    std::fs::create_dir_all(&colon).unwrap();
+    let cp = Command::new("cp")
+        .arg(support::credhook_bin())
+        .arg(colon.join("credhook"))
+        .status();
+    assert!(cp.is_ok_and(|s| s.success()));
+    let (code, stdout, stderr) = out(Command::new(colon.join("credhook"))
+        .arg("dry-run")
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("STATE", dir.join("state"))
+        .current_dir(&dir));
+    assert_eq!(code, 1, "no credhook on PATH: the hook fails\n{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("holds a `:`, so it cannot go on the hook's PATH"),
+        "{stderr}"
+    );
+    let state = std::fs::read_to_string(dir.join("state")).unwrap();
+    assert_eq!(state.lines().next(), Some("/usr/bin:/bin"), "{state}");
 }
 
 #[test]

@@ -220,6 +220,64 @@ fn a_non_empty_directory_is_refused_unless_force() {
 }
 
 #[test]
+fn test_sh_run_from_elsewhere_reads_a_relative_login_secret_from_there() {
+    let tmp = TempDir::new("credhook-new");
+    assert_eq!(new(&[tmp.join("p").to_str().unwrap()]).0, 0);
+    std::fs::write(
+        tmp.join("mine.json"),
+        format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#),
+    )
+    .unwrap();
+    let bin_dir = credhook_bin().parent().unwrap().to_path_buf();
+    let (code, stdout, stderr) = out(Command::new("p/test.sh")
+        .arg("--no-image")
+        .current_dir(&tmp)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .env("TMPDIR", &*tmp)
+        .env("LOGIN_SECRET", "mine.json")
+        .env_remove("CREDHOOK_HTTP_ALLOW"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("login_secret_id=@/"), "the file it used: {stdout}");
+    assert!(stdout.contains("/mine.json"), "{stdout}");
+    assert!(stdout.contains("deleted credentials "), "{stdout}");
+}
+
+#[test]
+fn force_over_a_directory_named_like_one_of_its_files_writes_nothing() {
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("prov");
+    std::fs::create_dir_all(dir.join("hook.sh")).unwrap();
+    std::fs::write(dir.join("job_config.json"), "mine").unwrap();
+    let (code, stdout, stderr) = new(&[dir.to_str().unwrap(), "--force"]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(stderr.contains("hook.sh is a directory; move it away"), "{stderr}");
+    // Refused before the first file: the user's job_config.json is intact.
+    assert_eq!(std::fs::read_to_string(dir.join("job_config.json")).unwrap(), "mine");
+    assert!(!dir.join("test.sh").exists());
+}
+
+#[test]
+fn the_summary_s_cd_is_safe_to_paste_whatever_the_directory_s_name() {
+    let tmp = TempDir::new("credhook-new");
+    let marker = tmp.join("pwned");
+    for name in ["-p", "my prov", "it's $(touch pwned)"] {
+        let (code, stdout, stderr) = out(credhook().args(["new", "--name", "p", "--", name]).current_dir(&tmp));
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let next = stdout.lines().find_map(|l| l.strip_prefix("next: ")).unwrap();
+        // Pasted into a shell, it enters the new directory and nothing else.
+        let cmd = next.split("   (").next().unwrap().replace("./test.sh", "pwd");
+        let (code, pwd, stderr) = out(Command::new("sh").args(["-c", &cmd]).current_dir(&tmp));
+        assert_eq!(code, 0, "{next}: {stderr}");
+        assert_eq!(
+            Path::new(pwd.trim()).file_name().unwrap().to_str(),
+            Some(name),
+            "{next}"
+        );
+        assert!(!marker.exists(), "{next} ran a command");
+    }
+}
+
+#[test]
 fn names_must_make_valid_prefixes() {
     let tmp = TempDir::new("credhook-new");
     let (code, _, stderr) = new(&[tmp.join("2fa").to_str().unwrap()]);

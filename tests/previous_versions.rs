@@ -240,3 +240,30 @@ fn a_version_with_many_fields_gives_each_once_and_names_few_it_skips() {
     );
     assert!(warning.len() < 1000, "{warning}");
 }
+
+/// An input that names the task's own secret and the previous version are
+/// one read of that secret ("if one run reads the same secret twice, read it
+/// once"). Found by a hostile review of issue 20: it was read twice.
+#[test]
+fn an_input_naming_the_tasks_own_secret_shares_its_one_read() {
+    let mut w = world();
+    w.set("SM_SECRET_TASK_ID", "task-1").run().assert_code(0);
+    w.set("SM_SECRET_TASK_ID", "task-2")
+        .set("SMIN_MINE", "type:secret_id")
+        .set("SM_MINE_VALUE", SECRET_ID);
+    let r = w.run();
+    r.assert_code(0);
+    let own = format!("/api/v2/secrets/{SECRET_ID}");
+    let reads = w.emu.calls().iter().filter(|c| c.path == own).count();
+    assert_eq!(reads, 2, "one read per run\n{r}");
+    assert_eq!(
+        lines(&w, 2),
+        [
+            "CREDHOOK_PREVIOUS=present",
+            "CREDHOOK_PREVIOUS_PASSWORD=Pw-1-chained-secret",
+            "CREDHOOK_PREVIOUS_PORT=5431",
+            "CREDHOOK_PREVIOUS_USERNAME=svc-user",
+        ],
+        "\n{r}"
+    );
+}

@@ -135,7 +135,7 @@ fn ce_flags_job_settings_come_first_and_are_checked() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         text,
-        "--retrylimit 0 \\\n--cpu 0.125 \\\n--memory 0.25G \\\n--maxexecutiontime 960 \\\n--env 'SMOUT_TOKEN=type:string, required:true'\n"
+        "--retrylimit 0 \\\n--cpu 0.125 \\\n--memory 0.25G \\\n--maxexecutiontime 1412 \\\n--env 'SMOUT_TOKEN=type:string, required:true'\n"
     );
     let (code, text, _) = out(credhook()
         .args([
@@ -200,6 +200,16 @@ fn ce_flags_job_settings_come_first_and_are_checked() {
             2,
             "--hook-timeout `soon` is not a whole number",
         ),
+        (
+            vec!["--job-settings", "--http-timeout", "0"],
+            1,
+            "--http-timeout 0 must be a whole number of seconds from 1 to 3600",
+        ),
+        (
+            vec!["--http-timeout", "60"],
+            2,
+            "--http-timeout only applies with --job-settings",
+        ),
     ] {
         let mut cmd = credhook();
         cmd.arg("ce-flags").args(&args).current_dir(&dir);
@@ -208,6 +218,40 @@ fn ce_flags_job_settings_come_first_and_are_checked() {
         assert!(stdout.is_empty(), "{args:?}: {stdout}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+}
+
+/// `--maxexecutiontime` is at least the longest a run can take: each
+/// secret a `secret_id` input may name is one more Secrets Manager call
+/// (60 s window + 65 s for a `Retry-After` + 3 × 30 s), and a longer HTTP
+/// timeout makes each of the run's calls longer. Found by a hostile review
+/// of issue 20 (it was 960 s whatever they were).
+#[test]
+fn ce_flags_size_the_execution_time_for_the_secrets_read_and_the_http_timeout() {
+    let dir = TempDir::new("credhook-tooling");
+    let cfg = dir.join("job_config.json");
+    std::fs::write(
+        &cfg,
+        r#"{"job_env_variables":[{"name":"SMIN_ADMIN","value":"type:secret_id, required:true"},
+            {"name":"SMIN_READER","value":"type:secret_id"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    let max = |extra: &[&str]| {
+        let (code, text, err) = out(credhook().args(["ce-flags", "--job-settings"]).args(extra).arg(&cfg));
+        assert_eq!(code, 0, "{err}");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("--maxexecutiontime "))
+            .expect("a --maxexecutiontime");
+        line.trim_end_matches(" \\")
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(max(&[]), 1412 + 2 * 215);
+    assert_eq!(max(&["--http-timeout", "60"]) - max(&[]), 6 * 90);
 }
 
 fn example_config(dir: &Path) -> PathBuf {

@@ -102,7 +102,9 @@ impl RateLimit {
     pub fn new(limit: usize) -> RateLimit {
         RateLimit {
             limit,
-            served: VecDeque::with_capacity(limit),
+            // It grows with what is served; a huge limit must not reserve
+            // memory it will never use (it aborted the emulator).
+            served: VecDeque::with_capacity(limit.min(1024)),
         }
     }
 
@@ -169,6 +171,18 @@ mod tests {
             Some(DownReply::Status(503))
         );
         assert_eq!(w.down_at(Endpoint::Secret, t0 + Duration::from_secs(1)), None);
+    }
+
+    /// Found by a hostile review of issue 20: `--rate-limit
+    /// 18446744073709551615` panicked (capacity overflow) and `--rate-limit
+    /// 4000000000` aborted on a 64 GB allocation.
+    #[test]
+    fn a_huge_limit_serves_everything_without_reserving_memory() {
+        for limit in [usize::MAX, 4_000_000_000] {
+            let mut r = RateLimit::new(limit);
+            let t0 = Instant::now();
+            assert!((0..100).all(|_| r.admit(t0).is_none()));
+        }
     }
 
     #[test]

@@ -305,3 +305,18 @@ fn bad_flags_say_what_is_wrong() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// A limit larger than any fleet is no limit. Found by a hostile review of
+/// issue 20: the emulator reserved room for N requests at start and died
+/// (a capacity overflow for 2^64 - 1, a 64 GB allocation for 4000000000).
+#[test]
+fn a_huge_rate_limit_starts_and_serves() {
+    for n in ["18446744073709551615", "4000000000"] {
+        let emu = Emu::start(&format!("huge-{}", n.len()), &["--rate-limit", n]);
+        let token = emu.token();
+        assert!(
+            (0..5).all(|_| status(&emu.read_secret(&token)) == Some(200)),
+            "--rate-limit {n}"
+        );
+    }
+}

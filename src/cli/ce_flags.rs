@@ -8,7 +8,7 @@ use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-pub(crate) const USAGE: &str = "usage: credhook ce-flags [--job-settings [--task-timeout 10m] [--hook-timeout 300] [--retry-window 60] [--iam-retry-window 30] [--cpu 0.125] [--memory 0.25G]] [FILE]";
+pub(crate) const USAGE: &str = "usage: credhook ce-flags [--job-settings [--task-timeout 10m] [--hook-timeout 300] [--retry-window 60] [--iam-retry-window 30] [--http-timeout 30] [--cpu 0.125] [--memory 0.25G]] [FILE]";
 
 struct Args {
     file: String,
@@ -36,7 +36,10 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
         match arg {
             Long("job-settings") => job_settings = true,
             Long("help") | Short('h') => help = true,
-            Long(flag @ ("task-timeout" | "hook-timeout" | "retry-window" | "iam-retry-window" | "cpu" | "memory")) => {
+            Long(
+                flag @ ("task-timeout" | "hook-timeout" | "retry-window" | "iam-retry-window" | "http-timeout" | "cpu"
+                | "memory"),
+            ) => {
                 let flag = format!("--{flag}");
                 let v = parser.value().map_err(|_| format!("{flag} needs a value"))?;
                 let v = super::utf8(&flag, v, Echo::Value)?;
@@ -47,6 +50,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
                     "--hook-timeout" => s.hook_timeout_s = seconds(&flag, &v)?,
                     "--retry-window" => s.retry.window_s = seconds(&flag, &v)?,
                     "--iam-retry-window" => s.retry.iam_window_s = seconds(&flag, &v)?,
+                    "--http-timeout" => s.http_timeout_s = seconds(&flag, &v)?,
                     "--cpu" => s.cpu = v,
                     _ => s.memory = v,
                 }
@@ -111,16 +115,19 @@ pub fn main(args: Vec<OsString>) -> u8 {
         }
     }
     let env = job_config::ce_flags(&vars);
-    match args.settings {
-        None => std::print!("{env}"),
-        Some(s) => match job_config::job_settings(&s) {
-            Ok(flags) if env.is_empty() => std::println!("{flags}"),
-            Ok(flags) => std::print!("{flags} \\\n{env}"),
-            Err(e) => {
-                std::eprintln!("credhook ce-flags: {}: {e}", args.file);
-                return 1;
-            }
-        },
+    let Some(mut s) = args.settings else {
+        std::print!("{env}");
+        return 0;
+    };
+    // The run's longest time counts the secrets it may read.
+    s.secret_reads = job_config::secret_reads(&vars);
+    match job_config::job_settings(&s) {
+        Ok(flags) if env.is_empty() => std::println!("{flags}"),
+        Ok(flags) => std::print!("{flags} \\\n{env}"),
+        Err(e) => {
+            std::eprintln!("credhook ce-flags: {}: {e}", args.file);
+            return 1;
+        }
     }
     0
 }

@@ -371,12 +371,18 @@ fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result
         }
         Err(e) => return Err(format!("cannot read {shown}: {e}")),
     }
+    // A directory in a file's place is refused before anything is written:
+    // --force must not replace half the files and then stop.
+    for (name, _, _) in files {
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            return Err(format!("{} is a directory; move it away", path.display()));
+        }
+    }
     for (name, text, mode) in files {
         let path = dir.join(name);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_dir() => return Err(format!("{} is a directory; move it away", path.display())),
-            Ok(_) => std::fs::remove_file(&path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?,
-            Err(_) => {}
+        if std::fs::symlink_metadata(&path).is_ok() {
+            std::fs::remove_file(&path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
         }
         std::fs::OpenOptions::new()
             .write(true)
@@ -438,7 +444,7 @@ fn summary(p: &Provider, dir: &Path) -> String {
             ),
         )
     };
-    let dir = dir.display();
+    let dir = shell_word(&dir.display().to_string());
     format!(
         "credhook new: wrote the provider {} in {dir} (error codes {}_*):\n\
          \x20 job_config.json  {schema}\n\
@@ -452,6 +458,26 @@ fn summary(p: &Provider, dir: &Path) -> String {
         p.prefix(),
         p.base(),
     )
+}
+
+/// `dir` as one word a shell reads back, for the summary's `cd`: as it is
+/// when it is plain, else single-quoted; `./` before a leading `-`, which
+/// `cd` would take for an option.
+fn shell_word(dir: &str) -> String {
+    let dir = if dir.starts_with('-') {
+        format!("./{dir}")
+    } else {
+        dir.to_string()
+    };
+    let plain = !dir.is_empty()
+        && dir
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+' | ',' | ':' | '@'));
+    if plain {
+        dir
+    } else {
+        crate::core::job::job_config::shell_quote(&dir)
+    }
 }
 
 #[cfg(test)]
@@ -501,6 +527,14 @@ mod tests {
             assert!(hook.contains("P=MY_P "), "{hook}");
         }
         assert_eq!(render("a @@X@@ @@ b @@Y@@", &[("X", "1".into())]), "a 1 @@ b @@Y@@");
+    }
+
+    #[test]
+    fn the_summary_s_directory_is_one_shell_word() {
+        assert_eq!(shell_word("/tmp/my-p"), "/tmp/my-p");
+        assert_eq!(shell_word("-p"), "./-p");
+        assert_eq!(shell_word("my p"), "'my p'");
+        assert_eq!(shell_word("it's $(x)"), "'it'\\''s $(x)'");
     }
 
     #[test]

@@ -123,6 +123,8 @@ pub(crate) enum Error {
         window_s: u64,
         task_s: u64,
     },
+    /// `--http-timeout` outside 1 to 3600 seconds.
+    HttpTimeoutRange(u64),
     /// `--cpu` or `--memory` is not a number like `0.125` or `0.25G`.
     ResourceMalformed { flag: &'static str, value: String },
 
@@ -323,6 +325,10 @@ fn job_settings(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
              CREDHOOK_IAM_RETRY_WINDOW {iam_window_s} s and twice CREDHOOK_RETRY_WINDOW {window_s} s) is not below the task timeout \
              ({task_s} s): a run that rides out an outage would outlive its task; raise the configuration's task_timeout \
              (--task-timeout), or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout) or the windows"
+        ),
+        Error::HttpTimeoutRange(s) => write!(
+            f,
+            "--http-timeout {s} must be a whole number of seconds from 1 to 3600"
         ),
         Error::ResourceMalformed { flag, value } => write!(
             f,

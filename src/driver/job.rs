@@ -67,6 +67,9 @@ struct Task {
     reads: Vec<SecretToRead>,
     resolved: Vec<(String, Secret)>,
     hook_env: Option<Vars>,
+    /// The task's own secret, when an input named it: the previous
+    /// version's read uses this reply instead of reading it again.
+    own_secret: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl<P: Platform> Job<'_, P> {
@@ -96,6 +99,7 @@ impl<P: Platform> Job<'_, P> {
             reads,
             resolved: Vec::new(),
             hook_env: None,
+            own_secret: None,
         };
         let mut event = Event::Start;
         loop {
@@ -104,14 +108,18 @@ impl<P: Platform> Job<'_, P> {
                     Ok(()) => Event::TokenHad,
                     Err(why) => Event::TokenRefused(why),
                 },
-                Step::ReadSecret(i) => match self.read_secret(&task.reads[i], &task.inputs, &mut task.resolved) {
-                    Ok(()) => Event::SecretRead,
-                    Err(why) => Event::SecretUnreadable(why),
-                },
-                Step::ReadPrevious => match self.read_previous(&mut task.resolved, &task.schema.public) {
-                    Ok(()) => Event::PreviousRead,
-                    Err(why) => Event::PreviousUnreadable(why),
-                },
+                Step::ReadSecret(i) => {
+                    match self.read_secret(&task.reads[i], &task.inputs, &mut task.resolved, &mut task.own_secret) {
+                        Ok(()) => Event::SecretRead,
+                        Err(why) => Event::SecretUnreadable(why),
+                    }
+                }
+                Step::ReadPrevious => {
+                    match self.read_previous(&mut task.resolved, &task.schema.public, task.own_secret.take()) {
+                        Ok(()) => Event::PreviousRead,
+                        Err(why) => Event::PreviousUnreadable(why),
+                    }
+                }
                 Step::RunHook => self.run_hook(&mut task),
                 Step::RollBack(ids) => {
                     let env = task.hook_env.get_or_insert_with(Vars::default);
@@ -189,12 +197,14 @@ impl<P: Platform> Job<'_, P> {
 
     /// One referenced secret, read once; its fields are added to `vars` for
     /// every input that names it. With `CREDHOOK_SECRET_GROUPS`, a secret in
-    /// another group is refused before any field is used.
+    /// another group is refused before any field is used. The task's own
+    /// secret's reply is kept in `own` for the previous version's read.
     fn read_secret(
         &mut self,
         read: &SecretToRead,
         inputs: &[Input],
         vars: &mut Vec<(String, Secret)>,
+        own: &mut Option<Zeroizing<Vec<u8>>>,
     ) -> Result<(), String> {
         let id = &read.id;
         let names: Vec<String> = read.inputs.iter().map(|&i| inputs[i].field.api_name()).collect();
@@ -208,6 +218,9 @@ impl<P: Platform> Job<'_, P> {
         })?;
         if let Some(groups) = &self.settings.secret_groups {
             referenced::check_group(&body, groups).map_err(|e| format!("input `{name}`: secret {id} {e}"))?;
+        }
+        if *id == self.settings.secret_id {
+            *own = Some(body.clone());
         }
         for &i in &read.inputs {
             let fields = referenced::hook_vars(&inputs[i].field.name, &body)
@@ -235,10 +248,19 @@ impl<P: Platform> Job<'_, P> {
     /// fields become `CREDHOOK_PREVIOUS_<FIELD>` (secrets), with
     /// `CREDHOOK_PREVIOUS=present` or `none`, added to `vars`.
     /// `CREDHOOK_SECRET_GROUPS` does not apply: it is the task's own secret.
-    fn read_previous(&mut self, vars: &mut Vec<(String, Secret)>, public: &[String]) -> Result<(), String> {
+    fn read_previous(
+        &mut self,
+        vars: &mut Vec<(String, Secret)>,
+        public: &[String],
+        already_read: Option<Zeroizing<Vec<u8>>>,
+    ) -> Result<(), String> {
         let id = self.settings.secret_id.clone();
         let what = "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS)";
-        let prev = match self.platform.read_secret(self.log, &id) {
+        let reply = match already_read {
+            Some(body) => Ok(body),
+            None => self.platform.read_secret(self.log, &id),
+        };
+        let prev = match reply {
             Ok(body) => {
                 previous::from_reply(&body).map_err(|e| format!("{what} could not be read: secret {id}: {e}"))?
             }

@@ -136,7 +136,7 @@ impl Log {
 /// Writes `s` with control characters and bidirectional-text controls
 /// escaped (`\u{1b}`, `\r`, …), so that text from a hook cannot move the
 /// cursor, ring the bell, overwrite a line or fake another log line.
-fn write_escaped(out: &mut String, s: &str) {
+pub(crate) fn write_escaped(out: &mut String, s: &str) {
     for c in s.chars() {
         let bidi = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         if c.is_control() || bidi {

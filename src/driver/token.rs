@@ -2,7 +2,7 @@
 //! within five minutes, registered as a secret the moment it arrives.
 
 use super::http::{Call, CallFailure, Http, HttpError, Request};
-use super::log::Log;
+use super::log::{Log, LogValue};
 use super::{known_secrets, signals};
 use crate::core::job::settings::Credential;
 use crate::core::net::api;
@@ -48,17 +48,35 @@ impl<'a> Tokens<'a> {
     /// it expires within five minutes.
     /// `report`: the task update this token is for, and when it began (a
     /// refresh for it shares its stop budget).
+    /// If the refresh fails, the current token is used while it has not
+    /// expired.
     pub(crate) fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, String> {
-        if let Some((t, at)) = &self.current {
-            let age_ms = at.elapsed().as_millis() as u64;
-            if !iam::token_still_good(age_ms, t.expires_in, signals::stop_requested()) {
-                log.info("refreshing the IAM token", &[]);
-                self.current = None;
-            }
+        let age_ms = |at: &Instant| at.elapsed().as_millis() as u64;
+        let stale = self
+            .current
+            .as_ref()
+            .is_some_and(|(t, at)| !iam::token_still_good(age_ms(at), t.expires_in, signals::stop_requested()));
+        if stale {
+            log.info("refreshing the IAM token", &[]);
         }
-        if self.current.is_none() {
-            let token = self.get(http, log, report)?;
-            self.current = Some((token, Instant::now()));
+        if stale || self.current.is_none() {
+            match self.get(http, log, report) {
+                Ok(token) => self.current = Some((token, Instant::now())),
+                Err(why) => {
+                    let unexpired = self
+                        .current
+                        .as_ref()
+                        .is_some_and(|(t, at)| iam::token_unexpired(age_ms(at), t.expires_in));
+                    if !unexpired {
+                        self.current = None;
+                        return Err(why);
+                    }
+                    log.warn(
+                        "the IAM token could not be refreshed; the current one has not expired yet and is used",
+                        &[("error", LogValue::Str(&why))],
+                    );
+                }
+            }
         }
         self.current
             .as_ref()
@@ -95,7 +113,7 @@ impl<'a> Tokens<'a> {
             Err(HttpError {
                 why: CallFailure::Status { status, body },
                 ..
-            }) => {
+            }) if iam::refused(status) => {
                 let said = iam::error_summary(&body).unwrap_or_default();
                 return Err(format!(
                     "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",

@@ -24,6 +24,11 @@
 # there is one, else a stand-in). TEST_@@INPUT_UPPER@@=…: the @@INPUT@@ input (default
 # @@INPUT_EXAMPLE@@).
 set -eu
+# A relative LOGIN_SECRET names a file where test.sh was run from.
+case ${LOGIN_SECRET:-} in
+"" | /*) ;;
+*) LOGIN_SECRET=$PWD/$LOGIN_SECRET ;;
+esac
 cd "$(dirname "$0")"
 image=1
 case ${1:-} in

@@ -52,12 +52,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
-    use lexopt::Arg::Long;
+    use lexopt::Arg::{Long, Short};
     let mut a = Args::default();
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(super::super::arg_error)? {
         match arg {
-            Long("help") => a.help = true,
+            Long("help") | Short('h') => a.help = true,
             Long("keep") => a.keep = true,
             Long("config") => {
                 let v = parser.value().map_err(|_| String::from("--config needs a file"))?;
@@ -85,12 +85,28 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             other => return Err(super::super::arg_error(other.unexpected())),
         }
     }
+    given_once(&a)?;
     if a.keep && a.delete.is_some() {
         return Err(String::from(
             "--keep and --delete cannot go together: --delete runs only a delete",
         ));
     }
     Ok(a)
+}
+
+/// Each input given once, by `--input` or by `--secret`: a second value
+/// would silently replace the first.
+fn given_once(a: &Args) -> Result<(), String> {
+    let names = a.inputs.iter().map(|(n, _)| n).chain(a.secrets.iter().map(|(n, _)| n));
+    for (i, name) in names.clone().enumerate() {
+        if names.clone().take(i).any(|earlier| earlier == name) {
+            return Err(format!(
+                "the input `{}` is given twice (by --input or --secret): give each input once",
+                name.to_ascii_lowercase()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An input's name as `--input` and `--secret` take it: declared without
@@ -203,5 +219,24 @@ mod tests {
                 .contains("cannot go together")
         );
         assert!(parse_args(args(&[b"--help"])).unwrap().help);
+        assert!(parse_args(args(&[b"-h"])).unwrap().help);
+    }
+
+    #[test]
+    fn an_input_is_given_once() {
+        for twice in [
+            &[&b"--secret"[..], b"login=@a.json", b"--secret", b"LOGIN=@b.json"][..],
+            &[
+                b"--secret",
+                b"login=@a.json",
+                b"--input",
+                b"login=0f9a2b1c-1111-4222-8333-944455556666",
+            ],
+            &[b"--input", b"team=a", b"--input", b"smin_team=b"],
+        ] {
+            let e = parse_args(args(twice)).unwrap_err();
+            assert!(e.contains("is given twice"), "{e}");
+        }
+        assert!(parse_args(args(&[b"--secret", b"a=@x", b"--secret", b"b=@x", b"--input", b"c=1"])).is_ok());
     }
 }

@@ -78,7 +78,7 @@ impl Platform for Local<'_> {
     }
 
     fn send_update(&mut self, _log: &Log, update: &Update, _body: &Secret, description: Option<&str>) -> Event {
-        let description = description.unwrap_or("");
+        let description = printable(description.unwrap_or(""));
         match (update, self.credentials_id) {
             (Update::Created(c), _) => {
                 print_created(&c.id, &c.payload, &self.public);
@@ -97,9 +97,18 @@ impl Platform for Local<'_> {
 
 /// A credentials id as the log shows it: metadata, masked only where it
 /// holds a secret credhook read for itself, control and bidirectional
-/// characters escaped.
-fn shown_id(id: &str) -> String {
-    known_secrets::mask_meta(id).escape_debug().to_string()
+/// characters escaped; nothing else (a `'` or `\\` shown escaped would be
+/// read back as another id by `sed -n 's/^created credentials //p'`).
+pub(crate) fn shown_id(id: &str) -> String {
+    printable(&known_secrets::mask_meta(id))
+}
+
+/// `text` with control and bidirectional characters escaped, as the log
+/// writes them: a hook's message cannot clear the terminal or set its title.
+fn printable(text: &str) -> String {
+    let mut out = String::new();
+    crate::driver::log::write_escaped(&mut out, text);
+    out
 }
 
 /// The new credentials' id and outputs, values masked but those of

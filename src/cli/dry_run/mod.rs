@@ -8,7 +8,7 @@ mod args;
 mod local;
 
 use self::args::{Args, SecretSource, USAGE, parse_args};
-use self::local::{Local, LocalSecret, local_secret};
+use self::local::{Local, LocalSecret, local_secret, shown_id};
 use crate::core::job::flow::Outcome;
 use crate::core::job::inputs::{self, Input};
 use crate::core::job::schema::{self, Kind};
@@ -91,6 +91,19 @@ fn prepare(args: &Args) -> Result<DryRun, Refused> {
     for (n, (name, source)) in args.secrets.iter().enumerate() {
         let body = read_secret_source(source).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
         let secret = local_secret(name.clone(), body, n).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
+        // The hook would be given the first one's fields for both inputs.
+        if let Some(other) = secrets
+            .iter()
+            .find(|s: &&LocalSecret| s.id == secret.id && s.body != secret.body)
+        {
+            return Err(Refused(
+                1,
+                format!(
+                    "--secret {name} and --secret {} are different secrets with the same `id` {}: give each its own id",
+                    other.input, secret.id
+                ),
+            ));
+        }
         secrets.push(secret);
     }
     let env = assemble(&config, config_path, args, &secrets);
@@ -143,18 +156,35 @@ fn assemble(config: &[(String, String)], config_path: &str, args: &Args, secrets
             all.set("CREDHOOK_HOOK".into(), beside.into_os_string());
         }
     }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| OsString::from(d.as_os_str())))
-    {
-        let mut path = dir;
-        if let Some((_, old)) = all.0.iter().find(|(n, _)| n == "PATH") {
-            path.push(":");
-            path.push(old);
-        }
+    if let Some(path) = hook_path(all.0.iter().find(|(n, _)| n == "PATH").map(|(_, v)| v.as_os_str())) {
         all.set("PATH".into(), path);
     }
     all
+}
+
+/// The search path a shell uses when `PATH` is unset.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The hook's `PATH`: this credhook's directory, then `old` (or, unset or
+/// empty, the shell's default: the directory alone would hide `sh`'s
+/// tools). None when the directory cannot be named on a `PATH` (it holds a
+/// `:`), said on stderr.
+fn hook_path(old: Option<&std::ffi::OsStr>) -> Option<OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    if dir.as_os_str().as_bytes().contains(&b':') {
+        eprintln!(
+            "credhook dry-run: warning: {} holds a `:`, so it cannot go on the hook's PATH: the hook's `credhook` \
+             calls find another credhook, or none",
+            dir.display()
+        );
+        return None;
+    }
+    let mut path = OsString::from(dir.as_os_str());
+    path.push(":");
+    path.push(old.filter(|p| !p.is_empty()).unwrap_or(DEFAULT_PATH.as_ref()));
+    Some(path)
 }
 
 /// Every problem with the settings, the schema, the inputs and the
@@ -195,7 +225,7 @@ impl DryRun {
             return outcome.exit();
         };
         if args.keep {
-            println!("kept credentials {id}; to delete them:");
+            println!("kept credentials {}; to delete them:", shown_id(&id));
             println!("  {}", delete_command(args, &id));
             return 0;
         }

@@ -3,7 +3,8 @@
 //! and the rules `credhook check` applies to them.
 
 use crate::core::Error;
-use crate::core::job::schema::{self, Direction};
+use crate::core::hook::clock::{DRAIN_LIMIT, KILL_GRACE};
+use crate::core::job::schema::{self, Direction, Kind};
 use crate::core::json::{self, Value};
 use crate::core::net::policy::{self, RetrySettings};
 use alloc::format;
@@ -145,6 +146,11 @@ pub(crate) struct JobSettings {
     /// The job's `CREDHOOK_RETRY_WINDOW` and `CREDHOOK_IAM_RETRY_WINDOW`
     /// (the rest is not used). Defaults to credhook's 60 and 30 s.
     pub(crate) retry: RetrySettings,
+    /// The job's `CREDHOOK_HTTP_TIMEOUT`, seconds. Defaults to credhook's 30.
+    pub(crate) http_timeout_s: u64,
+    /// The `secret_id` inputs the configuration declares: at most this many
+    /// secrets are read before the hook ([`secret_reads`]).
+    pub(crate) secret_reads: u64,
 }
 
 impl Default for JobSettings {
@@ -155,8 +161,41 @@ impl Default for JobSettings {
             task_timeout_s: 600,
             hook_timeout_s: crate::core::job::settings::DEFAULT_HOOK_TIMEOUT_S,
             retry: RetrySettings::default(),
+            http_timeout_s: crate::core::job::settings::DEFAULT_HTTP_TIMEOUT_S,
+            secret_reads: 0,
         }
     }
+}
+
+/// How many `secret_id` inputs `vars` declare: the most secrets a run reads
+/// before the hook (two inputs naming one secret share a read).
+pub(crate) fn secret_reads(vars: &[(String, String)]) -> u64 {
+    vars.iter()
+        .filter(|(name, value)| {
+            Direction::of(name) == Some(Direction::Input)
+                && schema::parse_declaration(Direction::Input, name, value).is_ok_and(|f| f.kind == Kind::SecretId)
+        })
+        .count() as u64
+}
+
+/// The longest a run can take, in s, whatever IAM and Secrets Manager do
+/// (each call at its [`policy::call_bound_s`]) and however long the hook
+/// runs: the IAM token; the secret reads, and the previous version's
+/// (`CREDHOOK_PREVIOUS_CREDENTIALS` is the job's: counted); the hook and
+/// one rollback, each its timeout, then SIGKILL's grace and the pipes'
+/// drain; a token refresh for the report (an IAM token lives an hour: at
+/// most one) and the task update. `--maxexecutiontime` is at least this, so
+/// that Code Engine never stops a run credhook would have ended itself.
+pub(crate) fn run_bound_s(s: &JobSettings) -> u64 {
+    let token = policy::call_bound_s(s.retry.iam_window_s, s.http_timeout_s);
+    let sm = policy::call_bound_s(s.retry.window_s, s.http_timeout_s);
+    let hook = s
+        .hook_timeout_s
+        .saturating_add(KILL_GRACE.as_secs() + DRAIN_LIMIT.as_secs());
+    token
+        .saturating_mul(2)
+        .saturating_add(sm.saturating_mul(s.secret_reads.saturating_add(2)))
+        .saturating_add(hook.saturating_mul(2))
 }
 
 /// Slack for what credhook does around the hook (token, task update, their
@@ -196,8 +235,9 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, Error> {
 ///   reported.
 /// - `--maxexecutiontime`: the task timeout, plus one more hook timeout (a
 ///   create still running when the task times out is rolled back by a
-///   `delete`, which needs the time), plus a minute for credhook's last
-///   attempts.
+///   `delete`, which needs the time), plus a minute; and at least the
+///   longest a run can take ([`run_bound_s`]: every call of it at its
+///   worst), so that Code Engine never stops a run mid-way.
 ///
 /// The task timeout must cover the hook timeout (the job's
 /// `CREDHOOK_HOOK_TIMEOUT`, `--hook-timeout`) plus the time credhook may
@@ -225,6 +265,9 @@ pub(crate) fn job_settings(s: &JobSettings) -> Result<String, Error> {
             task_s: s.task_timeout_s,
         });
     }
+    if !(1..=3600).contains(&s.http_timeout_s) {
+        return Err(Error::HttpTimeoutRange(s.http_timeout_s));
+    }
     for (flag, v) in [("--cpu", &s.cpu), ("--memory", &s.memory)] {
         let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
         if !ok {
@@ -234,7 +277,7 @@ pub(crate) fn job_settings(s: &JobSettings) -> Result<String, Error> {
             });
         }
     }
-    let max = s.task_timeout_s + hook_timeout_s + OVERHEAD_S;
+    let max = (s.task_timeout_s + hook_timeout_s + OVERHEAD_S).max(run_bound_s(s));
     Ok(format!(
         "--retrylimit 0 \\\n--cpu {} \\\n--memory {} \\\n--maxexecutiontime {max}",
         s.cpu, s.memory
@@ -329,19 +372,19 @@ mod tests {
         let d = JobSettings::default();
         assert_eq!(
             job_settings(&d).unwrap(),
-            "--retrylimit 0 \\\n--cpu 0.125 \\\n--memory 0.25G \\\n--maxexecutiontime 960"
+            "--retrylimit 0 \\\n--cpu 0.125 \\\n--memory 0.25G \\\n--maxexecutiontime 1412"
         );
         let s = JobSettings {
             cpu: "1".into(),
             memory: "4G".into(),
-            task_timeout_s: 300,
+            task_timeout_s: 3600,
             hook_timeout_s: 100,
-            retry: RetrySettings::default(),
+            ..JobSettings::default()
         };
         assert!(
             job_settings(&s)
                 .unwrap()
-                .ends_with("--cpu 1 \\\n--memory 4G \\\n--maxexecutiontime 460")
+                .ends_with("--cpu 1 \\\n--memory 4G \\\n--maxexecutiontime 3760")
         );
         let long_hook = JobSettings {
             hook_timeout_s: 600,
@@ -374,5 +417,51 @@ mod tests {
             ..JobSettings::default()
         };
         assert!(job_settings(&bad).unwrap_err().to_string().contains("--cpu"));
+        let slow = JobSettings {
+            http_timeout_s: 0,
+            ..JobSettings::default()
+        };
+        assert!(job_settings(&slow).unwrap_err().to_string().contains("--http-timeout 0"));
+    }
+
+    /// Found by a hostile review of issue 20: `--maxexecutiontime` was the
+    /// task timeout + the hook timeout + 60 s (960 s for the defaults), but
+    /// a run can take longer than that without anything going wrong in
+    /// credhook: each call may end a window, a `Retry-After` and one slow
+    /// attempt late (215 s for a Secrets Manager call), and a failed create
+    /// runs the hook twice (create, then the rollback's delete). Code Engine
+    /// would stop it mid-way.
+    #[test]
+    fn the_execution_time_covers_the_longest_run() {
+        let d = JobSettings::default();
+        // token + a previous version's read + hook + rollback + refresh + update
+        let longest = 185 + 215 + (300 + 5 + 1) * 2 + 185 + 215;
+        assert_eq!(run_bound_s(&d), longest);
+        let max = |s: &JobSettings| {
+            let flags = job_settings(s).unwrap();
+            flags.rsplit(' ').next().unwrap().parse::<u64>().unwrap()
+        };
+        assert!(max(&d) >= longest && max(&d) > d.task_timeout_s + d.hook_timeout_s);
+        // Each secret a run may read, and a longer HTTP timeout, count.
+        let reads = JobSettings {
+            secret_reads: 3,
+            ..JobSettings::default()
+        };
+        assert_eq!(run_bound_s(&reads) - run_bound_s(&d), 3 * 215);
+        let slow = JobSettings {
+            http_timeout_s: 60,
+            ..JobSettings::default()
+        };
+        // Four calls (two IAM, two Secrets Manager), 3 × 30 s more each.
+        assert_eq!(run_bound_s(&slow) - run_bound_s(&d), 4 * 90);
+        assert!(max(&slow) >= run_bound_s(&slow));
+        let vars = vars(&[
+            ("SMIN_A", "type:secret_id, required:true"),
+            ("SMIN_B", "type:secret_id"),
+            ("SMIN_C", "type:string"),
+            ("SMOUT_D", "type:string, required:true"),
+            ("SMIN_BROKEN", "type:secret"),
+        ]);
+        assert_eq!(secret_reads(&vars), 2);
     }
 }

@@ -120,7 +120,21 @@ pub(crate) const DEFAULT_LIFETIME_S: u64 = 3600;
 /// good enough for it: a refresh would spend its short budget.
 pub(crate) fn token_still_good(age_ms: u64, expires_in_s: Option<u64>, stopped: bool) -> bool {
     let lifetime_ms = expires_in_s.unwrap_or(DEFAULT_LIFETIME_S).saturating_mul(1000);
-    age_ms.saturating_add(REFRESH_MARGIN_S * 1000) < lifetime_ms || (stopped && age_ms < lifetime_ms)
+    age_ms.saturating_add(REFRESH_MARGIN_S * 1000) < lifetime_ms || (stopped && token_unexpired(age_ms, expires_in_s))
+}
+
+/// Whether a token had `age_ms` ago has not expired yet. When its refresh
+/// fails (IAM down past its window, or refusing), such a token is still
+/// used: giving up would roll back credentials the report could deliver.
+pub(crate) fn token_unexpired(age_ms: u64, expires_in_s: Option<u64>) -> bool {
+    age_ms < expires_in_s.unwrap_or(DEFAULT_LIFETIME_S).saturating_mul(1000)
+}
+
+/// Whether IAM's final status refuses the credential (a 4xx other than
+/// 429), rather than IAM being unavailable (a 429 or 5xx that outlasted the
+/// window: "check SM_ACCESS_APIKEY" would send the user the wrong way).
+pub(crate) fn refused(status: u16) -> bool {
+    (400..=499).contains(&status) && status != 429
 }
 
 /// IAM's own words for a refusal (`errorCode`, `errorMessage`), for the log.
@@ -159,6 +173,11 @@ mod tests {
         assert!(!token_still_good(60 * min, Some(3600), true));
         assert!(token_still_good(0, Some(300), true));
         assert!(!token_still_good(u64::MAX, Some(u64::MAX), false));
+        assert!(refused(400) && refused(401) && refused(404));
+        assert!(!refused(429) && !refused(500) && !refused(503) && !refused(302));
+        // One that failed to refresh does until it expires.
+        assert!(token_unexpired(59 * min, Some(3600)) && token_unexpired(0, Some(300)));
+        assert!(!token_unexpired(60 * min, Some(3600)) && !token_unexpired(60 * min, None));
     }
 
     #[test]

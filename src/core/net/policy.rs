@@ -4,7 +4,9 @@
 //! http`'s from its flags ([`crate::core::tools::http_rules::policy`]).
 
 use super::redirect::Redirects;
-use super::retry::{REPORT_AFTER_STOP_MS, Repeatable, RetryPolicy, RetryStatuses};
+use super::retry::{
+    MAX_RETRY_AFTER_JITTER_MS, MAX_RETRY_AFTER_S, REPORT_AFTER_STOP_MS, Repeatable, RetryPolicy, RetryStatuses,
+};
 use core::time::Duration;
 
 /// What the engine is told about one call.
@@ -127,6 +129,7 @@ pub(crate) fn for_job(call: Call, s: &RetrySettings, for_report: bool) -> CallPo
             max_total_wait_ms: None,
             after_stop_ms: Some(if reports { REPORT_AFTER_STOP_MS } else { 0 }),
             last_try_at_window_end: true,
+            jitter_retry_after: true,
         },
         redirects: Redirects::Never,
         any_status: false,
@@ -165,6 +168,17 @@ pub(crate) fn retry_budget_s(s: &RetrySettings) -> u64 {
     s.iam_window_s.saturating_add(s.window_s.saturating_mul(2))
 }
 
+/// The longest one of the job's calls can take, in s, whatever the server
+/// does: no retry starts after its `window_s`, except the one a
+/// `Retry-After` delays past it (up to [`MAX_RETRY_AFTER_S`] plus its
+/// jitter), and that last attempt is abandoned after [`ATTEMPT_PHASES`] ×
+/// `CREDHOOK_HTTP_TIMEOUT`.
+pub(crate) fn call_bound_s(window_s: u64, http_timeout_s: u64) -> u64 {
+    window_s
+        .saturating_add(MAX_RETRY_AFTER_S + MAX_RETRY_AFTER_JITTER_MS.div_ceil(1000))
+        .saturating_add(http_timeout_s.saturating_mul(u64::from(ATTEMPT_PHASES)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +203,10 @@ mod tests {
             assert_eq!(p.redirects, Redirects::Never);
             assert!(!p.any_status);
             assert_eq!(p.retry.max_wait_ms, 5_000);
+            assert!(
+                p.retry.jitter_retry_after,
+                "a fleet refused together does not retry together"
+            );
         }
         let counted = RetrySettings {
             retries: Some(3),
@@ -206,5 +224,10 @@ mod tests {
         assert_eq!(l.max_body, 1 << 20);
         assert_eq!(l.deadline, None);
         assert_eq!(retry_budget_s(&RetrySettings::default()), 150);
+        // A Secrets Manager call: 60 s of window, a Retry-After of 60 s
+        // (and its 5 s of jitter) at its end, one attempt of 3 × 30 s.
+        assert_eq!(call_bound_s(60, 30), 215);
+        assert_eq!(call_bound_s(30, 30), 185);
+        assert_eq!(call_bound_s(u64::MAX, 30), u64::MAX);
     }
 }

@@ -11,6 +11,10 @@ use super::method::Method;
 
 /// Longest `Retry-After` honoured, in seconds.
 pub(crate) const MAX_RETRY_AFTER_S: u64 = 60;
+/// Most jitter added to a `Retry-After`, in ms (at most half of it): runs
+/// told the same `Retry-After` at the same moment do not all come back at
+/// once.
+pub(crate) const MAX_RETRY_AFTER_JITTER_MS: u64 = 5_000;
 /// After a stop, the report (the task update, and the token refresh it
 /// needs) may go on this long, attempts and waits included.
 pub(crate) const REPORT_AFTER_STOP_MS: u64 = 10_000;
@@ -99,6 +103,10 @@ pub(crate) struct RetryPolicy {
     /// retry at all (`credhook http`: its window is `--max-time`, which would
     /// leave that attempt no time).
     pub(crate) last_try_at_window_end: bool,
+    /// Whether a `Retry-After` is jittered (the job: a fleet of runs refused
+    /// together must not all come back together), or honoured to the
+    /// second (`credhook http`, one caller).
+    pub(crate) jitter_retry_after: bool,
     /// The first backoff in ms, doubling each retry, jittered into its upper
     /// half.
     pub(crate) base_ms: u64,
@@ -141,7 +149,8 @@ pub(crate) enum Next {
 ///
 /// The delay is `base × 2^attempt` capped at the policy's `max_wait_ms`,
 /// jittered into its upper half, and at least the server's `Retry-After`
-/// (capped at [`MAX_RETRY_AFTER_S`]). A backoff that would end past the
+/// (capped at [`MAX_RETRY_AFTER_S`]), plus a jitter of up to half of it
+/// ([`MAX_RETRY_AFTER_JITTER_MS`] at most) when the policy says so. A backoff that would end past the
 /// window is cut to end with it when the policy makes a last try there (a
 /// `Retry-After` is still honoured, even past the window's end); else, and
 /// once the window is spent, no retry is made. Nor is one when the policy's
@@ -166,7 +175,7 @@ pub(crate) fn decide(
     if policy.retries.is_some_and(|n| p.attempt >= n) {
         return Next::GiveUp;
     }
-    let floor = retry_after_s.map_or(0, |s| s.min(MAX_RETRY_AFTER_S) * 1000);
+    let floor = retry_after_floor_ms(retry_after_s, policy.jitter_retry_after.then_some(random));
     let mut delay = backoff_ms(policy, p.attempt, random).max(floor);
     if p.elapsed_ms.saturating_add(delay) >= policy.window_ms {
         if !policy.last_try_at_window_end || p.elapsed_ms >= policy.window_ms {
@@ -188,6 +197,17 @@ pub(crate) fn decide(
         return Next::GiveUp;
     }
     Next::RetryAfterMs(delay)
+}
+
+/// The server's `Retry-After` (capped), plus, given a `random` number, a
+/// jitter of up to half of it (at most [`MAX_RETRY_AFTER_JITTER_MS`]); 0
+/// without one. Without the jitter, a fleet of runs refused together would
+/// all retry together.
+fn retry_after_floor_ms(retry_after_s: Option<u64>, random: Option<u64>) -> u64 {
+    let floor = retry_after_s.map_or(0, |s| s.min(MAX_RETRY_AFTER_S) * 1000);
+    let spread = (floor / 2).min(MAX_RETRY_AFTER_JITTER_MS);
+    // Other bits of the random number than the backoff's jitter uses.
+    floor + random.map_or(0, |r| r.rotate_left(32) % (spread + 1))
 }
 
 /// The backoff before retry number `attempt + 1`: doubling from the base,
@@ -228,6 +248,7 @@ mod tests {
         max_total_wait_ms: Some(120_000),
         after_stop_ms: Some(0),
         last_try_at_window_end: false,
+        jitter_retry_after: true,
     };
 
     fn at(attempt: u32) -> Progress {
@@ -346,6 +367,48 @@ mod tests {
         );
         assert_eq!(parse_retry_after(" 7 "), Some(7));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    /// Found by a hostile review of issue 20: 200 runs refused with the
+    /// same `Retry-After` came back within the same 750 ms (the herd
+    /// re-formed). The wait is jittered over up to half of it, at most 5 s.
+    #[test]
+    fn a_retry_after_is_jittered_so_a_fleet_does_not_come_back_at_once() {
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        for (ra, lo, spread) in [(1, 1_000, 500), (20, 20_000, 5_000), (99_999, 60_000, 5_000)] {
+            let delays: alloc::vec::Vec<u64> = (0..200)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    match get(&P, at(0), Ended::Status(429), Some(ra), rng) {
+                        Next::RetryAfterMs(d) => d,
+                        other => panic!("{other:?}"),
+                    }
+                })
+                .collect();
+            let (min, max) = (delays.iter().min().copied(), delays.iter().max().copied());
+            assert!(
+                delays.iter().all(|d| (lo..=lo + spread).contains(d)),
+                "{ra}: {delays:?}"
+            );
+            // Spread over most of the range, not bunched.
+            let span = max.zip(min).map_or(0, |(a, b)| a - b);
+            assert!(span * 10 >= spread * 9, "{ra}: {min:?}..{max:?}");
+            let mut sorted = delays.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert!(sorted.len() * 2 > delays.len(), "{ra}: too few distinct waits");
+        }
+        // credhook http, one caller, waits exactly as asked.
+        let exact = RetryPolicy {
+            jitter_retry_after: false,
+            ..P
+        };
+        assert_eq!(
+            get(&exact, at(0), Ended::Status(429), Some(20), rng),
+            Next::RetryAfterMs(20_000)
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub(crate) fn policy(f: &Flags, allow: Option<Allowlist>) -> CallPolicy {
             max_total_wait_ms: Some(120_000),
             after_stop_ms: None,
             last_try_at_window_end: false,
+            jitter_retry_after: false,
         },
         redirects: Redirects::SameOrigin {
             follow: f.location,
