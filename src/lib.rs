@@ -40,7 +40,9 @@ pub mod fuzzing;
 /// A `job_config.json` as its `(name, value)` pairs (the tests read the
 /// example providers' configs with it). The crate's public edge: the error
 /// is the sentence `credhook check` prints, not the core's private type.
-pub fn parse_job_config(bytes: &[u8]) -> Result<alloc::vec::Vec<(alloc::string::String, alloc::string::String)>, alloc::string::String> {
+pub fn parse_job_config(
+    bytes: &[u8],
+) -> Result<alloc::vec::Vec<(alloc::string::String, alloc::string::String)>, alloc::string::String> {
     crate::core::job::job_config::parse(bytes).map_err(|e| alloc::string::ToString::to_string(&e))
 }
 

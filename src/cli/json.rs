@@ -131,7 +131,7 @@ fn print_out(bytes: &[u8]) -> Result<(), Failure> {
 }
 
 fn get(path: &str, json_strings: bool) -> Result<(), Failure> {
-    let path = query::parse(path).map_err(usage)?;
+    let path = query::parse(path).map_err(|e| usage(e.to_string()))?;
     let doc = read_stdin()?;
     let value = path
         .lookup(&doc)
@@ -179,7 +179,7 @@ fn out(specs: &[String]) -> Result<(), Failure> {
                 "`{name}` is not a valid output name; names are letters, digits and `_`"
             )));
         }
-        parsed.push((name, optional, query::parse(path).map_err(usage)?));
+        parsed.push((name, optional, query::parse(path).map_err(|e| usage(e.to_string()))?));
     }
     let doc = read_stdin()?;
     let mut lines = SecretBuf::with_capacity(256);
@@ -208,9 +208,9 @@ fn build(fields: &[String]) -> Result<(), Failure> {
         .iter()
         .map(|f| builder::parse_field(f))
         .collect::<Result<_, _>>()
-        .map_err(usage)?;
+        .map_err(|e: crate::core::Error| usage(e.to_string()))?;
     let env = Env::from_process();
-    let obj = builder::build(&fields, input::lookup(&env)).map_err(usage)?;
+    let obj = builder::build(&fields, input::lookup(&env)).map_err(|e| usage(e.to_string()))?;
     let mut text = SecretBuf::with_capacity(obj.expose().len() + 1);
     text.push_str(obj.expose());
     text.push('\n');

@@ -43,7 +43,7 @@ pub(crate) fn load(path: &str) -> Result<Vec<(String, String)>, String> {
 /// the job may reach any host. `Err`: the setting is broken.
 pub(crate) fn egress_warning() -> Result<Option<String>, String> {
     let value = std::env::var(crate::core::net::http_allow::SETTING).ok();
-    match crate::core::net::http_allow::from_setting(value.as_deref())? {
+    match crate::core::net::http_allow::from_setting(value.as_deref()).map_err(|e| e.to_string())? {
         Some(_) => Ok(None),
         None => Ok(Some(format!(
             "warning: unless the job sets {0}, its hook's `credhook http` calls can reach any host, so a \

@@ -20,7 +20,7 @@ use crate::core::net::iam::MAX_TOKEN_BYTES;
 use crate::core::net::redirect::MAX_REDIRECTS;
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec::Vec;
+
 use core::fmt;
 
 /// What went wrong in the core.
@@ -166,7 +166,11 @@ pub(crate) enum Error {
     /// A `credhook json build` field's `{{NAME}}` cannot be expanded.
     FieldExpand { key: String, error: Box<Error> },
     /// A `credhook json build` `:=` value is not JSON.
-    FieldNotJson { key: String, offset: usize, what: &'static str },
+    FieldNotJson {
+        key: String,
+        offset: usize,
+        what: &'static str,
+    },
     /// `credhook http --ok` holds something that is not a status.
     OkList { list: String, item: String },
     /// A `-H` value has no `:`.
@@ -326,14 +330,10 @@ fn job_settings(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
              ({task_s} s): a run that rides out an outage would outlive its task; raise the configuration's task_timeout \
              (--task-timeout), or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout) or the windows"
         ),
-        Error::HttpTimeoutRange(s) => write!(
-            f,
-            "--http-timeout {s} must be a whole number of seconds from 1 to 3600"
-        ),
-        Error::ResourceMalformed { flag, value } => write!(
-            f,
-            "{flag} `{value}` is not a number like 0.125 (cpu) or 0.25G (memory)"
-        ),
+        Error::HttpTimeoutRange(s) => write!(f, "--http-timeout {s} must be a whole number of seconds from 1 to 3600"),
+        Error::ResourceMalformed { flag, value } => {
+            write!(f, "{flag} `{value}` is not a number like 0.125 (cpu) or 0.25G (memory)")
+        }
         _ => return None,
     })
 }
@@ -424,12 +424,6 @@ fn tool_fields(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
-/// Problems, one sentence each, joined with `sep`.
-pub(crate) fn joined(problems: &[Error], sep: &str) -> String {
-    let texts: Vec<String> = problems.iter().map(alloc::string::ToString::to_string).collect();
-    texts.join(sep)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,13 +438,26 @@ mod tests {
                 got: "x".into(),
             }),
         };
-        assert_eq!(e.to_string(), "input `port` must be a whole number that fits in 64 bits, got `x`");
+        assert_eq!(
+            e.to_string(),
+            "input `port` must be a whole number that fits in 64 bits, got `x`"
+        );
         let e = Error::FieldExpand {
             key: "k".into(),
             error: Box::new(Error::ExpandUnset("N".into())),
         };
-        assert!(e.to_string().starts_with("key `k`: `{{N}}` names the environment variable N"));
-        assert_eq!(Error::Setting { var: "X", what: "is bad".into() }.variable(), Some("X"));
+        assert!(
+            e.to_string()
+                .starts_with("key `k`: `{{N}}` names the environment variable N")
+        );
+        assert_eq!(
+            Error::Setting {
+                var: "X",
+                what: "is bad".into()
+            }
+            .variable(),
+            Some("X")
+        );
         assert_eq!(Error::BadToken.variable(), None);
     }
 

@@ -87,7 +87,7 @@ impl<P: Platform> Job<'_, P> {
         }
         let mut invalid: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         let inputs = inputs::validate(&schema, |k| self.env.get(k)).unwrap_or_else(|p| {
-            invalid.extend(p);
+            invalid.extend(p.iter().map(ToString::to_string));
             Vec::new()
         });
         let reads = inputs::secrets_to_read(&inputs, self.resolve);

@@ -197,7 +197,7 @@ fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), Vec<String
     let (schema, schema_problems) = schema::from_env(env.utf8());
     problems.extend(schema_problems.iter().map(ToString::to_string));
     if let Err(p) = inputs::validate(&schema, |k| env.get(k)) {
-        problems.extend(p);
+        problems.extend(p.iter().map(ToString::to_string));
     }
     for (name, _) in secrets {
         if !schema

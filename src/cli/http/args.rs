@@ -156,7 +156,9 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailur
             Long("form") => a.form.push(value(&mut p)?),
             Short('o') | Long("output") => a.output = Some(value(&mut p)?),
             Long("status") => a.status = true,
-            Long("ok") => f.ok.extend(http_rules::parse_ok_list(&value(&mut p)?).map_err(usage)?),
+            Long("ok") => f.ok.extend(
+                http_rules::parse_ok_list(&value(&mut p)?).map_err(|e| usage(std::string::ToString::to_string(&e)))?,
+            ),
             Long("cacert") => a.cacert = Some(value(&mut p)?),
             Long("connect-timeout") => f.connect_timeout = seconds(&flag, &value(&mut p)?)?,
             Long("max-time") => f.max_time = seconds(&flag, &value(&mut p)?)?,

@@ -10,7 +10,7 @@ use super::tool_io as input;
 use super::{Echo, utf8};
 use crate::core::net::delivery::Delivery;
 use crate::core::net::http_allow::{self, Allowlist};
-use crate::core::net::url::{self, UrlError};
+use crate::core::net::url;
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use crate::core::tools::expand;
 use crate::core::tools::http_rules;
@@ -125,16 +125,16 @@ fn expanded_url(a: &Args, env: &Env) -> Result<Secret, ToolFailure> {
     let url = expanded(input::lookup(env), "the URL", &a.url)?;
     match url::parse(url.expose()) {
         Ok(_) => {}
-        // (`NotABase` is only for base URLs; `parse` never gives it.)
-        Err(UrlError::Malformed(_) | UrlError::NotABase(_)) => {
+        Err(crate::core::Error::UrlPlainHttp(_)) => {
             return Err(usage(format!(
-                "`{}` is not an absolute https:// URL with a host (no spaces, control characters or user:password@)",
+                "`http://{}` is refused: http:// is only allowed to a loopback address (127.0.0.0/8, [::1], localhost); use https://",
                 place(&a.url)
             )));
         }
-        Err(UrlError::PlainHttp(_)) => {
+        // `UrlMalformed` (`parse` gives no other).
+        Err(_) => {
             return Err(usage(format!(
-                "`http://{}` is refused: http:// is only allowed to a loopback address (127.0.0.0/8, [::1], localhost); use https://",
+                "`{}` is not an absolute https:// URL with a host (no spaces, control characters or user:password@)",
                 place(&a.url)
             )));
         }
@@ -154,7 +154,7 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, ToolFailure> {
     let allow = check_allowed(env, &a.url, url.expose())?;
     let mut headers = Vec::new();
     for h in &a.headers {
-        let (name, value) = http_rules::split_header(h).map_err(usage)?;
+        let (name, value) = http_rules::split_header(h).map_err(|e| usage(e.to_string()))?;
         let value = expanded(lookup, &format!("header {name}"), value)?;
         http_rules::check_header_value(value.expose()).map_err(|e| usage(format!("header {name}: {e}")))?;
         headers.push((String::from(name), value));

@@ -2,13 +2,14 @@
 //! should say. Which code wins: credhook's own when credhook ended the hook
 //! (timeout, stop), else the hook's valid `error_code`, else credhook's.
 
+use crate::core::Error;
 use crate::core::hook::channel::{self, Credentials};
 use crate::core::job::error_codes::{ErrorCode, FailureCode, HookCode};
 use crate::core::job::schema::Schema;
 use crate::core::job::settings::Action;
 use crate::core::job::task_update::MAX_DESCRIPTION_CHARS;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// How a hook run ended.
@@ -92,10 +93,7 @@ pub(crate) fn judge(
 /// The verdict, and the warning.
 fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, Option<String>) {
     let report = if run.overflow {
-        Err(format!(
-            "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
-            channel::MAX_OUTPUT_BYTES
-        ))
+        Err(Error::HookOutputTooLarge)
     } else {
         channel::parse(run.output, schema)
     };
@@ -136,7 +134,7 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
             match checked {
                 Ok(Some(c)) => Verdict::Created(c),
                 Ok(None) => Verdict::Deleted,
-                Err(e) => fail(ErrorCode::BadOutput, e),
+                Err(e) => fail(ErrorCode::BadOutput, e.to_string()),
             }
         }
         Ending::Exited(_) | Ending::Signaled(_) => {

@@ -105,9 +105,7 @@ pub(crate) fn check_value(kind: &Kind, v: &str) -> Result<String, Error> {
         Kind::Enum(members) if members.iter().any(|m| m == v) => return Ok(v.to_string()),
         Kind::Enum(members) => format!("one of {}", members.join(", ")),
         Kind::SecretId if is_uuid(v) => return Ok(v.to_string()),
-        Kind::SecretId => {
-            String::from("the ID (a UUID like 0b5571f7-21e6-42b7-91c5-3f5ac9793a46) of a secret")
-        }
+        Kind::SecretId => String::from("the ID (a UUID like 0b5571f7-21e6-42b7-91c5-3f5ac9793a46) of a secret"),
     };
     Err(Error::InputValue { expected, got: clip(v) })
 }

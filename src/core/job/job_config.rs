@@ -271,10 +271,7 @@ pub(crate) fn job_settings(s: &JobSettings) -> Result<String, Error> {
     for (flag, v) in [("--cpu", &s.cpu), ("--memory", &s.memory)] {
         let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
         if !ok {
-            return Err(Error::ResourceMalformed {
-                flag,
-                value: v.clone(),
-            });
+            return Err(Error::ResourceMalformed { flag, value: v.clone() });
         }
     }
     let max = (s.task_timeout_s + hook_timeout_s + OVERHEAD_S).max(run_bound_s(s));
@@ -421,7 +418,12 @@ mod tests {
             http_timeout_s: 0,
             ..JobSettings::default()
         };
-        assert!(job_settings(&slow).unwrap_err().to_string().contains("--http-timeout 0"));
+        assert!(
+            job_settings(&slow)
+                .unwrap_err()
+                .to_string()
+                .contains("--http-timeout 0")
+        );
     }
 
     /// Found by a hostile review of issue 20: `--maxexecutiontime` was the

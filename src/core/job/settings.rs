@@ -487,7 +487,11 @@ mod tests {
             vars,
             ["CREDHOOK_RETRIES", "CREDHOOK_RETRY_WINDOW", "CREDHOOK_IAM_RETRY_WINDOW"]
         );
-        assert!(what(&errors[0]).contains("from 0 to 20, or unset"), "{}", what(&errors[0]));
+        assert!(
+            what(&errors[0]).contains("from 0 to 20, or unset"),
+            "{}",
+            what(&errors[0])
+        );
         assert!(
             what(&errors[1]).contains("from 0 to 3600 (default 60)"),
             "{}",

@@ -3,8 +3,8 @@
 //! client that cannot be built) credhook cannot update the task, so these
 //! end it unreported (exit 2) with every problem named for the log.
 
-use crate::core::job::flow::Outcome;
 use crate::core::Error;
+use crate::core::job::flow::Outcome;
 use crate::core::job::settings::{self, Settings};
 use alloc::format;
 use alloc::string::String;
@@ -38,7 +38,12 @@ impl Unstartable {
                 .collect(),
             Unstartable::InvalidSettings(errors) => errors
                 .iter()
-                .map(|e| (format!("invalid environment: {e}"), String::from(e.variable().unwrap_or(""))))
+                .map(|e| {
+                    (
+                        format!("invalid environment: {e}"),
+                        String::from(e.variable().unwrap_or("")),
+                    )
+                })
                 .collect(),
             Unstartable::HttpSetup(e) => alloc::vec![(e.clone(), String::from("CREDHOOK_CA_FILE"))],
         }

@@ -75,7 +75,9 @@ fn check_name(name: &str, entry: &str) -> Result<(), Error> {
 fn parse_port(port: &str, entry: &str) -> Result<u16, Error> {
     match port.parse::<u16>() {
         Ok(p) if p > 0 && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => Ok(p),
-        _ => Err(Error::HttpAllow(format!("`{entry}`: the port must be a number from 1 to 65535"))),
+        _ => Err(Error::HttpAllow(format!(
+            "`{entry}`: the port must be a number from 1 to 65535"
+        ))),
     }
 }
 
@@ -91,7 +93,7 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, Error> {
             "" => None,
             rest => match rest.strip_prefix(':') {
                 Some(p) => Some(parse_port(p, entry)?),
-                None => return Err(Error::HttpAllow(format!("`{entry}`: only `:port` may follow `]`")),
+                None => return Err(Error::HttpAllow(format!("`{entry}`: only `:port` may follow `]`"))),
             },
         };
         return Ok(AllowedHost {

@@ -169,12 +169,7 @@ pub(crate) fn target(current: &str, location: Option<&str>) -> Result<String, Er
 /// `--location` may follow it. `location` may be absolute, `//host/…`,
 /// `/path`, `?query` or relative to the current path; its `#fragment` is
 /// dropped (it is never sent).
-pub(crate) fn follow(
-    current: &str,
-    location: Option<&str>,
-    asked: bool,
-    followed: u32,
-) -> Result<String, Error> {
+pub(crate) fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, Error> {
     if !asked {
         return Err(Error::RedirectNotAsked);
     }

@@ -129,7 +129,10 @@ mod tests {
             write(&mut out, "a", "x\r\ny"),
             Err(Error::OutputCarriageReturn("a".into()))
         );
-        assert_eq!(write(&mut out, "a", "x\r"), Err(Error::OutputCarriageReturn("a".into())));
+        assert_eq!(
+            write(&mut out, "a", "x\r"),
+            Err(Error::OutputCarriageReturn("a".into()))
+        );
         assert_eq!(write(&mut out, "id", "x\0y"), Err(Error::OutputNul("id".into())));
         assert_eq!(out.as_str(), "");
     }

@@ -21,9 +21,9 @@ use crate::core::net::delivery::Delivery;
 use crate::core::net::method::Method;
 pub(crate) use crate::core::net::policy::Call;
 use crate::core::net::policy::{CallPolicy, Limits};
-use crate::core::net::redirect::{RedirectError, method_after_redirect};
+use crate::core::net::redirect::method_after_redirect;
 use crate::core::net::retry::{self, Ended, Next, Progress};
-use crate::core::net::url::{self, UrlError};
+use crate::core::net::url;
 use crate::core::secrets::secret::Secret;
 use std::fmt;
 use std::string::String;
@@ -58,14 +58,14 @@ pub(crate) struct HttpError {
 pub(crate) enum CallFailure {
     /// The URL is malformed or plain http to a non-loopback host; nothing
     /// was sent.
-    Refused(UrlError),
+    Refused(crate::core::Error),
     /// The last attempt got no usable reply.
     NoReply(AttemptError),
     /// A final status that is not a success (the body is kept for the
     /// caller to summarise; it is not logged).
     Status { status: u16, body: Zeroizing<Vec<u8>> },
     /// A redirect the policy does not follow.
-    Redirect(RedirectError),
+    Redirect(crate::core::Error),
 }
 
 impl HttpError {
