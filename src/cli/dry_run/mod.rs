@@ -9,6 +9,7 @@ mod local;
 
 use self::args::{Args, SecretSource, USAGE, parse_args};
 use self::local::{Local, LocalSecret, local_secret, shown_id};
+use super::Error;
 use crate::core::job::flow::Outcome;
 use crate::core::job::inputs::{self, Input};
 use crate::core::job::schema::{self, Kind};
@@ -40,9 +41,6 @@ const PLACEHOLDERS: [(&str, &str); 8] = [
 /// Largest `--secret` read (what Secrets Manager's reply may be).
 const MAX_SECRET: usize = 1 << 20;
 
-/// A problem found before the hook runs: the message and the exit status.
-struct Refused(u8, String);
-
 /// `credhook dry-run`: parse, read the secrets, create, print, delete
 /// (unless `--keep`); or only delete (`--delete ID`).
 pub fn main(args: Vec<OsString>) -> u8 {
@@ -66,11 +64,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
     }
     match prepare(&args) {
         Ok(dry) => dry.run(&args),
-        Err(Refused(code, why)) => {
-            for line in why.lines() {
+        // A problem found before the hook runs: exit 1.
+        Err(e) => {
+            for line in e.to_string().lines() {
                 eprintln!("credhook dry-run: {line}");
             }
-            code
+            1
         }
     }
 }
@@ -84,42 +83,39 @@ struct DryRun {
 
 /// The config, the `--secret`s and the environment, checked: every problem
 /// is found before a credential can be created.
-fn prepare(args: &Args) -> Result<DryRun, Refused> {
+fn prepare(args: &Args) -> Result<DryRun, Error> {
     let config_path = args.config.as_deref().unwrap_or(super::DEFAULT_CONFIG);
-    let config = super::load(config_path).map_err(|e| Refused(1, e))?;
+    let config = super::load(config_path)?;
     let mut secrets = Vec::new();
     for (n, (name, source)) in args.secrets.iter().enumerate() {
-        let body = read_secret_source(source).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
-        let secret = local_secret(name.clone(), body, n).map_err(|e| Refused(1, format!("--secret {name}: {e}")))?;
+        let at = format!("--secret {name}");
+        let body = read_secret_source(source).map_err(|e| e.at(&at))?;
+        let secret = local_secret(name.clone(), body, n).map_err(|e| e.at(&at))?;
         // The hook would be given the first one's fields for both inputs.
         if let Some(other) = secrets
             .iter()
             .find(|s: &&LocalSecret| s.id == secret.id && s.body != secret.body)
         {
-            return Err(Refused(
-                1,
-                format!(
-                    "--secret {name} and --secret {} are different secrets with the same `id` {}: give each its own id",
-                    other.input, secret.id
-                ),
-            ));
+            return Err(Error::Failed(format!(
+                "--secret {name} and --secret {} are different secrets with the same `id` {}: give each its own id",
+                other.input, secret.id
+            )));
         }
         secrets.push(secret);
     }
     let env = assemble(&config, config_path, args, &secrets);
     let checked = Env::new(env.clone());
-    check(&checked, &args.secrets).map_err(|problems| Refused(1, problems.join("\n")))?;
+    check(&checked, &args.secrets).map_err(|problems| Error::Failed(problems.join("\n")))?;
     Ok(DryRun { env, secrets })
 }
 
-fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
     match source {
         SecretSource::File(path) => {
-            files::read_regular(path, MAX_SECRET as u64).map_err(|e| format!("`{path}` {}", e.0))
+            files::read_regular(path, MAX_SECRET as u64).map_err(|e| Error::Failed(format!("`{path}` {e}")))
         }
-        SecretSource::Stdin => {
-            files::read_capped(std::io::stdin().lock(), MAX_SECRET, 0).map_err(|e| format!("stdin cannot be read: {e}"))
-        }
+        SecretSource::Stdin => files::read_capped(std::io::stdin().lock(), MAX_SECRET, 0)
+            .map_err(|e| Error::Failed(format!("stdin cannot be read: {e}"))),
     }
 }
 

@@ -16,6 +16,7 @@ use self::attempt::Answer;
 pub(crate) use self::attempt::{AttemptError, Outgoing};
 pub(crate) use self::job::{Http, Request};
 pub(crate) use self::tls::load_pem_as;
+use super::Error;
 use super::signals;
 use crate::core::net::delivery::Delivery;
 use crate::core::net::method::Method;
@@ -25,6 +26,7 @@ use crate::core::net::redirect::method_after_redirect;
 use crate::core::net::retry::{self, Ended, Next, Progress};
 use crate::core::net::url;
 use crate::core::secrets::secret::Secret;
+use std::boxed::Box;
 use std::fmt;
 use std::string::String;
 use std::sync::{Arc, mpsc};
@@ -43,9 +45,10 @@ pub(crate) struct Reply {
     pub(crate) delivery: Delivery,
 }
 
-/// Why a call did not end in a reply, and what became of its request.
+/// Why a call did not end in a reply, and what became of its request:
+/// the payload of [`Error::Http`].
 #[derive(Debug)]
-pub(crate) struct HttpError {
+pub(crate) struct FailedCall {
     pub(crate) why: CallFailure,
     /// Over every attempt: the task update's rollback is decided from it.
     pub(crate) delivery: Delivery,
@@ -68,7 +71,7 @@ pub(crate) enum CallFailure {
     Redirect(crate::core::Error),
 }
 
-impl HttpError {
+impl FailedCall {
     /// The status of a refusal, if the last attempt got one.
     pub(crate) fn status(&self) -> Option<u16> {
         match &self.why {
@@ -78,7 +81,7 @@ impl HttpError {
     }
 }
 
-impl fmt::Display for HttpError {
+impl fmt::Display for FailedCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.why {
             CallFailure::Refused(e) => write!(f, "refused to connect: {e}")?,
@@ -152,13 +155,13 @@ impl Tally {
     }
 
     /// The call failed: why, and how far it got.
-    fn fail(&self, why: CallFailure) -> HttpError {
-        HttpError {
+    fn fail(&self, why: CallFailure) -> Error {
+        Error::Http(Box::new(FailedCall {
             why,
             delivery: self.delivery,
             attempts: self.progress.attempt + 1,
             took: self.start.elapsed(),
-        }
+        }))
     }
 }
 
@@ -199,7 +202,7 @@ impl Engine {
         policy: &CallPolicy,
         stop_from: Option<Instant>,
         seen: &mut dyn FnMut(&Attempted<'_>),
-    ) -> Result<Reply, HttpError> {
+    ) -> Result<Reply, Error> {
         let mut t = Tally::new();
         if let Err(e) = url::parse(out.url.expose()) {
             return Err(t.fail(CallFailure::Refused(e)));
