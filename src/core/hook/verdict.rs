@@ -90,13 +90,17 @@ pub(crate) fn judge(
     }
 }
 
+/// What the hook wrote to its output channel, read.
+fn report_of(schema: &Schema, run: &HookRun<'_>) -> Result<channel::Report, Error> {
+    if run.overflow {
+        return Err(Error::HookOutputTooLarge);
+    }
+    channel::parse(run.output, schema)
+}
+
 /// The verdict, and the warning.
 fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, Option<String>) {
-    let report = if run.overflow {
-        Err(Error::HookOutputTooLarge)
-    } else {
-        channel::parse(run.output, schema)
-    };
+    let report = report_of(schema, run);
     let fail = |code: ErrorCode, description: String| Verdict::Failed {
         code: code.into(),
         description,
