@@ -82,6 +82,9 @@ busybox=${BUSYBOX:-/bin/busybox}
 file_is_static() { readelf -h "$1" >/dev/null 2>&1 && ! readelf -l "$1" | grep -q INTERP; }
 if [ -n "$binary" ]; then
     [ -f "$binary" ] && [ -x "$binary" ] || { echo "rootfs.sh: --binary $binary is not an executable file" >&2; exit 1; }
+    # A bare name would be looked up on PATH by the --version check below,
+    # which would then vouch for another file than the one installed.
+    case "$binary" in /*) ;; *) binary=$PWD/$binary ;; esac
     file_is_static "$binary" || {
         echo "rootfs.sh: --binary $binary is not a static executable (it is not ELF, or it names a program interpreter): the image has no libc; build one with scripts/build-static.sh" >&2
         exit 1

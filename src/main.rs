@@ -26,8 +26,9 @@ Usage:
 
 Secrets Manager starts the job with SM_* variables; credhook exchanges an IAM
 credential for a token, runs the hook (CREDHOOK_HOOK, default /hook) with
-`create` or `delete`, and updates the secret task. See the README for every
-setting, the hook protocol, exit statuses and error codes.
+`create` or `delete`, and updates the secret task. Every setting, the hook
+protocol, exit statuses and error codes: docs/REFERENCE.md; writing a provider,
+step by step: docs/GUIDE.md.
 ";
 
 fn main() -> ExitCode {

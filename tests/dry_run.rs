@@ -109,6 +109,30 @@ fn a_vendor_error_echoing_the_secret_is_masked_in_what_dry_run_prints() {
 }
 
 #[test]
+fn a_missing_required_input_names_the_flag_that_gives_it() {
+    let dir = provider(HOOK);
+    std::fs::write(
+        dir.join("job_config.json"),
+        r#"{"job_env_variables":[
+            {"name":"SMIN_LOGIN_SECRET_ID","value":"type:secret_id, required:true"},
+            {"name":"SMIN_TEAM","value":"type:string, required:true"},
+            {"name":"SMOUT_TOKEN","value":"type:string, required:true"}]}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = dry_run(&dir, &[]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    for says in [
+        "input `team` is required but has no value; give --input team=VALUE",
+        "input `login_secret_id` is required but has no value; give --secret login_secret_id=@FILE \
+         (or --input login_secret_id=ID to pass the id unresolved)",
+    ] {
+        assert!(stderr.contains(says), "{says}: {stderr}");
+    }
+    assert!(!stderr.contains("SM_TEAM_VALUE"), "{stderr}");
+    assert!(!dir.join("state").exists(), "the hook ran");
+}
+
+#[test]
 fn only_inputs_named_by_secret_are_resolved_and_bad_secrets_are_refused_first() {
     // Without --secret the input passes through unresolved: the hook sees
     // the id only (set -u: the payload variable is unset).
@@ -128,7 +152,8 @@ fn only_inputs_named_by_secret_are_resolved_and_bad_secrets_are_refused_first() 
         ),
         (
             &["--secret", "login_secret_id=@missing.json"],
-            "`missing.json` cannot be read",
+            // The flag as the user wrote it, not the variable's name.
+            "--secret login_secret_id: `missing.json` cannot be read",
         ),
         (
             &["--secret", "login_secret_id=@job_config.json"],
@@ -322,4 +347,95 @@ fn help_is_on_stdout_and_exit_zero() {
         stdout.contains("--secret NAME=@FILE") && stdout.contains("--delete ID"),
         "{stdout}"
     );
+}
+
+/// A hook that makes the login secret its credentials id: the log and the
+/// "kept" line mask it, and so must the command `--keep` prints (the parts
+/// to fill in are marked, never the secret or a fragment of it).
+#[test]
+fn keep_never_prints_a_secret_in_the_delete_command() {
+    let dir = provider(
+        "#!/bin/sh\nset -eu\ncase $1 in\ncreate) printf 'id=%s\\ntoken=t\\n' \"$SMIN_LOGIN_SECRET_ID_PAYLOAD\" >&3 ;;\nesac\n",
+    );
+    let (code, stdout, stderr) = dry_run(
+        &dir,
+        &[
+            "--secret",
+            "login_secret_id=@admin.json",
+            "--input",
+            &format!("team={ADMIN_TOKEN}"),
+            "--keep",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for text in [&stdout, &stderr] {
+        for f in support::fragments(ADMIN_TOKEN) {
+            assert!(!text.contains(f), "fragment {f:?} in {text}");
+        }
+    }
+    let cmd = stdout.lines().last().unwrap().trim();
+    assert_eq!(
+        cmd,
+        "credhook dry-run --delete '[REDACTED]' --input 'team=[REDACTED]' --secret 'login_secret_id=@admin.json'"
+    );
+    assert!(stdout.contains("fill in what is [REDACTED]"), "{stdout}");
+}
+
+/// The delete after the create fails (or is stopped): the credentials are
+/// left, and the dry run prints the command that tries the delete again.
+#[test]
+fn a_failed_delete_prints_the_command_that_tries_it_again() {
+    let dir = provider(
+        "#!/bin/sh\ncase $1 in\ncreate) printf 'id=c-5\\ntoken=t\\n' >&3 ;;\n\
+         delete) echo 'error_message=the vendor is down' >&3; exit 1 ;;\nesac\n",
+    );
+    let (code, stdout, stderr) = dry_run(&dir, &["--secret", "login_secret_id=@admin.json", "--input", "team=qa"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("delete failed: ERR10004: the vendor is down"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().last().unwrap().trim(),
+        "credhook dry-run --delete 'c-5' --input 'team=qa' --secret 'login_secret_id=@admin.json'",
+        "{stdout}"
+    );
+}
+
+/// `--secret NAME=-` waits for the secret on stdin (a user at a terminal
+/// who forgot the pipe): a Ctrl-C or SIGTERM then ends the dry run, which
+/// has run no hook and created nothing yet.
+#[test]
+fn a_stop_while_a_secret_is_read_from_stdin_ends_the_dry_run() {
+    let dir = provider(HOOK);
+    for signal in ["-INT", "-TERM"] {
+        let mut child = credhook()
+            .args(["dry-run", "--secret", "login_secret_id=-"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("STATE", dir.join("state"))
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Blocked in the read of stdin (kept open, never written).
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+        let mut ended = None;
+        for _ in 0..100 {
+            if let Some(status) = child.try_wait().unwrap() {
+                ended = Some(status);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let status = ended.unwrap_or_else(|| panic!("kill {signal}: still reading stdin after 5 s"));
+        assert!(!status.success(), "{signal}: {status:?}");
+        assert!(!dir.join("state").exists(), "the hook ran");
+    }
 }

@@ -688,6 +688,10 @@ fn usage_errors_exit_2_and_say_what_to_do() {
             "`x/p` is not an absolute https:// URL",
         ),
         (vec!["-d", "a", "--json", "b", "POST", "https://x/"], "give one body"),
+        // A URL from an input that starts with `-` is read as options: its
+        // `h` is not a request for help (that exits 0, a pass for --check).
+        (vec!["--check", "GET", "-Lhttps://evil.example/"], "-h"),
+        (vec!["GET", "-Lhttps://evil.example/"], "-h"),
     ] {
         let out = run_with(&args, &[], b"");
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
@@ -708,6 +712,10 @@ fn usage_errors_exit_2_and_say_what_to_do() {
     let help = run_with(&["--help"], &[], b"");
     assert_eq!(help.code, 0);
     assert!(help.stdout().contains("--retry-post"));
+    // Every short option the docs give is in the help too.
+    for short in ["-H, --header", "-d, --data", "-o, --output", "-L, --location"] {
+        assert!(help.stdout().contains(short), "{short}: {}", help.stdout());
+    }
 }
 
 fn nothing_sent(s: &Server) {

@@ -582,6 +582,39 @@ fn rootfs_binary_takes_a_static_credhook_only() {
     }
 }
 
+/// `--binary credhook`, a file in the current directory: its `--version`
+/// is asked of that file, not of a `credhook` found on PATH (which would
+/// vouch for a file it is not).
+#[test]
+fn rootfs_binary_asks_the_file_it_installs_not_a_namesake_on_path() {
+    let w = World::new();
+    let c = checkout_without_a_binary(&w);
+    let cwd = w.dir.join("cwd");
+    let bin = w.dir.join("bin");
+    std::fs::create_dir_all(&cwd).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    // Static, but not credhook.
+    std::fs::copy("/bin/busybox", cwd.join("credhook")).unwrap();
+    support::write_executable(&bin.join("credhook"), "#!/bin/sh\necho 'credhook 9.9.9'\n");
+    let root = w.dir.join("root");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = std::process::Command::new(c.join("scripts/rootfs.sh"))
+        .args([
+            OsStr::new("--binary"),
+            OsStr::new("credhook"),
+            root.as_os_str(),
+            OsStr::new("none"),
+        ])
+        .current_dir(&cwd)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("does not answer --version as credhook does"), "{err}");
+    assert!(!root.join("credhook").exists());
+}
+
 /// Something mounted under a previous root (a bind-mounted /dev): refused,
 /// the mounted directory's contents kept.
 #[test]

@@ -132,6 +132,86 @@ fn each_variant_passes_check_and_dry_run_create_and_delete_as_written() {
     }
 }
 
+/// The `--with` hook's `server` input is the secret creator's choice and
+/// the admin credential goes there: the job's `CREDHOOK_HTTP_ALLOW` bounds
+/// it (checked by `credhook http --check`) before anything is made.
+#[test]
+fn the_cli_variant_refuses_a_server_the_jobs_allowlist_leaves_out() {
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("allow");
+    assert_eq!(new(&[dir.to_str().unwrap(), "--with", "redis-cli"]).0, 0);
+    let login = tmp.join("login.json");
+    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
+    let secret = format!("login_secret_id=@{}", login.display());
+    let dry_run = |server: &str, allow: &str| {
+        out(credhook()
+            .args([
+                "dry-run",
+                "--secret",
+                &secret,
+                "--input",
+                &format!("server={server}"),
+                "--keep",
+            ])
+            .current_dir(&dir)
+            .env("TMPDIR", &*tmp)
+            .env("CREDHOOK_HTTP_ALLOW", allow))
+    };
+    let store = tmp.join("allow-standin");
+    let (code, stdout, stderr) = dry_run("attacker.example.net:6379", "db.example.com,*.db.example.com");
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    let all = format!("{stdout}\n{stderr}");
+    assert!(all.contains("ALLOW_HOST_NOT_ALLOWED"), "{all}");
+    assert!(
+        all.contains("CREDHOOK_HTTP_ALLOW"),
+        "the reason names the setting: {all}"
+    );
+    assert!(!all.contains(LOGIN), "{all}");
+    assert!(
+        std::fs::read_dir(&store).map_or(true, |mut d| d.next().is_none()),
+        "a user was made for a refused server"
+    );
+    for server in ["db.example.com", "db.example.com:6379", "eu.db.example.com:6380"] {
+        let (code, stdout, stderr) = dry_run(server, "db.example.com,*.db.example.com");
+        assert_eq!(code, 0, "{server}: {stdout}\n{stderr}");
+    }
+}
+
+/// The `--http` variant's api_url is checked with `credhook http --check
+/// GET "$api"`: an api_url that starts with `-` is read there as options
+/// (`-Lh…` asks for help, which exits 0), so it must be refused before.
+#[test]
+fn the_http_variant_refuses_an_api_url_that_credhook_http_reads_as_options() {
+    let tmp = TempDir::new("credhook-new");
+    let dir = tmp.join("opt");
+    assert_eq!(new(&[dir.to_str().unwrap(), "--http"]).0, 0);
+    let login = tmp.join("login.json");
+    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
+    let secret = format!("login_secret_id=@{}", login.display());
+    let dry_run = |api: &str| {
+        out(credhook()
+            .args([
+                "dry-run",
+                "--secret",
+                &secret,
+                "--input",
+                &format!("api_url={api}"),
+                "--keep",
+            ])
+            .current_dir(&dir)
+            .env("TMPDIR", &*tmp)
+            .env("CREDHOOK_HTTP_ALLOW", "api.example.com"))
+    };
+    for api in ["-Lhttps://attacker.example.net", "-h", "--location"] {
+        let (code, stdout, stderr) = dry_run(api);
+        assert_ne!(code, 0, "{api}: {stdout}\n{stderr}");
+        assert!(stdout.contains("OPT_BAD_INPUT"), "{api}: {stdout}\n{stderr}");
+        assert!(!stdout.contains("created credentials"), "{api}: {stdout}");
+    }
+    let (code, stdout, stderr) = dry_run("https://api.example.com/v1");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
+
 #[test]
 fn the_cli_variant_keeps_the_new_password_off_command_lines() {
     let tmp = TempDir::new("credhook-new");
@@ -335,4 +415,43 @@ fn the_generated_test_sh_builds_its_containerfile_from_the_base_and_tries_it() {
         stdout.contains("payload={\"token\":\"****\",\"token_name\":\"****\"}"),
         "{stdout}"
     );
+}
+
+/// Whether `r` is an image reference an engine takes (the distribution
+/// grammar's path: components of lower-case letters and digits, joined by
+/// `.`, `_`, `__` or runs of `-`, never at either end).
+fn is_image_reference(r: &str) -> bool {
+    r.len() <= 255
+        && r.split('/').all(|c| {
+            let seps: Vec<&str> = c
+                .split(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                .collect();
+            c.starts_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && c.ends_with(|ch: char| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+                && seps
+                    .iter()
+                    .all(|s| s.is_empty() || *s == "." || *s == "_" || *s == "__" || s.chars().all(|ch| ch == '-'))
+        })
+}
+
+#[test]
+fn the_base_image_is_a_valid_reference_whatever_the_tools_are_called() {
+    assert!(is_image_reference("localhost/credhook-redis-cli"));
+    assert!(!is_image_reference("localhost/credhook-g--"));
+    let tmp = TempDir::new("credhook-new");
+    for tools in [&["g++"][..], &["x."], &["a_", "b..c", "redis-cli"]] {
+        let dir = tmp.join(tools.join("-"));
+        let mut args = vec![dir.to_str().unwrap(), "--name", "p"];
+        for t in tools {
+            args.extend(["--with", t]);
+        }
+        let (code, _, stderr) = new(&args);
+        assert_eq!(code, 0, "{stderr}");
+        let containerfile = std::fs::read_to_string(dir.join("Containerfile")).unwrap();
+        let base = containerfile.lines().find_map(|l| l.strip_prefix("FROM ")).unwrap();
+        assert!(is_image_reference(base), "{tools:?}: FROM {base}");
+        // test.sh builds it under that name.
+        let test = std::fs::read_to_string(dir.join("test.sh")).unwrap();
+        assert!(test.contains(&format!("build --tag {base} ")), "{test}");
+    }
 }

@@ -177,21 +177,26 @@ impl Provider {
         self.name.to_ascii_uppercase().replace('-', "_")
     }
 
-    /// The base image the Containerfile builds FROM: credhook's, with the tools.
+    /// The base image the Containerfile builds FROM: credhook's, with the
+    /// tools. An image name's parts are lower-case letters and digits
+    /// joined by `-`, never ending on one: `+` is spelled `p` (`g++` is
+    /// `gpp`), other characters join, a trailing one is dropped.
     fn base(&self) -> String {
-        let mut base = String::from("localhost/credhook-base");
-        if !self.tools.is_empty() {
-            base = String::from("localhost/credhook");
-            for t in &self.tools {
-                base.push('-');
-                base.extend(t.chars().map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '-'
-                    }
-                }));
+        if self.tools.is_empty() {
+            return String::from("localhost/credhook-base");
+        }
+        let mut base = String::from("localhost/credhook");
+        for t in &self.tools {
+            base.push('-');
+            for c in t.chars() {
+                match c {
+                    '+' => base.push('p'),
+                    c if c.is_ascii_alphanumeric() => base.push(c.to_ascii_lowercase()),
+                    _ if base.ends_with('-') => {}
+                    _ => base.push('-'),
+                }
             }
+            base.truncate(base.trim_end_matches('-').len());
         }
         base
     }
@@ -519,7 +524,7 @@ mod tests {
             http: false,
         };
         assert_eq!(p.prefix(), "REDIS_ACL");
-        assert_eq!(p.base(), "localhost/credhook-redis-cli-g--");
+        assert_eq!(p.base(), "localhost/credhook-redis-cli-gpp");
     }
 
     #[test]

@@ -446,16 +446,20 @@ fn supervise(child: &mut Child, out_read: File, spec: &Spec<'_>) -> Run {
         .min();
         pipes.wait_and_read(next);
     }
-    let ending = match (clock.ended_by(), exited) {
-        (Some(by), _) => by.ending(),
-        (None, Some(status)) => match (status.code(), status.signal()) {
-            (Some(c), _) => Ending::Exited(c),
-            (None, Some(s)) => Ending::Signaled(s),
-            _ => Ending::Exited(-1),
-        },
-        (None, None) => Ending::Exited(-1),
+    let ending = match clock.ended_by() {
+        Some(by) => by.ending(),
+        None => exit_ending(exited),
     };
     pipes.into_run(ending)
+}
+
+/// How a hook that the clock did not end ended: its exit status or signal.
+fn exit_ending(exited: Option<std::process::ExitStatus>) -> Ending {
+    match exited.map(|status| (status.code(), status.signal())) {
+        Some((Some(c), _)) => Ending::Exited(c),
+        Some((None, Some(s))) => Ending::Signaled(s),
+        _ => Ending::Exited(-1),
+    }
 }
 
 /// Reads what is there; 0 on EOF or error (either way the pipe is done).

@@ -256,7 +256,7 @@ impl<P: Platform> Job<'_, P> {
         let prev = match reply {
             Ok(body) => previous::from_reply(&body)
                 .map_err(|e| Error::Unresolvable(format!("{what} could not be read: secret {id}: {e}")))?,
-            Err(e) if e.status() == Some(404) => previous::Previous::default(),
+            Err(e) if previous::read_failure_is_absence(e.status()) => previous::Previous::default(),
             Err(e) => {
                 return Err(Error::Unresolvable(format!(
                     "{what} could not be read: secret {id} ({e}); {}",

@@ -25,6 +25,13 @@ case $server in
 "") fail BAD_INPUT "server is required: the host[:port] of your system" ;;
 -* | *[!A-Za-z0-9.:-]*) fail BAD_INPUT "server must be host[:port]: letters, digits, '.', '-' and ':'" ;;
 esac
+# The server is chosen by the secret's creator, and the admin credential is
+# sent there: the job's CREDHOOK_HTTP_ALLOW (set by you, the job's owner)
+# bounds it as it bounds credhook http's calls. `credhook http --check`
+# applies that list by credhook's own rules and sends nothing (a server
+# without a port is checked as port 443: list the host without a port).
+why=$(credhook http --check GET "https://$server/" 2>&1) ||
+    fail HOST_NOT_ALLOWED "server $server: ${why#credhook http: }"
 login=${SMIN_LOGIN_SECRET_ID_PAYLOAD:-}
 [ -n "$login" ] || fail NO_LOGIN_SECRET "login_secret_id must name an arbitrary secret holding the admin credential (it is ${SMIN_LOGIN_SECRET_ID_TYPE:-not resolved})"
 
@@ -84,6 +91,8 @@ create)
     password=$(random 24)
     # The id goes out first: if the create fails or is stopped half-way,
     # credhook runs the delete for it (which succeeds if there is no user).
+    # Check the admin login before it: with a wrong one that delete fails
+    # too, and the task says the user may remain when none was made.
     printf 'id=%s\n' "$user" >&3
     vendor_create "$user" "$password"
     printf 'username=%s\npassword=%s\n' "$user" "$password" >&3

@@ -23,13 +23,16 @@ nl='
 '
 
 @@HELPERS@@
-# The inputs, checked before anything is called: no braces ({{…}} would be
+# The inputs, checked before anything is called: a URL (one starting with
+# - would be read as credhook http's options), no braces ({{…}} would be
 # expanded by credhook http), spaces, user info or query; then credhook
 # http's own rules and the job's CREDHOOK_HTTP_ALLOW.
 api=${SMIN_API_URL:-}
 case $api in
 "") fail BAD_INPUT "api_url is required: https://HOST[:PORT][/PATH] of your API" ;;
 *[!A-Za-z0-9._~:/%-]*) fail BAD_INPUT "api_url may hold only letters, digits and . _ ~ : / % -" ;;
+https://* | http://*) ;;
+*) fail BAD_INPUT "api_url must start with https:// (http:// only to 127.0.0.1 or localhost)" ;;
 esac
 why=$(credhook http --check GET "$api" 2>&1) || fail BAD_INPUT "api_url: ${why#credhook http: }"
 api=${api%/}

@@ -59,11 +59,16 @@ pub fn main(args: Vec<OsString>) -> u8 {
     if let Err(e) = crate::driver::process::harden() {
         eprintln!("credhook dry-run: warning: could not turn off core dumps: {e}");
     }
-    if let Err(e) = crate::driver::signals::install() {
-        eprintln!("credhook dry-run: warning: could not install signal handlers: {e}");
-    }
     match prepare(&args) {
-        Ok(dry) => dry.run(&args),
+        Ok(dry) => {
+            // Only now: a stop must end a dry run still reading a `--secret`
+            // from stdin (nothing made yet); from here on, it stops the hook
+            // and undoes what it made, as in `run`.
+            if let Err(e) = crate::driver::signals::install() {
+                eprintln!("credhook dry-run: warning: could not install signal handlers: {e}");
+            }
+            dry.run(&args)
+        }
         // A problem found before the hook runs: exit 1.
         Err(e) => {
             for line in e.to_string().lines() {
@@ -88,7 +93,7 @@ fn prepare(args: &Args) -> Result<DryRun, Error> {
     let config = super::load(config_path)?;
     let mut secrets = Vec::new();
     for (n, (name, source)) in args.secrets.iter().enumerate() {
-        let at = format!("--secret {name}");
+        let at = format!("--secret {}", flag_name(name));
         let body = read_secret_source(source).map_err(|e| e.at(&at))?;
         let secret = local_secret(name.clone(), body, n).map_err(|e| e.at(&at))?;
         // The hook would be given the first one's fields for both inputs.
@@ -97,8 +102,10 @@ fn prepare(args: &Args) -> Result<DryRun, Error> {
             .find(|s: &&LocalSecret| s.id == secret.id && s.body != secret.body)
         {
             return Err(Error::Failed(format!(
-                "--secret {name} and --secret {} are different secrets with the same `id` {}: give each its own id",
-                other.input, secret.id
+                "--secret {} and --secret {} are different secrets with the same `id` {}: give each its own id",
+                flag_name(name),
+                flag_name(&other.input),
+                secret.id
             )));
         }
         secrets.push(secret);
@@ -193,7 +200,7 @@ fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), Vec<String
     let (schema, schema_problems) = schema::from_env(env.utf8());
     problems.extend(schema_problems.iter().map(ToString::to_string));
     if let Err(p) = inputs::validate(&schema, |k| env.get(k)) {
-        problems.extend(p.iter().map(ToString::to_string));
+        problems.extend(p.iter().map(|m| flag_hint(m.to_string(), &schema)));
     }
     for (name, _) in secrets {
         if !schema
@@ -221,11 +228,18 @@ impl DryRun {
             return outcome.exit();
         };
         if args.keep {
-            println!("kept credentials {}; to delete them:", shown_id(&id));
-            println!("  {}", delete_command(args, &id));
+            print_delete_command(
+                &format!("kept credentials {}; to delete them", shown_id(&id)),
+                args,
+                &id,
+            );
             return 0;
         }
-        self.delete(&id)
+        let code = self.delete(&id);
+        if code != 0 {
+            print_delete_command("to try the delete again", args, &id);
+        }
+        code
     }
 
     fn delete(&self, id: &str) -> u8 {
@@ -276,16 +290,38 @@ impl DryRun {
     }
 }
 
+/// `lead`, then the command that deletes the credentials `id`, on stdout.
+fn print_delete_command(lead: &str, args: &Args, id: &str) {
+    let (cmd, masked) = delete_command(args, id);
+    if masked {
+        println!("{lead} (fill in what is [REDACTED]: it holds a secret, so it is not shown):");
+    } else {
+        println!("{lead}:");
+    }
+    println!("  {cmd}");
+}
+
 /// The command that deletes kept credentials: this dry run's own arguments
-/// with `--delete ID` (shell-quoted).
-fn delete_command(args: &Args, id: &str) -> String {
+/// with `--delete ID` (shell-quoted), and whether a secret in it (an id or
+/// an input that holds a `--secret`'s value) was masked: stdout is no
+/// place for it, even when a hook made a secret its id.
+fn delete_command(args: &Args, id: &str) -> (String, bool) {
     let q = crate::core::job::job_config::shell_quote;
-    let mut cmd = format!("credhook dry-run --delete {}", q(id));
+    let mut masked = false;
+    let mut shown = |v: &str| {
+        let m = crate::driver::known_secrets::mask_meta(v);
+        masked |= m != v;
+        m
+    };
+    let mut cmd = format!("credhook dry-run --delete {}", q(&shown(id)));
     if let Some(c) = &args.config {
         cmd.push_str(&format!(" --config {}", q(c)));
     }
     for (name, value) in &args.inputs {
-        cmd.push_str(&format!(" --input {}", q(&format!("{}={value}", flag_name(name)))));
+        cmd.push_str(&format!(
+            " --input {}",
+            q(&format!("{}={}", flag_name(name), shown(value)))
+        ));
     }
     for (name, source) in &args.secrets {
         let from = match source {
@@ -295,7 +331,25 @@ fn delete_command(args: &Args, id: &str) -> String {
         };
         cmd.push_str(&format!(" --secret {}", q(&format!("{}={from}", flag_name(name)))));
     }
-    cmd
+    (cmd, masked)
+}
+
+/// `inputs::validate` ends a missing input's message with the variable
+/// `run` reads (`; set SM_<NAME>_VALUE`); a dry run takes inputs as flags,
+/// so its message names the flag instead.
+fn flag_hint(problem: String, schema: &schema::Schema) -> String {
+    for field in &schema.inputs {
+        let Some(head) = problem.strip_suffix(&format!("; set SM_{}_VALUE", field.name)) else {
+            continue;
+        };
+        let name = flag_name(&field.name);
+        return if field.kind == Kind::SecretId {
+            format!("{head}; give --secret {name}=@FILE (or --input {name}=ID to pass the id unresolved)")
+        } else {
+            format!("{head}; give --input {name}=VALUE")
+        };
+    }
+    problem
 }
 
 /// An input's name as `--input` reads it back: lower-case, and `smin_`

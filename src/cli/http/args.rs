@@ -30,7 +30,7 @@ usage: credhook http [OPTIONS] METHOD URL
       --retry N                retry connect errors, timeouts, 429 and 503 N times (default 0);
                                GET HEAD PUT DELETE only, unless --retry-post (POST too)
                                or --retry-any (POST and PATCH too)
-      --location               follow redirects to the same scheme, host and port (at most 5)
+  -L, --location               follow redirects to the same scheme, host and port (at most 5)
       --check                  check the call as if to send it (URL, options, {{NAME}}s,
                                CREDHOOK_HTTP_ALLOW) and exit 0, or 2 saying why; nothing is sent
 {{NAME}} in the URL, header values, --data/--json text and --form values is
@@ -107,10 +107,9 @@ fn body_source(v: String) -> BodySource {
     }
 }
 
-pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
-    use lexopt::Arg::{Long, Short, Value};
-    let mut p = lexopt::Parser::from_args(args);
-    let mut a = Args {
+/// The arguments before any option is read: the defaults `--help` lists.
+fn defaults() -> Args {
+    Args {
         method: Method::Get,
         url: String::new(),
         headers: Vec::new(),
@@ -130,7 +129,17 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
             connect_timeout: Duration::from_secs(10),
             max_size: 1 << 20,
         },
-    };
+    }
+}
+
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
+    use lexopt::Arg::{Long, Short, Value};
+    // Help only for `-h` written alone: a URL from an input that starts
+    // with `-` (`-Lhttps://…`) is read as options, and its `h` must not
+    // print the help and exit 0, which `--check` would take for a pass.
+    let h_alone = args.iter().any(|a| a == "-h");
+    let mut p = lexopt::Parser::from_args(args);
+    let mut a = defaults();
     let mut positional = Vec::new();
     // lexopt's own messages may echo a value (`--status=…`); arg_error does not.
     let bad = |e: lexopt::Error| usage(format!("{}\n{USAGE}", super::super::arg_error(e)));
@@ -145,7 +154,13 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
         };
         let f = &mut a.flags;
         match arg {
-            Short('h') | Long("help") => return Ok(None),
+            Long("help") => return Ok(None),
+            Short('h') if h_alone => return Ok(None),
+            Short('h') => {
+                return Err(usage(format!(
+                    "invalid option '-h' inside another argument: an operand that starts with `-` is read as options; a URL starts with https://\n{USAGE}"
+                )));
+            }
             Short('H') | Long("header") => a.headers.push(value(&mut p)?),
             Short('d') | Long("data") | Long("json") => {
                 if a.body.is_some() {

@@ -141,30 +141,35 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
                 Err(e) => fail(ErrorCode::BadOutput, e.to_string()),
             }
         }
-        Ending::Exited(_) | Ending::Signaled(_) => {
-            let how = match run.ending {
-                Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
-                Ending::Exited(c) => format!("the hook exited with status {c}"),
-                _ => String::from("the hook failed"),
-            };
-            let (code, message, warning) = match report {
-                Ok(r) => (r.error_code, r.error_message, None),
-                Err(e) => (None, None, Some(format!("the hook's output was ignored: {e}"))),
-            };
-            let code = code
-                .as_deref()
-                .and_then(HookCode::new)
-                .map_or(FailureCode::Own(ErrorCode::HookFailed), FailureCode::Hook);
-            let description = message
-                .filter(|m| !m.trim().is_empty())
-                .unwrap_or_else(|| match run.last_stderr {
-                    Some(_) => with_last_line(how, run.last_stderr),
-                    None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
-                });
-            return (Verdict::Failed { code, description }, warning);
-        }
+        Ending::Exited(_) | Ending::Signaled(_) => return failed_run(run, report),
     };
     (verdict, None)
+}
+
+/// A hook that exited non-zero or was killed: its own `error_code` and
+/// `error_message` when it wrote usable ones, else credhook's; a broken
+/// output is ignored, with a warning.
+fn failed_run(run: &HookRun<'_>, report: Result<channel::Report, Error>) -> (Verdict, Option<String>) {
+    let how = match run.ending {
+        Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
+        Ending::Exited(c) => format!("the hook exited with status {c}"),
+        _ => String::from("the hook failed"),
+    };
+    let (code, message, warning) = match report {
+        Ok(r) => (r.error_code, r.error_message, None),
+        Err(e) => (None, None, Some(format!("the hook's output was ignored: {e}"))),
+    };
+    let code = code
+        .as_deref()
+        .and_then(HookCode::new)
+        .map_or(FailureCode::Own(ErrorCode::HookFailed), FailureCode::Hook);
+    let description = message
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| match run.last_stderr {
+            Some(_) => with_last_line(how, run.last_stderr),
+            None => format!("{how} and wrote no error_message; write error_message=… to $CREDHOOK_OUTPUT"),
+        });
+    (Verdict::Failed { code, description }, warning)
 }
 
 /// `what`, then what the hook was doing: its last stderr line (already

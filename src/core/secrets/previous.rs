@@ -70,6 +70,13 @@ fn shown(t: &str) -> String {
         .collect()
 }
 
+/// Whether a failed read of the task's own secret means "no previous
+/// version" rather than a failure: a 404 (the secret has no version yet, or
+/// is gone). Any other status, or none, fails the task.
+pub(crate) fn read_failure_is_absence(status: Option<u16>) -> bool {
+    status == Some(404)
+}
+
 /// Reads a `GET /api/v2/secrets/{id}` reply for the task's own secret.
 /// No `credentials_content` (or `versions_total` 0) is no previous version.
 pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, Error> {
@@ -123,6 +130,14 @@ mod tests {
             .into_iter()
             .map(|f| (f.var, String::from(f.value.expose()), f.secret))
             .collect()
+    }
+
+    #[test]
+    fn only_a_404_is_no_previous_version() {
+        assert!(read_failure_is_absence(Some(404)));
+        for status in [None, Some(401), Some(403), Some(410), Some(500), Some(503)] {
+            assert!(!read_failure_is_absence(status), "{status:?}");
+        }
     }
 
     #[test]
