@@ -38,8 +38,13 @@ mod driver;
 pub mod fuzzing;
 
 /// A `job_config.json` as its `(name, value)` pairs (the tests read the
-/// example providers' configs with it).
-pub use crate::core::job::job_config::parse as parse_job_config;
+/// example providers' configs with it). The crate's public edge: the error
+/// is the sentence `credhook check` prints, not the core's private type.
+pub fn parse_job_config(
+    bytes: &[u8],
+) -> Result<alloc::vec::Vec<(alloc::string::String, alloc::string::String)>, alloc::string::String> {
+    crate::core::job::job_config::parse(bytes).map_err(|e| alloc::string::ToString::to_string(&e))
+}
 
 /// The crate version, for `--version` and the first log line.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,6 @@
 //! `credhook check [FILE]`: validate a job_config.json.
 
-use super::{EXIT_USAGE, load};
+use super::{EXIT_USAGE, Error, load};
 use crate::core::job::job_config;
 use std::ffi::OsString;
 use std::format;
@@ -52,7 +52,7 @@ fn check(path: &str) -> u8 {
 
 /// The `[FILE]` argument: at most one, default `./job_config.json`; `None`
 /// for `--help`.
-fn file_arg(args: Vec<OsString>) -> Result<Option<String>, String> {
+fn file_arg(args: Vec<OsString>) -> Result<Option<String>, Error> {
     use lexopt::Arg::{Long, Short, Value};
     let mut parser = lexopt::Parser::from_args(args);
     let mut file = None;
@@ -85,6 +85,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt;
+    use std::string::ToString;
 
     fn os(v: &[&[u8]]) -> Vec<OsString> {
         v.iter().map(|b| OsString::from_vec(b.to_vec())).collect()
@@ -96,9 +97,12 @@ mod tests {
         assert_eq!(file_arg(os(&[b"a.json"])).unwrap().unwrap(), "a.json");
         assert_eq!(file_arg(os(&[b"a.json", b"--help"])).unwrap(), None);
         assert_eq!(file_arg(os(&[b"--", b"--help"])).unwrap().unwrap(), "--help");
-        let e = file_arg(os(&[b"\xff"])).unwrap_err();
+        let e = file_arg(os(&[b"\xff"])).unwrap_err().to_string();
         assert_eq!(e, "file name `\u{fffd}` is not valid UTF-8; give it in UTF-8");
-        assert_eq!(file_arg(os(&[b"a", b"b"])).unwrap_err(), "unexpected argument `b`");
-        assert_eq!(file_arg(os(&[b"--x"])).unwrap_err(), "invalid option '--x'");
+        assert_eq!(
+            file_arg(os(&[b"a", b"b"])).unwrap_err().to_string(),
+            "unexpected argument `b`"
+        );
+        assert_eq!(file_arg(os(&[b"--x"])).unwrap_err().to_string(), "invalid option '--x'");
     }
 }

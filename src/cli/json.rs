@@ -3,17 +3,18 @@
 //! this file reads stdin, prints, and maps errors to exit statuses.
 
 use super::tool_io as input;
-use super::{Echo, utf8};
+use super::{Echo, Error, utf8};
 use crate::core::json;
 use crate::core::json::builder;
 use crate::core::json::query::{self, Path};
 use crate::core::secrets::secret::SecretBuf;
 use crate::core::tools::json_out;
+use crate::driver;
 use crate::driver::Env;
-use crate::driver::files::{ReadError, read_capped};
+use crate::driver::files::read_capped;
 use std::ffi::OsString;
 use std::format;
-use std::string::String;
+use std::string::{String, ToString};
 use std::vec::Vec;
 
 pub(crate) const USAGE: &str = "\
@@ -29,25 +30,14 @@ Exit status: 0 ok, 1 a path is absent, 2 usage error or input that is not JSON."
 /// (measured: 4 MiB of `1,` took 134 MiB), so this also bounds memory.
 pub(crate) const MAX_INPUT: usize = 1 << 20;
 
-/// Why the command failed, and so its exit status.
-enum Failure {
-    /// Exit 1: a path is absent.
-    Absent(String),
-    /// Exit 2: bad arguments or input.
-    Usage(String),
-}
-
+/// Exit 0; 1 when a path is absent ([`Error::Absent`]); 2 for any other
+/// error (bad arguments or input).
 pub fn main(args: Vec<OsString>) -> u8 {
-    let result = run(args);
-    match result {
+    match run(args) {
         Ok(()) => 0,
-        Err(Failure::Absent(msg)) => {
-            say(&msg);
-            1
-        }
-        Err(Failure::Usage(msg)) => {
-            say(&msg);
-            2
+        Err(e) => {
+            say(&e.to_string());
+            if matches!(e, Error::Absent(_)) { 1 } else { 2 }
         }
     }
 }
@@ -60,11 +50,11 @@ fn say(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "credhook json: {msg}");
 }
 
-fn usage(msg: impl Into<String>) -> Failure {
-    Failure::Usage(msg.into())
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
 }
 
-fn run(args: Vec<OsString>) -> Result<(), Failure> {
+fn run(args: Vec<OsString>) -> Result<(), Error> {
     let mut p = lexopt::Parser::from_args(args);
     let mut json_strings = false;
     let mut positional: Vec<String> = Vec::new();
@@ -76,7 +66,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
             lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => help = true,
             lexopt::Arg::Value(v) => {
                 let what = format!("argument {}", positional.len() + 1);
-                positional.push(utf8(&what, v, Echo::Never).map_err(usage)?);
+                positional.push(utf8(&what, v, Echo::Never)?);
                 // The fields of `out` and `build` are operands even when
                 // they start with `-` (a key like `-x=1`).
                 if positional.len() == 1 && matches!(positional[0].as_str(), "out" | "build") {
@@ -86,7 +76,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
                             continue;
                         }
                         let what = format!("argument {}", positional.len() + 1);
-                        positional.push(utf8(&what, rest, Echo::Never).map_err(usage)?);
+                        positional.push(utf8(&what, rest, Echo::Never)?);
                     }
                 }
             }
@@ -118,24 +108,24 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
     }
 }
 
-fn read_stdin() -> Result<json::Value, Failure> {
+fn read_stdin() -> Result<json::Value, Error> {
     let bytes = read_capped(std::io::stdin().lock(), MAX_INPUT, 0).map_err(|e| match e {
-        ReadError::TooLarge(cap) => usage(format!("stdin holds more than {cap} bytes of JSON")),
-        ReadError::Io(e) => usage(format!("stdin cannot be read: {e}")),
+        driver::Error::TooLarge(cap) => usage(format!("stdin holds more than {cap} bytes of JSON")),
+        e => usage(format!("stdin cannot be read: {e}")),
     })?;
     json::parse(&bytes).map_err(|e| usage(format!("stdin is not valid JSON: {e}")))
 }
 
-fn print_out(bytes: &[u8]) -> Result<(), Failure> {
+fn print_out(bytes: &[u8]) -> Result<(), Error> {
     input::write_stdout(bytes).map_err(|e| usage(format!("stdout cannot be written: {e}")))
 }
 
-fn get(path: &str, json_strings: bool) -> Result<(), Failure> {
-    let path = query::parse(path).map_err(usage)?;
+fn get(path: &str, json_strings: bool) -> Result<(), Error> {
+    let path = query::parse(path)?;
     let doc = read_stdin()?;
     let value = path
         .lookup(&doc)
-        .ok_or_else(|| Failure::Absent(format!("`{}` is not in the input", show(&path))))?;
+        .ok_or_else(|| Error::Absent(format!("`{}` is not in the input", show(&path))))?;
     let mut text = SecretBuf::with_capacity(64);
     text.push_str(query::render(value, !json_strings).expose());
     text.push('\n');
@@ -164,7 +154,7 @@ fn show(p: &Path) -> String {
     s
 }
 
-fn out(specs: &[String]) -> Result<(), Failure> {
+fn out(specs: &[String]) -> Result<(), Error> {
     let mut parsed = Vec::new();
     for spec in specs {
         let (name, path) = spec
@@ -179,7 +169,7 @@ fn out(specs: &[String]) -> Result<(), Failure> {
                 "`{name}` is not a valid output name; names are letters, digits and `_`"
             )));
         }
-        parsed.push((name, optional, query::parse(path).map_err(usage)?));
+        parsed.push((name, optional, query::parse(path)?));
     }
     let doc = read_stdin()?;
     let mut lines = SecretBuf::with_capacity(256);
@@ -188,14 +178,14 @@ fn out(specs: &[String]) -> Result<(), Failure> {
         match path.lookup(&doc) {
             Some(v) => {
                 let text = query::render(v, true);
-                json_out::write(&mut lines, name, text.expose()).map_err(|e| usage(e.to_string()))?;
+                json_out::write(&mut lines, name, text.expose())?;
             }
             None if *optional => {}
             None => missing.push(format!("{name} ({})", show(path))),
         }
     }
     if !missing.is_empty() {
-        return Err(Failure::Absent(format!(
+        return Err(Error::Absent(format!(
             "not in the input: {}; nothing was printed (write `NAME?=PATH` for a value that may be absent)",
             missing.join(", ")
         )));
@@ -203,18 +193,15 @@ fn out(specs: &[String]) -> Result<(), Failure> {
     print_out(lines.as_str().as_bytes())
 }
 
-fn build(fields: &[String]) -> Result<(), Failure> {
+fn build(fields: &[String]) -> Result<(), Error> {
     let fields: Vec<_> = fields
         .iter()
         .map(|f| builder::parse_field(f))
-        .collect::<Result<_, _>>()
-        .map_err(usage)?;
+        .collect::<Result<_, crate::core::Error>>()?;
     let env = Env::from_process();
-    let obj = builder::build(&fields, input::lookup(&env)).map_err(usage)?;
+    let obj = builder::build(&fields, input::lookup(&env))?;
     let mut text = SecretBuf::with_capacity(obj.expose().len() + 1);
     text.push_str(obj.expose());
     text.push('\n');
     print_out(text.as_str().as_bytes())
 }
-
-use std::string::ToString;

@@ -5,11 +5,14 @@
 pub mod ce_flags;
 pub mod check;
 pub mod dry_run;
+pub(crate) mod error;
 pub mod http;
 pub mod json;
 pub mod new;
 pub mod run;
 pub(crate) mod tool_io;
+
+pub(crate) use error::Error;
 
 /// Snapshots the CPU time spent before `main`, so that the finished line
 /// reports credhook's own: call it first thing.
@@ -32,16 +35,16 @@ pub const EXIT_USAGE: u8 = 2;
 pub(crate) const DEFAULT_CONFIG: &str = "./job_config.json";
 
 /// Reads and parses a job config; the error is one line naming the file.
-pub(crate) fn load(path: &str) -> Result<Vec<(String, String)>, String> {
-    let bytes = crate::driver::files::read_regular(path, MAX_CONFIG).map_err(|e| format!("{path}: {}", e.0))?;
-    job_config::parse(&bytes).map_err(|e| format!("{path}: {e}"))
+pub(crate) fn load(path: &str) -> Result<Vec<(String, String)>, Error> {
+    let bytes = crate::driver::files::read_regular(path, MAX_CONFIG).map_err(|e| Error::from(e).at(path))?;
+    job_config::parse(&bytes).map_err(|e| Error::from(e).at(path))
 }
 
 /// `check` and `ce-flags` see job_config.json, not the job's settings:
 /// `CREDHOOK_HTTP_ALLOW` in their own environment (scripts/deploy.sh
 /// exports its --allow-host list) is checked, and without it they warn that
 /// the job may reach any host. `Err`: the setting is broken.
-pub(crate) fn egress_warning() -> Result<Option<String>, String> {
+pub(crate) fn egress_warning() -> Result<Option<String>, Error> {
     let value = std::env::var(crate::core::net::http_allow::SETTING).ok();
     match crate::core::net::http_allow::from_setting(value.as_deref())? {
         Some(_) => Ok(None),
@@ -66,24 +69,26 @@ pub(crate) enum Echo {
 
 /// The crate's one UTF-8 argument helper: `v` as UTF-8, or an error that
 /// names it (`what`) and says what to do.
-pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, String> {
-    v.into_string().map_err(|raw| match echo {
-        Echo::Value => format!(
-            "{what} `{}` is not valid UTF-8; give it in UTF-8",
-            raw.to_string_lossy().escape_debug()
-        ),
-        Echo::Never => format!("{what} is not valid UTF-8 (not shown: it may hold a secret); give it in UTF-8"),
+pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, Error> {
+    v.into_string().map_err(|raw| {
+        Error::Usage(match echo {
+            Echo::Value => format!(
+                "{what} `{}` is not valid UTF-8; give it in UTF-8",
+                raw.to_string_lossy().escape_debug()
+            ),
+            Echo::Never => format!("{what} is not valid UTF-8 (not shown: it may hold a secret); give it in UTF-8"),
+        })
     })
 }
 
 /// lexopt's error, without echoing values that may be secret.
-pub(crate) fn arg_error(e: lexopt::Error) -> String {
-    match e {
+pub(crate) fn arg_error(e: lexopt::Error) -> Error {
+    Error::Usage(match e {
         lexopt::Error::UnexpectedArgument(a) => format!("unexpected argument `{}`", a.to_string_lossy().escape_debug()),
         lexopt::Error::NonUnicodeValue(_) => String::from("an argument is not valid UTF-8; give it in UTF-8"),
         lexopt::Error::UnexpectedValue { option, .. } => format!("option `{option}` takes no value"),
         other => other.to_string(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -93,9 +98,13 @@ mod tests {
 
     #[test]
     fn utf8_echoes_only_what_may_be_shown() {
-        let e = utf8("file name", OsString::from_vec(b"\xff".to_vec()), Echo::Value).unwrap_err();
+        let e = utf8("file name", OsString::from_vec(b"\xff".to_vec()), Echo::Value)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "file name `\u{fffd}` is not valid UTF-8; give it in UTF-8");
-        let e = utf8("a header", OsString::from_vec(b"s3cr\xffet".to_vec()), Echo::Never).unwrap_err();
+        let e = utf8("a header", OsString::from_vec(b"s3cr\xffet".to_vec()), Echo::Never)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a header is not valid UTF-8") && !e.contains("s3cr"), "{e}");
     }
 }

@@ -5,6 +5,7 @@
 //! and .gitignore. The templates are the files in templates/provider/,
 //! compiled in.
 
+use super::Error;
 use std::ffi::OsString;
 use std::format;
 use std::io::Write;
@@ -49,7 +50,7 @@ struct Args {
     help: bool,
 }
 
-fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
     use lexopt::Arg::{Long, Short, Value};
     let mut a = Args {
         dir: PathBuf::new(),
@@ -67,13 +68,15 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             Long("http") => a.http = true,
             Long("force") => a.force = true,
             Long("name") => {
-                let v = parser.value().map_err(|_| String::from("--name needs a name"))?;
+                let v = parser
+                    .value()
+                    .map_err(|_| Error::Usage(String::from("--name needs a name")))?;
                 a.name = Some(super::utf8("--name", v, super::Echo::Value)?);
             }
             Long("with") => {
                 let v = parser
                     .value()
-                    .map_err(|_| String::from("--with needs a command name"))?;
+                    .map_err(|_| Error::Usage(String::from("--with needs a command name")))?;
                 let tool = super::utf8("--with", v, super::Echo::Value)?;
                 check_tool(&tool)?;
                 if !a.tools.contains(&tool) {
@@ -87,26 +90,30 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
     match dir {
         Some(d) => a.dir = d,
         None if a.help => {}
-        None => return Err(String::from("name the directory to write the provider into")),
+        None => {
+            return Err(Error::Usage(String::from(
+                "name the directory to write the provider into",
+            )));
+        }
     }
     Ok(a)
 }
 
 /// A `--with` tool: a command name, as `scripts/rootfs.sh --with` takes it.
-fn check_tool(tool: &str) -> Result<(), String> {
+fn check_tool(tool: &str) -> Result<(), Error> {
     let ok = tool.len() <= 64
         && tool.starts_with(|c: char| c.is_ascii_alphanumeric())
         && tool
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
     if !ok {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "--with `{}`: give a command name (letters, digits, . _ + -), not a path",
             tool.escape_debug()
-        ));
+        )));
     }
     if matches!(tool, "credhook" | "busybox") {
-        return Err(format!("--with {tool}: the image has it already"));
+        return Err(Error::Usage(format!("--with {tool}: the image has it already")));
     }
     Ok(())
 }
@@ -114,17 +121,17 @@ fn check_tool(tool: &str) -> Result<(), String> {
 /// The provider's name (lower-case letters, digits and `-`, starting with a
 /// letter): `--name` as given (`_` read as `-`), else DIR's own name with
 /// every run of other characters made one `-`.
-fn provider_name(given: Option<&str>, dir: &Path) -> Result<String, String> {
+fn provider_name(given: Option<&str>, dir: &Path) -> Result<String, Error> {
     if let Some(n) = given {
         let ok = n.len() <= MAX_NAME
             && n.starts_with(|c: char| c.is_ascii_alphabetic())
             && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok {
-            return Err(format!(
+            return Err(Error::Failed(format!(
                 "--name `{}` must be a letter, then letters, digits, - or _ (at most {MAX_NAME}): \
                  it names the image and, in capitals, prefixes the error codes",
                 n.escape_debug()
-            ));
+            )));
         }
         return Ok(n.to_ascii_lowercase().replace('_', "-"));
     }
@@ -148,11 +155,11 @@ fn provider_name(given: Option<&str>, dir: &Path) -> Result<String, String> {
     name.truncate(MAX_NAME);
     let name = name.trim_end_matches('-');
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err(format!(
+        return Err(Error::Failed(format!(
             "cannot make a provider name from the directory's name `{}`: give --name NAME \
              (a letter, then letters, digits, - or _)",
             base.escape_debug()
-        ));
+        )));
     }
     Ok(name.to_string())
 }
@@ -356,7 +363,7 @@ fn render(template: &str, vars: &[(&str, String)]) -> String {
 /// Writes `files` into `dir`, which must be missing or empty unless `force`.
 /// A file of the same name is replaced (removed first: a symbolic link is
 /// not followed), never a directory.
-fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result<(), String> {
+fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result<(), Error> {
     let shown = dir.display();
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
@@ -364,30 +371,34 @@ fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result
                 let first = first
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .unwrap_or_default();
-                return Err(format!(
+                return Err(Error::Failed(format!(
                     "{shown} is not empty (it has `{}`): choose a new directory, or give --force to write \
                      the provider's files into it (files of the same names are replaced)",
                     first.escape_debug()
-                ));
+                )));
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {shown}: {e}"))?;
+            std::fs::create_dir_all(dir).map_err(|e| Error::Failed(format!("cannot make {shown}: {e}")))?;
         }
-        Err(e) => return Err(format!("cannot read {shown}: {e}")),
+        Err(e) => return Err(Error::Failed(format!("cannot read {shown}: {e}"))),
     }
     // A directory in a file's place is refused before anything is written:
     // --force must not replace half the files and then stop.
     for (name, _, _) in files {
         let path = dir.join(name);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-            return Err(format!("{} is a directory; move it away", path.display()));
+            return Err(Error::Failed(format!(
+                "{} is a directory; move it away",
+                path.display()
+            )));
         }
     }
     for (name, text, mode) in files {
         let path = dir.join(name);
         if std::fs::symlink_metadata(&path).is_ok() {
-            std::fs::remove_file(&path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::Failed(format!("cannot replace {}: {e}", path.display())))?;
         }
         std::fs::OpenOptions::new()
             .write(true)
@@ -395,7 +406,7 @@ fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result
             .mode(*mode)
             .open(&path)
             .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(())
 }
@@ -490,7 +501,7 @@ mod tests {
     use super::*;
 
     fn args(v: &[&str]) -> Result<Args, String> {
-        parse_args(v.iter().map(OsString::from).collect())
+        parse_args(v.iter().map(OsString::from).collect()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -499,8 +510,8 @@ mod tests {
         assert_eq!(from("/tmp/redis-acl").unwrap(), "redis-acl");
         assert_eq!(from("/tmp/My Provider__v2/").unwrap(), "my-provider-v2");
         assert_eq!(from("p").unwrap(), "p");
-        assert!(from("/tmp/2fa").unwrap_err().contains("give --name"));
-        assert!(from("/tmp/---").unwrap_err().contains("give --name"));
+        assert!(from("/tmp/2fa").unwrap_err().to_string().contains("give --name"));
+        assert!(from("/tmp/---").unwrap_err().to_string().contains("give --name"));
         let long = from(&"a-".repeat(40)).unwrap();
         assert!(long.len() < MAX_NAME && !long.ends_with('-'), "{long}");
         assert_eq!(provider_name(Some("Redis_ACL"), Path::new("x")).unwrap(), "redis-acl");

@@ -79,7 +79,7 @@ fn task(env: &Env, log: &Log) -> (Outcome, Option<std::string::String>) {
         let timeout = Duration::from_secs(settings.http_timeout_s);
         Http::new(settings.retry, timeout, settings.ca_file.as_deref())
             .map(|http| (settings, http))
-            .map_err(|e| Unstartable::HttpSetup(e.0))
+            .map_err(|e| Unstartable::HttpSetup(e.to_string()))
     });
     let (settings, http) = match started {
         Ok(s) => s,

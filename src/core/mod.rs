@@ -7,8 +7,10 @@
 //! - [`secrets`]: the zeroizing types, the registry, referenced secrets;
 //! - [`net`]: URLs, the retry and delivery policy, IAM, Secrets Manager's API;
 //! - [`json`]: the zeroizing JSON reader, paths and the builder;
-//! - [`tools`]: the rules of the hook tools `credhook http` and `credhook json`.
+//! - [`tools`]: the rules of the hook tools `credhook http` and `credhook json`;
+//! - [`Error`]: what went wrong, for every fallible function here.
 
+pub(crate) mod error;
 pub(crate) mod hook;
 pub(crate) mod job;
 pub(crate) mod json;
@@ -16,3 +18,5 @@ pub(crate) mod net;
 pub(crate) mod secrets;
 pub(crate) mod time;
 pub(crate) mod tools;
+
+pub(crate) use error::Error;

@@ -3,32 +3,28 @@
 //! would otherwise be read until memory runs out, and a FIFO would block
 //! the job forever, deaf to SIGTERM, waiting for a writer).
 
+use super::Error;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::string::String;
 use std::vec::Vec;
 use zeroize::Zeroizing;
 
-/// Why a file could not be read; the text names the problem and the fix
-/// (the caller adds which setting and path).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FileError(pub String);
-
 /// Reads `path` whole into a zeroizing buffer, if it is a regular file of at
 /// most `limit` bytes.
-pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, FileError> {
+pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, Error> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer. It has no effect
     // on reading a regular file.
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| FileError(std::format!("cannot be read: {e}")))?;
+        .map_err(|e| Error::File(std::format!("cannot be read: {e}")))?;
     let meta = file
         .metadata()
-        .map_err(|e| FileError(std::format!("cannot be read: {e}")))?;
+        .map_err(|e| Error::File(std::format!("cannot be read: {e}")))?;
     if !meta.is_file() {
-        return Err(FileError(String::from(
+        return Err(Error::File(String::from(
             "is not a regular file (a device, FIFO or directory); point it at a file",
         )));
     }
@@ -38,8 +34,8 @@ pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>,
     // `take` guards a file that grows while it is read.
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     read_capped(file.take(limit.saturating_add(1)), cap, meta.len() as usize).map_err(|e| match e {
-        ReadError::TooLarge(_) => too_large(limit),
-        ReadError::Io(e) => FileError(std::format!("cannot be read: {e}")),
+        Error::TooLarge(_) => too_large(limit),
+        e => Error::File(std::format!("cannot be read: {e}")),
     })
 }
 
@@ -48,9 +44,9 @@ pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>,
 /// device (`/dev/null`, `/dev/stdout`), never a symbolic link, FIFO,
 /// socket or block device. The open never waits: a FIFO with no reader
 /// would otherwise block past every time limit.
-pub(crate) fn open_output(path: &str) -> Result<std::fs::File, FileError> {
+pub(crate) fn open_output(path: &str) -> Result<std::fs::File, Error> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    let cannot = |e: std::io::Error| FileError(std::format!("cannot be written: {e}"));
+    let cannot = |e: std::io::Error| Error::File(std::format!("cannot be written: {e}"));
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -59,7 +55,7 @@ pub(crate) fn open_output(path: &str) -> Result<std::fs::File, FileError> {
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc::ENXIO) => special(),
-            Some(libc::ELOOP) => FileError(String::from(
+            Some(libc::ELOOP) => Error::File(String::from(
                 "is a symbolic link; give the path of a regular file (or a new one)",
             )),
             _ => cannot(e),
@@ -88,27 +84,10 @@ pub(crate) fn is_refused_special(meta: &std::fs::Metadata) -> bool {
     t.is_fifo() || t.is_socket() || t.is_block_device()
 }
 
-fn special() -> FileError {
-    FileError(String::from(
+fn special() -> Error {
+    Error::File(String::from(
         "is a FIFO, socket or block device; give a regular file's path (or a character device such as /dev/null)",
     ))
-}
-
-/// Why [`read_capped`] stopped.
-#[derive(Debug)]
-pub(crate) enum ReadError {
-    /// More than this many bytes.
-    TooLarge(usize),
-    Io(io::Error),
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::TooLarge(cap) => write!(f, "more than {cap} bytes"),
-            ReadError::Io(e) => write!(f, "{e}"),
-        }
-    }
 }
 
 /// The crate's one capped reader: all of `r`, at most `cap` bytes, into a
@@ -116,7 +95,7 @@ impl std::fmt::Display for ReadError {
 /// file, a hook tool's input). `hint` is the expected length: the buffer is
 /// sized for it up front (up to `cap`), and every smaller buffer it outgrows
 /// is zeroized too.
-pub(crate) fn read_capped(mut r: impl Read, cap: usize, hint: usize) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+pub(crate) fn read_capped(mut r: impl Read, cap: usize, hint: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
     let mut buf = Zeroizing::new(Vec::with_capacity(hint.min(cap).saturating_add(1).max(1024)));
     let mut chunk = Zeroizing::new([0u8; 8192]);
     loop {
@@ -124,22 +103,23 @@ pub(crate) fn read_capped(mut r: impl Read, cap: usize, hint: usize) -> Result<Z
             Ok(0) => return Ok(buf),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ReadError::Io(e)),
+            Err(e) => return Err(Error::Io(e)),
         };
         if buf.len() + n > cap {
-            return Err(ReadError::TooLarge(cap));
+            return Err(Error::TooLarge(cap));
         }
         crate::core::secrets::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
 }
 
-fn too_large(limit: u64) -> FileError {
-    FileError(std::format!("is larger than {limit} bytes; point it at the right file"))
+fn too_large(limit: u64) -> Error {
+    Error::File(std::format!("is larger than {limit} bytes; point it at the right file"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::ToString;
 
     #[test]
     fn regular_files_only_and_capped() {
@@ -149,36 +129,33 @@ mod tests {
         std::fs::write(&small, b"hello").unwrap();
         assert_eq!(&read_regular(small.to_str().unwrap(), 5).unwrap()[..], b"hello");
         let e = read_regular(small.to_str().unwrap(), 4).unwrap_err();
-        assert!(e.0.contains("larger than 4 bytes"), "{e:?}");
+        assert!(e.to_string().contains("larger than 4 bytes"), "{e:?}");
         let e = read_regular("/dev/zero", 1 << 20).unwrap_err();
-        assert!(e.0.contains("not a regular file"), "{e:?}");
+        assert!(e.to_string().contains("not a regular file"), "{e:?}");
         let e = read_regular(dir.to_str().unwrap(), 1 << 20).unwrap_err();
         assert!(
-            e.0.contains("not a regular file") || e.0.contains("cannot be read"),
+            e.to_string().contains("not a regular file") || e.to_string().contains("cannot be read"),
             "{e:?}"
         );
         let fifo = dir.join("fifo");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
         assert!(made.success());
         let e = read_regular(fifo.to_str().unwrap(), 1 << 20).unwrap_err();
-        assert!(e.0.contains("not a regular file"), "{e:?}");
+        assert!(e.to_string().contains("not a regular file"), "{e:?}");
         let e = read_regular("/nonexistent/x", 10).unwrap_err();
-        assert!(e.0.contains("cannot be read"), "{e:?}");
+        assert!(e.to_string().contains("cannot be read"), "{e:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn the_capped_reader_stops_at_its_cap() {
         assert_eq!(&read_capped(&b"hello"[..], 5, 0).unwrap()[..], b"hello");
-        assert!(matches!(
-            read_capped(&b"hello!"[..], 5, 100),
-            Err(ReadError::TooLarge(5))
-        ));
+        assert!(matches!(read_capped(&b"hello!"[..], 5, 100), Err(Error::TooLarge(5))));
         let big = std::vec![7u8; 100_000];
         assert_eq!(read_capped(&big[..], 100_000, 10).unwrap().len(), 100_000);
         assert!(matches!(
             read_capped(std::io::repeat(0), 1 << 20, 0),
-            Err(ReadError::TooLarge(_))
+            Err(Error::TooLarge(_))
         ));
     }
 }

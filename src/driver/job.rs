@@ -6,7 +6,7 @@
 
 use super::hook::{self, Hook};
 use super::log::{Log, LogValue};
-use super::{Env, Vars, known_secrets, signals};
+use super::{Env, Error, Vars, known_secrets, signals};
 use crate::core::hook::environment;
 use crate::core::hook::verdict::Verdict;
 use crate::core::job::flow::{Event, Flow, Outcome, Step, Update};
@@ -24,23 +24,15 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 use zeroize::Zeroizing;
 
-/// Why a secret could not be read.
-#[derive(Debug)]
-pub(crate) struct SecretReadError {
-    /// The HTTP status Secrets Manager answered, if it answered.
-    pub(crate) status: Option<u16>,
-    /// What went wrong, for the description.
-    pub(crate) what: String,
-}
-
 /// The Secrets Manager side of a task.
 pub(crate) trait Platform {
     /// Gets an IAM token; the error says why not.
-    fn get_token(&mut self, log: &Log) -> Result<(), String>;
+    fn get_token(&mut self, log: &Log) -> Result<(), Error>;
     /// The current IAM token, for `CREDHOOK_HOOK_IAM_TOKEN`.
     fn hook_token(&self) -> Option<&Secret>;
-    /// `GET /api/v2/secrets/{id}`: the reply body.
-    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, SecretReadError>;
+    /// `GET /api/v2/secrets/{id}`: the reply body, or an
+    /// [`Error::SecretRead`] (with the status, if it answered).
+    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, Error>;
     /// Sends the task update whose JSON is `body` (`description`: a failed
     /// task's, masked): delivered, not delivered, or maybe delivered.
     fn send_update(&mut self, log: &Log, update: &Update, body: &Secret, description: Option<&str>) -> Event;
@@ -87,7 +79,7 @@ impl<P: Platform> Job<'_, P> {
         }
         let mut invalid: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         let inputs = inputs::validate(&schema, |k| self.env.get(k)).unwrap_or_else(|p| {
-            invalid.extend(p);
+            invalid.extend(p.iter().map(ToString::to_string));
             Vec::new()
         });
         let reads = inputs::secrets_to_read(&inputs, self.resolve);
@@ -106,18 +98,18 @@ impl<P: Platform> Job<'_, P> {
             event = match flow.next(event, signals::stop_requested()) {
                 Step::GetToken => match self.platform.get_token(self.log) {
                     Ok(()) => Event::TokenHad,
-                    Err(why) => Event::TokenRefused(why),
+                    Err(why) => Event::TokenRefused(why.to_string()),
                 },
                 Step::ReadSecret(i) => {
                     match self.read_secret(&task.reads[i], &task.inputs, &mut task.resolved, &mut task.own_secret) {
                         Ok(()) => Event::SecretRead,
-                        Err(why) => Event::SecretUnreadable(why),
+                        Err(why) => Event::SecretUnreadable(why.to_string()),
                     }
                 }
                 Step::ReadPrevious => {
                     match self.read_previous(&mut task.resolved, &task.schema.public, task.own_secret.take()) {
                         Ok(()) => Event::PreviousRead,
-                        Err(why) => Event::PreviousUnreadable(why),
+                        Err(why) => Event::PreviousUnreadable(why.to_string()),
                     }
                 }
                 Step::RunHook => self.run_hook(&mut task),
@@ -205,26 +197,26 @@ impl<P: Platform> Job<'_, P> {
         inputs: &[Input],
         vars: &mut Vec<(String, Secret)>,
         own: &mut Option<Zeroizing<Vec<u8>>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let id = &read.id;
         let names: Vec<String> = read.inputs.iter().map(|&i| inputs[i].field.api_name()).collect();
         let name = names.join("`, `");
         let body = self.platform.read_secret(self.log, id).map_err(|e| {
-            format!(
-                "input `{name}`: secret {id} could not be read ({}); {}",
-                e.what,
-                api::secret_read_hint(e.status)
-            )
+            Error::Unresolvable(format!(
+                "input `{name}`: secret {id} could not be read ({e}); {}",
+                api::secret_read_hint(e.status())
+            ))
         })?;
         if let Some(groups) = &self.settings.secret_groups {
-            referenced::check_group(&body, groups).map_err(|e| format!("input `{name}`: secret {id} {e}"))?;
+            referenced::check_group(&body, groups)
+                .map_err(|e| Error::Unresolvable(format!("input `{name}`: secret {id} {e}")))?;
         }
         if *id == self.settings.secret_id {
             *own = Some(body.clone());
         }
         for &i in &read.inputs {
             let fields = referenced::hook_vars(&inputs[i].field.name, &body)
-                .map_err(|e| format!("input `{name}`: secret {id} could not be read: {e}"))?;
+                .map_err(|e| Error::Unresolvable(format!("input `{name}`: secret {id} could not be read: {e}")))?;
             let secret_type = fields
                 .first()
                 .map(|(_, t)| String::from(t.expose()))
@@ -234,13 +226,14 @@ impl<P: Platform> Job<'_, P> {
                 // JSON one (kv data, credentials), is a secret from here on;
                 // service credentials field by field.
                 known_secrets::register_resolved(classify::resolved(&secret_type, &var), value.expose());
-                environment::check_value(&var, value.expose())
-                    .map_err(|e| format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))?;
+                environment::check_value(&var, value.expose()).map_err(|e| {
+                    Error::Unresolvable(format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))
+                })?;
                 vars.push((var, value));
             }
         }
         environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
-            .map_err(|e| format!("input `{name}`: secret {id}: {e}"))
+            .map_err(|e| Error::Unresolvable(format!("input `{name}`: secret {id}: {e}")))
     }
 
     /// `CREDHOOK_PREVIOUS_CREDENTIALS`: the task's own secret, read like a
@@ -253,7 +246,7 @@ impl<P: Platform> Job<'_, P> {
         vars: &mut Vec<(String, Secret)>,
         public: &[String],
         already_read: Option<Zeroizing<Vec<u8>>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let id = self.settings.secret_id.clone();
         let what = "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS)";
         let reply = match already_read {
@@ -261,16 +254,14 @@ impl<P: Platform> Job<'_, P> {
             None => self.platform.read_secret(self.log, &id),
         };
         let prev = match reply {
-            Ok(body) => {
-                previous::from_reply(&body).map_err(|e| format!("{what} could not be read: secret {id}: {e}"))?
-            }
-            Err(e) if previous::read_failure_is_absence(e.status) => previous::Previous::default(),
+            Ok(body) => previous::from_reply(&body)
+                .map_err(|e| Error::Unresolvable(format!("{what} could not be read: secret {id}: {e}")))?,
+            Err(e) if previous::read_failure_is_absence(e.status()) => previous::Previous::default(),
             Err(e) => {
-                return Err(format!(
-                    "{what} could not be read: secret {id} ({}); {}",
-                    e.what,
-                    api::secret_read_hint(e.status)
-                ));
+                return Err(Error::Unresolvable(format!(
+                    "{what} could not be read: secret {id} ({e}); {}",
+                    api::secret_read_hint(e.status())
+                )));
             }
         };
         if !prev.skipped.is_empty() {
@@ -283,8 +274,11 @@ impl<P: Platform> Job<'_, P> {
         for f in prev.fields {
             let name = f.var.strip_prefix(previous::FIELD_PREFIX).unwrap_or(&f.var);
             known_secrets::register_as(classify::previous(name, f.secret, public), f.value.expose());
-            environment::check_value(&f.var, f.value.expose())
-                .map_err(|e| format!("the secret's previous version (secret {id}) cannot be given to the hook: {e}"))?;
+            environment::check_value(&f.var, f.value.expose()).map_err(|e| {
+                Error::Unresolvable(format!(
+                    "the secret's previous version (secret {id}) cannot be given to the hook: {e}"
+                ))
+            })?;
             vars.push((f.var, f.value));
         }
         vars.push((String::from(previous::STATUS_VAR), Secret::from(status)));
@@ -293,6 +287,6 @@ impl<P: Platform> Job<'_, P> {
             &[("previous", LogValue::Str(status)), ("secret_id", LogValue::Meta(&id))],
         );
         environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
-            .map_err(|e| format!("the secret's previous version (secret {id}): {e}"))
+            .map_err(|e| Error::Unresolvable(format!("the secret's previous version (secret {id}): {e}")))
     }
 }

@@ -4,6 +4,7 @@
 #[allow(unsafe_code)] // fork/exec set-up, poll, waitid, kill
 pub(crate) mod child;
 pub(crate) mod env;
+pub(crate) mod error;
 pub(crate) mod files;
 pub(crate) mod hook;
 pub(crate) mod http;
@@ -18,3 +19,4 @@ pub(crate) mod signals;
 pub(crate) mod token;
 
 pub(crate) use env::{Env, Vars};
+pub(crate) use error::Error;

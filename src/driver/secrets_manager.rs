@@ -1,8 +1,9 @@
 //! Secrets Manager over HTTPS, as `run` reaches it: the IAM token, secret
 //! reads and the task update ([`Platform`] for [`super::job::Job`]).
 
+use super::Error;
 use super::http::{Call, Http, Request};
-use super::job::{Platform, SecretReadError};
+use super::job::Platform;
 use super::log::Log;
 use super::token::Tokens;
 use crate::core::job::flow::{Event, Update};
@@ -10,7 +11,7 @@ use crate::core::job::settings::Settings;
 use crate::core::net::api;
 use crate::core::net::method::Method;
 use crate::core::secrets::secret::Secret;
-use std::string::{String, ToString};
+use std::string::ToString;
 use std::time::Instant;
 use std::vec::Vec;
 use zeroize::Zeroizing;
@@ -22,7 +23,7 @@ pub(crate) struct SecretsManager<'a> {
 }
 
 impl Platform for SecretsManager<'_> {
-    fn get_token(&mut self, log: &Log) -> Result<(), String> {
+    fn get_token(&mut self, log: &Log) -> Result<(), Error> {
         self.tokens.fresh(&mut self.http, log, None).map(|_| ())
     }
 
@@ -30,11 +31,14 @@ impl Platform for SecretsManager<'_> {
         self.tokens.current()
     }
 
-    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, SecretReadError> {
+    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
         let token = self
             .tokens
             .fresh(&mut self.http, log, None)
-            .map_err(|what| SecretReadError { status: None, what })?
+            .map_err(|e| Error::SecretRead {
+                status: None,
+                what: e.to_string(),
+            })?
             .clone();
         let url = api::secret_url(&self.settings.instance_url, id);
         let req = Request {
@@ -48,7 +52,7 @@ impl Platform for SecretsManager<'_> {
         };
         match self.http.send(log, &req) {
             Ok(reply) => Ok(reply.body),
-            Err(e) => Err(SecretReadError {
+            Err(e) => Err(Error::SecretRead {
                 status: e.status(),
                 what: e.to_string(),
             }),
@@ -61,7 +65,7 @@ impl Platform for SecretsManager<'_> {
         let report = Instant::now();
         let token = match self.tokens.fresh(&mut self.http, log, Some(report)) {
             Ok(t) => t.clone(),
-            Err(why) => return Event::NotDelivered(why),
+            Err(why) => return Event::NotDelivered(why.to_string()),
         };
         let url = api::task_url(
             &self.settings.instance_url,
@@ -81,7 +85,7 @@ impl Platform for SecretsManager<'_> {
             Ok(_) => Event::Delivered,
             // What the engine classified: the flow rolls back only what
             // provably did not arrive.
-            Err(e) => Event::update_ended(e.delivery, &e),
+            Err(e) => Event::update_ended(e.delivery(), &e),
         }
     }
 }

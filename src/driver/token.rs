@@ -1,7 +1,8 @@
 //! The IAM token: got before anything else, refreshed when it would expire
 //! within five minutes, registered as a secret the moment it arrives.
 
-use super::http::{Call, CallFailure, Http, HttpError, Request};
+use super::Error;
+use super::http::{Call, CallFailure, Http, Request};
 use super::log::{Log, LogValue};
 use super::{known_secrets, signals};
 use crate::core::job::settings::Credential;
@@ -10,7 +11,7 @@ use crate::core::net::iam::{self, Grant, IamToken};
 use crate::core::net::method::Method;
 use crate::core::secrets::secret::Secret;
 use std::format;
-use std::string::String;
+use std::string::{String, ToString};
 use std::time::Instant;
 
 /// The places the platform mounts a compute resource token, in order.
@@ -50,7 +51,7 @@ impl<'a> Tokens<'a> {
     /// refresh for it shares its stop budget).
     /// If the refresh fails, the current token is used while it has not
     /// expired.
-    pub(crate) fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, String> {
+    pub(crate) fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, Error> {
         let age_ms = |at: &Instant| at.elapsed().as_millis() as u64;
         let stale = self
             .current
@@ -73,7 +74,7 @@ impl<'a> Tokens<'a> {
                     }
                     log.warn(
                         "the IAM token could not be refreshed; the current one has not expired yet and is used",
-                        &[("error", LogValue::Str(&why))],
+                        &[("error", LogValue::Str(&why.to_string()))],
                     );
                 }
             }
@@ -81,10 +82,10 @@ impl<'a> Tokens<'a> {
         self.current
             .as_ref()
             .map(|(t, _)| &t.access_token)
-            .ok_or_else(|| String::from("no IAM token"))
+            .ok_or_else(|| Error::Token(String::from("no IAM token")))
     }
 
-    fn get(&self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<IamToken, String> {
+    fn get(&self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<IamToken, Error> {
         let cr_token;
         let grant = match self.credential {
             Credential::ApiKey(key) => Grant::ApiKey(key),
@@ -110,41 +111,51 @@ impl<'a> Tokens<'a> {
         };
         let reply = match http.send(log, &req) {
             Ok(r) => r,
-            Err(HttpError {
-                why: CallFailure::Status { status, body },
-                ..
-            }) if iam::refused(status) => {
-                let said = iam::error_summary(&body).unwrap_or_default();
-                return Err(format!(
-                    "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",
-                    if said.is_empty() { "" } else { ": " }
-                ));
-            }
-            Err(e) => return Err(format!("no IAM token: {e}")),
+            Err(e) => return Err(refusal(&e).unwrap_or_else(|| Error::Token(format!("no IAM token: {e}")))),
         };
-        let token = iam::parse_token_reply(&reply.body).map_err(|e| format!("IAM's token reply is not usable: {e}"))?;
+        let token = iam::parse_token_reply(&reply.body)
+            .map_err(|e| Error::Token(format!("IAM's token reply is not usable: {e}")))?;
         known_secrets::register(token.access_token.expose());
         Ok(token)
     }
 }
 
-fn read_cr_token(file: Option<&str>) -> Result<Secret, String> {
+/// IAM's refusal of the credential (a 4xx other than 429), in IAM's own
+/// words, if that is how the call ended.
+fn refusal(e: &Error) -> Option<Error> {
+    let Error::Http(call) = e else { return None };
+    let CallFailure::Status { status, body } = &call.why else {
+        return None;
+    };
+    if !iam::refused(*status) {
+        return None;
+    }
+    let said = iam::error_summary(body).unwrap_or_default();
+    Some(Error::Token(format!(
+        "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",
+        if said.is_empty() { "" } else { ": " }
+    )))
+}
+
+fn read_cr_token(file: Option<&str>) -> Result<Secret, Error> {
     let path = match file {
         Some(f) => f,
         None => CR_TOKEN_PATHS.iter().copied().find(|p| std::path::Path::new(p).exists()).ok_or_else(|| {
-            format!(
+            Error::Token(format!(
                 "no compute resource token: none of {} exists; enable the compute resource token for the job or set CREDHOOK_CR_TOKEN_FILE",
                 CR_TOKEN_PATHS.join(", ")
-            )
+            ))
         })?,
     };
     let raw = super::files::read_regular(path, MAX_CR_TOKEN_FILE)
-        .map_err(|e| format!("the compute resource token file `{path}` {}", e.0))?;
-    let text =
-        std::str::from_utf8(&raw).map_err(|_| format!("the compute resource token file `{path}` is not text"))?;
+        .map_err(|e| Error::Token(format!("the compute resource token file `{path}` {e}")))?;
+    let text = std::str::from_utf8(&raw)
+        .map_err(|_| Error::Token(format!("the compute resource token file `{path}` is not text")))?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(format!("the compute resource token file `{path}` is empty"));
+        return Err(Error::Token(format!(
+            "the compute resource token file `{path}` is empty"
+        )));
     }
     Ok(Secret::from(token))
 }

@@ -1,7 +1,7 @@
 //! `credhook dry-run`'s command line, parsed once into typed values (pure:
 //! reading a `--secret` file is the caller's).
 
-use super::super::Echo;
+use super::super::{Echo, Error};
 use std::ffi::OsString;
 use std::format;
 use std::string::{String, ToString};
@@ -51,7 +51,7 @@ pub(crate) struct Args {
     pub(crate) help: bool,
 }
 
-pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
     use lexopt::Arg::{Long, Short};
     let mut a = Args::default();
     let mut parser = lexopt::Parser::from_args(args);
@@ -60,11 +60,15 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             Long("help") | Short('h') => a.help = true,
             Long("keep") => a.keep = true,
             Long("config") => {
-                let v = parser.value().map_err(|_| String::from("--config needs a file"))?;
+                let v = parser
+                    .value()
+                    .map_err(|_| Error::Usage(String::from("--config needs a file")))?;
                 a.config = Some(super::super::utf8("--config file", v, Echo::Value)?);
             }
             Long("input") => {
-                let v = parser.value().map_err(|_| String::from("--input needs name=value"))?;
+                let v = parser
+                    .value()
+                    .map_err(|_| Error::Usage(String::from("--input needs name=value")))?;
                 // The value may be a secret: never echoed.
                 let pair = super::super::utf8("an --input", v, Echo::Never)?;
                 a.inputs.push(input_arg(&pair)?);
@@ -72,14 +76,14 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
             Long("secret") => {
                 let v = parser
                     .value()
-                    .map_err(|_| String::from("--secret needs NAME=@FILE or NAME=-"))?;
+                    .map_err(|_| Error::Usage(String::from("--secret needs NAME=@FILE or NAME=-")))?;
                 let arg = super::super::utf8("--secret", v, Echo::Value)?;
                 a.secrets.push(secret_arg(&arg)?);
             }
             Long("delete") => {
                 let v = parser
                     .value()
-                    .map_err(|_| String::from("--delete needs the credentials ID"))?;
+                    .map_err(|_| Error::Usage(String::from("--delete needs the credentials ID")))?;
                 a.delete = Some(delete_arg(super::super::utf8("--delete ID", v, Echo::Value)?)?);
             }
             other => return Err(super::super::arg_error(other.unexpected())),
@@ -87,23 +91,23 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
     }
     given_once(&a)?;
     if a.keep && a.delete.is_some() {
-        return Err(String::from(
+        return Err(Error::Usage(String::from(
             "--keep and --delete cannot go together: --delete runs only a delete",
-        ));
+        )));
     }
     Ok(a)
 }
 
 /// Each input given once, by `--input` or by `--secret`: a second value
 /// would silently replace the first.
-fn given_once(a: &Args) -> Result<(), String> {
+fn given_once(a: &Args) -> Result<(), Error> {
     let names = a.inputs.iter().map(|(n, _)| n).chain(a.secrets.iter().map(|(n, _)| n));
     for (i, name) in names.clone().enumerate() {
         if names.clone().take(i).any(|earlier| earlier == name) {
-            return Err(format!(
+            return Err(Error::Usage(format!(
                 "the input `{}` is given twice (by --input or --secret): give each input once",
                 name.to_ascii_lowercase()
-            ));
+            )));
         }
     }
     Ok(())
@@ -112,52 +116,58 @@ fn given_once(a: &Args) -> Result<(), String> {
 /// An input's name as `--input` and `--secret` take it: declared without
 /// `SMIN_` (the prefix, in any case, is stripped once: `SMIN_SMIN_X` is input
 /// `SMIN_X`), upper-cased.
-fn input_name(name: &str, flag: &str) -> Result<String, String> {
+fn input_name(name: &str, flag: &str) -> Result<String, Error> {
     let name = match name.get(..5) {
         Some(p) if p.eq_ignore_ascii_case("SMIN_") => &name[5..],
         _ => name,
     };
     let upper = name.to_ascii_uppercase();
     if !crate::core::job::schema::is_valid_name(&upper) {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "{flag} name `{}` must be letters, digits and `_`",
             name.escape_debug()
-        ));
+        )));
     }
     Ok(upper)
 }
 
 /// `--input name=value`.
-fn input_arg(pair: &str) -> Result<(String, String), String> {
-    let (name, value) = pair
-        .split_once('=')
-        .ok_or_else(|| String::from("an --input is not name=value; write e.g. --input port=5432"))?;
+fn input_arg(pair: &str) -> Result<(String, String), Error> {
+    let (name, value) = pair.split_once('=').ok_or_else(|| {
+        Error::Usage(String::from(
+            "an --input is not name=value; write e.g. --input port=5432",
+        ))
+    })?;
     Ok((input_name(name, "--input")?, value.to_string()))
 }
 
 /// `--secret NAME=@FILE` or `NAME=-`.
-fn secret_arg(arg: &str) -> Result<(String, SecretSource), String> {
+fn secret_arg(arg: &str) -> Result<(String, SecretSource), Error> {
     let fix = "write --secret NAME=@FILE (a file holding the secret as GET /api/v2/secrets/{id} returns it) or NAME=- (from stdin)";
     let (name, source) = arg
         .split_once('=')
-        .ok_or_else(|| format!("--secret `{}` is not NAME=@FILE; {fix}", arg.escape_debug()))?;
+        .ok_or_else(|| Error::Usage(format!("--secret `{}` is not NAME=@FILE; {fix}", arg.escape_debug())))?;
     let source = match source {
         "-" => SecretSource::Stdin,
         s => match s.strip_prefix('@') {
             Some(path) if !path.is_empty() => SecretSource::File(path.to_string()),
-            _ => return Err(format!("--secret {name}=…: the value must be @FILE or -; {fix}")),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--secret {name}=…: the value must be @FILE or -; {fix}"
+                )));
+            }
         },
     };
     Ok((input_name(name, "--secret")?, source))
 }
 
 /// `--delete ID`: an id a hook could have written and could be given back.
-fn delete_arg(id: String) -> Result<String, String> {
+fn delete_arg(id: String) -> Result<String, Error> {
     let id = id.trim().to_string();
     if id.is_empty() || id.chars().any(char::is_control) {
-        return Err(String::from(
+        return Err(Error::Usage(String::from(
             "--delete needs the credentials ID the create printed (not empty, no control characters)",
-        ));
+        )));
     }
     Ok(id)
 }
@@ -176,19 +186,36 @@ mod tests {
         assert_eq!(input_arg("SMIN_SMIN_X=1").unwrap(), ("SMIN_X".into(), "1".into()));
         assert_eq!(input_arg("smin_port=5").unwrap(), ("PORT".into(), "5".into()));
         assert_eq!(input_arg("port=a=b").unwrap(), ("PORT".into(), "a=b".into()));
-        assert!(input_arg("novalue").unwrap_err().contains("not name=value"));
-        assert!(input_arg("bad name=x").unwrap_err().contains("letters, digits"));
+        assert!(input_arg("novalue").unwrap_err().to_string().contains("not name=value"));
+        assert!(
+            input_arg("bad name=x")
+                .unwrap_err()
+                .to_string()
+                .contains("letters, digits")
+        );
     }
 
     #[test]
     fn non_utf8_arguments_are_errors_that_do_not_echo_values() {
-        let e = parse_args(args(&[b"--input", b"pw=s3cr\xffet"])).err().unwrap();
+        let e = parse_args(args(&[b"--input", b"pw=s3cr\xffet"]))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("not valid UTF-8") && !e.contains("s3cr"), "{e}");
-        let e = parse_args(args(&[b"--config", b"\xff.json"])).err().unwrap();
+        let e = parse_args(args(&[b"--config", b"\xff.json"]))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("not valid UTF-8"), "{e}");
         let a = parse_args(args(&[b"--config=x.json", b"--keep", b"--input", b"a=1"])).unwrap();
         assert!(a.keep && a.config.as_deref() == Some("x.json") && a.inputs.len() == 1);
-        assert!(parse_args(args(&[b"--bogus"])).err().unwrap().contains("--bogus"));
+        assert!(
+            parse_args(args(&[b"--bogus"]))
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("--bogus")
+        );
     }
 
     #[test]
@@ -216,6 +243,7 @@ mod tests {
         assert!(
             parse_args(args(&[b"--delete", b"c-1", b"--keep"]))
                 .unwrap_err()
+                .to_string()
                 .contains("cannot go together")
         );
         assert!(parse_args(args(&[b"--help"])).unwrap().help);
@@ -234,7 +262,7 @@ mod tests {
             ],
             &[b"--input", b"team=a", b"--input", b"smin_team=b"],
         ] {
-            let e = parse_args(args(twice)).unwrap_err();
+            let e = parse_args(args(twice)).unwrap_err().to_string();
             assert!(e.contains("is given twice"), "{e}");
         }
         assert!(parse_args(args(&[b"--secret", b"a=@x", b"--secret", b"b=@x", b"--input", b"c=1"])).is_ok());

@@ -9,6 +9,7 @@ mod local;
 
 use self::args::{Args, SecretSource, USAGE, parse_args};
 use self::local::{Local, LocalSecret, local_secret, shown_id};
+use super::Error;
 use crate::core::job::flow::Outcome;
 use crate::core::job::inputs::{self, Input};
 use crate::core::job::schema::{self, Kind};
@@ -40,9 +41,6 @@ const PLACEHOLDERS: [(&str, &str); 8] = [
 /// Largest `--secret` read (what Secrets Manager's reply may be).
 const MAX_SECRET: usize = 1 << 20;
 
-/// A problem found before the hook runs: the message and the exit status.
-struct Refused(u8, String);
-
 /// `credhook dry-run`: parse, read the secrets, create, print, delete
 /// (unless `--keep`); or only delete (`--delete ID`).
 pub fn main(args: Vec<OsString>) -> u8 {
@@ -71,11 +69,12 @@ pub fn main(args: Vec<OsString>) -> u8 {
             }
             dry.run(&args)
         }
-        Err(Refused(code, why)) => {
-            for line in why.lines() {
+        // A problem found before the hook runs: exit 1.
+        Err(e) => {
+            for line in e.to_string().lines() {
                 eprintln!("credhook dry-run: {line}");
             }
-            code
+            1
         }
     }
 }
@@ -89,45 +88,41 @@ struct DryRun {
 
 /// The config, the `--secret`s and the environment, checked: every problem
 /// is found before a credential can be created.
-fn prepare(args: &Args) -> Result<DryRun, Refused> {
+fn prepare(args: &Args) -> Result<DryRun, Error> {
     let config_path = args.config.as_deref().unwrap_or(super::DEFAULT_CONFIG);
-    let config = super::load(config_path).map_err(|e| Refused(1, e))?;
+    let config = super::load(config_path)?;
     let mut secrets = Vec::new();
     for (n, (name, source)) in args.secrets.iter().enumerate() {
-        let refused = |e: String| Refused(1, format!("--secret {}: {e}", flag_name(name)));
-        let body = read_secret_source(source).map_err(refused)?;
-        let secret = local_secret(name.clone(), body, n).map_err(refused)?;
+        let at = format!("--secret {}", flag_name(name));
+        let body = read_secret_source(source).map_err(|e| e.at(&at))?;
+        let secret = local_secret(name.clone(), body, n).map_err(|e| e.at(&at))?;
         // The hook would be given the first one's fields for both inputs.
         if let Some(other) = secrets
             .iter()
             .find(|s: &&LocalSecret| s.id == secret.id && s.body != secret.body)
         {
-            return Err(Refused(
-                1,
-                format!(
-                    "--secret {} and --secret {} are different secrets with the same `id` {}: give each its own id",
-                    flag_name(name),
-                    flag_name(&other.input),
-                    secret.id
-                ),
-            ));
+            return Err(Error::Failed(format!(
+                "--secret {} and --secret {} are different secrets with the same `id` {}: give each its own id",
+                flag_name(name),
+                flag_name(&other.input),
+                secret.id
+            )));
         }
         secrets.push(secret);
     }
     let env = assemble(&config, config_path, args, &secrets);
     let checked = Env::new(env.clone());
-    check(&checked, &args.secrets).map_err(|problems| Refused(1, problems.join("\n")))?;
+    check(&checked, &args.secrets).map_err(|problems| Error::Failed(problems.join("\n")))?;
     Ok(DryRun { env, secrets })
 }
 
-fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8>>, String> {
+fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
     match source {
         SecretSource::File(path) => {
-            files::read_regular(path, MAX_SECRET as u64).map_err(|e| format!("`{path}` {}", e.0))
+            files::read_regular(path, MAX_SECRET as u64).map_err(|e| Error::Failed(format!("`{path}` {e}")))
         }
-        SecretSource::Stdin => {
-            files::read_capped(std::io::stdin().lock(), MAX_SECRET, 0).map_err(|e| format!("stdin cannot be read: {e}"))
-        }
+        SecretSource::Stdin => files::read_capped(std::io::stdin().lock(), MAX_SECRET, 0)
+            .map_err(|e| Error::Failed(format!("stdin cannot be read: {e}"))),
     }
 }
 
@@ -205,7 +200,7 @@ fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), Vec<String
     let (schema, schema_problems) = schema::from_env(env.utf8());
     problems.extend(schema_problems.iter().map(ToString::to_string));
     if let Err(p) = inputs::validate(&schema, |k| env.get(k)) {
-        problems.extend(p.into_iter().map(|m| flag_hint(m, &schema)));
+        problems.extend(p.iter().map(|m| flag_hint(m.to_string(), &schema)));
     }
     for (name, _) in secrets {
         if !schema

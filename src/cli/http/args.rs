@@ -1,7 +1,8 @@
 //! The command line of `credhook http`: parsed and checked, nothing sent.
 
+use super::super::Error;
 use super::super::{Echo, utf8};
-use super::{ToolFailure, usage};
+use super::usage;
 use crate::core::net::method::Method;
 use crate::core::net::retry::Repeatable;
 use crate::core::tools::http_rules::{self, Flags};
@@ -63,7 +64,7 @@ pub(crate) struct Args {
     pub(crate) flags: Flags,
 }
 
-fn seconds(flag: &str, v: &str) -> Result<Duration, ToolFailure> {
+fn seconds(flag: &str, v: &str) -> Result<Duration, Error> {
     v.parse::<f64>()
         .ok()
         .filter(|s| *s > 0.0 && *s <= http_rules::MAX_SECONDS)
@@ -77,7 +78,7 @@ fn seconds(flag: &str, v: &str) -> Result<Duration, ToolFailure> {
 }
 
 /// `--max-size BYTES`.
-fn max_size(v: &str) -> Result<usize, ToolFailure> {
+fn max_size(v: &str) -> Result<usize, Error> {
     v.parse::<usize>()
         .ok()
         .filter(|n| *n > 0 && *n <= http_rules::MAX_REPLY_SIZE)
@@ -90,7 +91,7 @@ fn max_size(v: &str) -> Result<usize, ToolFailure> {
 }
 
 /// `--retry N`.
-fn retry_count(v: &str) -> Result<u32, ToolFailure> {
+fn retry_count(v: &str) -> Result<u32, Error> {
     v.parse::<u32>()
         .ok()
         .filter(|n| *n <= 100)
@@ -131,7 +132,7 @@ fn defaults() -> Args {
     }
 }
 
-pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailure> {
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
     use lexopt::Arg::{Long, Short, Value};
     // Help only for `-h` written alone: a URL from an input that starts
     // with `-` (`-Lhttps://…`) is read as options, and its `h` must not
@@ -148,8 +149,8 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailur
             Long(l) => format!("--{l}"),
             Value(_) => String::from("an operand"),
         };
-        let value = |p: &mut lexopt::Parser| -> Result<String, ToolFailure> {
-            utf8(&format!("the value of {flag}"), p.value().map_err(bad)?, Echo::Never).map_err(usage)
+        let value = |p: &mut lexopt::Parser| -> Result<String, Error> {
+            utf8(&format!("the value of {flag}"), p.value().map_err(bad)?, Echo::Never)
         };
         let f = &mut a.flags;
         match arg {
@@ -171,7 +172,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailur
             Long("form") => a.form.push(value(&mut p)?),
             Short('o') | Long("output") => a.output = Some(value(&mut p)?),
             Long("status") => a.status = true,
-            Long("ok") => f.ok.extend(http_rules::parse_ok_list(&value(&mut p)?).map_err(usage)?),
+            Long("ok") => f.ok.extend(http_rules::parse_ok_list(&value(&mut p)?)?),
             Long("cacert") => a.cacert = Some(value(&mut p)?),
             Long("connect-timeout") => f.connect_timeout = seconds(&flag, &value(&mut p)?)?,
             Long("max-time") => f.max_time = seconds(&flag, &value(&mut p)?)?,
@@ -183,7 +184,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailur
             Long("retry-any") => f.scope = Repeatable::Any,
             Long("location") | Short('L') => f.location = true,
             Long("check") => a.check = true,
-            Value(v) => positional.push(utf8("an operand", v, Echo::Never).map_err(usage)?),
+            Value(v) => positional.push(utf8("an operand", v, Echo::Never)?),
             other => return Err(bad(other.unexpected())),
         }
     }
@@ -191,7 +192,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, ToolFailur
 }
 
 /// METHOD and URL, and what only the whole command line can refuse.
-fn operands(mut a: Args, positional: Vec<String>) -> Result<Args, ToolFailure> {
+fn operands(mut a: Args, positional: Vec<String>) -> Result<Args, Error> {
     let [method, url] = <[String; 2]>::try_from(positional).map_err(|_| {
         usage(format!(
             "give a METHOD and a URL, e.g. `credhook http GET https://api.example.com/`\n{USAGE}"

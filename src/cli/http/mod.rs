@@ -7,15 +7,16 @@ mod args;
 
 use self::args::{Args, BodySource, USAGE, parse_args};
 use super::tool_io as input;
-use super::{Echo, utf8};
+use super::{Echo, Error, utf8};
 use crate::core::net::delivery::Delivery;
 use crate::core::net::http_allow::{self, Allowlist};
-use crate::core::net::url::{self, UrlError};
+use crate::core::net::url;
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use crate::core::tools::expand;
 use crate::core::tools::http_rules;
+use crate::driver;
 use crate::driver::Env;
-use crate::driver::files::{ReadError, read_capped};
+use crate::driver::files::read_capped;
 use crate::driver::http::{Engine, Outgoing, Reply, load_pem_as};
 use std::ffi::OsString;
 use std::format;
@@ -25,21 +26,14 @@ use std::vec::Vec;
 use ureq::tls::RootCerts;
 use zeroize::Zeroizing;
 
-/// Why the call failed; each kind is one exit status.
-enum ToolFailure {
-    /// Exit 2: nothing was sent.
-    Usage(String),
-    /// Exit 3: no usable reply (`--status` prints `000`, even when a status
-    /// line came before a refused redirect or an oversized body: a script
-    /// that reads only the status must not take it for success).
-    Transport(String),
-    /// Exit 2: `CREDHOOK_HTTP_ALLOW` refuses the host (or is broken); nothing
-    /// was sent. The message names the host, never the path or query.
-    NotAllowed(String),
-}
+// Each kind of [`Error`] is one exit status: 2 nothing was sent
+// ([`Error::NotAllowed`] names only the host); 3 no usable reply
+// ([`Error::Transport`]: `--status` prints `000`, even when a status line
+// came before a refused redirect or an oversized body: a script that reads
+// only the status must not take it for success).
 
-fn usage(msg: impl Into<String>) -> ToolFailure {
-    ToolFailure::Usage(msg.into())
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
 }
 
 /// One line on stderr. A closed stderr (`2>&1 | head -c 100`) loses the
@@ -79,20 +73,19 @@ fn written_authority(url: &str) -> &str {
 
 /// `CREDHOOK_HTTP_ALLOW` (read from this process's environment) against
 /// the expanded `url`, before anything is resolved or sent.
-fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, ToolFailure> {
+fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, Error> {
     let value = env.get(http_allow::SETTING);
     if value.is_none() && env.is_set(http_allow::SETTING) {
         // Unreadable is not unset: closed, not open.
-        return Err(ToolFailure::NotAllowed(format!(
+        return Err(Error::NotAllowed(format!(
             "{} is not valid UTF-8; nothing was sent",
             http_allow::SETTING
         )));
     }
-    let allow =
-        http_allow::from_setting(value).map_err(|e| ToolFailure::NotAllowed(format!("{e}; nothing was sent")))?;
+    let allow = http_allow::from_setting(value).map_err(|e| Error::NotAllowed(format!("{e}; nothing was sent")))?;
     if let Some(a) = &allow {
         let Some((host, port)) = http_allow::host_port(url) else {
-            return Err(ToolFailure::NotAllowed(String::from(
+            return Err(Error::NotAllowed(String::from(
                 "the URL has no host it could allow; nothing was sent",
             )));
         };
@@ -104,7 +97,7 @@ fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist
             } else {
                 http_allow::shown(host, port)
             };
-            return Err(ToolFailure::NotAllowed(http_allow::refusal(&shown)));
+            return Err(Error::NotAllowed(http_allow::refusal(&shown)));
         }
     }
     Ok(allow)
@@ -115,26 +108,26 @@ fn has_header(headers: &[(String, Secret)], name: &str) -> bool {
 }
 
 /// `{{NAME}}` references in `text` expanded; `what` names it in an error.
-fn expanded<'e>(lookup: impl Fn(&str) -> Option<&'e [u8]>, what: &str, text: &str) -> Result<Secret, ToolFailure> {
+fn expanded<'e>(lookup: impl Fn(&str) -> Option<&'e [u8]>, what: &str, text: &str) -> Result<Secret, Error> {
     expand::expand(text, lookup).map_err(|e| usage(format!("{what}: {e}")))
 }
 
 /// The URL once expanded, if it may be sent. Messages name the URL as
 /// written, never the expanded one.
-fn expanded_url(a: &Args, env: &Env) -> Result<Secret, ToolFailure> {
+fn expanded_url(a: &Args, env: &Env) -> Result<Secret, Error> {
     let url = expanded(input::lookup(env), "the URL", &a.url)?;
     match url::parse(url.expose()) {
         Ok(_) => {}
-        // (`NotABase` is only for base URLs; `parse` never gives it.)
-        Err(UrlError::Malformed(_) | UrlError::NotABase(_)) => {
+        Err(crate::core::Error::UrlPlainHttp(_)) => {
             return Err(usage(format!(
-                "`{}` is not an absolute https:// URL with a host (no spaces, control characters or user:password@)",
+                "`http://{}` is refused: http:// is only allowed to a loopback address (127.0.0.0/8, [::1], localhost); use https://",
                 place(&a.url)
             )));
         }
-        Err(UrlError::PlainHttp(_)) => {
+        // `UrlMalformed` (`parse` gives no other).
+        Err(_) => {
             return Err(usage(format!(
-                "`http://{}` is refused: http:// is only allowed to a loopback address (127.0.0.0/8, [::1], localhost); use https://",
+                "`{}` is not an absolute https:// URL with a host (no spaces, control characters or user:password@)",
                 place(&a.url)
             )));
         }
@@ -148,13 +141,13 @@ fn expanded_url(a: &Args, env: &Env) -> Result<Secret, ToolFailure> {
     Ok(url)
 }
 
-fn prepare(a: &Args, env: &Env) -> Result<Prepared, ToolFailure> {
+fn prepare(a: &Args, env: &Env) -> Result<Prepared, Error> {
     let lookup = input::lookup(env);
     let url = expanded_url(a, env)?;
     let allow = check_allowed(env, &a.url, url.expose())?;
     let mut headers = Vec::new();
     for h in &a.headers {
-        let (name, value) = http_rules::split_header(h).map_err(usage)?;
+        let (name, value) = http_rules::split_header(h)?;
         let value = expanded(lookup, &format!("header {name}"), value)?;
         http_rules::check_header_value(value.expose()).map_err(|e| usage(format!("header {name}: {e}")))?;
         headers.push((String::from(name), value));
@@ -187,7 +180,7 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, ToolFailure> {
 
 /// The body: `--form` fields (with their Content-Type unless `-H` gave
 /// one), `--data`/`--json` text expanded, a file or stdin as read.
-fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Option<Zeroizing<Vec<u8>>>, ToolFailure> {
+fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     let lookup = input::lookup(env);
     if !a.form.is_empty() {
         let mut out = SecretBuf::with_capacity(64);
@@ -225,7 +218,7 @@ fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Opti
 /// `-o FILE` must be a file credhook may replace: not a symbolic link (it
 /// could point anywhere a secret should not go), not a directory. Checked
 /// before anything is sent; the open refuses a link made in between.
-fn check_output(path: &str) -> Result<(), ToolFailure> {
+fn check_output(path: &str) -> Result<(), Error> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => Err(usage(format!(
             "--output `{path}` is a symbolic link; give the path of a regular file (or a new one)"
@@ -247,28 +240,28 @@ fn check_output(path: &str) -> Result<(), ToolFailure> {
 /// Largest request body read from a file or stdin.
 const MAX_REQUEST_BODY: usize = 16 << 20;
 
-fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8>>, ToolFailure> {
+fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     read_capped(r, MAX_REQUEST_BODY, 0).map_err(|e| match e {
-        ReadError::TooLarge(cap) => usage(format!(
+        driver::Error::TooLarge(cap) => usage(format!(
             "{what} holds more than {cap} bytes; a request body is at most that"
         )),
-        ReadError::Io(e) => usage(format!("{what} cannot be read: {e}")),
+        e => usage(format!("{what} cannot be read: {e}")),
     })
 }
 
-fn roots(a: &Args) -> Result<RootCerts, ToolFailure> {
+fn roots(a: &Args) -> Result<RootCerts, Error> {
     let (path, what) = match (&a.cacert, std::env::var_os("SSL_CERT_FILE")) {
         (Some(p), _) => (p.clone(), "--cacert"),
-        (None, Some(p)) if !p.is_empty() => (utf8("SSL_CERT_FILE", p, Echo::Never).map_err(usage)?, "SSL_CERT_FILE"),
+        (None, Some(p)) if !p.is_empty() => (utf8("SSL_CERT_FILE", p, Echo::Never)?, "SSL_CERT_FILE"),
         _ => return Ok(RootCerts::WebPki),
     };
-    Ok(RootCerts::new_with_certs(&load_pem_as(&path, what).map_err(usage)?))
+    Ok(RootCerts::new_with_certs(&load_pem_as(&path, what)?))
 }
 
 /// Sends the call through the engine, as the flags say; a retry is said on
 /// stderr. `log_place` becomes the place as written, "(redirected)", once a
 /// redirect is followed.
-fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, ToolFailure> {
+fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Error> {
     let p = prepare(a, env)?;
     let policy = http_rules::policy(&a.flags, p.allow);
     let mut engine = Engine::new(roots(a)?, http_rules::limits(&a.flags));
@@ -299,7 +292,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, ToolFailur
             ));
         }
     });
-    result.map_err(|e| ToolFailure::Transport(format!("{e}{}", arrival(e.delivery))))
+    result.map_err(|e| Error::Transport(format!("{e}{}", arrival(e.delivery()))))
 }
 
 /// What a failure says of its request: whether the server may have acted
@@ -315,16 +308,18 @@ fn arrival(d: Delivery) -> &'static str {
 /// body to FILE: created 0600, an existing file made 0600 before the body is
 /// written (it may hold a secret); a symbolic link, FIFO, socket or block
 /// device refused, and the open never waits ([`crate::driver::files::open_output`]).
-fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), String> {
-    let to_stdout = |bytes: &[u8]| input::write_stdout(bytes).map_err(|e| format!("stdout cannot be written: {e}"));
+fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), Error> {
+    let to_stdout =
+        |bytes: &[u8]| input::write_stdout(bytes).map_err(|e| Error::Failed(format!("stdout cannot be written: {e}")));
     if a.status {
         to_stdout(format!("{:03}\n", status.unwrap_or(0)).as_bytes())?;
     }
     match &a.output {
         Some(path) => {
-            let mut f = crate::driver::files::open_output(path).map_err(|e| format!("--output `{path}` {}", e.0))?;
+            let mut f =
+                crate::driver::files::open_output(path).map_err(|e| Error::Failed(format!("--output `{path}` {e}")))?;
             f.write_all(body)
-                .map_err(|e| format!("--output `{path}` cannot be written: {e}"))
+                .map_err(|e| Error::Failed(format!("--output `{path}` cannot be written: {e}")))
         }
         None => to_stdout(body),
     }
@@ -341,8 +336,8 @@ pub fn main(args: Vec<OsString>) -> u8 {
             let _ = input::write_stdout(format!("{USAGE}\n").as_bytes());
             return 0;
         }
-        Err(ToolFailure::Usage(m) | ToolFailure::Transport(m) | ToolFailure::NotAllowed(m)) => {
-            say(format_args!("{m}"));
+        Err(e) => {
+            say(format_args!("{e}"));
             return 2;
         }
     };
@@ -352,11 +347,11 @@ pub fn main(args: Vec<OsString>) -> u8 {
     if a.check {
         return match prepare(&a, &env) {
             Ok(_) => 0,
-            Err(ToolFailure::NotAllowed(e)) => {
+            Err(Error::NotAllowed(e)) => {
                 say(format_args!("{m} refused: {e}"));
                 2
             }
-            Err(ToolFailure::Usage(e) | ToolFailure::Transport(e)) => {
+            Err(e) => {
                 say(format_args!("{m} {log_place}: {e}"));
                 2
             }
@@ -368,7 +363,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
 /// The reply (or the failure) as output, a message and an exit status: 0
 /// for a 2xx or an `--ok` status, 1 for another status, 2 when nothing was
 /// sent, 3 when no usable reply came.
-fn finish(a: &Args, result: Result<Reply, ToolFailure>, log_place: &str) -> u8 {
+fn finish(a: &Args, result: Result<Reply, Error>, log_place: &str) -> u8 {
     let m = a.method.as_str();
     match result {
         Ok(reply) => {
@@ -388,18 +383,18 @@ fn finish(a: &Args, result: Result<Reply, ToolFailure>, log_place: &str) -> u8 {
         }
         Err(failure) => {
             let code = match failure {
-                // Nothing was sent: `-o FILE` is left as it was.
-                ToolFailure::Usage(e) => {
-                    say(format_args!("{m} {log_place}: {e}"));
-                    2
-                }
-                ToolFailure::Transport(e) => {
+                Error::Transport(e) => {
                     say(format_args!("{m} {log_place}: {e}"));
                     3
                 }
                 // The host only: the path as written may hold anything.
-                ToolFailure::NotAllowed(e) => {
+                Error::NotAllowed(e) => {
                     say(format_args!("{m} refused: {e}"));
+                    2
+                }
+                // Nothing was sent: `-o FILE` is left as it was.
+                e => {
+                    say(format_args!("{m} {log_place}: {e}"));
                     2
                 }
             };

@@ -1,6 +1,7 @@
 //! The hook's output protocol: `name=value` and `name<<DELIM … DELIM` lines on
 //! the private output channel, and the credentials payload they make.
 
+use crate::core::Error;
 use crate::core::job::inputs::{parse_boolean, parse_integer};
 use crate::core::job::schema::{Field, Kind, Schema};
 use crate::core::secrets::registry::Registry;
@@ -135,15 +136,15 @@ fn next_token<'a>(lines: &[(usize, &'a str)], i: &mut usize) -> Option<Entry<'a>
 
 /// Parses the output channel. Messages name the line number and, when it is
 /// a valid name, the name; never a value or a raw line.
-pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
+pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, Error> {
     if bytes.len() > MAX_OUTPUT_BYTES {
-        return Err(format!(
-            "the hook wrote more than {MAX_OUTPUT_BYTES} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there"
-        ));
+        return Err(Error::HookOutputTooLarge);
     }
     let text = core::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        format!("line {line} of the hook's output is not valid UTF-8; write text only (base64-encode binary values)")
+        Error::HookOutput(format!(
+            "line {line} of the hook's output is not valid UTF-8; write text only (base64-encode binary values)"
+        ))
     })?;
     let mut report = Report::default();
     let mut seen: Vec<String> = Vec::new();
@@ -162,15 +163,15 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
             Key::Output(n) => format!("smout_{n}"),
         };
         if seen.contains(&canonical) {
-            return Err(format!(
+            return Err(Error::HookOutput(format!(
                 "line {no}: `{raw_name}` is written twice; write each name once"
-            ));
+            )));
         }
         seen.push(canonical);
         if value.expose().chars().count() > MAX_VALUE_CHARS {
-            return Err(format!(
+            return Err(Error::HookOutput(format!(
                 "line {no}: the value of `{raw_name}` is longer than {MAX_VALUE_CHARS} characters"
-            ));
+            )));
         }
         record(&mut report, key, value, no)?;
     }
@@ -179,45 +180,45 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, String> {
 
 /// A well-formed entry's line, name and value; `None` for a line that is
 /// ignored.
-fn valid_entry(token: Entry<'_>) -> Result<Option<(usize, &str, Secret)>, String> {
+fn valid_entry(token: Entry<'_>) -> Result<Option<(usize, &str, Secret)>, Error> {
     Ok(Some(match token {
         Entry::Ignored => return Ok(None),
         Entry::Other { line, .. } => {
-            return Err(format!(
+            return Err(Error::HookOutput(format!(
                 "line {line} is neither `name=value` nor `name<<DELIM`; comment it with `#` or send it to stderr instead"
-            ));
+            )));
         }
         Entry::Heredoc { line, delim: "", .. } => {
-            return Err(format!(
+            return Err(Error::HookOutput(format!(
                 "line {line}: a multi-line value needs a delimiter after `<<`, e.g. `name<<EOF`"
-            ));
+            )));
         }
         Entry::Heredoc {
             line, closed: false, ..
         } => {
-            return Err(format!(
+            return Err(Error::HookOutput(format!(
                 "line {line}: the multi-line value started here is never closed; end it with a line holding only the delimiter"
-            ));
+            )));
         }
         Entry::Heredoc { line, name, body, .. } => (line, name, body),
         Entry::Pair { line, name, value } if is_bare_value(name, value) => {
-            return Err(format!(
+            return Err(Error::HookOutput(format!(
                 "line {line} is a bare value, not `name=value`; write `name=value` for a declared output"
-            ));
+            )));
         }
         Entry::Pair { line, name, value } => (line, name, Secret::from(value)),
     }))
 }
 
 /// Puts one value where its name says.
-fn record(report: &mut Report, key: Key, value: Secret, no: usize) -> Result<(), String> {
+fn record(report: &mut Report, key: Key, value: Secret, no: usize) -> Result<(), Error> {
     match key {
         Key::Id => report.id = Some(value.expose().to_string()),
         Key::ErrorCode => report.error_code = Some(value.expose().to_string()),
         Key::ErrorMessage => report.error_message = Some(value.expose().to_string()),
         Key::AlreadyGone => {
             report.already_gone = parse_boolean(value.expose().trim())
-                .ok_or_else(|| format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`"))?;
+                .ok_or_else(|| Error::HookOutput(format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`")))?;
         }
         Key::Output(n) => report.values.push((n, value)),
     }
@@ -243,12 +244,12 @@ fn quotable(raw: &str) -> bool {
     reads_like_a_name(raw) && raw.len() < 16
 }
 
-fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
+fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, Error> {
     if !is_name(raw) {
         // The text before `=` may be part of a secret: it is never quoted.
-        return Err(format!(
+        return Err(Error::HookOutput(format!(
             "line {no}: the text before `=` or `<<` is not a valid name; names are letters, digits and `_`"
-        ));
+        )));
     }
     let lower = raw.to_ascii_lowercase();
     let name = match lower.strip_prefix("smout_") {
@@ -270,7 +271,7 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
         };
         // A bare value (`c2VjcmV0==`) parses as a name too: quote only
         // what reads like a variable name.
-        return Err(if quotable(raw) {
+        return Err(Error::HookOutput(if quotable(raw) {
             format!(
                 "line {no}: `{raw}` is not an output of the schema (outputs: {known}); declare SMOUT_{} or remove the line",
                 name.to_ascii_uppercase()
@@ -279,7 +280,7 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, String> {
             format!(
                 "line {no}: the name is not an output of the schema (outputs: {known}); write only declared outputs there"
             )
-        });
+        }));
     }
     Ok(Key::Output(name))
 }
@@ -423,37 +424,37 @@ pub(crate) fn said_already_gone(bytes: &[u8]) -> bool {
 }
 
 /// A hook that exited 0 must not report an error.
-pub(crate) fn reject_error_fields(report: &Report) -> Result<(), String> {
+pub(crate) fn reject_error_fields(report: &Report) -> Result<(), Error> {
     if report.error_code.is_some() || report.error_message.is_some() {
-        return Err(String::from(
+        return Err(Error::HookOutput(String::from(
             "the hook exited 0 but wrote `error_code`/`error_message`; exit non-zero to report a failure",
-        ));
+        )));
     }
     Ok(())
 }
 
 /// The credentials of a successful create: the id, every required output,
 /// each value checked against its type.
-pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials, String> {
+pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials, Error> {
     reject_error_fields(&report)?;
     if report.already_gone {
-        return Err(format!(
+        return Err(Error::HookOutput(format!(
             "the hook's create wrote `{ALREADY_GONE}`, which only a delete may write; write the id and the outputs"
-        ));
+        )));
     }
     let id = match report.id {
         Some(id) if !id.trim().is_empty() => id,
         _ => {
-            return Err(String::from(
+            return Err(Error::HookOutput(String::from(
                 "the hook exited 0 but wrote no `id`; write `id=<credentials id>` to $CREDHOOK_OUTPUT",
-            ));
+            )));
         }
     };
     if !usable_id(&id) {
-        return Err(String::from(
+        return Err(Error::HookOutput(String::from(
             "the credentials id the hook wrote holds a control character (a NUL, a tab, an escape…), which no \
              environment variable can carry to its delete; write the id as plain text (reject a vendor's id that is not)",
-        ));
+        )));
     }
     let mut missing = Vec::new();
     let mut payload = Vec::new();
@@ -479,26 +480,26 @@ pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials
         payload.push((name, typed));
     }
     if !missing.is_empty() {
-        return Err(format!(
+        return Err(Error::HookOutput(format!(
             "the hook did not write the required output{} {}; write `name=value` for each",
             if missing.len() > 1 { "s" } else { "" },
             missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
-        ));
+        )));
     }
     Ok(Credentials { id, payload })
 }
 
-fn type_error(field: &Field) -> String {
+fn type_error(field: &Field) -> Error {
     let what = match &field.kind {
         Kind::Integer => String::from("a whole number that fits in 64 bits"),
         Kind::Boolean => String::from("`true` or `false`"),
         Kind::Enum(m) => format!("one of {}", m.join(", ")),
         k => format!("a {k}"),
     };
-    format!(
+    Error::HookOutput(format!(
         "output `{}` must be {what}; fix the value the hook writes",
         field.api_name()
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -555,16 +556,26 @@ mod tests {
             ("smout_=x", "not an output"),
         ];
         for (out, want) in cases {
-            let e = parse(out.as_bytes(), &s).unwrap_err();
+            let e = parse(out.as_bytes(), &s).unwrap_err().to_string();
             assert!(e.contains(want), "{out:?}: {e}");
             assert!(
                 !e.contains("topsecret") && !e.contains("dG9wc2VjcmV0") && !e.contains("JBSWY3DP"),
                 "{e}"
             );
         }
-        assert!(parse(b"id=\xff", &s).unwrap_err().contains("not valid UTF-8"));
+        assert!(
+            parse(b"id=\xff", &s)
+                .unwrap_err()
+                .to_string()
+                .contains("not valid UTF-8")
+        );
         let long = format!("username={}", "x".repeat(MAX_VALUE_CHARS + 1));
-        assert!(parse(long.as_bytes(), &s).unwrap_err().contains("longer than"));
+        assert!(
+            parse(long.as_bytes(), &s)
+                .unwrap_err()
+                .to_string()
+                .contains("longer than")
+        );
     }
 
     #[test]
@@ -612,7 +623,7 @@ mod tests {
     #[test]
     fn credentials_checks() {
         let s = schema();
-        let check = |out: &str| credentials(&s, parse(out.as_bytes(), &s).unwrap());
+        let check = |out: &str| credentials(&s, parse(out.as_bytes(), &s).unwrap()).map_err(|e| e.to_string());
         assert!(check("username=a").unwrap_err().contains("no `id`"));
         assert!(check("id=1").unwrap_err().contains("required output `username`"));
         assert!(check("id=1\nusername=").unwrap_err().contains("required output"));

@@ -1,5 +1,6 @@
 //! Which of the job's variables the hook inherits.
 
+use crate::core::Error;
 use crate::core::job::schema::Schema;
 
 /// Whether variable `name` passes from the job's environment to the hook.
@@ -40,28 +41,22 @@ pub(crate) const MAX_RESOLVED_BYTES: usize = 1024 * 1024;
 /// value) and short enough for the kernel. Checked before the hook runs, so
 /// that a secret that cannot be passed fails the task (ERR10002) instead of
 /// the hook's start.
-pub(crate) fn check_value(var: &str, value: &str) -> Result<(), alloc::string::String> {
+pub(crate) fn check_value(var: &str, value: &str) -> Result<(), Error> {
     if value.contains('\0') {
-        return Err(alloc::format!(
-            "`{var}` holds a NUL character, which no environment variable can carry"
-        ));
+        return Err(Error::HookVarNul(var.into()));
     }
     let bytes = var.len() + 1 + value.len() + 1;
     if bytes > MAX_VAR_BYTES {
-        return Err(alloc::format!(
-            "`{var}` would be {bytes} bytes, more than the {MAX_VAR_BYTES} an environment variable may hold"
-        ));
+        return Err(Error::HookVarTooLong { var: var.into(), bytes });
     }
     Ok(())
 }
 
 /// The resolved variables together stay within [`MAX_RESOLVED_BYTES`].
-pub(crate) fn check_total<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), alloc::string::String> {
+pub(crate) fn check_total<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), Error> {
     let total: usize = vars.into_iter().map(|(k, v)| k.len() + v.len() + 2).sum();
     if total > MAX_RESOLVED_BYTES {
-        return Err(alloc::format!(
-            "the referenced secrets would take {total} bytes of the hook's environment, more than {MAX_RESOLVED_BYTES}"
-        ));
+        return Err(Error::HookEnvTooLarge(total));
     }
     Ok(())
 }
@@ -70,16 +65,18 @@ pub(crate) fn check_total<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>
 mod tests {
     use super::*;
     use crate::core::job::schema::from_env;
+    use alloc::string::ToString;
 
     #[test]
     fn values_the_hook_can_be_given() {
         assert!(check_value("SMIN_DB_PASSWORD", "p").is_ok());
-        let e = check_value("SMIN_DB_PASSWORD", "a\0b").unwrap_err();
+        let e = check_value("SMIN_DB_PASSWORD", "a\0b").unwrap_err().to_string();
         assert!(e.contains("`SMIN_DB_PASSWORD` holds a NUL"), "{e}");
         let big = "x".repeat(MAX_VAR_BYTES);
         assert!(
             check_value("SMIN_DB_DATA", &big)
                 .unwrap_err()
+                .to_string()
                 .contains("more than the 131072")
         );
         let half = "x".repeat(MAX_RESOLVED_BYTES / 2);

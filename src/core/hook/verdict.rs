@@ -2,13 +2,14 @@
 //! should say. Which code wins: credhook's own when credhook ended the hook
 //! (timeout, stop), else the hook's valid `error_code`, else credhook's.
 
+use crate::core::Error;
 use crate::core::hook::channel::{self, Credentials};
 use crate::core::job::error_codes::{ErrorCode, FailureCode, HookCode};
 use crate::core::job::schema::Schema;
 use crate::core::job::settings::Action;
 use crate::core::job::task_update::MAX_DESCRIPTION_CHARS;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 /// How a hook run ended.
@@ -89,16 +90,17 @@ pub(crate) fn judge(
     }
 }
 
+/// What the hook wrote to its output channel, read.
+fn report_of(schema: &Schema, run: &HookRun<'_>) -> Result<channel::Report, Error> {
+    if run.overflow {
+        return Err(Error::HookOutputTooLarge);
+    }
+    channel::parse(run.output, schema)
+}
+
 /// The verdict, and the warning.
 fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, Option<String>) {
-    let report = if run.overflow {
-        Err(format!(
-            "the hook wrote more than {} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there",
-            channel::MAX_OUTPUT_BYTES
-        ))
-    } else {
-        channel::parse(run.output, schema)
-    };
+    let report = report_of(schema, run);
     let fail = |code: ErrorCode, description: String| Verdict::Failed {
         code: code.into(),
         description,
@@ -136,7 +138,7 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
             match checked {
                 Ok(Some(c)) => Verdict::Created(c),
                 Ok(None) => Verdict::Deleted,
-                Err(e) => fail(ErrorCode::BadOutput, e),
+                Err(e) => fail(ErrorCode::BadOutput, e.to_string()),
             }
         }
         Ending::Exited(_) | Ending::Signaled(_) => return failed_run(run, report),
@@ -147,7 +149,7 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
 /// A hook that exited non-zero or was killed: its own `error_code` and
 /// `error_message` when it wrote usable ones, else credhook's; a broken
 /// output is ignored, with a warning.
-fn failed_run(run: &HookRun<'_>, report: Result<channel::Report, String>) -> (Verdict, Option<String>) {
+fn failed_run(run: &HookRun<'_>, report: Result<channel::Report, Error>) -> (Verdict, Option<String>) {
     let how = match run.ending {
         Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
         Ending::Exited(c) => format!("the hook exited with status {c}"),

@@ -1,5 +1,6 @@
 //! Input values: found in the environment and checked against their schema.
 
+use crate::core::Error;
 use crate::core::job::schema::{Field, Kind, Schema};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -24,19 +25,19 @@ pub(crate) fn lookup<'a>(name: &str, get: impl Fn(&str) -> Option<&'a str>) -> O
         .or_else(|| get(&fallback).filter(|v| !v.is_empty()))
 }
 
-/// Validates every declared input. Problems are sentences naming the input,
-/// the variable to set and what it must hold.
-pub(crate) fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str>) -> Result<Vec<Input>, Vec<String>> {
+/// Validates every declared input. Each problem names the input, the
+/// variable to set or what it must hold ([`Error::InputRequired`],
+/// [`Error::Input`]).
+pub(crate) fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str>) -> Result<Vec<Input>, Vec<Error>> {
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
     for field in &schema.inputs {
         let value = lookup(&field.name, &get);
         match value {
-            None if field.required => problems.push(format!(
-                "input `{}` is required but has no value; set SM_{}_VALUE",
-                field.api_name(),
-                field.name
-            )),
+            None if field.required => problems.push(Error::InputRequired {
+                input: field.api_name(),
+                var: field.name.clone(),
+            }),
             None => inputs.push(Input {
                 field: field.clone(),
                 value: None,
@@ -46,7 +47,10 @@ pub(crate) fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str
                     field: field.clone(),
                     value: Some(v),
                 }),
-                Err(why) => problems.push(format!("input `{}` {why}", field.api_name())),
+                Err(why) => problems.push(Error::Input {
+                    input: field.api_name(),
+                    error: alloc::boxed::Box::new(why),
+                }),
             },
         }
     }
@@ -87,39 +91,23 @@ pub(crate) fn secrets_to_read(inputs: &[Input], resolve: impl Fn(&Input) -> bool
     reads
 }
 
-/// Checks a value against its type; returns it as the hook should see it.
-pub(crate) fn check_value(kind: &Kind, v: &str) -> Result<String, String> {
-    match kind {
-        Kind::String => Ok(v.to_string()),
-        Kind::Integer => match parse_integer(v) {
-            Some(_) => Ok(v.to_string()),
-            None => Err(format!(
-                "must be a whole number that fits in 64 bits, got `{}`",
-                clip(v)
-            )),
-        },
+/// Checks a value against its type; returns it as the hook should see it,
+/// or an [`Error::InputValue`] saying what it must be.
+pub(crate) fn check_value(kind: &Kind, v: &str) -> Result<String, Error> {
+    let expected = match kind {
+        Kind::String => return Ok(v.to_string()),
+        Kind::Integer if parse_integer(v).is_some() => return Ok(v.to_string()),
+        Kind::Integer => String::from("a whole number that fits in 64 bits"),
         Kind::Boolean => match parse_boolean(v) {
-            Some(b) => Ok(if b { "true" } else { "false" }.to_string()),
-            None => Err(format!("must be `true` or `false`, got `{}`", clip(v))),
+            Some(b) => return Ok(if b { "true" } else { "false" }.to_string()),
+            None => String::from("`true` or `false`"),
         },
-        Kind::Enum(members) => {
-            if members.iter().any(|m| m == v) {
-                Ok(v.to_string())
-            } else {
-                Err(format!("must be one of {}, got `{}`", members.join(", "), clip(v)))
-            }
-        }
-        Kind::SecretId => {
-            if is_uuid(v) {
-                Ok(v.to_string())
-            } else {
-                Err(format!(
-                    "must be the ID (a UUID like 0b5571f7-21e6-42b7-91c5-3f5ac9793a46) of a secret, got `{}`",
-                    clip(v)
-                ))
-            }
-        }
-    }
+        Kind::Enum(members) if members.iter().any(|m| m == v) => return Ok(v.to_string()),
+        Kind::Enum(members) => format!("one of {}", members.join(", ")),
+        Kind::SecretId if is_uuid(v) => return Ok(v.to_string()),
+        Kind::SecretId => String::from("the ID (a UUID like 0b5571f7-21e6-42b7-91c5-3f5ac9793a46) of a secret"),
+    };
+    Err(Error::InputValue { expected, got: clip(v) })
 }
 
 /// Optional sign and decimal digits that fit in 64 bits.
@@ -194,7 +182,10 @@ mod tests {
         assert!(check_value(&Kind::Boolean, "yes").is_err());
         let e = Kind::Enum(vec!["a".into(), "b".into()]);
         assert!(check_value(&e, "b").is_ok());
-        assert_eq!(check_value(&e, "c"), Err("must be one of a, b, got `c`".into()));
+        assert_eq!(
+            check_value(&e, "c").map_err(|e| e.to_string()),
+            Err("must be one of a, b, got `c`".into())
+        );
         assert!(check_value(&Kind::SecretId, "0b5571f7-21e6-42b7-91c5-3f5ac9793a46").is_ok());
         assert!(check_value(&Kind::SecretId, "0b5571f7-21e6-42b7-91c5-3f5ac9793a4").is_err());
         assert!(check_value(&Kind::SecretId, "0b5571f7x21e6-42b7-91c5-3f5ac9793a46").is_err());
@@ -209,7 +200,11 @@ mod tests {
             ("SM_MODE_VALUE", "admin"),
         ];
         let (schema, _) = from_env(env.iter().map(|(k, v)| (*k, *v)));
-        let problems = validate(&schema, env_get(&env)).unwrap_err();
+        let problems: Vec<String> = validate(&schema, env_get(&env))
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             problems,
             vec![

@@ -2,6 +2,7 @@
 //! providers ship them — `{"job_env_variables":[{"name":…,"value":…},…]}` —
 //! and the rules `credhook check` applies to them.
 
+use crate::core::Error;
 use crate::core::hook::clock::{DRAIN_LIMIT, KILL_GRACE};
 use crate::core::job::schema::{self, Direction, Kind};
 use crate::core::json::{self, Value};
@@ -10,13 +11,16 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-/// The variables of a job config, in file order.
-pub fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let v = json::parse(bytes).map_err(|e| format!("{e}; the file must be JSON"))?;
+/// The variables of a job config, in file order; [`Error::ConfigNotJson`],
+/// [`Error::ConfigShape`] or [`Error::ConfigEntry`] for a file that is not
+/// one.
+pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, Error> {
+    let v = json::parse(bytes).map_err(|e| match e {
+        Error::Json { offset, what } => Error::ConfigNotJson { offset, what },
+        other => other,
+    })?;
     let Some(Value::Array(items)) = v.get("job_env_variables") else {
-        return Err(String::from(
-            "no `job_env_variables` array; the file must look like {\"job_env_variables\":[{\"name\":\"SMIN_…\",\"value\":\"type:string\"}]}",
-        ));
+        return Err(Error::ConfigShape);
     };
     let mut vars = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -25,11 +29,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
             item.get("value").and_then(Value::as_str),
         ) {
             (Some(n), Some(v)) => vars.push((n.to_string(), v.to_string())),
-            _ => {
-                return Err(format!(
-                    "job_env_variables[{i}] needs a string `name` and a string `value`"
-                ));
-            }
+            _ => return Err(Error::ConfigEntry(i)),
         }
     }
     Ok(vars)
@@ -204,8 +204,9 @@ const OVERHEAD_S: u64 = 60;
 
 /// A task timeout as the engine configuration's `task_timeout` takes it: a
 /// whole number of seconds, or a number with `s`, `m` or `h` (`600`, `10m`,
-/// `2h`); Secrets Manager accepts 5 minutes to 24 hours.
-pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
+/// `2h`); Secrets Manager accepts 5 minutes to 24 hours
+/// ([`Error::DurationMalformed`], [`Error::DurationOutOfRange`]).
+pub(crate) fn parse_duration(text: &str) -> Result<u64, Error> {
     let t = text.trim();
     let (digits, unit) = match t.char_indices().last() {
         Some((i, c @ ('s' | 'm' | 'h'))) => (&t[..i], c),
@@ -213,11 +214,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
     };
     let n: u64 = match digits.parse() {
         Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => n,
-        _ => {
-            return Err(format!(
-                "`{text}` is not a duration; write seconds, or a number with s, m or h (e.g. 10m)"
-            ));
-        }
+        _ => return Err(Error::DurationMalformed(String::from(text))),
     };
     let scale = match unit {
         'h' => 3600,
@@ -226,9 +223,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
     };
     match n.checked_mul(scale) {
         Some(s) if (300..=86_400).contains(&s) => Ok(s),
-        _ => Err(format!(
-            "`{text}` is outside what Secrets Manager accepts for task_timeout: 5m to 24h"
-        )),
+        _ => Err(Error::DurationOutOfRange(String::from(text))),
     }
 }
 
@@ -249,41 +244,34 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, String> {
 /// spend riding out an outage ([`policy::retry_budget_s`]: the IAM token's
 /// retry window and a Secrets Manager window on either side of the hook), so
 /// that a run that meets a failover still reports before its task times out.
-pub(crate) fn job_settings(s: &JobSettings) -> Result<String, String> {
+pub(crate) fn job_settings(s: &JobSettings) -> Result<String, Error> {
     let hook_timeout_s = s.hook_timeout_s;
     if !(1..=86_400).contains(&hook_timeout_s) {
-        return Err(format!(
-            "--hook-timeout {hook_timeout_s} must be a whole number of seconds from 1 to 86400"
-        ));
+        return Err(Error::HookTimeoutRange(hook_timeout_s));
     }
     if hook_timeout_s >= s.task_timeout_s {
-        return Err(format!(
-            "CREDHOOK_HOOK_TIMEOUT ({hook_timeout_s} s) is not below the task timeout ({} s): Secrets Manager would give up on the task while the hook runs; raise the configuration's task_timeout (--task-timeout) or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout)",
-            s.task_timeout_s
-        ));
+        return Err(Error::HookTimeoutNotBelowTask {
+            hook_s: hook_timeout_s,
+            task_s: s.task_timeout_s,
+        });
     }
     let budget = policy::retry_budget_s(&s.retry);
     if hook_timeout_s.saturating_add(budget) >= s.task_timeout_s {
-        return Err(format!(
-            "CREDHOOK_HOOK_TIMEOUT ({hook_timeout_s} s) plus credhook's retry windows ({budget} s: \
-             CREDHOOK_IAM_RETRY_WINDOW {} s and twice CREDHOOK_RETRY_WINDOW {} s) is not below the task timeout \
-             ({} s): a run that rides out an outage would outlive its task; raise the configuration's task_timeout \
-             (--task-timeout), or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout) or the windows",
-            s.retry.iam_window_s, s.retry.window_s, s.task_timeout_s
-        ));
+        return Err(Error::RetryBudgetNotBelowTask {
+            hook_s: hook_timeout_s,
+            budget_s: budget,
+            iam_window_s: s.retry.iam_window_s,
+            window_s: s.retry.window_s,
+            task_s: s.task_timeout_s,
+        });
     }
     if !(1..=3600).contains(&s.http_timeout_s) {
-        return Err(format!(
-            "--http-timeout {} must be a whole number of seconds from 1 to 3600",
-            s.http_timeout_s
-        ));
+        return Err(Error::HttpTimeoutRange(s.http_timeout_s));
     }
     for (flag, v) in [("--cpu", &s.cpu), ("--memory", &s.memory)] {
         let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
         if !ok {
-            return Err(format!(
-                "{flag} `{v}` is not a number like 0.125 (cpu) or 0.25G (memory)"
-            ));
+            return Err(Error::ResourceMalformed { flag, value: v.clone() });
         }
     }
     let max = (s.task_timeout_s + hook_timeout_s + OVERHEAD_S).max(run_bound_s(s));
@@ -305,11 +293,12 @@ mod tests {
     fn parses_ibm_shape() {
         let v = parse(br#"{"job_env_variables":[{"name":"SMIN_A","value":"type:string"}]}"#).unwrap();
         assert_eq!(v, vars(&[("SMIN_A", "type:string")]));
-        assert!(parse(b"{").unwrap_err().contains("malformed JSON"));
-        assert!(parse(b"{}").unwrap_err().contains("job_env_variables"));
+        assert!(parse(b"{").unwrap_err().to_string().contains("malformed JSON"));
+        assert!(parse(b"{}").unwrap_err().to_string().contains("job_env_variables"));
         assert!(
             parse(br#"{"job_env_variables":[{"name":"X"}]}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("[0]")
         );
     }
@@ -371,8 +360,8 @@ mod tests {
         for bad in ["", "m", "0", "-5m", "1.5h", "10d", "+3", "99999999999999999999"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-        assert!(parse_duration("4m").unwrap_err().contains("5m to 24h"));
-        assert!(parse_duration("25h").unwrap_err().contains("5m to 24h"));
+        assert!(parse_duration("4m").unwrap_err().to_string().contains("5m to 24h"));
+        assert!(parse_duration("25h").unwrap_err().to_string().contains("5m to 24h"));
     }
 
     #[test]
@@ -398,14 +387,14 @@ mod tests {
             hook_timeout_s: 600,
             ..JobSettings::default()
         };
-        let e = job_settings(&long_hook).unwrap_err();
+        let e = job_settings(&long_hook).unwrap_err().to_string();
         assert!(e.contains("not below the task timeout"), "{e}");
         // The hook fits, but not with the time a failover may take.
         let no_room = JobSettings {
             hook_timeout_s: 500,
             ..JobSettings::default()
         };
-        let e = job_settings(&no_room).unwrap_err();
+        let e = job_settings(&no_room).unwrap_err().to_string();
         assert!(
             e.contains("CREDHOOK_HOOK_TIMEOUT (500 s) plus credhook's retry windows (150 s")
                 && e.contains("not below the task timeout (600 s)"),
@@ -424,12 +413,17 @@ mod tests {
             cpu: "1; rm -rf /".into(),
             ..JobSettings::default()
         };
-        assert!(job_settings(&bad).unwrap_err().contains("--cpu"));
+        assert!(job_settings(&bad).unwrap_err().to_string().contains("--cpu"));
         let slow = JobSettings {
             http_timeout_s: 0,
             ..JobSettings::default()
         };
-        assert!(job_settings(&slow).unwrap_err().contains("--http-timeout 0"));
+        assert!(
+            job_settings(&slow)
+                .unwrap_err()
+                .to_string()
+                .contains("--http-timeout 0")
+        );
     }
 
     /// Found by a hostile review of issue 20: `--maxexecutiontime` was the

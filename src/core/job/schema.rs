@@ -1,6 +1,7 @@
 //! The job's schema: `SMIN_<NAME>` / `SMOUT_<NAME>` declarations whose values
 //! are schema strings such as `type:string, required:true`.
 
+use crate::core::Error;
 use crate::core::secrets::classify;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -80,31 +81,18 @@ impl Direction {
     }
 }
 
-/// What is wrong with one declaration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Problem {
-    /// The variable, e.g. `SMIN_PORT`.
-    pub(crate) var: String,
-    pub(crate) what: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.var, self.what)
-    }
-}
-
 /// Parses a schema string: comma-separated `key:value` attributes, `type`
-/// required, `required` optional (`true`/`false`, default `false`).
-pub(crate) fn parse_schema_string(s: &str) -> Result<(Kind, bool), String> {
+/// required, `required` optional (`true`/`false`, default `false`); an
+/// [`Error::Schema`] saying which attribute is wrong.
+pub(crate) fn parse_schema_string(s: &str) -> Result<(Kind, bool), Error> {
     let mut kind = None;
     let mut required = None;
     for attr in s.split(',') {
         let attr = attr.trim();
         let Some((key, value)) = attr.split_once(':') else {
-            return Err(alloc::format!(
+            return Err(Error::Schema(alloc::format!(
                 "attribute `{attr}` is not `key:value`; write e.g. `type:string, required:true`"
-            ));
+            )));
         };
         let (key, value) = (key.trim(), value.trim());
         match key {
@@ -114,27 +102,29 @@ pub(crate) fn parse_schema_string(s: &str) -> Result<(Kind, bool), String> {
                     "true" => true,
                     "false" => false,
                     _ => {
-                        return Err(alloc::format!(
+                        return Err(Error::Schema(alloc::format!(
                             "`required:{value}` must be `required:true` or `required:false`"
-                        ));
+                        )));
                     }
                 })
             }
-            "type" | "required" => return Err(alloc::format!("`{key}` is given twice")),
+            "type" | "required" => return Err(Error::Schema(alloc::format!("`{key}` is given twice"))),
             _ => {
-                return Err(alloc::format!(
+                return Err(Error::Schema(alloc::format!(
                     "unknown attribute `{key}`; only `type` and `required` are allowed"
-                ));
+                )));
             }
         }
     }
     let kind = kind.ok_or_else(|| {
-        String::from("no `type`; add e.g. `type:string` (string, integer, boolean, enum[a|b], secret_id)")
+        Error::Schema(String::from(
+            "no `type`; add e.g. `type:string` (string, integer, boolean, enum[a|b], secret_id)",
+        ))
     })?;
     Ok((kind, required.unwrap_or(false)))
 }
 
-fn parse_kind(t: &str) -> Result<Kind, String> {
+fn parse_kind(t: &str) -> Result<Kind, Error> {
     Ok(match t {
         "string" => Kind::String,
         "integer" => Kind::Integer,
@@ -142,15 +132,15 @@ fn parse_kind(t: &str) -> Result<Kind, String> {
         "secret_id" => Kind::SecretId,
         _ => {
             let Some(body) = t.strip_prefix("enum[").and_then(|r| r.strip_suffix(']')) else {
-                return Err(alloc::format!(
+                return Err(Error::Schema(alloc::format!(
                     "unknown type `{t}`; use string, integer, boolean, enum[a|b|c] or secret_id"
-                ));
+                )));
             };
             let members: Vec<String> = body.split('|').map(|m| m.trim().to_string()).collect();
             if let Some(bad) = members.iter().find(|m| !is_enum_member(m)) {
-                return Err(alloc::format!(
+                return Err(Error::Schema(alloc::format!(
                     "enum member `{bad}` in `{t}` is empty or has characters outside [A-Za-z0-9_.-]"
-                ));
+                )));
             }
             Kind::Enum(members)
         }
@@ -178,9 +168,10 @@ fn looks_like_schema(value: &str) -> bool {
         .any(|a| a.split_once(':').is_some_and(|(k, _)| k.trim() == "type"))
 }
 
-/// Parses one declaration; `var` is the full variable name.
-pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Result<Field, Problem> {
-    let problem = |what: String| Problem {
+/// Parses one declaration; `var` is the full variable name. The error is
+/// an [`Error::Declaration`] about `var`.
+pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Result<Field, Error> {
+    let problem = |what: String| Error::Declaration {
         var: var.to_string(),
         what,
     };
@@ -193,7 +184,7 @@ pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Resul
             name.to_ascii_uppercase()
         )));
     }
-    let (kind, required) = parse_schema_string(value).map_err(problem)?;
+    let (kind, required) = parse_schema_string(value).map_err(|e| problem(e.to_string()))?;
     if dir == Direction::Output && kind == Kind::SecretId {
         return Err(problem(String::from(
             "`secret_id` is an input type only; declare the output as `type:string`",
@@ -207,8 +198,9 @@ pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Resul
 }
 
 /// Reads the declarations out of the job's environment. A variable ending in
-/// `_VALUE` is a value, never a declaration.
-pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, Vec<Problem>) {
+/// `_VALUE` is a value, never a declaration. The problems are one
+/// [`Error::Declaration`] each, sorted by variable.
+pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, Vec<Error>) {
     let mut schema = Schema::default();
     let mut problems = Vec::new();
     let mut public = None;
@@ -234,18 +226,18 @@ pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (S
     if let Some(v) = public {
         match declared_public(&schema, v) {
             Ok(names) => schema.public = names,
-            Err(what) => problems.push(Problem {
+            Err(e) => problems.push(Error::Declaration {
                 var: String::from(classify::PUBLIC_OUTPUTS),
-                what,
+                what: e.to_string(),
             }),
         }
     }
-    problems.sort_by(|a, b| a.var.cmp(&b.var));
+    problems.sort_by(|a, b| a.variable().cmp(&b.variable()));
     (schema, problems)
 }
 
 /// `CREDHOOK_PUBLIC_OUTPUTS`, each name a declared output.
-fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, String> {
+fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, Error> {
     let names = classify::parse_public_outputs(v)?;
     let undeclared: Vec<&str> = names
         .iter()
@@ -256,7 +248,7 @@ fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, String> {
         return Ok(names);
     }
     let known: Vec<String> = schema.outputs.iter().map(Field::api_name).collect();
-    Err(alloc::format!(
+    Err(Error::PublicOutputs(alloc::format!(
         "names {}, which {} not a declared output (outputs: {}); list only declared outputs, without SMOUT_",
         undeclared.join(", "),
         if undeclared.len() == 1 { "is" } else { "are" },
@@ -265,7 +257,7 @@ fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, String> {
         } else {
             known.join(", ")
         }
-    ))
+    )))
 }
 
 impl Schema {
@@ -334,8 +326,8 @@ mod tests {
         );
         assert_eq!(schema.outputs.len(), 1);
         assert_eq!(schema.outputs[0].api_name(), "token");
-        let vars: Vec<&str> = problems.iter().map(|p| p.var.as_str()).collect();
+        let vars: Vec<&str> = problems.iter().filter_map(Error::variable).collect();
         assert_eq!(vars, ["SMOUT_REF", "SMOUT_bad"]);
-        assert!(problems[1].what.contains("SMOUT_BAD"));
+        assert!(problems[1].to_string().contains("SMOUT_BAD"));
     }
 }

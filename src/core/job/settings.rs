@@ -3,6 +3,7 @@
 //! Pure: it takes the variables as an iterator, so tests need no real
 //! environment. Every problem names the variable and how to fix it.
 
+use crate::core::Error;
 use crate::core::net::iam::{self, Profile};
 use crate::core::net::policy::RetrySettings;
 use crate::core::net::url;
@@ -11,7 +12,6 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use core::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -97,19 +97,6 @@ pub(crate) const MAX_RETRIES: u64 = 20;
 /// Largest `CREDHOOK_RETRY_WINDOW` and `CREDHOOK_IAM_RETRY_WINDOW`: an hour.
 pub(crate) const MAX_WINDOW_S: u64 = 3600;
 
-/// One thing wrong with the environment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SettingError {
-    pub(crate) var: &'static str,
-    pub(crate) what: String,
-}
-
-impl fmt::Display for SettingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.var, self.what)
-    }
-}
-
 /// `CREDHOOK_LOG`: `text` for plain lines, anything else JSON. Read on its
 /// own so that even a broken environment is logged in the chosen format.
 pub(crate) fn log_format<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> LogFormat {
@@ -127,7 +114,7 @@ pub(crate) fn log_format<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> 
 /// arguments, before they become [`Settings`]).
 struct EnvReader<'a> {
     env: BTreeMap<&'a str, &'a str>,
-    errors: Vec<SettingError>,
+    errors: Vec<Error>,
 }
 
 impl<'a> EnvReader<'a> {
@@ -147,7 +134,7 @@ impl<'a> EnvReader<'a> {
     }
 
     fn error(&mut self, var: &'static str, what: String) {
-        self.errors.push(SettingError { var, what });
+        self.errors.push(Error::Setting { var, what });
     }
 
     /// A variable that must be set; `fix` says how.
@@ -308,9 +295,10 @@ impl EnvReader<'_> {
     fn owner_allowlists(&mut self, resolve_secrets: bool) -> Option<Vec<String>> {
         use crate::core::net::http_allow::{SETTING, from_setting};
         let groups = self.secret_groups(resolve_secrets);
-        if let Err(e) = from_setting(self.get(SETTING)) {
-            let what = e.strip_prefix(SETTING).map_or(e.as_str(), str::trim_start).to_string();
-            self.error(SETTING, what);
+        match from_setting(self.get(SETTING)) {
+            Ok(_) => {}
+            Err(Error::HttpAllow(what)) => self.error(SETTING, what),
+            Err(other) => self.error(SETTING, other.to_string()),
         }
         groups
     }
@@ -330,15 +318,16 @@ impl EnvReader<'_> {
             }
             Ok(groups) => Some(groups),
             Err(e) => {
-                self.error("CREDHOOK_SECRET_GROUPS", e);
+                self.errors.push(e);
                 None
             }
         }
     }
 }
 
-/// Parses the environment. Every problem is reported, not just the first.
-pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<SettingError>> {
+/// Parses the environment. Every problem is reported, not just the first:
+/// one [`Error::Setting`] each.
+pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<Error>> {
     let mut env = EnvReader::new(vars);
     let task = env.task();
     let iam_url = env.iam_url(&task.instance_url);
@@ -373,21 +362,26 @@ pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
 }
 
 /// `CREDHOOK_SECRET_GROUPS=id[,…]`: secret group ids (`default` or a UUID),
-/// comma-separated, whitespace around each ignored.
-pub(crate) fn parse_groups(v: &str) -> Result<Vec<String>, String> {
+/// comma-separated, whitespace around each ignored; an [`Error::Setting`]
+/// about it when broken.
+pub(crate) fn parse_groups(v: &str) -> Result<Vec<String>, Error> {
+    let broken = |what: String| Error::Setting {
+        var: "CREDHOOK_SECRET_GROUPS",
+        what,
+    };
     let mut groups = Vec::new();
     for g in v.split(',').map(str::trim).filter(|g| !g.is_empty()) {
         if !g.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            return Err(format!(
+            return Err(broken(format!(
                 "`{g}` is not a secret group id; list group ids (`default` or a UUID), comma-separated"
-            ));
+            )));
         }
         groups.push(g.to_string());
     }
     if groups.is_empty() {
-        return Err(String::from(
+        return Err(broken(String::from(
             "holds no group id; list the groups referenced secrets may be in, e.g. default,<group UUID>",
-        ));
+        )));
     }
     Ok(groups)
 }
@@ -416,6 +410,14 @@ mod tests {
         ("SM_SECRET_TASK_ID", "t1"),
         ("SM_ACCESS_APIKEY", "key-123456"),
     ];
+
+    /// A problem's sentence, without its variable.
+    fn what(e: &Error) -> &str {
+        match e {
+            Error::Setting { what, .. } => what,
+            other => panic!("not a setting's problem: {other:?}"),
+        }
+    }
 
     fn with<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         let mut v: Vec<_> = BASE.to_vec();
@@ -480,16 +482,20 @@ mod tests {
             .into_iter(),
         )
         .unwrap_err();
-        let vars: Vec<&str> = errors.iter().map(|e| e.var).collect();
+        let vars: Vec<&str> = errors.iter().filter_map(Error::variable).collect();
         assert_eq!(
             vars,
             ["CREDHOOK_RETRIES", "CREDHOOK_RETRY_WINDOW", "CREDHOOK_IAM_RETRY_WINDOW"]
         );
-        assert!(errors[0].what.contains("from 0 to 20, or unset"), "{}", errors[0].what);
         assert!(
-            errors[1].what.contains("from 0 to 3600 (default 60)"),
+            what(&errors[0]).contains("from 0 to 20, or unset"),
             "{}",
-            errors[1].what
+            what(&errors[0])
+        );
+        assert!(
+            what(&errors[1]).contains("from 0 to 3600 (default 60)"),
+            "{}",
+            what(&errors[1])
         );
     }
 
@@ -502,7 +508,7 @@ mod tests {
             ("CREDHOOK_RESOLVE_SECRETS", "maybe"),
         ];
         let errors = parse(env.into_iter()).unwrap_err();
-        let vars: Vec<&str> = errors.iter().map(|e| e.var).collect();
+        let vars: Vec<&str> = errors.iter().filter_map(Error::variable).collect();
         assert_eq!(
             vars,
             [
@@ -515,8 +521,8 @@ mod tests {
                 "CREDHOOK_RESOLVE_SECRETS"
             ]
         );
-        assert!(errors[2].what.contains("`rotate`"));
-        assert!(errors[3].what.contains("only allowed to a loopback host"));
+        assert!(what(&errors[2]).contains("`rotate`"));
+        assert!(what(&errors[3]).contains("only allowed to a loopback host"));
     }
 
     #[test]
@@ -550,7 +556,7 @@ mod tests {
             .into_iter(),
         )
         .unwrap_err();
-        let vars: Vec<&str> = errors.iter().map(|e| e.var).collect();
+        let vars: Vec<&str> = errors.iter().filter_map(Error::variable).collect();
         assert_eq!(
             vars,
             [
@@ -559,7 +565,7 @@ mod tests {
                 "CREDHOOK_HTTP_ALLOW"
             ]
         );
-        assert!(errors[2].what.starts_with("`*`"), "{}", errors[2].what);
+        assert!(what(&errors[2]).starts_with("`*`"), "{}", what(&errors[2]));
         assert!(parse_groups(",").is_err());
         // Groups checked on secrets credhook does not read would check nothing.
         let errors = parse(
@@ -571,11 +577,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].var, "CREDHOOK_SECRET_GROUPS");
+        assert_eq!(errors[0].variable().unwrap(), "CREDHOOK_SECRET_GROUPS");
         assert!(
-            errors[0].what.contains("CREDHOOK_RESOLVE_SECRETS=false"),
+            what(&errors[0]).contains("CREDHOOK_RESOLVE_SECRETS=false"),
             "{}",
-            errors[0].what
+            what(&errors[0])
         );
     }
 
@@ -584,7 +590,7 @@ mod tests {
         let mut env = with(&[]);
         env[0] = ("SM_ACTION", "delete_credentials");
         let errors = parse(env.into_iter()).unwrap_err();
-        assert_eq!(errors[0].var, "SM_CREDENTIALS_ID");
+        assert_eq!(errors[0].variable().unwrap(), "SM_CREDENTIALS_ID");
     }
 
     #[test]

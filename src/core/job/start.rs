@@ -3,21 +3,24 @@
 //! client that cannot be built) credhook cannot update the task, so these
 //! end it unreported (exit 2) with every problem named for the log.
 
+use crate::core::Error;
 use crate::core::job::flow::Outcome;
-use crate::core::job::settings::{self, SettingError, Settings};
+use crate::core::job::settings::{self, Settings};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Why a task cannot start.
+/// Why a task cannot start: the problems, as data (each one logged, with
+/// the variable it is about).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Unstartable {
     /// Variables credhook reads were set more than once (which value wins
     /// is not something to guess with credentials at stake).
     DuplicateVariables(Vec<String>),
-    /// The settings are missing or invalid.
-    InvalidSettings(Vec<SettingError>),
-    /// The HTTP client could not be set up (`CREDHOOK_CA_FILE`).
+    /// The settings are missing or invalid: one [`Error::Setting`] each.
+    InvalidSettings(Vec<Error>),
+    /// The HTTP client could not be set up (`CREDHOOK_CA_FILE`): the
+    /// driver's message.
     HttpSetup(String),
 }
 
@@ -35,7 +38,12 @@ impl Unstartable {
                 .collect(),
             Unstartable::InvalidSettings(errors) => errors
                 .iter()
-                .map(|e| (format!("invalid environment: {e}"), String::from(e.var)))
+                .map(|e| {
+                    (
+                        format!("invalid environment: {e}"),
+                        String::from(e.variable().unwrap_or("")),
+                    )
+                })
                 .collect(),
             Unstartable::HttpSetup(e) => alloc::vec![(e.clone(), String::from("CREDHOOK_CA_FILE"))],
         }

@@ -3,10 +3,11 @@
 //! expanded in the text, so values (secrets included) come from the
 //! environment instead of the command line.
 
+use crate::core::Error;
 use crate::core::json;
 use crate::core::secrets::secret::{Secret, SecretBuf};
-use crate::core::tools::expand::{self, ExpandError};
-use alloc::format;
+use crate::core::tools::expand;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -21,13 +22,11 @@ pub(crate) struct Member<'a> {
     pub(crate) text: &'a str,
 }
 
-const FORMS: &str = "write `key=text`, `key:=json`, `key?=text` or `key?:=json`";
-
 /// Splits a field at its first `=`.
-pub(crate) fn parse_field(arg: &str) -> Result<Member<'_>, String> {
+pub(crate) fn parse_field(arg: &str) -> Result<Member<'_>, Error> {
     let (head, text) = arg
         .split_once('=')
-        .ok_or_else(|| format!("field `{}` has no `=`; {FORMS}", clip(arg)))?;
+        .ok_or_else(|| Error::FieldNoEquals(String::from(clip(arg))))?;
     let (head, raw) = match head.strip_suffix(':') {
         Some(h) => (h, true),
         None => (head, false),
@@ -37,7 +36,7 @@ pub(crate) fn parse_field(arg: &str) -> Result<Member<'_>, String> {
         None => (head, false),
     };
     if key.is_empty() {
-        return Err(format!("a field has an empty key; {FORMS}"));
+        return Err(Error::FieldEmptyKey);
     }
     Ok(Member {
         key,
@@ -59,19 +58,24 @@ fn clip(arg: &str) -> &str {
 pub(crate) fn build<'v>(
     fields: &[Member<'_>],
     lookup: impl Fn(&str) -> Option<&'v [u8]> + Copy,
-) -> Result<Secret, String> {
+) -> Result<Secret, Error> {
     let mut out = SecretBuf::with_capacity(64);
     out.push('{');
     let mut seen: Vec<&str> = Vec::new();
     for f in fields {
         if seen.contains(&f.key) {
-            return Err(format!("key `{}` is given twice; give each key once", f.key));
+            return Err(Error::FieldTwice(String::from(f.key)));
         }
         seen.push(f.key);
         let text = match expand::expand(f.text, lookup) {
             Ok(t) => t,
-            Err(ExpandError::Unset(_)) if f.optional => continue,
-            Err(e) => return Err(format!("key `{}`: {e}", f.key)),
+            Err(Error::ExpandUnset(_)) if f.optional => continue,
+            Err(e) => {
+                return Err(Error::FieldExpand {
+                    key: String::from(f.key),
+                    error: Box::new(e),
+                });
+            }
         };
         if f.optional && text.is_empty() {
             continue;
@@ -82,11 +86,13 @@ pub(crate) fn build<'v>(
         json::write_string(&mut out, f.key);
         out.push(':');
         if f.raw {
-            let value = json::parse(text.expose().as_bytes()).map_err(|e| {
-                format!(
-                    "key `{}`: the `:=` value is not JSON ({e}); use `{}=…` for a string",
-                    f.key, f.key
-                )
+            let value = json::parse(text.expose().as_bytes()).map_err(|e| match e {
+                Error::Json { offset, what } => Error::FieldNotJson {
+                    key: String::from(f.key),
+                    offset,
+                    what,
+                },
+                other => other,
             })?;
             out.push_str(value.to_compact().expose());
         } else {
@@ -100,6 +106,7 @@ pub(crate) fn build<'v>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     fn env(name: &str) -> Option<&'static [u8]> {
         match name {
@@ -112,8 +119,14 @@ mod tests {
     }
 
     fn b(args: &[&str]) -> Result<String, String> {
-        let fields: Vec<Member> = args.iter().map(|a| parse_field(a)).collect::<Result<_, _>>()?;
-        build(&fields, env).map(|s| String::from(s.expose()))
+        let fields: Vec<Member> = args
+            .iter()
+            .map(|a| parse_field(a))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        build(&fields, env)
+            .map(|s| String::from(s.expose()))
+            .map_err(|e| e.to_string())
     }
 
     #[test]

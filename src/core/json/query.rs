@@ -2,9 +2,9 @@
 //! `.` (the whole document), `.name`, `."any key"`, `["any key"]`, `[N]`
 //! (negative N counts from the end), chained: `.a.b[0]."c.d"`.
 
+use crate::core::Error;
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::{Secret, SecretBuf};
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -18,10 +18,12 @@ pub(crate) enum Segment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Path(pub Vec<Segment>);
 
-/// Parses a path; the error says what is wrong and shows the grammar.
-pub(crate) fn parse(text: &str) -> Result<Path, String> {
-    let bad = |what: &str| {
-        format!("path `{text}`: {what}; write `.`, `.key`, `.\"key with.dots\"`, `.list[0]` or a chain of them")
+/// Parses a path; the error ([`Error::Path`]) says what is wrong and shows
+/// the grammar.
+pub(crate) fn parse(text: &str) -> Result<Path, Error> {
+    let bad = |what: &'static str| Error::Path {
+        path: String::from(text),
+        what,
     };
     let s = text.as_bytes();
     if s.first() != Some(&b'.') {
@@ -173,7 +175,7 @@ mod tests {
             ".a..b",
             "[0]",
         ] {
-            let e = parse(bad).unwrap_err();
+            let e = alloc::string::ToString::to_string(&parse(bad).unwrap_err());
             assert!(e.contains("write `.`"), "{bad}: {e}");
         }
     }

@@ -17,9 +17,10 @@
 //! Nothing else is normalised: a host that could reach an allowed server
 //! under another spelling (`127.1`, an encoded name) is refused, not guessed.
 
+use crate::core::Error;
 use crate::core::net::url::{self, Scheme};
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::net::Ipv6Addr;
 
@@ -52,45 +53,47 @@ const MAX_NAME: usize = 253;
 
 /// `name` is dot-separated labels of ASCII letters, digits, `-` and `_`,
 /// none empty.
-fn check_name(name: &str, entry: &str) -> Result<(), String> {
+fn check_name(name: &str, entry: &str) -> Result<(), Error> {
     if !name.is_ascii() {
-        return Err(format!(
+        return Err(Error::HttpAllow(format!(
             "`{entry}` is not ASCII; write an international name in punycode (xn--…)"
-        ));
+        )));
     }
     if name.len() > MAX_NAME
         || name.split('.').any(|l| {
             l.is_empty() || l.len() > 63 || !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
     {
-        return Err(format!(
+        return Err(Error::HttpAllow(format!(
             "`{entry}` is not a host name (letters, digits, `-` and `_` in dot-separated labels, no empty label \
              or trailing dot), `*.domain` or `[IPv6]`, with an optional `:port`"
-        ));
+        )));
     }
     Ok(())
 }
 
-fn parse_port(port: &str, entry: &str) -> Result<u16, String> {
+fn parse_port(port: &str, entry: &str) -> Result<u16, Error> {
     match port.parse::<u16>() {
         Ok(p) if p > 0 && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => Ok(p),
-        _ => Err(format!("`{entry}`: the port must be a number from 1 to 65535")),
+        _ => Err(Error::HttpAllow(format!(
+            "`{entry}`: the port must be a number from 1 to 65535"
+        ))),
     }
 }
 
-fn parse_entry(entry: &str) -> Result<AllowedHost, String> {
+fn parse_entry(entry: &str) -> Result<AllowedHost, Error> {
     let (host, port) = if let Some(v6) = entry.strip_prefix('[') {
         let close = v6
             .find(']')
-            .ok_or_else(|| format!("`{entry}`: an IPv6 address needs its closing `]`"))?;
+            .ok_or_else(|| Error::HttpAllow(format!("`{entry}`: an IPv6 address needs its closing `]`")))?;
         let addr = v6[..close]
             .parse::<Ipv6Addr>()
-            .map_err(|_| format!("`{entry}` is not an IPv6 address in brackets"))?;
+            .map_err(|_| Error::HttpAllow(format!("`{entry}` is not an IPv6 address in brackets")))?;
         let port = match &v6[close + 1..] {
             "" => None,
             rest => match rest.strip_prefix(':') {
                 Some(p) => Some(parse_port(p, entry)?),
-                None => return Err(format!("`{entry}`: only `:port` may follow `]`")),
+                None => return Err(Error::HttpAllow(format!("`{entry}`: only `:port` may follow `]`"))),
             },
         };
         return Ok(AllowedHost {
@@ -104,9 +107,9 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, String> {
         }
     };
     if host.contains(':') {
-        return Err(format!(
+        return Err(Error::HttpAllow(format!(
             "`{entry}`: write an IPv6 address in brackets, e.g. [2001:db8::1]:443"
-        ));
+        )));
     }
     let host = host.to_ascii_lowercase();
     let host = match host.strip_prefix("*.") {
@@ -116,9 +119,9 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, String> {
         }
         None => {
             if host.contains('*') {
-                return Err(format!(
+                return Err(Error::HttpAllow(format!(
                     "`{entry}`: `*` may only be a whole first label, as in `*.example.com`"
-                ));
+                )));
             }
             check_name(&host, entry)?;
             Host::Name(host)
@@ -128,8 +131,8 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, String> {
 }
 
 /// Parses the setting's value: comma-separated entries, whitespace around
-/// each ignored. Every broken entry is named.
-pub(crate) fn parse(setting: &str) -> Result<Allowlist, String> {
+/// each ignored. Every broken entry is named ([`Error::HttpAllow`]).
+pub(crate) fn parse(setting: &str) -> Result<Allowlist, Error> {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     for raw in setting.split(',') {
@@ -139,16 +142,17 @@ pub(crate) fn parse(setting: &str) -> Result<Allowlist, String> {
         }
         match parse_entry(raw) {
             Ok(e) => entries.push(e),
-            Err(p) => problems.push(p),
+            Err(Error::HttpAllow(p)) => problems.push(p),
+            Err(other) => problems.push(other.to_string()),
         }
     }
     if !problems.is_empty() {
-        return Err(problems.join("; "));
+        return Err(Error::HttpAllow(problems.join("; ")));
     }
     if entries.is_empty() {
-        return Err(String::from(
+        return Err(Error::HttpAllow(String::from(
             "holds no host; list the hosts the hook may call, e.g. api.example.com,*.example.net:443",
-        ));
+        )));
     }
     Ok(Allowlist { entries })
 }
@@ -250,18 +254,18 @@ impl core::fmt::Display for Allowlist {
 }
 
 /// The allowlist a hook's environment sets, if any: `None` when unset or
-/// empty (every host is allowed), an error naming the setting when broken.
-pub(crate) fn from_setting(value: Option<&str>) -> Result<Option<Allowlist>, String> {
+/// empty (every host is allowed), [`Error::HttpAllow`] (its `Display` names
+/// the setting) when broken.
+pub(crate) fn from_setting(value: Option<&str>) -> Result<Option<Allowlist>, Error> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) => parse(v).map(Some).map_err(|e| format!("{SETTING} {e}")),
+        Some(v) => parse(v).map(Some),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::ToString;
 
     fn allow(setting: &str) -> Allowlist {
         parse(setting).unwrap()
@@ -364,7 +368,7 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
-        let e = parse("ok.example.com, a.*.com, b:0").unwrap_err();
+        let e = parse("ok.example.com, a.*.com, b:0").unwrap_err().to_string();
         assert!(e.contains("`a.*.com`") && e.contains("`b:0`"), "{e}");
         assert!(parse("a.example.com,,b.example.com,").is_ok());
     }
@@ -399,7 +403,7 @@ mod tests {
     fn unset_and_shown() {
         assert_eq!(from_setting(None), Ok(None));
         assert_eq!(from_setting(Some(" ")), Ok(None));
-        let e = from_setting(Some("*")).unwrap_err();
+        let e = from_setting(Some("*")).unwrap_err().to_string();
         assert!(e.starts_with("CREDHOOK_HTTP_ALLOW `*`"), "{e}");
         let a = from_setting(Some("A.example.com:1, *.B.net, [0::1]")).unwrap().unwrap();
         assert_eq!(a.to_string(), "a.example.com:1,*.b.net,[::1]");

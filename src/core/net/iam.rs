@@ -1,10 +1,10 @@
 //! IAM: which endpoint, the token request as data, the reply.
 
+use crate::core::Error;
 use crate::core::json::{self, Value};
 use crate::core::net::percent::form_encode;
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use alloc::string::String;
-use core::fmt;
 
 pub(crate) const IAM_PUBLIC: &str = "https://iam.cloud.ibm.com";
 pub(crate) const IAM_PRIVATE: &str = "https://private.iam.cloud.ibm.com";
@@ -79,30 +79,6 @@ pub(crate) struct IamToken {
     pub(crate) expires_in: Option<u64>,
 }
 
-/// Why a reply was not what we expected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ReplyError {
-    Json(json::Error),
-    /// The JSON lacks a field we need (or it has the wrong type).
-    Missing(&'static str),
-    /// The access token is not one that can be sent as a bearer header:
-    /// empty, too long, or not printable ASCII without spaces.
-    BadToken,
-}
-
-impl fmt::Display for ReplyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReplyError::Json(e) => e.fmt(f),
-            ReplyError::Missing(field) => write!(f, "the reply has no string field `{field}`"),
-            ReplyError::BadToken => write!(
-                f,
-                "its access_token is not a usable bearer token (printable ASCII without spaces, at most {MAX_TOKEN_BYTES} bytes)"
-            ),
-        }
-    }
-}
-
 /// Longest access token accepted (IAM's are a few KiB).
 pub(crate) const MAX_TOKEN_BYTES: usize = 64 * 1024;
 
@@ -114,12 +90,12 @@ pub(crate) fn is_usable_token(t: &str) -> bool {
 }
 
 /// Reads `access_token` (and `expires_in`) from the token reply.
-pub(crate) fn parse_token_reply(body: &[u8]) -> Result<IamToken, ReplyError> {
-    let v = json::parse(body).map_err(ReplyError::Json)?;
+pub(crate) fn parse_token_reply(body: &[u8]) -> Result<IamToken, Error> {
+    let v = json::parse(body)?;
     let access_token = match v.get("access_token") {
         Some(Value::String(s)) if is_usable_token(s.expose()) => s.clone(),
-        Some(Value::String(_)) => return Err(ReplyError::BadToken),
-        _ => return Err(ReplyError::Missing("access_token")),
+        Some(Value::String(_)) => return Err(Error::BadToken),
+        _ => return Err(Error::ReplyMissing("access_token")),
     };
     let expires_in = match v.get("expires_in") {
         Some(Value::Number(n)) => n.parse().ok(),
@@ -256,9 +232,9 @@ mod tests {
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(
             parse_token_reply(br#"{"token":"x"}"#).unwrap_err(),
-            ReplyError::Missing("access_token")
+            Error::ReplyMissing("access_token")
         );
-        assert!(matches!(parse_token_reply(b"<html>"), Err(ReplyError::Json(_))));
+        assert!(matches!(parse_token_reply(b"<html>"), Err(Error::Json { .. })));
         for bad in [
             r#""""#,
             r#""a\r\nX-Evil: 1""#,
@@ -269,12 +245,12 @@ mod tests {
             let body = alloc::format!(r#"{{"access_token":{bad}}}"#);
             assert_eq!(
                 parse_token_reply(body.as_bytes()).unwrap_err(),
-                ReplyError::BadToken,
+                Error::BadToken,
                 "{bad}"
             );
         }
         let long = alloc::format!(r#"{{"access_token":"{}"}}"#, "a".repeat(MAX_TOKEN_BYTES + 1));
-        assert_eq!(parse_token_reply(long.as_bytes()).unwrap_err(), ReplyError::BadToken);
+        assert_eq!(parse_token_reply(long.as_bytes()).unwrap_err(), Error::BadToken);
         assert_eq!(
             error_summary(br#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found."}"#)
                 .as_deref(),

@@ -7,6 +7,7 @@
 use super::http_allow::{self, Allowlist};
 use super::method::Method;
 use super::url::{self, Scheme};
+use crate::core::Error;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -39,10 +40,10 @@ impl Redirects {
         status: u16,
         location: Option<&str>,
         followed: u32,
-    ) -> Option<Result<String, RedirectError>> {
+    ) -> Option<Result<String, Error>> {
         match self {
             Redirects::Never => (300..=399).contains(&status).then(|| {
-                Err(RedirectError::NeverFollowed {
+                Err(Error::RedirectNeverFollowed {
                     status,
                     location_host: location.map(|l| match url::host_of(l) {
                         Some(h) => url::shown(h),
@@ -66,7 +67,7 @@ impl Redirects {
 /// Why `CREDHOOK_HTTP_ALLOW` refuses the target of a redirect from
 /// `current` to `location`, if it does: checked before the redirect rules,
 /// whatever they say. Names the host, never the path.
-fn not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>) -> Option<RedirectError> {
+fn not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>) -> Option<Error> {
     let allow = allow?;
     // An unusable Location is the redirect rules' to refuse.
     let target = target(current, location).ok()?;
@@ -75,7 +76,7 @@ fn not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>)
         Some((host, _)) => String::from(host),
         None => String::from(url::host_of(&target).unwrap_or("another host")),
     };
-    Some(RedirectError::NotAllowed(refused))
+    Some(Error::RedirectNotAllowed(refused))
 }
 
 /// Statuses that redirect with a `Location`.
@@ -96,55 +97,6 @@ pub(crate) fn method_after_redirect(status: u16, m: Method) -> Method {
 
 /// Most redirects followed with `--location`.
 pub(crate) const MAX_REDIRECTS: u32 = 5;
-
-/// Why a redirect is not followed. Names hosts, never paths or queries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RedirectError {
-    /// `--location` was not given.
-    NotAsked,
-    /// The target has another scheme (https→http included), host or port.
-    OtherOrigin(String),
-    /// The `Location` is missing or unusable.
-    BadLocation,
-    TooMany,
-    /// `CREDHOOK_HTTP_ALLOW` leaves out the target's host (named).
-    NotAllowed(String),
-    /// A 3xx to a call that never follows one; only the `Location`'s host
-    /// is kept (its path or query could carry anything).
-    NeverFollowed {
-        status: u16,
-        location_host: Option<String>,
-    },
-}
-
-impl core::fmt::Display for RedirectError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            RedirectError::NotAsked => {
-                f.write_str("redirect refused; add --location to follow redirects to the same scheme and host")
-            }
-            RedirectError::OtherOrigin(to) => write!(
-                f,
-                "redirect to {to} refused; --location follows redirects only to the same scheme, host and port"
-            ),
-            RedirectError::BadLocation => f.write_str("redirect refused: its Location header is missing or not a URL"),
-            RedirectError::TooMany => write!(f, "redirect refused: more than {MAX_REDIRECTS} redirects"),
-            RedirectError::NotAllowed(host) => write!(
-                f,
-                "redirect to {host} refused: it is not in {}, the hosts this job may call",
-                http_allow::SETTING
-            ),
-            RedirectError::NeverFollowed { status, location_host } => {
-                write!(f, "http status {status}, a redirect")?;
-                match location_host {
-                    Some(h) => write!(f, " to host `{h}`")?,
-                    None => f.write_str(" without a usable Location")?,
-                }
-                f.write_str(", which is not followed; configure the final address")
-            }
-        }
-    }
-}
 
 /// `scheme://authority` of an absolute URL, lower-cased, with the default
 /// port made explicit, so `https://H` and `https://h:443` are one origin.
@@ -180,16 +132,16 @@ fn has_scheme(location: &str) -> bool {
 
 /// The absolute URL a redirect from `current` to `location` names, whether
 /// or not it may be followed (the egress allowlist checks it first).
-pub(crate) fn target(current: &str, location: Option<&str>) -> Result<String, RedirectError> {
+pub(crate) fn target(current: &str, location: Option<&str>) -> Result<String, Error> {
     let location = location
         .map(|l| l[..l.find('#').unwrap_or(l.len())].trim())
         .filter(|l| !l.is_empty())
-        .ok_or(RedirectError::BadLocation)?;
-    let scheme_end = current.find("://").ok_or(RedirectError::BadLocation)?;
+        .ok_or(Error::RedirectBadLocation)?;
+    let scheme_end = current.find("://").ok_or(Error::RedirectBadLocation)?;
     let target = if has_scheme(location) {
         // `https:path` (a scheme without `//`) is not followed.
         if !location.contains("://") || location.find("://") != location.find(':') {
-            return Err(RedirectError::BadLocation);
+            return Err(Error::RedirectBadLocation);
         }
         String::from(location)
     } else if let Some(rest) = location.strip_prefix("//") {
@@ -217,23 +169,18 @@ pub(crate) fn target(current: &str, location: Option<&str>) -> Result<String, Re
 /// `--location` may follow it. `location` may be absolute, `//host/…`,
 /// `/path`, `?query` or relative to the current path; its `#fragment` is
 /// dropped (it is never sent).
-pub(crate) fn follow(
-    current: &str,
-    location: Option<&str>,
-    asked: bool,
-    followed: u32,
-) -> Result<String, RedirectError> {
+pub(crate) fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, Error> {
     if !asked {
-        return Err(RedirectError::NotAsked);
+        return Err(Error::RedirectNotAsked);
     }
     if followed >= MAX_REDIRECTS {
-        return Err(RedirectError::TooMany);
+        return Err(Error::RedirectTooMany);
     }
-    let here = origin(current).ok_or(RedirectError::BadLocation)?;
+    let here = origin(current).ok_or(Error::RedirectBadLocation)?;
     let target = target(current, location)?;
     match origin(&target) {
         Some(o) if o == here => Ok(target),
-        Some(_) => Err(RedirectError::OtherOrigin(match url::parse(&target) {
+        Some(_) => Err(Error::RedirectOtherOrigin(match url::parse(&target) {
             Ok(u) => format!(
                 "{}://{}",
                 if u.scheme == Scheme::Https { "https" } else { "http" },
@@ -242,8 +189,8 @@ pub(crate) fn follow(
             Err(_) => String::from("another host"),
         })),
         None => Err(match target.get(..7) {
-            Some(s) if s.eq_ignore_ascii_case("http://") => RedirectError::OtherOrigin(String::from("plain http")),
-            _ => RedirectError::BadLocation,
+            Some(s) if s.eq_ignore_ascii_case("http://") => Error::RedirectOtherOrigin(String::from("plain http")),
+            _ => Error::RedirectBadLocation,
         }),
     }
 }
@@ -265,25 +212,25 @@ mod tests {
         assert_eq!(f("//api.example.com/y").unwrap(), "https://api.example.com/y");
         assert_eq!(
             f("https://evil.example.net/x"),
-            Err(RedirectError::OtherOrigin("https://evil.example.net".into()))
+            Err(Error::RedirectOtherOrigin("https://evil.example.net".into()))
         );
         assert!(matches!(
             f("http://api.example.com/x"),
-            Err(RedirectError::OtherOrigin(_))
+            Err(Error::RedirectOtherOrigin(_))
         ));
         assert!(matches!(
             f("https://api.example.com:8443/x"),
-            Err(RedirectError::OtherOrigin(_))
+            Err(Error::RedirectOtherOrigin(_))
         ));
-        assert!(matches!(f("//evil.example.net/"), Err(RedirectError::OtherOrigin(_))));
-        assert_eq!(follow(cur, None, true, 0), Err(RedirectError::BadLocation));
-        assert_eq!(follow(cur, Some("/x"), false, 0), Err(RedirectError::NotAsked));
-        assert_eq!(follow(cur, Some("/x"), true, 5), Err(RedirectError::TooMany));
+        assert!(matches!(f("//evil.example.net/"), Err(Error::RedirectOtherOrigin(_))));
+        assert_eq!(follow(cur, None, true, 0), Err(Error::RedirectBadLocation));
+        assert_eq!(follow(cur, Some("/x"), false, 0), Err(Error::RedirectNotAsked));
+        assert_eq!(follow(cur, Some("/x"), true, 5), Err(Error::RedirectTooMany));
         let lo = "http://127.0.0.1:8080/a/b";
         assert_eq!(follow(lo, Some("c"), true, 0).unwrap(), "http://127.0.0.1:8080/a/c");
         assert!(matches!(
             follow(lo, Some("http://127.0.0.1:9/"), true, 0),
-            Err(RedirectError::OtherOrigin(_))
+            Err(Error::RedirectOtherOrigin(_))
         ));
         assert_eq!(follow("https://h", Some("x"), true, 0).unwrap(), "https://h/x");
         assert_eq!(
@@ -338,7 +285,7 @@ mod tests {
         for s in [300, 301, 304, 308, 399] {
             assert!(matches!(
                 never.after(cur, s, Some("/x"), 0),
-                Some(Err(RedirectError::NeverFollowed { .. }))
+                Some(Err(Error::RedirectNeverFollowed { .. }))
             ));
         }
         assert_eq!(never.after(cur, 200, None, 0), None);
@@ -364,7 +311,7 @@ mod tests {
         assert_eq!(tool(true, &[302], None).after(cur, 302, Some("/x"), 0), None);
         assert_eq!(
             tool(false, &[], None).after(cur, 302, Some("/x"), 0),
-            Some(Err(RedirectError::NotAsked))
+            Some(Err(Error::RedirectNotAsked))
         );
         assert_eq!(
             tool(true, &[], None).after(cur, 302, Some("/x"), 0),
@@ -374,7 +321,7 @@ mod tests {
         let limited = tool(true, &[], Some("api.example.com"));
         assert_eq!(
             limited.after(cur, 302, Some("https://evil.example.net/x"), 0),
-            Some(Err(RedirectError::NotAllowed("evil.example.net".into())))
+            Some(Err(Error::RedirectNotAllowed("evil.example.net".into())))
         );
         assert_eq!(
             limited.after(cur, 302, Some("/x"), 0),
@@ -383,7 +330,7 @@ mod tests {
         // Without --location the allowlist has nothing to refuse.
         assert_eq!(
             tool(false, &[], Some("api.example.com")).after(cur, 302, Some("https://evil.example.net/"), 0),
-            Some(Err(RedirectError::NotAsked))
+            Some(Err(Error::RedirectNotAsked))
         );
     }
 }

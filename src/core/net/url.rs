@@ -1,8 +1,8 @@
 //! The few URL facts credhook needs: scheme, host, the loopback rule.
 
+use crate::core::Error;
 use alloc::borrow::Cow;
 use alloc::string::String;
-use core::fmt;
 use core::net::{Ipv4Addr, Ipv6Addr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,42 +19,6 @@ pub(crate) struct Url<'a> {
     pub(crate) host: &'a str,
     /// Path and query, `/` when empty.
     pub(crate) path: &'a str,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum UrlError {
-    /// Not `http://…` or `https://…` with a host, or it holds whitespace or
-    /// control characters, or a `user:pass@` part. Holds the URL as shown
-    /// (with any userinfo masked).
-    Malformed(String),
-    /// `http://` to a host that is not loopback.
-    PlainHttp(String),
-    /// A base URL (`SM_INSTANCE_URL`, `CREDHOOK_IAM_URL`) with a `?query` or
-    /// `#fragment`: paths are appended to it, so it must end at its path.
-    NotABase(String),
-}
-
-impl fmt::Display for UrlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UrlError::Malformed(u) => {
-                write!(
-                    f,
-                    "`{u}` is not an absolute https:// URL with a host (no spaces, control characters \
-                     or user:password@ part)"
-                )
-            }
-            UrlError::PlainHttp(u) => write!(
-                f,
-                "`{u}` uses http://, which is only allowed to a loopback host \
-                 (127.0.0.0/8, ::1, localhost); use https://"
-            ),
-            UrlError::NotABase(u) => write!(
-                f,
-                "`{u}` has a ?query or #fragment; give the base URL only, e.g. https://<host>"
-            ),
-        }
-    }
 }
 
 /// The URL for messages: a `user:pass@` part is masked, control characters
@@ -94,9 +58,9 @@ fn userinfo_span(url: &str) -> Option<(usize, usize)> {
 
 /// Parses an absolute URL and applies the transport rule: `https://` always,
 /// `http://` only to a loopback host. Whitespace and control characters are
-/// refused anywhere in it.
-pub(crate) fn parse(url: &str) -> Result<Url<'_>, UrlError> {
-    let bad = || UrlError::Malformed(shown(url));
+/// refused anywhere in it: [`Error::UrlMalformed`], [`Error::UrlPlainHttp`].
+pub(crate) fn parse(url: &str) -> Result<Url<'_>, Error> {
+    let bad = || Error::UrlMalformed(shown(url));
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
@@ -130,16 +94,16 @@ pub(crate) fn parse(url: &str) -> Result<Url<'_>, UrlError> {
     }
     let path = if path.is_empty() { "/" } else { path };
     if scheme == Scheme::Http && !is_loopback(host) {
-        return Err(UrlError::PlainHttp(shown(url)));
+        return Err(Error::UrlPlainHttp(shown(url)));
     }
     Ok(Url { scheme, host, path })
 }
 
 /// A base URL that paths are appended to: [`parse`], and no `?` or `#`.
-pub(crate) fn parse_base(url: &str) -> Result<Url<'_>, UrlError> {
+pub(crate) fn parse_base(url: &str) -> Result<Url<'_>, Error> {
     let u = parse(url)?;
     if u.path.contains(['?', '#']) {
-        return Err(UrlError::NotABase(shown(url)));
+        return Err(Error::UrlNotABase(shown(url)));
     }
     Ok(u)
 }
@@ -232,7 +196,7 @@ mod tests {
             "http://128.0.0.1/",
             "http://10.0.0.1/",
         ] {
-            assert!(matches!(parse(no), Err(UrlError::PlainHttp(_))), "{no}");
+            assert!(matches!(parse(no), Err(Error::UrlPlainHttp(_))), "{no}");
         }
     }
 
@@ -253,7 +217,7 @@ mod tests {
             "https://host/\r\nX: y",
             "https://host\t/",
         ] {
-            assert!(matches!(parse(bad), Err(UrlError::Malformed(_))), "{bad}");
+            assert!(matches!(parse(bad), Err(Error::UrlMalformed(_))), "{bad}");
         }
     }
 
@@ -281,7 +245,7 @@ mod tests {
     fn a_base_has_no_query_or_fragment() {
         assert!(parse_base("https://h/prefix").is_ok());
         for no in ["https://h/?q=1", "https://h?q", "https://h/x?"] {
-            assert!(matches!(parse_base(no), Err(UrlError::NotABase(_))), "{no}");
+            assert!(matches!(parse_base(no), Err(Error::UrlNotABase(_))), "{no}");
         }
     }
 

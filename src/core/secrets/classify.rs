@@ -16,6 +16,7 @@
 //! secret (a user name, a host). They are still sent to Secrets Manager, but
 //! are neither registered nor masked.
 
+use crate::core::Error;
 use crate::core::job::schema::{Kind, Schema};
 use crate::core::json::{self, Value};
 use crate::core::secrets::referenced;
@@ -100,20 +101,23 @@ pub(crate) fn is_public(name: &str, public_outputs: &[String]) -> bool {
 
 /// `CREDHOOK_PUBLIC_OUTPUTS`: output names, comma-separated, whitespace
 /// around each ignored, with or without `SMOUT_`, any letter case; as
-/// lower-case API names.
-pub(crate) fn parse_public_outputs(v: &str) -> Result<Vec<String>, String> {
+/// lower-case API names; an [`Error::PublicOutputs`] for a name that is
+/// none.
+pub(crate) fn parse_public_outputs(v: &str) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
     for n in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(format!(
+            return Err(Error::PublicOutputs(format!(
                 "`{}` is not an output name; list output names (letters, digits and `_`, without SMOUT_), comma-separated",
                 n.escape_debug()
-            ));
+            )));
         }
         let lower = n.to_ascii_lowercase();
         let name = lower.strip_prefix("smout_").unwrap_or(&lower);
         if name.is_empty() {
-            return Err(String::from("names `SMOUT_` alone; list output names without SMOUT_"));
+            return Err(Error::PublicOutputs(String::from(
+                "names `SMOUT_` alone; list output names without SMOUT_",
+            )));
         }
         names.push(String::from(name));
     }
@@ -263,8 +267,7 @@ mod tests {
         assert_eq!(p, ["username", "host", "port"]);
         assert!(is_public("SMOUT_USERNAME", &p) && is_public("host", &p) && !is_public("password", &p));
         assert!(
-            parse_public_outputs("user-name")
-                .unwrap_err()
+            alloc::string::ToString::to_string(&parse_public_outputs("user-name").unwrap_err())
                 .contains("`user-name` is not an output name")
         );
         assert!(parse_public_outputs("SMOUT_").is_err());

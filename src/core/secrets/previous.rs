@@ -8,6 +8,7 @@
 //! `<FIELD>` is the member's name upper-cased: the output's name, e.g.
 //! `slack_refresh_token` → `CREDHOOK_PREVIOUS_SLACK_REFRESH_TOKEN`.
 
+use crate::core::Error;
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::Secret;
 use alloc::collections::BTreeSet;
@@ -61,28 +62,6 @@ impl Previous {
     }
 }
 
-/// Why the reply cannot be read as the task's own secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum PreviousError {
-    Json(json::Error),
-    /// Another secret type: the job is not the provider of this secret.
-    NotCustomCredentials(String),
-    /// `credentials_content` is neither an object nor null.
-    NotAnObject,
-}
-
-impl core::fmt::Display for PreviousError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            PreviousError::Json(e) => e.fmt(f),
-            PreviousError::NotCustomCredentials(t) => {
-                write!(f, "it is a `{t}` secret, not custom_credentials")
-            }
-            PreviousError::NotAnObject => f.write_str("its credentials_content is not a JSON object"),
-        }
-    }
-}
-
 /// A secret type as a message may show it: at most 64 visible ASCII characters.
 fn shown(t: &str) -> String {
     t.chars()
@@ -100,11 +79,11 @@ pub(crate) fn read_failure_is_absence(status: Option<u16>) -> bool {
 
 /// Reads a `GET /api/v2/secrets/{id}` reply for the task's own secret.
 /// No `credentials_content` (or `versions_total` 0) is no previous version.
-pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, PreviousError> {
-    let v = json::parse(reply).map_err(PreviousError::Json)?;
+pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, Error> {
+    let v = json::parse(reply)?;
     match v.get("secret_type").and_then(Value::as_str) {
         None | Some("custom_credentials") => {}
-        Some(other) => return Err(PreviousError::NotCustomCredentials(shown(other))),
+        Some(other) => return Err(Error::NotCustomCredentials(shown(other))),
     }
     if matches!(v.get("versions_total"), Some(Value::Number(n)) if n == "0") {
         return Ok(Previous::default());
@@ -112,7 +91,7 @@ pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, PreviousError> {
     let members = match v.get("credentials_content") {
         None | Some(Value::Null) => return Ok(Previous::default()),
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(PreviousError::NotAnObject),
+        Some(_) => return Err(Error::PreviousNotAnObject),
     };
     let mut p = Previous::default();
     // The names seen, for the same name in another letter case: a set, so
@@ -229,11 +208,11 @@ mod tests {
     fn other_replies_are_errors() {
         assert_eq!(
             from_reply(br#"{"secret_type":"arbitrary\n","payload":"x"}"#).unwrap_err(),
-            PreviousError::NotCustomCredentials("arbitrary?".into())
+            Error::NotCustomCredentials("arbitrary?".into())
         );
         assert_eq!(
             from_reply(br#"{"credentials_content":"x"}"#).unwrap_err(),
-            PreviousError::NotAnObject
+            Error::PreviousNotAnObject
         );
         assert!(from_reply(b"{").is_err());
     }

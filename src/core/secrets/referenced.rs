@@ -1,8 +1,8 @@
 //! Referenced secrets: a Secrets Manager secret read for a `secret_id` input
 //! becomes the hook's `SMIN_<NAME>_<FIELD>` variables.
 
+use crate::core::Error;
 use crate::core::json::{self, Value};
-use crate::core::net::iam::ReplyError;
 use crate::core::secrets::secret::Secret;
 use alloc::format;
 use alloc::string::String;
@@ -47,12 +47,12 @@ pub(crate) fn field_suffixes() -> impl Iterator<Item = &'static str> {
 /// The variables for input `SMIN_<name>` from a `GET /api/v2/secrets/{id}`
 /// reply: `SMIN_<NAME>_TYPE` and the type's fields. Strings are passed intact
 /// (certificates keep their newlines); objects as compact JSON.
-pub(crate) fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)>, ReplyError> {
-    let v = json::parse(reply).map_err(ReplyError::Json)?;
+pub(crate) fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)>, Error> {
+    let v = json::parse(reply)?;
     let secret_type = v
         .get("secret_type")
         .and_then(Value::as_str)
-        .ok_or(ReplyError::Missing("secret_type"))?;
+        .ok_or(Error::ReplyMissing("secret_type"))?;
     let mut vars = Vec::new();
     vars.push((format!("SMIN_{name}_TYPE"), Secret::from(secret_type)));
     for (field, suffix) in fields_of(secret_type) {
@@ -66,46 +66,21 @@ pub(crate) fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)
     Ok(vars)
 }
 
-/// Why a referenced secret's group is refused by `CREDHOOK_SECRET_GROUPS`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum GroupError {
-    Json(crate::core::json::Error),
-    /// The reply names no `secret_group_id`: it cannot be checked.
-    Unknown,
-    /// In this group (shown: at most 64 visible ASCII characters).
-    NotListed(String),
-}
-
-impl core::fmt::Display for GroupError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            GroupError::Json(e) => write!(f, "could not be read: {e}"),
-            GroupError::Unknown => {
-                f.write_str("could not be checked against CREDHOOK_SECRET_GROUPS: the reply names no secret_group_id")
-            }
-            GroupError::NotListed(g) => write!(
-                f,
-                "is in secret group `{g}`, which CREDHOOK_SECRET_GROUPS does not list; name a secret in one of \
-                 the job's groups (the job's owner sets CREDHOOK_SECRET_GROUPS)"
-            ),
-        }
-    }
-}
-
 /// Whether the secret in `reply` is in one of `allowed` (the
 /// `CREDHOOK_SECRET_GROUPS` ids, compared in any ASCII letter case: group ids
-/// are `default` and UUIDs).
-pub(crate) fn check_group(reply: &[u8], allowed: &[String]) -> Result<(), GroupError> {
-    let v = json::parse(reply).map_err(GroupError::Json)?;
+/// are `default` and UUIDs): [`Error::GroupNotListed`], [`Error::GroupUnknown`],
+/// or [`Error::Json`] for a reply that is not JSON.
+pub(crate) fn check_group(reply: &[u8], allowed: &[String]) -> Result<(), Error> {
+    let v = json::parse(reply)?;
     match v.get("secret_group_id").and_then(Value::as_str) {
         Some(g) if allowed.iter().any(|a| a.eq_ignore_ascii_case(g)) => Ok(()),
-        Some(g) => Err(GroupError::NotListed(
+        Some(g) => Err(Error::GroupNotListed(
             g.chars()
                 .take(64)
                 .map(|c| if c.is_ascii_graphic() { c } else { '?' })
                 .collect(),
         )),
-        None => Err(GroupError::Unknown),
+        None => Err(Error::GroupUnknown),
     }
 }
 
@@ -168,21 +143,21 @@ mod tests {
         assert_eq!(check_group(reply("\"G-1\"").as_bytes(), &allowed), Ok(()), "any case");
         assert_eq!(
             check_group(reply("\"g-2\"").as_bytes(), &allowed),
-            Err(GroupError::NotListed("g-2".into()))
+            Err(Error::GroupNotListed("g-2".into()))
         );
         assert_eq!(
             check_group(reply("\"evil\\nline\"").as_bytes(), &allowed),
-            Err(GroupError::NotListed("evil?line".into()))
+            Err(Error::GroupNotListed("evil?line".into()))
         );
         assert_eq!(
             check_group(reply("null").as_bytes(), &allowed),
-            Err(GroupError::Unknown)
+            Err(Error::GroupUnknown)
         );
         assert_eq!(
             check_group(br#"{"secret_type":"arbitrary"}"#, &allowed),
-            Err(GroupError::Unknown)
+            Err(Error::GroupUnknown)
         );
-        let e = GroupError::NotListed("other".into()).to_string();
+        let e = Error::GroupNotListed("other".into()).to_string();
         assert!(
             e.starts_with("is in secret group `other`, which CREDHOOK_SECRET_GROUPS"),
             "{e}"
@@ -193,7 +168,7 @@ mod tests {
     fn bad_replies() {
         assert_eq!(
             hook_vars("X", br#"{"payload":"p"}"#).unwrap_err(),
-            ReplyError::Missing("secret_type")
+            Error::ReplyMissing("secret_type")
         );
         assert!(hook_vars("X", b"{").is_err());
     }

@@ -3,32 +3,9 @@
 //! written as `'Authorization: Bearer {{TOKEN}}'` never appears on a command
 //! line (`/proc/<pid>/cmdline` is readable by every process of the user).
 
+use crate::core::Error;
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use alloc::string::String;
-use core::fmt;
-
-/// Why a text could not be expanded. Names the variable, never a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ExpandError {
-    /// `{{NAME}}` where NAME is unset or empty.
-    Unset(String),
-    /// `{{NAME}}` where NAME's value is not UTF-8.
-    NotUtf8(String),
-}
-
-impl fmt::Display for ExpandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExpandError::Unset(n) => write!(
-                f,
-                "`{{{{{n}}}}}` names the environment variable {n}, which is unset or empty; set it, or remove the reference"
-            ),
-            ExpandError::NotUtf8(n) => {
-                write!(f, "`{{{{{n}}}}}`: the value of {n} is not UTF-8 text")
-            }
-        }
-    }
-}
 
 /// `[A-Za-z_][A-Za-z0-9_]*`.
 pub(crate) fn is_var_name(s: &str) -> bool {
@@ -51,8 +28,10 @@ fn reference(s: &str) -> Option<(&str, usize)> {
 }
 
 /// Replaces every `{{NAME}}` in `text` with `lookup(NAME)`; every other brace
-/// is kept as written. An unset or empty variable is an error.
-pub(crate) fn expand<'v>(text: &str, lookup: impl Fn(&str) -> Option<&'v [u8]>) -> Result<Secret, ExpandError> {
+/// is kept as written. An unset or empty variable is an error
+/// ([`Error::ExpandUnset`]), as is one that is not UTF-8
+/// ([`Error::ExpandNotUtf8`]); it names the variable, never a value.
+pub(crate) fn expand<'v>(text: &str, lookup: impl Fn(&str) -> Option<&'v [u8]>) -> Result<Secret, Error> {
     let mut out = SecretBuf::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("{{") {
@@ -62,9 +41,9 @@ pub(crate) fn expand<'v>(text: &str, lookup: impl Fn(&str) -> Option<&'v [u8]>) 
             Some((name, len)) => {
                 let value = match lookup(name) {
                     Some(v) if !v.is_empty() => v,
-                    _ => return Err(ExpandError::Unset(String::from(name))),
+                    _ => return Err(Error::ExpandUnset(String::from(name))),
                 };
-                let value = core::str::from_utf8(value).map_err(|_| ExpandError::NotUtf8(String::from(name)))?;
+                let value = core::str::from_utf8(value).map_err(|_| Error::ExpandNotUtf8(String::from(name)))?;
                 out.push_str(value);
                 rest = &rest[len..];
             }
@@ -93,7 +72,7 @@ mod tests {
         }
     }
 
-    fn ex(t: &str) -> Result<alloc::string::String, ExpandError> {
+    fn ex(t: &str) -> Result<alloc::string::String, Error> {
         expand(t, env).map(|s| String::from(s.expose()))
     }
 
@@ -131,10 +110,10 @@ mod tests {
 
     #[test]
     fn unset_empty_and_binary_are_errors_naming_the_variable() {
-        assert_eq!(ex("a{{NOPE}}"), Err(ExpandError::Unset("NOPE".into())));
-        assert_eq!(ex("{{EMPTY}}"), Err(ExpandError::Unset("EMPTY".into())));
-        assert_eq!(ex("{{BIN}}"), Err(ExpandError::NotUtf8("BIN".into())));
-        let msg = alloc::format!("{}", ExpandError::Unset("NOPE".into()));
+        assert_eq!(ex("a{{NOPE}}"), Err(Error::ExpandUnset("NOPE".into())));
+        assert_eq!(ex("{{EMPTY}}"), Err(Error::ExpandUnset("EMPTY".into())));
+        assert_eq!(ex("{{BIN}}"), Err(Error::ExpandNotUtf8("BIN".into())));
+        let msg = alloc::format!("{}", Error::ExpandUnset("NOPE".into()));
         assert!(
             msg.starts_with("`{{NOPE}}` names the environment variable NOPE"),
             "{msg}"

@@ -2,12 +2,12 @@
 //! methods and outcomes `--retry` repeats, redirects, limits), how a status
 //! becomes an exit status, headers and form encoding.
 
+use crate::core::Error;
 use crate::core::net::http_allow::Allowlist;
 use crate::core::net::policy::{CallPolicy, Limits, Names};
 use crate::core::net::redirect::Redirects;
 use crate::core::net::retry::{Repeatable, RetryPolicy, RetryStatuses};
-use alloc::format;
-use alloc::string::String;
+
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -86,15 +86,16 @@ pub(crate) fn exit_for_status(status: u16, ok: &[u16]) -> u8 {
 }
 
 /// `--ok 404,409`: three-digit statuses, comma-separated.
-pub(crate) fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, String> {
+pub(crate) fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, Error> {
     s.split(',')
         .map(|c| {
             let c = c.trim();
             match c.parse::<u16>() {
                 Ok(n) if (100..=599).contains(&n) && c.len() == 3 => Ok(n),
-                _ => Err(format!(
-                    "--ok `{s}`: `{c}` is not an HTTP status; list statuses like `--ok 404` or `--ok 404,409`"
-                )),
+                _ => Err(Error::OkList {
+                    list: s.into(),
+                    item: c.into(),
+                }),
             }
         })
         .collect()
@@ -103,15 +104,13 @@ pub(crate) fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, String> {
 /// A `-H 'Name: value'` argument split into its name and (unexpanded)
 /// value. The messages never quote the argument: a mistyped header may hold
 /// a secret.
-pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), &'static str> {
-    let (name, value) = arg
-        .split_once(':')
-        .ok_or("a -H value has no `:`; write 'Name: value' (e.g. 'Authorization: Bearer {{TOKEN}}')")?;
+pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), Error> {
+    let (name, value) = arg.split_once(':').ok_or(Error::HeaderNoColon)?;
     let name = name.trim();
     // RFC 9110 `token`.
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if name.is_empty() || !name.bytes().all(token) {
-        return Err("a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)");
+        return Err(Error::HeaderName);
     }
     // These frame the request: a wrong one silently drops the body or
     // leaves the server waiting for bytes that never come.
@@ -119,9 +118,7 @@ pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), &'static str> {
         .iter()
         .any(|n| name.eq_ignore_ascii_case(n))
     {
-        return Err(
-            "-H cannot set Content-Length, Transfer-Encoding or Host: credhook sets it from the body and the URL",
-        );
+        return Err(Error::HeaderFraming);
     }
     Ok((name, value.trim_start_matches([' ', '\t'])))
 }
@@ -129,12 +126,12 @@ pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), &'static str> {
 /// Why an (expanded) header value cannot be sent: HTTP allows visible
 /// characters, spaces, tabs and non-ASCII bytes, never another control
 /// character (a line break would start a header of its own).
-pub(crate) fn check_header_value(value: &str) -> Result<(), &'static str> {
+pub(crate) fn check_header_value(value: &str) -> Result<(), Error> {
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err("its value holds a line break or NUL once expanded; a header value is one line");
+        return Err(Error::HeaderValueLineBreak);
     }
     if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err("its value holds a control character once expanded; only text, spaces and tabs can be sent");
+        return Err(Error::HeaderValueControl);
     }
     Ok(())
 }

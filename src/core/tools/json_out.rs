@@ -3,39 +3,10 @@
 //! with a delimiter that is no line of the value, so the reader gives back
 //! exactly the value written.
 
+use crate::core::Error;
 use crate::core::secrets::secret::SecretBuf;
 use alloc::format;
 use alloc::string::String;
-
-/// Why a value cannot be written so that it reads back unchanged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum WriteError {
-    /// Not `[A-Za-z0-9_]+`, the reader's name rule.
-    BadName(String),
-    /// A carriage return before a line end or at the end: the reader drops
-    /// it (it accepts CRLF line ends), so the value would change.
-    CarriageReturn(String),
-    /// A NUL: no environment variable can carry it (an id written so could
-    /// never be given to the hook's delete), and credhook refuses an id
-    /// that holds one.
-    Nul(String),
-}
-
-impl core::fmt::Display for WriteError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            WriteError::BadName(n) => write!(f, "`{n}` is not a valid output name; names are letters, digits and `_`"),
-            WriteError::CarriageReturn(n) => write!(
-                f,
-                "the value for `{n}` has a carriage return at a line end, which the hook output protocol cannot carry; strip it (e.g. with `tr -d '\\r'`) or base64-encode the value"
-            ),
-            WriteError::Nul(n) => write!(
-                f,
-                "the value for `{n}` holds a NUL character (\\u0000), which no environment variable can carry; reject the reply or base64-encode the value"
-            ),
-        }
-    }
-}
 
 /// The reader's name rule.
 pub(crate) fn is_name(name: &str) -> bool {
@@ -43,16 +14,20 @@ pub(crate) fn is_name(name: &str) -> bool {
 }
 
 /// Appends the protocol line(s) for `name` = `value` to `out`, each ending
-/// in a newline.
-pub(crate) fn write(out: &mut SecretBuf, name: &str, value: &str) -> Result<(), WriteError> {
+/// in a newline. Refused, so that it reads back unchanged: a name that is
+/// not the reader's ([`Error::OutputBadName`]), a carriage return at a line
+/// end ([`Error::OutputCarriageReturn`]: the reader drops it) and a NUL
+/// ([`Error::OutputNul`]: no environment variable can carry it, so an id
+/// written so could never be given to the hook's delete).
+pub(crate) fn write(out: &mut SecretBuf, name: &str, value: &str) -> Result<(), Error> {
     if !is_name(name) {
-        return Err(WriteError::BadName(String::from(name)));
+        return Err(Error::OutputBadName(String::from(name)));
     }
     if value.ends_with('\r') || value.contains("\r\n") {
-        return Err(WriteError::CarriageReturn(String::from(name)));
+        return Err(Error::OutputCarriageReturn(String::from(name)));
     }
     if value.contains('\0') {
-        return Err(WriteError::Nul(String::from(name)));
+        return Err(Error::OutputNul(String::from(name)));
     }
     out.push_str(name);
     if !value.contains('\n') {
@@ -95,7 +70,7 @@ mod tests {
     use crate::core::secrets::secret::Secret;
 
     /// One `name=value` line set, built in a zeroizing buffer.
-    fn lines<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Secret, WriteError> {
+    fn lines<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Secret, Error> {
         let mut out = SecretBuf::with_capacity(256);
         for (n, v) in pairs {
             write(&mut out, n, v)?;
@@ -148,14 +123,17 @@ mod tests {
     #[test]
     fn refuses_what_would_not_read_back() {
         let mut out = SecretBuf::default();
-        assert_eq!(write(&mut out, "a b", "v"), Err(WriteError::BadName("a b".into())));
-        assert_eq!(write(&mut out, "", "v"), Err(WriteError::BadName("".into())));
+        assert_eq!(write(&mut out, "a b", "v"), Err(Error::OutputBadName("a b".into())));
+        assert_eq!(write(&mut out, "", "v"), Err(Error::OutputBadName("".into())));
         assert_eq!(
             write(&mut out, "a", "x\r\ny"),
-            Err(WriteError::CarriageReturn("a".into()))
+            Err(Error::OutputCarriageReturn("a".into()))
         );
-        assert_eq!(write(&mut out, "a", "x\r"), Err(WriteError::CarriageReturn("a".into())));
-        assert_eq!(write(&mut out, "id", "x\0y"), Err(WriteError::Nul("id".into())));
+        assert_eq!(
+            write(&mut out, "a", "x\r"),
+            Err(Error::OutputCarriageReturn("a".into()))
+        );
+        assert_eq!(write(&mut out, "id", "x\0y"), Err(Error::OutputNul("id".into())));
         assert_eq!(out.as_str(), "");
     }
 }

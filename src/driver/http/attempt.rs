@@ -3,7 +3,8 @@
 //! rule for whether its request may have reached the server ([`ended_by`]).
 //! It runs on a worker thread, so the engine can stop waiting for it.
 
-use super::super::files::{ReadError, read_capped};
+use super::super::Error;
+use super::super::files::read_capped;
 use crate::core::net::delivery;
 use crate::core::net::method::Method;
 use crate::core::net::policy::Limits;
@@ -252,14 +253,19 @@ fn read_body(body: &mut ureq::Body, limits: &Limits) -> Result<Zeroizing<Vec<u8>
     let hint = body.content_length().unwrap_or(0).min(cap as u64) as usize;
     let reader = body.with_config().limit((cap as u64).saturating_add(1)).reader();
     read_capped(reader, cap, hint).map_err(|e| match e {
-        ReadError::TooLarge(_) => too_large(limits),
-        ReadError::Io(io) => match io.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok()) {
-            Some(inner) => failed(&inner, limits),
-            None => AttemptError::Failed {
+        Error::TooLarge(_) => too_large(limits),
+        // The reader gives no other error than these two.
+        e => match e {
+            Error::Io(io) => io.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok()),
+            _ => None,
+        }
+        .map_or_else(
+            || AttemptError::Failed {
                 ended: Ended::NoReply,
                 what: String::from("the connection broke while reading the reply"),
             },
-        },
+            |inner| failed(&inner, limits),
+        ),
     })
 }
 

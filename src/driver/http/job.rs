@@ -2,8 +2,9 @@
 //! [`Call`] with its policy from the core ([`policy::for_job`]), and one
 //! log line per attempt.
 
+use super::super::Error;
 use super::super::log::{Log, LogValue};
-use super::{Attempted, Call, Engine, HttpError, Outgoing, Reply};
+use super::{Attempted, Call, Engine, Outgoing, Reply};
 use crate::core::net::method::Method;
 use crate::core::net::policy::{self, RetrySettings};
 use crate::core::net::url;
@@ -28,10 +29,6 @@ pub(crate) struct Request<'a> {
     pub(crate) body: Option<&'a [u8]>,
 }
 
-/// Why the HTTP client could not be set up.
-#[derive(Debug)]
-pub(crate) struct SetupError(pub String);
-
 /// The job's HTTP client.
 pub(crate) struct Http {
     engine: Engine,
@@ -42,10 +39,10 @@ impl Http {
     /// `timeout`: each phase of an attempt (`CREDHOOK_HTTP_TIMEOUT`);
     /// `ca_file`: trust exactly the certificates in this PEM file instead
     /// of the bundled Mozilla roots.
-    pub(crate) fn new(retry: RetrySettings, timeout: Duration, ca_file: Option<&str>) -> Result<Http, SetupError> {
+    pub(crate) fn new(retry: RetrySettings, timeout: Duration, ca_file: Option<&str>) -> Result<Http, Error> {
         let roots = match ca_file {
             None => RootCerts::WebPki,
-            Some(path) => RootCerts::new_with_certs(&super::load_pem_as(path, "CREDHOOK_CA_FILE").map_err(SetupError)?),
+            Some(path) => RootCerts::new_with_certs(&super::load_pem_as(path, "CREDHOOK_CA_FILE")?),
         };
         Ok(Http {
             engine: Engine::new(roots, policy::job_limits(timeout.as_secs())),
@@ -54,7 +51,7 @@ impl Http {
     }
 
     /// Sends `req` as its call's policy says, logging each attempt.
-    pub(crate) fn send(&mut self, log: &Log, req: &Request<'_>) -> Result<Reply, HttpError> {
+    pub(crate) fn send(&mut self, log: &Log, req: &Request<'_>) -> Result<Reply, Error> {
         let policy = policy::for_job(req.call, &self.retry, req.report.is_some());
         let mut headers = std::vec![(String::from("Accept"), Secret::from("application/json"))];
         if let Some(t) = req.bearer {

@@ -16,15 +16,17 @@ use self::attempt::Answer;
 pub(crate) use self::attempt::{AttemptError, Outgoing};
 pub(crate) use self::job::{Http, Request};
 pub(crate) use self::tls::load_pem_as;
+use super::Error;
 use super::signals;
 use crate::core::net::delivery::Delivery;
 use crate::core::net::method::Method;
 pub(crate) use crate::core::net::policy::Call;
 use crate::core::net::policy::{CallPolicy, Limits};
-use crate::core::net::redirect::{RedirectError, method_after_redirect};
+use crate::core::net::redirect::method_after_redirect;
 use crate::core::net::retry::{self, Ended, Next, Progress};
-use crate::core::net::url::{self, UrlError};
+use crate::core::net::url;
 use crate::core::secrets::secret::Secret;
+use std::boxed::Box;
 use std::fmt;
 use std::string::String;
 use std::sync::{Arc, mpsc};
@@ -43,9 +45,10 @@ pub(crate) struct Reply {
     pub(crate) delivery: Delivery,
 }
 
-/// Why a call did not end in a reply, and what became of its request.
+/// Why a call did not end in a reply, and what became of its request:
+/// the payload of [`Error::Http`].
 #[derive(Debug)]
-pub(crate) struct HttpError {
+pub(crate) struct FailedCall {
     pub(crate) why: CallFailure,
     /// Over every attempt: the task update's rollback is decided from it.
     pub(crate) delivery: Delivery,
@@ -58,17 +61,17 @@ pub(crate) struct HttpError {
 pub(crate) enum CallFailure {
     /// The URL is malformed or plain http to a non-loopback host; nothing
     /// was sent.
-    Refused(UrlError),
+    Refused(crate::core::Error),
     /// The last attempt got no usable reply.
     NoReply(AttemptError),
     /// A final status that is not a success (the body is kept for the
     /// caller to summarise; it is not logged).
     Status { status: u16, body: Zeroizing<Vec<u8>> },
     /// A redirect the policy does not follow.
-    Redirect(RedirectError),
+    Redirect(crate::core::Error),
 }
 
-impl HttpError {
+impl FailedCall {
     /// The status of a refusal, if the last attempt got one.
     pub(crate) fn status(&self) -> Option<u16> {
         match &self.why {
@@ -78,7 +81,7 @@ impl HttpError {
     }
 }
 
-impl fmt::Display for HttpError {
+impl fmt::Display for FailedCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.why {
             CallFailure::Refused(e) => write!(f, "refused to connect: {e}")?,
@@ -152,13 +155,13 @@ impl Tally {
     }
 
     /// The call failed: why, and how far it got.
-    fn fail(&self, why: CallFailure) -> HttpError {
-        HttpError {
+    fn fail(&self, why: CallFailure) -> Error {
+        Error::Http(Box::new(FailedCall {
             why,
             delivery: self.delivery,
             attempts: self.progress.attempt + 1,
             took: self.start.elapsed(),
-        }
+        }))
     }
 }
 
@@ -199,7 +202,7 @@ impl Engine {
         policy: &CallPolicy,
         stop_from: Option<Instant>,
         seen: &mut dyn FnMut(&Attempted<'_>),
-    ) -> Result<Reply, HttpError> {
+    ) -> Result<Reply, Error> {
         let mut t = Tally::new();
         if let Err(e) = url::parse(out.url.expose()) {
             return Err(t.fail(CallFailure::Refused(e)));

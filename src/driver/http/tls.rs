@@ -2,8 +2,9 @@
 //! exactly the certificates of a PEM file (`CREDHOOK_CA_FILE`, `--cacert`,
 //! `SSL_CERT_FILE`); and the one agent configuration every call shares.
 
+use super::super::Error;
 use crate::core::net::policy::Limits;
-use std::string::String;
+
 use std::vec::Vec;
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
@@ -41,9 +42,9 @@ pub(crate) fn agent(roots: RootCerts, limits: &Limits) -> ureq::Agent {
 
 /// The certificates of a PEM file (a regular file of at most
 /// [`MAX_CA_FILE`] bytes); `what` names the setting or flag that named it.
-pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, String> {
-    let pem =
-        super::super::files::read_regular(path, MAX_CA_FILE).map_err(|e| std::format!("{what} `{path}` {}", e.0))?;
+pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, Error> {
+    let pem = super::super::files::read_regular(path, MAX_CA_FILE)
+        .map_err(|e| Error::Setup(std::format!("{what} `{path}` {e}")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
@@ -51,21 +52,21 @@ pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'sta
                 // rustls would skip it silently, and every server then fails
                 // as "unknown issuer": say so now.
                 if let Err(e) = webpki::anchor_from_trusted_cert(&pki_types::CertificateDer::from(c.der())) {
-                    return Err(std::format!(
+                    return Err(Error::Setup(std::format!(
                         "{what} `{path}`: certificate {} is not a valid X.509 certificate ({e:?}); check the file's contents",
                         certs.len() + 1
-                    ));
+                    )));
                 }
                 certs.push(c)
             }
             Ok(_) => {}
-            Err(e) => return Err(std::format!("{what} `{path}` is not valid PEM: {e}")),
+            Err(e) => return Err(Error::Setup(std::format!("{what} `{path}` is not valid PEM: {e}"))),
         }
     }
     if certs.is_empty() {
-        return Err(std::format!(
+        return Err(Error::Setup(std::format!(
             "{what} `{path}` holds no `-----BEGIN CERTIFICATE-----` block; point it at a PEM CA bundle"
-        ));
+        )));
     }
     Ok(certs)
 }
