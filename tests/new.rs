@@ -13,6 +13,14 @@ use support::{TempDir, credhook_bin, out, write_executable};
 /// The admin credential the tests' login secret holds.
 const LOGIN: &str = "admin-Login-9f3Kq7Zx2Lm";
 
+/// An arbitrary login secret holding [`LOGIN`], written in `dir`: the
+/// `--secret` argument that gives it to `login_secret_id`.
+fn login_secret(dir: &Path) -> String {
+    let login = dir.join("login.json");
+    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
+    format!("login_secret_id=@{}", login.display())
+}
+
 fn credhook() -> Command {
     Command::new(credhook_bin())
 }
@@ -140,9 +148,7 @@ fn the_cli_variant_refuses_a_server_the_jobs_allowlist_leaves_out() {
     let tmp = TempDir::new("credhook-new");
     let dir = tmp.join("allow");
     assert_eq!(new(&[dir.to_str().unwrap(), "--with", "redis-cli"]).0, 0);
-    let login = tmp.join("login.json");
-    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
-    let secret = format!("login_secret_id=@{}", login.display());
+    let secret = login_secret(&tmp);
     let dry_run = |server: &str, allow: &str| {
         out(credhook()
             .args([
@@ -185,9 +191,7 @@ fn the_http_variant_refuses_an_api_url_that_credhook_http_reads_as_options() {
     let tmp = TempDir::new("credhook-new");
     let dir = tmp.join("opt");
     assert_eq!(new(&[dir.to_str().unwrap(), "--http"]).0, 0);
-    let login = tmp.join("login.json");
-    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
-    let secret = format!("login_secret_id=@{}", login.display());
+    let secret = login_secret(&tmp);
     let dry_run = |api: &str| {
         out(credhook()
             .args([
@@ -218,9 +222,7 @@ fn the_cli_variant_keeps_the_new_password_off_command_lines() {
     let dir = tmp.join("pw");
     assert_eq!(new(&[dir.to_str().unwrap(), "--with", "psql"]).0, 0);
     let s = shims(&tmp);
-    let login = tmp.join("login.json");
-    std::fs::write(&login, format!(r#"{{"secret_type":"arbitrary","payload":"{LOGIN}"}}"#)).unwrap();
-    let secret = format!("login_secret_id=@{}", login.display());
+    let secret = login_secret(&tmp);
     let dry_run = |args: &[&str]| {
         out(Command::new("credhook")
             .args(["dry-run", "--secret", &secret, "--input", "server=db.example.com"])
