@@ -1,7 +1,7 @@
 //! `credhook ce-flags [--job-settings …] [FILE]`: the arguments for
 //! `ibmcloud ce job create|update`.
 
-use super::{Echo, Error, load};
+use super::{CliError, Echo, load};
 use crate::core::job::job_config::{self, JobSettings};
 use std::ffi::OsString;
 use std::format;
@@ -18,13 +18,13 @@ struct Args {
 }
 
 /// A whole number of seconds, as the job's setting takes it.
-fn seconds(flag: &str, v: &str) -> Result<u64, Error> {
+fn seconds(flag: &str, v: &str) -> Result<u64, CliError> {
     v.trim()
         .parse()
-        .map_err(|_| Error::Usage(format!("{flag} `{v}` is not a whole number of seconds")))
+        .map_err(|_| CliError::Usage(format!("{flag} `{v}` is not a whole number of seconds")))
 }
 
-fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, CliError> {
     use lexopt::Arg::{Long, Short, Value};
     let mut parser = lexopt::Parser::from_args(args);
     let mut file = None;
@@ -32,7 +32,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
     let mut help = false;
     let mut s = JobSettings::default();
     let mut tuned = None;
-    while let Some(arg) = parser.next().map_err(|e| Error::Usage(e.to_string()))? {
+    while let Some(arg) = parser.next().map_err(|e| CliError::Usage(e.to_string()))? {
         match arg {
             Long("job-settings") => job_settings = true,
             Long("help") | Short('h') => help = true,
@@ -43,12 +43,12 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
                 let flag = format!("--{flag}");
                 let v = parser
                     .value()
-                    .map_err(|_| Error::Usage(format!("{flag} needs a value")))?;
+                    .map_err(|_| CliError::Usage(format!("{flag} needs a value")))?;
                 let v = super::utf8(&flag, v, Echo::Value)?;
                 match flag.as_str() {
                     "--task-timeout" => {
-                        s.task_timeout_s =
-                            job_config::parse_duration(&v).map_err(|e| Error::Usage(format!("--task-timeout {e}")))?
+                        s.task_timeout_s = job_config::parse_duration(&v)
+                            .map_err(|e| CliError::Usage(format!("--task-timeout {e}")))?
                     }
                     "--hook-timeout" => s.hook_timeout_s = seconds(&flag, &v)?,
                     "--retry-window" => s.retry.window_s = seconds(&flag, &v)?,
@@ -59,11 +59,11 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
                 }
                 tuned = Some(flag);
             }
-            Long(other) => return Err(Error::Usage(format!("unknown option `--{}`", other.escape_debug()))),
-            Short(c) => return Err(Error::Usage(format!("unknown option `-{}`", c.escape_debug()))),
+            Long(other) => return Err(CliError::Usage(format!("unknown option `--{}`", other.escape_debug()))),
+            Short(c) => return Err(CliError::Usage(format!("unknown option `-{}`", c.escape_debug()))),
             Value(v) if file.is_none() => file = Some(super::utf8("file name", v, Echo::Value)?),
             Value(v) => {
-                return Err(Error::Usage(format!(
+                return Err(CliError::Usage(format!(
                     "one FILE only; `{}` is a second",
                     v.to_string_lossy().escape_debug()
                 )));
@@ -71,7 +71,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
         }
     }
     if let (false, Some(flag)) = (job_settings, tuned) {
-        return Err(Error::Usage(format!("{flag} only applies with --job-settings")));
+        return Err(CliError::Usage(format!("{flag} only applies with --job-settings")));
     }
     Ok(Args {
         file: file.unwrap_or_else(|| super::DEFAULT_CONFIG.into()),

@@ -1,6 +1,6 @@
 //! `credhook check [FILE]`: validate a job_config.json.
 
-use super::{EXIT_USAGE, Error, load};
+use super::{CliError, EXIT_USAGE, load};
 use crate::core::job::job_config;
 use std::ffi::OsString;
 use std::format;
@@ -52,7 +52,7 @@ fn check(path: &str) -> u8 {
 
 /// The `[FILE]` argument: at most one, default `./job_config.json`; `None`
 /// for `--help`.
-fn file_arg(args: Vec<OsString>) -> Result<Option<String>, Error> {
+fn file_arg(args: Vec<OsString>) -> Result<Option<String>, CliError> {
     use lexopt::Arg::{Long, Short, Value};
     let mut parser = lexopt::Parser::from_args(args);
     let mut file = None;

@@ -1,7 +1,7 @@
 //! The tools' one error type: every fallible function of `src/cli/` (the
 //! subcommands `new`, `check`, `ce-flags`, `dry-run`, `http`, `json`)
-//! returns [`Error`]. The core's and the driver's errors pass through it
-//! unchanged ([`Error::Core`], [`Error::Driver`], each its `source`); the
+//! returns [`CliError`]. The core's and the driver's errors pass through it
+//! unchanged ([`CliError::Core`], [`CliError::Driver`], each its `source`); the
 //! other variants are the tools' own sentences, and their kind is the
 //! command's exit status (each subcommand's `main` maps it: only there do
 //! messages become stderr lines and statuses).
@@ -14,16 +14,16 @@ use std::string::String;
 
 /// What went wrong in a tool.
 #[derive(Debug)]
-pub(crate) enum Error {
+pub(crate) enum CliError {
     /// The command line cannot be used (or, for `credhook http`, what it
     /// would send): nothing was done. Exit 2.
     Usage(String),
     /// A rule of the core refused something (a path, a field, a value).
-    Core(core::Error),
+    Core(core::CoreError),
     /// A file, a read or an HTTPS call failed.
-    Driver(driver::Error),
+    Driver(driver::DriverError),
     /// `error`, about `place` (a file's path): `place: error`.
-    At { place: String, error: Box<Error> },
+    At { place: String, error: Box<CliError> },
     /// The command did its work and found a problem (a config that does
     /// not validate, a file it will not overwrite): the sentence. Exit 1.
     Failed(String),
@@ -37,49 +37,49 @@ pub(crate) enum Error {
     NotAllowed(String),
 }
 
-impl Error {
+impl CliError {
     /// `self`, about `place`.
-    pub(crate) fn at(self, place: &str) -> Error {
-        Error::At {
+    pub(crate) fn at(self, place: &str) -> CliError {
+        CliError::At {
             place: String::from(place),
             error: Box::new(self),
         }
     }
 }
 
-impl From<core::Error> for Error {
-    fn from(e: core::Error) -> Error {
-        Error::Core(e)
+impl From<core::CoreError> for CliError {
+    fn from(e: core::CoreError) -> CliError {
+        CliError::Core(e)
     }
 }
 
-impl From<driver::Error> for Error {
-    fn from(e: driver::Error) -> Error {
-        Error::Driver(e)
+impl From<driver::DriverError> for CliError {
+    fn from(e: driver::DriverError) -> CliError {
+        CliError::Driver(e)
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Core(e) => e.fmt(f),
-            Error::Driver(e) => e.fmt(f),
-            Error::At { place, error } => write!(f, "{place}: {error}"),
-            Error::Usage(what)
-            | Error::Failed(what)
-            | Error::Absent(what)
-            | Error::Transport(what)
-            | Error::NotAllowed(what) => f.write_str(what),
+            CliError::Core(e) => e.fmt(f),
+            CliError::Driver(e) => e.fmt(f),
+            CliError::At { place, error } => write!(f, "{place}: {error}"),
+            CliError::Usage(what)
+            | CliError::Failed(what)
+            | CliError::Absent(what)
+            | CliError::Transport(what)
+            | CliError::NotAllowed(what) => f.write_str(what),
         }
     }
 }
 
-impl std::error::Error for Error {
+impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Core(e) => Some(e),
-            Error::Driver(e) => Some(e),
-            Error::At { error, .. } => Some(error.as_ref()),
+            CliError::Core(e) => Some(e),
+            CliError::Driver(e) => Some(e),
+            CliError::At { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -93,13 +93,13 @@ mod tests {
 
     #[test]
     fn wrapped_errors_keep_their_words() {
-        let e = Error::from(driver::Error::TooLarge(5)).at("job_config.json");
+        let e = CliError::from(driver::DriverError::TooLarge(5)).at("job_config.json");
         assert_eq!(e.to_string(), "job_config.json: more than 5 bytes");
         let inner = e.source().unwrap();
         assert_eq!(inner.to_string(), "more than 5 bytes");
         assert!(inner.source().is_some());
-        let e = Error::from(core::Error::HeaderNoColon);
-        assert_eq!(e.to_string(), core::Error::HeaderNoColon.to_string());
-        assert!(Error::Usage("x".into()).source().is_none());
+        let e = CliError::from(core::CoreError::HeaderNoColon);
+        assert_eq!(e.to_string(), core::CoreError::HeaderNoColon.to_string());
+        assert!(CliError::Usage("x".into()).source().is_none());
     }
 }

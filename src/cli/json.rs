@@ -3,7 +3,7 @@
 //! this file reads stdin, prints, and maps errors to exit statuses.
 
 use super::tool_io as input;
-use super::{Echo, Error, utf8};
+use super::{CliError, Echo, utf8};
 use crate::core::json;
 use crate::core::json::builder;
 use crate::core::json::query::{self, Path};
@@ -30,14 +30,14 @@ Exit status: 0 ok, 1 a path is absent, 2 usage error or input that is not JSON."
 /// (measured: 4 MiB of `1,` took 134 MiB), so this also bounds memory.
 pub(crate) const MAX_INPUT: usize = 1 << 20;
 
-/// Exit 0; 1 when a path is absent ([`Error::Absent`]); 2 for any other
+/// Exit 0; 1 when a path is absent ([`CliError::Absent`]); 2 for any other
 /// error (bad arguments or input).
 pub fn main(args: Vec<OsString>) -> u8 {
     match run(args) {
         Ok(()) => 0,
         Err(e) => {
             say(&e.to_string());
-            if matches!(e, Error::Absent(_)) { 1 } else { 2 }
+            if matches!(e, CliError::Absent(_)) { 1 } else { 2 }
         }
     }
 }
@@ -50,11 +50,11 @@ fn say(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "credhook json: {msg}");
 }
 
-fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+fn usage(msg: impl Into<String>) -> CliError {
+    CliError::Usage(msg.into())
 }
 
-fn run(args: Vec<OsString>) -> Result<(), Error> {
+fn run(args: Vec<OsString>) -> Result<(), CliError> {
     let mut p = lexopt::Parser::from_args(args);
     let mut json_strings = false;
     let mut positional: Vec<String> = Vec::new();
@@ -108,24 +108,24 @@ fn run(args: Vec<OsString>) -> Result<(), Error> {
     }
 }
 
-fn read_stdin() -> Result<json::Value, Error> {
+fn read_stdin() -> Result<json::Value, CliError> {
     let bytes = read_capped(std::io::stdin().lock(), MAX_INPUT, 0).map_err(|e| match e {
-        driver::Error::TooLarge(cap) => usage(format!("stdin holds more than {cap} bytes of JSON")),
+        driver::DriverError::TooLarge(cap) => usage(format!("stdin holds more than {cap} bytes of JSON")),
         e => usage(format!("stdin cannot be read: {e}")),
     })?;
     json::parse(&bytes).map_err(|e| usage(format!("stdin is not valid JSON: {e}")))
 }
 
-fn print_out(bytes: &[u8]) -> Result<(), Error> {
+fn print_out(bytes: &[u8]) -> Result<(), CliError> {
     input::write_stdout(bytes).map_err(|e| usage(format!("stdout cannot be written: {e}")))
 }
 
-fn get(path: &str, json_strings: bool) -> Result<(), Error> {
+fn get(path: &str, json_strings: bool) -> Result<(), CliError> {
     let path = query::parse(path)?;
     let doc = read_stdin()?;
     let value = path
         .lookup(&doc)
-        .ok_or_else(|| Error::Absent(format!("`{}` is not in the input", show(&path))))?;
+        .ok_or_else(|| CliError::Absent(format!("`{}` is not in the input", show(&path))))?;
     let mut text = SecretBuf::with_capacity(64);
     text.push_str(query::render(value, !json_strings).expose());
     text.push('\n');
@@ -154,7 +154,7 @@ fn show(p: &Path) -> String {
     s
 }
 
-fn out(specs: &[String]) -> Result<(), Error> {
+fn out(specs: &[String]) -> Result<(), CliError> {
     let mut parsed = Vec::new();
     for spec in specs {
         let (name, path) = spec
@@ -185,7 +185,7 @@ fn out(specs: &[String]) -> Result<(), Error> {
         }
     }
     if !missing.is_empty() {
-        return Err(Error::Absent(format!(
+        return Err(CliError::Absent(format!(
             "not in the input: {}; nothing was printed (write `NAME?=PATH` for a value that may be absent)",
             missing.join(", ")
         )));
@@ -193,11 +193,11 @@ fn out(specs: &[String]) -> Result<(), Error> {
     print_out(lines.as_str().as_bytes())
 }
 
-fn build(fields: &[String]) -> Result<(), Error> {
+fn build(fields: &[String]) -> Result<(), CliError> {
     let fields: Vec<_> = fields
         .iter()
         .map(|f| builder::parse_field(f))
-        .collect::<Result<_, crate::core::Error>>()?;
+        .collect::<Result<_, crate::core::CoreError>>()?;
     let env = Env::from_process();
     let obj = builder::build(&fields, input::lookup(&env))?;
     let mut text = SecretBuf::with_capacity(obj.expose().len() + 1);

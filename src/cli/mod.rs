@@ -12,7 +12,7 @@ pub mod new;
 pub mod run;
 pub(crate) mod tool_io;
 
-pub(crate) use error::Error;
+pub(crate) use error::CliError;
 
 /// Snapshots the CPU time spent before `main`, so that the finished line
 /// reports credhook's own: call it first thing.
@@ -35,16 +35,16 @@ pub const EXIT_USAGE: u8 = 2;
 pub(crate) const DEFAULT_CONFIG: &str = "./job_config.json";
 
 /// Reads and parses a job config; the error is one line naming the file.
-pub(crate) fn load(path: &str) -> Result<Vec<(String, String)>, Error> {
-    let bytes = crate::driver::files::read_regular(path, MAX_CONFIG).map_err(|e| Error::from(e).at(path))?;
-    job_config::parse(&bytes).map_err(|e| Error::from(e).at(path))
+pub(crate) fn load(path: &str) -> Result<Vec<(String, String)>, CliError> {
+    let bytes = crate::driver::files::read_regular(path, MAX_CONFIG).map_err(|e| CliError::from(e).at(path))?;
+    job_config::parse(&bytes).map_err(|e| CliError::from(e).at(path))
 }
 
 /// `check` and `ce-flags` see job_config.json, not the job's settings:
 /// `CREDHOOK_HTTP_ALLOW` in their own environment (scripts/deploy.sh
 /// exports its --allow-host list) is checked, and without it they warn that
 /// the job may reach any host. `Err`: the setting is broken.
-pub(crate) fn egress_warning() -> Result<Option<String>, Error> {
+pub(crate) fn egress_warning() -> Result<Option<String>, CliError> {
     let value = std::env::var(crate::core::net::http_allow::SETTING).ok();
     match crate::core::net::http_allow::from_setting(value.as_deref())? {
         Some(_) => Ok(None),
@@ -69,9 +69,9 @@ pub(crate) enum Echo {
 
 /// The crate's one UTF-8 argument helper: `v` as UTF-8, or an error that
 /// names it (`what`) and says what to do.
-pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, Error> {
+pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, CliError> {
     v.into_string().map_err(|raw| {
-        Error::Usage(match echo {
+        CliError::Usage(match echo {
             Echo::Value => format!(
                 "{what} `{}` is not valid UTF-8; give it in UTF-8",
                 raw.to_string_lossy().escape_debug()
@@ -82,8 +82,8 @@ pub(crate) fn utf8(what: &str, v: OsString, echo: Echo) -> Result<String, Error>
 }
 
 /// lexopt's error, without echoing values that may be secret.
-pub(crate) fn arg_error(e: lexopt::Error) -> Error {
-    Error::Usage(match e {
+pub(crate) fn arg_error(e: lexopt::Error) -> CliError {
+    CliError::Usage(match e {
         lexopt::Error::UnexpectedArgument(a) => format!("unexpected argument `{}`", a.to_string_lossy().escape_debug()),
         lexopt::Error::NonUnicodeValue(_) => String::from("an argument is not valid UTF-8; give it in UTF-8"),
         lexopt::Error::UnexpectedValue { option, .. } => format!("option `{option}` takes no value"),

@@ -5,7 +5,7 @@
 //! and .gitignore. The templates are the files in templates/provider/,
 //! compiled in.
 
-use super::Error;
+use super::CliError;
 use std::ffi::OsString;
 use std::format;
 use std::io::Write;
@@ -50,7 +50,7 @@ struct Args {
     help: bool,
 }
 
-fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, CliError> {
     use lexopt::Arg::{Long, Short, Value};
     let mut a = Args {
         dir: PathBuf::new(),
@@ -70,13 +70,13 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
             Long("name") => {
                 let v = parser
                     .value()
-                    .map_err(|_| Error::Usage(String::from("--name needs a name")))?;
+                    .map_err(|_| CliError::Usage(String::from("--name needs a name")))?;
                 a.name = Some(super::utf8("--name", v, super::Echo::Value)?);
             }
             Long("with") => {
                 let v = parser
                     .value()
-                    .map_err(|_| Error::Usage(String::from("--with needs a command name")))?;
+                    .map_err(|_| CliError::Usage(String::from("--with needs a command name")))?;
                 let tool = super::utf8("--with", v, super::Echo::Value)?;
                 check_tool(&tool)?;
                 if !a.tools.contains(&tool) {
@@ -91,7 +91,7 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
         Some(d) => a.dir = d,
         None if a.help => {}
         None => {
-            return Err(Error::Usage(String::from(
+            return Err(CliError::Usage(String::from(
                 "name the directory to write the provider into",
             )));
         }
@@ -100,20 +100,20 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
 }
 
 /// A `--with` tool: a command name, as `scripts/rootfs.sh --with` takes it.
-fn check_tool(tool: &str) -> Result<(), Error> {
+fn check_tool(tool: &str) -> Result<(), CliError> {
     let ok = tool.len() <= 64
         && tool.starts_with(|c: char| c.is_ascii_alphanumeric())
         && tool
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
     if !ok {
-        return Err(Error::Usage(format!(
+        return Err(CliError::Usage(format!(
             "--with `{}`: give a command name (letters, digits, . _ + -), not a path",
             tool.escape_debug()
         )));
     }
     if matches!(tool, "credhook" | "busybox") {
-        return Err(Error::Usage(format!("--with {tool}: the image has it already")));
+        return Err(CliError::Usage(format!("--with {tool}: the image has it already")));
     }
     Ok(())
 }
@@ -121,13 +121,13 @@ fn check_tool(tool: &str) -> Result<(), Error> {
 /// The provider's name (lower-case letters, digits and `-`, starting with a
 /// letter): `--name` as given (`_` read as `-`), else DIR's own name with
 /// every run of other characters made one `-`.
-fn provider_name(given: Option<&str>, dir: &Path) -> Result<String, Error> {
+fn provider_name(given: Option<&str>, dir: &Path) -> Result<String, CliError> {
     if let Some(n) = given {
         let ok = n.len() <= MAX_NAME
             && n.starts_with(|c: char| c.is_ascii_alphabetic())
             && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok {
-            return Err(Error::Failed(format!(
+            return Err(CliError::Failed(format!(
                 "--name `{}` must be a letter, then letters, digits, - or _ (at most {MAX_NAME}): \
                  it names the image and, in capitals, prefixes the error codes",
                 n.escape_debug()
@@ -155,7 +155,7 @@ fn provider_name(given: Option<&str>, dir: &Path) -> Result<String, Error> {
     name.truncate(MAX_NAME);
     let name = name.trim_end_matches('-');
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err(Error::Failed(format!(
+        return Err(CliError::Failed(format!(
             "cannot make a provider name from the directory's name `{}`: give --name NAME \
              (a letter, then letters, digits, - or _)",
             base.escape_debug()
@@ -363,7 +363,7 @@ fn render(template: &str, vars: &[(&str, String)]) -> String {
 /// Writes `files` into `dir`, which must be missing or empty unless `force`.
 /// A file of the same name is replaced (removed first: a symbolic link is
 /// not followed), never a directory.
-fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result<(), Error> {
+fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result<(), CliError> {
     let shown = dir.display();
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
@@ -371,7 +371,7 @@ fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result
                 let first = first
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .unwrap_or_default();
-                return Err(Error::Failed(format!(
+                return Err(CliError::Failed(format!(
                     "{shown} is not empty (it has `{}`): choose a new directory, or give --force to write \
                      the provider's files into it (files of the same names are replaced)",
                     first.escape_debug()
@@ -379,16 +379,16 @@ fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(|e| Error::Failed(format!("cannot make {shown}: {e}")))?;
+            std::fs::create_dir_all(dir).map_err(|e| CliError::Failed(format!("cannot make {shown}: {e}")))?;
         }
-        Err(e) => return Err(Error::Failed(format!("cannot read {shown}: {e}"))),
+        Err(e) => return Err(CliError::Failed(format!("cannot read {shown}: {e}"))),
     }
     // A directory in a file's place is refused before anything is written:
     // --force must not replace half the files and then stop.
     for (name, _, _) in files {
         let path = dir.join(name);
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-            return Err(Error::Failed(format!(
+            return Err(CliError::Failed(format!(
                 "{} is a directory; move it away",
                 path.display()
             )));
@@ -398,7 +398,7 @@ fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result
         let path = dir.join(name);
         if std::fs::symlink_metadata(&path).is_ok() {
             std::fs::remove_file(&path)
-                .map_err(|e| Error::Failed(format!("cannot replace {}: {e}", path.display())))?;
+                .map_err(|e| CliError::Failed(format!("cannot replace {}: {e}", path.display())))?;
         }
         std::fs::OpenOptions::new()
             .write(true)
@@ -406,7 +406,7 @@ fn write_files(dir: &Path, files: &[(&str, String, u32)], force: bool) -> Result
             .mode(*mode)
             .open(&path)
             .and_then(|mut f| f.write_all(text.as_bytes()))
-            .map_err(|e| Error::Failed(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
     Ok(())
 }

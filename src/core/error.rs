@@ -1,5 +1,5 @@
 //! The core's one error type: every fallible function of `src/core/`
-//! returns [`Error`]. Each variant says *when* it happens; its `Display`
+//! returns [`CoreError`]. Each variant says *when* it happens; its `Display`
 //! says what was wrong and how to fix it, in the words the log, a task's
 //! description and the tools' stderr show (tests compare them word for
 //! word).
@@ -10,7 +10,7 @@
 //! the core composes one from many small rules and no caller tells them
 //! apart (a setting, a declaration, the hook's output protocol, a schema
 //! string). Lists of problems (the settings', the schema's, the inputs')
-//! are `Vec<Error>`. The driver's error ([`crate::driver`]) and the tools'
+//! are `Vec<CoreError>`. The driver's error ([`crate::driver`]) and the tools'
 //! ([`crate::cli`]) wrap this one.
 
 use crate::core::hook::channel::MAX_OUTPUT_BYTES;
@@ -25,7 +25,7 @@ use core::fmt;
 
 /// What went wrong in the core.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Error {
+pub(crate) enum CoreError {
     // JSON.
     /// A document is not the JSON the reader takes (a reply, stdin of
     /// `credhook json`, a `:=` value): reading stopped at byte `offset`.
@@ -95,7 +95,7 @@ pub(crate) enum Error {
     /// A required input has no value.
     InputRequired { input: String, var: String },
     /// An input's value does not fit its type.
-    Input { input: String, error: Box<Error> },
+    Input { input: String, error: Box<CoreError> },
     /// A value does not fit its type: what it must be, and (at most 64
     /// characters of) what it is.
     InputValue { expected: String, got: String },
@@ -164,7 +164,7 @@ pub(crate) enum Error {
     /// A `credhook json build` key is given twice.
     FieldTwice(String),
     /// A `credhook json build` field's `{{NAME}}` cannot be expanded.
-    FieldExpand { key: String, error: Box<Error> },
+    FieldExpand { key: String, error: Box<CoreError> },
     /// A `credhook json build` `:=` value is not JSON.
     FieldNotJson {
         key: String,
@@ -185,18 +185,18 @@ pub(crate) enum Error {
     HeaderValueControl,
 }
 
-impl Error {
+impl CoreError {
     /// The variable a setting's or declaration's problem is about.
     pub(crate) fn variable(&self) -> Option<&str> {
         match self {
-            Error::Setting { var, .. } => Some(var),
-            Error::Declaration { var, .. } => Some(var),
+            CoreError::Setting { var, .. } => Some(var),
+            CoreError::Declaration { var, .. } => Some(var),
             _ => None,
         }
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for CoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Each group writes its own variants and passes on the others.
         net(self, f)
@@ -210,38 +210,38 @@ impl fmt::Display for Error {
     }
 }
 
-fn net(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+fn net(e: &CoreError, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     Some(match e {
-        Error::Json { offset, what } => write!(f, "malformed JSON at byte {offset}: {what}"),
-        Error::UrlMalformed(u) => write!(
+        CoreError::Json { offset, what } => write!(f, "malformed JSON at byte {offset}: {what}"),
+        CoreError::UrlMalformed(u) => write!(
             f,
             "`{u}` is not an absolute https:// URL with a host (no spaces, control characters \
              or user:password@ part)"
         ),
-        Error::UrlPlainHttp(u) => write!(
+        CoreError::UrlPlainHttp(u) => write!(
             f,
             "`{u}` uses http://, which is only allowed to a loopback host \
              (127.0.0.0/8, ::1, localhost); use https://"
         ),
-        Error::UrlNotABase(u) => write!(
+        CoreError::UrlNotABase(u) => write!(
             f,
             "`{u}` has a ?query or #fragment; give the base URL only, e.g. https://<host>"
         ),
-        Error::RedirectNotAsked => {
+        CoreError::RedirectNotAsked => {
             f.write_str("redirect refused; add --location to follow redirects to the same scheme and host")
         }
-        Error::RedirectOtherOrigin(to) => write!(
+        CoreError::RedirectOtherOrigin(to) => write!(
             f,
             "redirect to {to} refused; --location follows redirects only to the same scheme, host and port"
         ),
-        Error::RedirectBadLocation => f.write_str("redirect refused: its Location header is missing or not a URL"),
-        Error::RedirectTooMany => write!(f, "redirect refused: more than {MAX_REDIRECTS} redirects"),
-        Error::RedirectNotAllowed(host) => write!(
+        CoreError::RedirectBadLocation => f.write_str("redirect refused: its Location header is missing or not a URL"),
+        CoreError::RedirectTooMany => write!(f, "redirect refused: more than {MAX_REDIRECTS} redirects"),
+        CoreError::RedirectNotAllowed(host) => write!(
             f,
             "redirect to {host} refused: it is not in {}, the hosts this job may call",
             http_allow::SETTING
         ),
-        Error::RedirectNeverFollowed { status, location_host } => match location_host {
+        CoreError::RedirectNeverFollowed { status, location_host } => match location_host {
             Some(h) => write!(
                 f,
                 "http status {status}, a redirect to host `{h}`, which is not followed; configure the final address"
@@ -256,68 +256,68 @@ fn net(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     })
 }
 
-fn reply(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+fn reply(e: &CoreError, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     Some(match e {
-        Error::ReplyMissing(field) => write!(f, "the reply has no string field `{field}`"),
-        Error::BadToken => write!(
+        CoreError::ReplyMissing(field) => write!(f, "the reply has no string field `{field}`"),
+        CoreError::BadToken => write!(
             f,
             "its access_token is not a usable bearer token (printable ASCII without spaces, at most {MAX_TOKEN_BYTES} bytes)"
         ),
-        Error::GroupUnknown => {
+        CoreError::GroupUnknown => {
             f.write_str("could not be checked against CREDHOOK_SECRET_GROUPS: the reply names no secret_group_id")
         }
-        Error::GroupNotListed(g) => write!(
+        CoreError::GroupNotListed(g) => write!(
             f,
             "is in secret group `{g}`, which CREDHOOK_SECRET_GROUPS does not list; name a secret in one of \
              the job's groups (the job's owner sets CREDHOOK_SECRET_GROUPS)"
         ),
-        Error::NotCustomCredentials(t) => write!(f, "it is a `{t}` secret, not custom_credentials"),
-        Error::PreviousNotAnObject => f.write_str("its credentials_content is not a JSON object"),
+        CoreError::NotCustomCredentials(t) => write!(f, "it is a `{t}` secret, not custom_credentials"),
+        CoreError::PreviousNotAnObject => f.write_str("its credentials_content is not a JSON object"),
         _ => return None,
     })
 }
 
-fn job(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+fn job(e: &CoreError, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     Some(match e {
-        Error::Setting { var, what } => write!(f, "{var}: {what}"),
-        Error::HttpAllow(what) => write!(f, "{} {what}", http_allow::SETTING),
-        Error::Schema(what) | Error::PublicOutputs(what) => f.write_str(what),
-        Error::Declaration { var, what } => write!(f, "{var}: {what}"),
-        Error::InputRequired { input, var } => {
+        CoreError::Setting { var, what } => write!(f, "{var}: {what}"),
+        CoreError::HttpAllow(what) => write!(f, "{} {what}", http_allow::SETTING),
+        CoreError::Schema(what) | CoreError::PublicOutputs(what) => f.write_str(what),
+        CoreError::Declaration { var, what } => write!(f, "{var}: {what}"),
+        CoreError::InputRequired { input, var } => {
             write!(f, "input `{input}` is required but has no value; set SM_{var}_VALUE")
         }
-        Error::Input { input, error } => write!(f, "input `{input}` {error}"),
-        Error::InputValue { expected, got } => write!(f, "must be {expected}, got `{got}`"),
-        Error::ConfigNotJson { offset, what } => {
+        CoreError::Input { input, error } => write!(f, "input `{input}` {error}"),
+        CoreError::InputValue { expected, got } => write!(f, "must be {expected}, got `{got}`"),
+        CoreError::ConfigNotJson { offset, what } => {
             write!(f, "malformed JSON at byte {offset}: {what}; the file must be JSON")
         }
-        Error::ConfigShape => f.write_str(
+        CoreError::ConfigShape => f.write_str(
             "no `job_env_variables` array; the file must look like {\"job_env_variables\":[{\"name\":\"SMIN_…\",\"value\":\"type:string\"}]}",
         ),
-        Error::ConfigEntry(i) => write!(f, "job_env_variables[{i}] needs a string `name` and a string `value`"),
+        CoreError::ConfigEntry(i) => write!(f, "job_env_variables[{i}] needs a string `name` and a string `value`"),
         _ => return None,
     })
 }
 
-fn job_settings(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+fn job_settings(e: &CoreError, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     Some(match e {
-        Error::DurationMalformed(text) => write!(
+        CoreError::DurationMalformed(text) => write!(
             f,
             "`{text}` is not a duration; write seconds, or a number with s, m or h (e.g. 10m)"
         ),
-        Error::DurationOutOfRange(text) => write!(
+        CoreError::DurationOutOfRange(text) => write!(
             f,
             "`{text}` is outside what Secrets Manager accepts for task_timeout: 5m to 24h"
         ),
-        Error::HookTimeoutRange(s) => write!(
+        CoreError::HookTimeoutRange(s) => write!(
             f,
             "--hook-timeout {s} must be a whole number of seconds from 1 to 86400"
         ),
-        Error::HookTimeoutNotBelowTask { hook_s, task_s } => write!(
+        CoreError::HookTimeoutNotBelowTask { hook_s, task_s } => write!(
             f,
             "CREDHOOK_HOOK_TIMEOUT ({hook_s} s) is not below the task timeout ({task_s} s): Secrets Manager would give up on the task while the hook runs; raise the configuration's task_timeout (--task-timeout) or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout)"
         ),
-        Error::RetryBudgetNotBelowTask {
+        CoreError::RetryBudgetNotBelowTask {
             hook_s,
             budget_s,
             iam_window_s,
@@ -330,30 +330,32 @@ fn job_settings(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
              ({task_s} s): a run that rides out an outage would outlive its task; raise the configuration's task_timeout \
              (--task-timeout), or lower CREDHOOK_HOOK_TIMEOUT (--hook-timeout) or the windows"
         ),
-        Error::HttpTimeoutRange(s) => write!(f, "--http-timeout {s} must be a whole number of seconds from 1 to 3600"),
-        Error::ResourceMalformed { flag, value } => {
+        CoreError::HttpTimeoutRange(s) => {
+            write!(f, "--http-timeout {s} must be a whole number of seconds from 1 to 3600")
+        }
+        CoreError::ResourceMalformed { flag, value } => {
             write!(f, "{flag} `{value}` is not a number like 0.125 (cpu) or 0.25G (memory)")
         }
         _ => return None,
     })
 }
 
-fn hook(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+fn hook(e: &CoreError, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     Some(match e {
-        Error::HookOutputTooLarge => write!(
+        CoreError::HookOutputTooLarge => write!(
             f,
             "the hook wrote more than {MAX_OUTPUT_BYTES} bytes to $CREDHOOK_OUTPUT; write only the id and the outputs there"
         ),
-        Error::HookOutput(what) => f.write_str(what),
-        Error::HookVarNul(var) => write!(
+        CoreError::HookOutput(what) => f.write_str(what),
+        CoreError::HookVarNul(var) => write!(
             f,
             "`{var}` holds a NUL character, which no environment variable can carry"
         ),
-        Error::HookVarTooLong { var, bytes } => write!(
+        CoreError::HookVarTooLong { var, bytes } => write!(
             f,
             "`{var}` would be {bytes} bytes, more than the {MAX_VAR_BYTES} an environment variable may hold"
         ),
-        Error::HookEnvTooLarge(total) => write!(
+        CoreError::HookEnvTooLarge(total) => write!(
             f,
             "the referenced secrets would take {total} bytes of the hook's environment, more than {MAX_RESOLVED_BYTES}"
         ),
@@ -361,23 +363,23 @@ fn hook(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     })
 }
 
-fn tool(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+fn tool(e: &CoreError, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     Some(match e {
-        Error::ExpandUnset(n) => write!(
+        CoreError::ExpandUnset(n) => write!(
             f,
             "`{{{{{n}}}}}` names the environment variable {n}, which is unset or empty; set it, or remove the reference"
         ),
-        Error::ExpandNotUtf8(n) => write!(f, "`{{{{{n}}}}}`: the value of {n} is not UTF-8 text"),
-        Error::OutputBadName(n) => write!(f, "`{n}` is not a valid output name; names are letters, digits and `_`"),
-        Error::OutputCarriageReturn(n) => write!(
+        CoreError::ExpandNotUtf8(n) => write!(f, "`{{{{{n}}}}}`: the value of {n} is not UTF-8 text"),
+        CoreError::OutputBadName(n) => write!(f, "`{n}` is not a valid output name; names are letters, digits and `_`"),
+        CoreError::OutputCarriageReturn(n) => write!(
             f,
             "the value for `{n}` has a carriage return at a line end, which the hook output protocol cannot carry; strip it (e.g. with `tr -d '\\r'`) or base64-encode the value"
         ),
-        Error::OutputNul(n) => write!(
+        CoreError::OutputNul(n) => write!(
             f,
             "the value for `{n}` holds a NUL character (\\u0000), which no environment variable can carry; reject the reply or base64-encode the value"
         ),
-        Error::Path { path, what } => write!(
+        CoreError::Path { path, what } => write!(
             f,
             "path `{path}`: {what}; write `.`, `.key`, `.\"key with.dots\"`, `.list[0]` or a chain of them"
         ),
@@ -388,33 +390,33 @@ fn tool(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
 /// How `credhook json build` fields are written, for its messages.
 const FORMS: &str = "write `key=text`, `key:=json`, `key?=text` or `key?:=json`";
 
-fn tool_fields(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+fn tool_fields(e: &CoreError, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
     Some(match e {
-        Error::FieldNoEquals(field) => write!(f, "field `{field}` has no `=`; {FORMS}"),
-        Error::FieldEmptyKey => write!(f, "a field has an empty key; {FORMS}"),
-        Error::FieldTwice(key) => write!(f, "key `{key}` is given twice; give each key once"),
-        Error::FieldExpand { key, error } => write!(f, "key `{key}`: {error}"),
-        Error::FieldNotJson { key, offset, what } => write!(
+        CoreError::FieldNoEquals(field) => write!(f, "field `{field}` has no `=`; {FORMS}"),
+        CoreError::FieldEmptyKey => write!(f, "a field has an empty key; {FORMS}"),
+        CoreError::FieldTwice(key) => write!(f, "key `{key}` is given twice; give each key once"),
+        CoreError::FieldExpand { key, error } => write!(f, "key `{key}`: {error}"),
+        CoreError::FieldNotJson { key, offset, what } => write!(
             f,
             "key `{key}`: the `:=` value is not JSON (malformed JSON at byte {offset}: {what}); use `{key}=…` for a string"
         ),
-        Error::OkList { list, item } => write!(
+        CoreError::OkList { list, item } => write!(
             f,
             "--ok `{list}`: `{item}` is not an HTTP status; list statuses like `--ok 404` or `--ok 404,409`"
         ),
-        Error::HeaderNoColon => {
+        CoreError::HeaderNoColon => {
             f.write_str("a -H value has no `:`; write 'Name: value' (e.g. 'Authorization: Bearer {{TOKEN}}')")
         }
-        Error::HeaderName => f.write_str(
+        CoreError::HeaderName => f.write_str(
             "a -H name is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~, before the `:`)",
         ),
-        Error::HeaderFraming => f.write_str(
+        CoreError::HeaderFraming => f.write_str(
             "-H cannot set Content-Length, Transfer-Encoding or Host: credhook sets it from the body and the URL",
         ),
-        Error::HeaderValueLineBreak => {
+        CoreError::HeaderValueLineBreak => {
             f.write_str("its value holds a line break or NUL once expanded; a header value is one line")
         }
-        Error::HeaderValueControl => {
+        CoreError::HeaderValueControl => {
             f.write_str("its value holds a control character once expanded; only text, spaces and tabs can be sent")
         }
         _ => return None,
@@ -422,7 +424,7 @@ fn tool_fields(e: &Error, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for Error {}
+impl std::error::Error for CoreError {}
 
 #[cfg(test)]
 mod tests {
@@ -431,9 +433,9 @@ mod tests {
 
     #[test]
     fn nested_errors_keep_their_words() {
-        let e = Error::Input {
+        let e = CoreError::Input {
             input: "port".into(),
-            error: Box::new(Error::InputValue {
+            error: Box::new(CoreError::InputValue {
                 expected: "a whole number that fits in 64 bits".into(),
                 got: "x".into(),
             }),
@@ -442,28 +444,32 @@ mod tests {
             e.to_string(),
             "input `port` must be a whole number that fits in 64 bits, got `x`"
         );
-        let e = Error::FieldExpand {
+        let e = CoreError::FieldExpand {
             key: "k".into(),
-            error: Box::new(Error::ExpandUnset("N".into())),
+            error: Box::new(CoreError::ExpandUnset("N".into())),
         };
         assert!(
             e.to_string()
                 .starts_with("key `k`: `{{N}}` names the environment variable N")
         );
         assert_eq!(
-            Error::Setting {
+            CoreError::Setting {
                 var: "X",
                 what: "is bad".into()
             }
             .variable(),
             Some("X")
         );
-        assert_eq!(Error::BadToken.variable(), None);
+        assert_eq!(CoreError::BadToken.variable(), None);
     }
 
     #[test]
     fn an_error_stays_small() {
         // Moved through every `Result` of the core: a few words, not a page.
-        assert!(core::mem::size_of::<Error>() <= 64, "{}", core::mem::size_of::<Error>());
+        assert!(
+            core::mem::size_of::<CoreError>() <= 64,
+            "{}",
+            core::mem::size_of::<CoreError>()
+        );
     }
 }

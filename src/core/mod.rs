@@ -8,7 +8,7 @@
 //! - [`net`]: URLs, the retry and delivery policy, IAM, Secrets Manager's API;
 //! - [`json`]: the zeroizing JSON reader, paths and the builder;
 //! - [`tools`]: the rules of the hook tools `credhook http` and `credhook json`;
-//! - [`Error`]: what went wrong, for every fallible function here.
+//! - [`CoreError`]: what went wrong, for every fallible function here.
 
 pub(crate) mod error;
 pub(crate) mod hook;
@@ -19,4 +19,4 @@ pub(crate) mod secrets;
 pub(crate) mod time;
 pub(crate) mod tools;
 
-pub(crate) use error::Error;
+pub(crate) use error::CoreError;

@@ -1,6 +1,6 @@
 //! The driver's one error type: every fallible function of `src/driver/`
-//! returns [`Error`]. A core rule's refusal passes through it unchanged
-//! ([`Error::Core`], its `source`); the other variants are what only I/O
+//! returns [`DriverError`]. A core rule's refusal passes through it unchanged
+//! ([`DriverError::Core`], its `source`); the other variants are what only I/O
 //! can go wrong with: a file, a read, an HTTPS call, the IAM token, a
 //! secret's read. Each `Display` says what was wrong and how to fix it, in
 //! the words the log and the task's description show (tests compare them);
@@ -17,9 +17,9 @@ use std::string::String;
 
 /// What went wrong in the driver.
 #[derive(Debug)]
-pub(crate) enum Error {
+pub(crate) enum DriverError {
     /// A rule of the core refused something (a reply, a URL, a value).
-    Core(core::Error),
+    Core(core::CoreError),
     /// A file cannot be used: the sentence says why and what to do (the
     /// caller names the setting or flag, and the path).
     File(String),
@@ -28,7 +28,7 @@ pub(crate) enum Error {
     /// Reading failed.
     Io(io::Error),
     /// An HTTPS call ended without a usable reply: why, and what became of
-    /// its request ([`Error::delivery`]).
+    /// its request ([`DriverError::delivery`]).
     Http(Box<FailedCall>),
     /// The HTTP client cannot be set up: the CA file named by
     /// `CREDHOOK_CA_FILE` or `--cacert` is unusable (the sentence names it).
@@ -44,12 +44,12 @@ pub(crate) enum Error {
     Unresolvable(String),
 }
 
-impl Error {
+impl DriverError {
     /// The HTTP status a call, or a secret's read, ended with, if any.
     pub(crate) fn status(&self) -> Option<u16> {
         match self {
-            Error::Http(f) => f.status(),
-            Error::SecretRead { status, .. } => *status,
+            DriverError::Http(f) => f.status(),
+            DriverError::SecretRead { status, .. } => *status,
             _ => None,
         }
     }
@@ -57,38 +57,39 @@ impl Error {
     /// What became of a call's request: only an HTTPS call sends one.
     pub(crate) fn delivery(&self) -> Delivery {
         match self {
-            Error::Http(f) => f.delivery,
+            DriverError::Http(f) => f.delivery,
             _ => Delivery::Unsent,
         }
     }
 }
 
-impl From<core::Error> for Error {
-    fn from(e: core::Error) -> Error {
-        Error::Core(e)
+impl From<core::CoreError> for DriverError {
+    fn from(e: core::CoreError) -> DriverError {
+        DriverError::Core(e)
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for DriverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Core(e) => e.fmt(f),
-            Error::File(what) | Error::Setup(what) | Error::Token(what) | Error::Unresolvable(what) => {
-                f.write_str(what)
-            }
-            Error::TooLarge(cap) => write!(f, "more than {cap} bytes"),
-            Error::Io(e) => e.fmt(f),
-            Error::Http(call) => call.fmt(f),
-            Error::SecretRead { what, .. } => f.write_str(what),
+            DriverError::Core(e) => e.fmt(f),
+            DriverError::File(what)
+            | DriverError::Setup(what)
+            | DriverError::Token(what)
+            | DriverError::Unresolvable(what) => f.write_str(what),
+            DriverError::TooLarge(cap) => write!(f, "more than {cap} bytes"),
+            DriverError::Io(e) => e.fmt(f),
+            DriverError::Http(call) => call.fmt(f),
+            DriverError::SecretRead { what, .. } => f.write_str(what),
         }
     }
 }
 
-impl std::error::Error for Error {
+impl std::error::Error for DriverError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Core(e) => Some(e),
-            Error::Io(e) => Some(e),
+            DriverError::Core(e) => Some(e),
+            DriverError::Io(e) => Some(e),
             _ => None,
         }
     }
@@ -102,15 +103,15 @@ mod tests {
 
     #[test]
     fn the_core_passes_through() {
-        let e = Error::from(core::Error::RedirectTooMany);
-        assert_eq!(e.to_string(), core::Error::RedirectTooMany.to_string());
+        let e = DriverError::from(core::CoreError::RedirectTooMany);
+        assert_eq!(e.to_string(), core::CoreError::RedirectTooMany.to_string());
         assert!(e.source().is_some() && e.status().is_none());
         assert_eq!(e.delivery(), Delivery::Unsent);
-        let e = Error::SecretRead {
+        let e = DriverError::SecretRead {
             status: Some(404),
             what: "gone".into(),
         };
         assert_eq!((e.status(), e.to_string().as_str()), (Some(404), "gone"));
-        assert_eq!(Error::TooLarge(5).to_string(), "more than 5 bytes");
+        assert_eq!(DriverError::TooLarge(5).to_string(), "more than 5 bytes");
     }
 }

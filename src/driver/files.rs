@@ -3,7 +3,7 @@
 //! would otherwise be read until memory runs out, and a FIFO would block
 //! the job forever, deaf to SIGTERM, waiting for a writer).
 
-use super::Error;
+use super::DriverError;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::string::String;
@@ -12,19 +12,19 @@ use zeroize::Zeroizing;
 
 /// Reads `path` whole into a zeroizing buffer, if it is a regular file of at
 /// most `limit` bytes.
-pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>, DriverError> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer. It has no effect
     // on reading a regular file.
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| Error::File(std::format!("cannot be read: {e}")))?;
+        .map_err(|e| DriverError::File(std::format!("cannot be read: {e}")))?;
     let meta = file
         .metadata()
-        .map_err(|e| Error::File(std::format!("cannot be read: {e}")))?;
+        .map_err(|e| DriverError::File(std::format!("cannot be read: {e}")))?;
     if !meta.is_file() {
-        return Err(Error::File(String::from(
+        return Err(DriverError::File(String::from(
             "is not a regular file (a device, FIFO or directory); point it at a file",
         )));
     }
@@ -34,8 +34,8 @@ pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>,
     // `take` guards a file that grows while it is read.
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     read_capped(file.take(limit.saturating_add(1)), cap, meta.len() as usize).map_err(|e| match e {
-        Error::TooLarge(_) => too_large(limit),
-        e => Error::File(std::format!("cannot be read: {e}")),
+        DriverError::TooLarge(_) => too_large(limit),
+        e => DriverError::File(std::format!("cannot be read: {e}")),
     })
 }
 
@@ -44,9 +44,9 @@ pub(crate) fn read_regular(path: &str, limit: u64) -> Result<Zeroizing<Vec<u8>>,
 /// device (`/dev/null`, `/dev/stdout`), never a symbolic link, FIFO,
 /// socket or block device. The open never waits: a FIFO with no reader
 /// would otherwise block past every time limit.
-pub(crate) fn open_output(path: &str) -> Result<std::fs::File, Error> {
+pub(crate) fn open_output(path: &str) -> Result<std::fs::File, DriverError> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    let cannot = |e: std::io::Error| Error::File(std::format!("cannot be written: {e}"));
+    let cannot = |e: std::io::Error| DriverError::File(std::format!("cannot be written: {e}"));
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -55,7 +55,7 @@ pub(crate) fn open_output(path: &str) -> Result<std::fs::File, Error> {
         .open(path)
         .map_err(|e| match e.raw_os_error() {
             Some(libc::ENXIO) => special(),
-            Some(libc::ELOOP) => Error::File(String::from(
+            Some(libc::ELOOP) => DriverError::File(String::from(
                 "is a symbolic link; give the path of a regular file (or a new one)",
             )),
             _ => cannot(e),
@@ -84,8 +84,8 @@ pub(crate) fn is_refused_special(meta: &std::fs::Metadata) -> bool {
     t.is_fifo() || t.is_socket() || t.is_block_device()
 }
 
-fn special() -> Error {
-    Error::File(String::from(
+fn special() -> DriverError {
+    DriverError::File(String::from(
         "is a FIFO, socket or block device; give a regular file's path (or a character device such as /dev/null)",
     ))
 }
@@ -95,7 +95,7 @@ fn special() -> Error {
 /// file, a hook tool's input). `hint` is the expected length: the buffer is
 /// sized for it up front (up to `cap`), and every smaller buffer it outgrows
 /// is zeroized too.
-pub(crate) fn read_capped(mut r: impl Read, cap: usize, hint: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
+pub(crate) fn read_capped(mut r: impl Read, cap: usize, hint: usize) -> Result<Zeroizing<Vec<u8>>, DriverError> {
     let mut buf = Zeroizing::new(Vec::with_capacity(hint.min(cap).saturating_add(1).max(1024)));
     let mut chunk = Zeroizing::new([0u8; 8192]);
     loop {
@@ -103,17 +103,17 @@ pub(crate) fn read_capped(mut r: impl Read, cap: usize, hint: usize) -> Result<Z
             Ok(0) => return Ok(buf),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) => return Err(DriverError::Io(e)),
         };
         if buf.len() + n > cap {
-            return Err(Error::TooLarge(cap));
+            return Err(DriverError::TooLarge(cap));
         }
         crate::core::secrets::secret::extend_zeroizing(&mut buf, &chunk[..n]);
     }
 }
 
-fn too_large(limit: u64) -> Error {
-    Error::File(std::format!("is larger than {limit} bytes; point it at the right file"))
+fn too_large(limit: u64) -> DriverError {
+    DriverError::File(std::format!("is larger than {limit} bytes; point it at the right file"))
 }
 
 #[cfg(test)]
@@ -150,12 +150,15 @@ mod tests {
     #[test]
     fn the_capped_reader_stops_at_its_cap() {
         assert_eq!(&read_capped(&b"hello"[..], 5, 0).unwrap()[..], b"hello");
-        assert!(matches!(read_capped(&b"hello!"[..], 5, 100), Err(Error::TooLarge(5))));
+        assert!(matches!(
+            read_capped(&b"hello!"[..], 5, 100),
+            Err(DriverError::TooLarge(5))
+        ));
         let big = std::vec![7u8; 100_000];
         assert_eq!(read_capped(&big[..], 100_000, 10).unwrap().len(), 100_000);
         assert!(matches!(
             read_capped(std::io::repeat(0), 1 << 20, 0),
-            Err(Error::TooLarge(_))
+            Err(DriverError::TooLarge(_))
         ));
     }
 }

@@ -6,7 +6,7 @@
 
 use super::hook::{self, Hook};
 use super::log::{Log, LogValue};
-use super::{Env, Error, Vars, known_secrets, signals};
+use super::{DriverError, Env, Vars, known_secrets, signals};
 use crate::core::hook::environment;
 use crate::core::hook::verdict::Verdict;
 use crate::core::job::flow::{Event, Flow, Outcome, Step, Update};
@@ -27,12 +27,12 @@ use zeroize::Zeroizing;
 /// The Secrets Manager side of a task.
 pub(crate) trait Platform {
     /// Gets an IAM token; the error says why not.
-    fn get_token(&mut self, log: &Log) -> Result<(), Error>;
+    fn get_token(&mut self, log: &Log) -> Result<(), DriverError>;
     /// The current IAM token, for `CREDHOOK_HOOK_IAM_TOKEN`.
     fn hook_token(&self) -> Option<&Secret>;
     /// `GET /api/v2/secrets/{id}`: the reply body, or an
-    /// [`Error::SecretRead`] (with the status, if it answered).
-    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, Error>;
+    /// [`DriverError::SecretRead`] (with the status, if it answered).
+    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, DriverError>;
     /// Sends the task update whose JSON is `body` (`description`: a failed
     /// task's, masked): delivered, not delivered, or maybe delivered.
     fn send_update(&mut self, log: &Log, update: &Update, body: &Secret, description: Option<&str>) -> Event;
@@ -197,26 +197,27 @@ impl<P: Platform> Job<'_, P> {
         inputs: &[Input],
         vars: &mut Vec<(String, Secret)>,
         own: &mut Option<Zeroizing<Vec<u8>>>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), DriverError> {
         let id = &read.id;
         let names: Vec<String> = read.inputs.iter().map(|&i| inputs[i].field.api_name()).collect();
         let name = names.join("`, `");
         let body = self.platform.read_secret(self.log, id).map_err(|e| {
-            Error::Unresolvable(format!(
+            DriverError::Unresolvable(format!(
                 "input `{name}`: secret {id} could not be read ({e}); {}",
                 api::secret_read_hint(e.status())
             ))
         })?;
         if let Some(groups) = &self.settings.secret_groups {
             referenced::check_group(&body, groups)
-                .map_err(|e| Error::Unresolvable(format!("input `{name}`: secret {id} {e}")))?;
+                .map_err(|e| DriverError::Unresolvable(format!("input `{name}`: secret {id} {e}")))?;
         }
         if *id == self.settings.secret_id {
             *own = Some(body.clone());
         }
         for &i in &read.inputs {
-            let fields = referenced::hook_vars(&inputs[i].field.name, &body)
-                .map_err(|e| Error::Unresolvable(format!("input `{name}`: secret {id} could not be read: {e}")))?;
+            let fields = referenced::hook_vars(&inputs[i].field.name, &body).map_err(|e| {
+                DriverError::Unresolvable(format!("input `{name}`: secret {id} could not be read: {e}"))
+            })?;
             let secret_type = fields
                 .first()
                 .map(|(_, t)| String::from(t.expose()))
@@ -227,13 +228,13 @@ impl<P: Platform> Job<'_, P> {
                 // service credentials field by field.
                 known_secrets::register_resolved(classify::resolved(&secret_type, &var), value.expose());
                 environment::check_value(&var, value.expose()).map_err(|e| {
-                    Error::Unresolvable(format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))
+                    DriverError::Unresolvable(format!("input `{name}`: secret {id} cannot be given to the hook: {e}"))
                 })?;
                 vars.push((var, value));
             }
         }
         environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
-            .map_err(|e| Error::Unresolvable(format!("input `{name}`: secret {id}: {e}")))
+            .map_err(|e| DriverError::Unresolvable(format!("input `{name}`: secret {id}: {e}")))
     }
 
     /// `CREDHOOK_PREVIOUS_CREDENTIALS`: the task's own secret, read like a
@@ -246,7 +247,7 @@ impl<P: Platform> Job<'_, P> {
         vars: &mut Vec<(String, Secret)>,
         public: &[String],
         already_read: Option<Zeroizing<Vec<u8>>>,
-    ) -> Result<(), Error> {
+    ) -> Result<(), DriverError> {
         let id = self.settings.secret_id.clone();
         let what = "the secret's previous version (CREDHOOK_PREVIOUS_CREDENTIALS)";
         let reply = match already_read {
@@ -255,10 +256,10 @@ impl<P: Platform> Job<'_, P> {
         };
         let prev = match reply {
             Ok(body) => previous::from_reply(&body)
-                .map_err(|e| Error::Unresolvable(format!("{what} could not be read: secret {id}: {e}")))?,
+                .map_err(|e| DriverError::Unresolvable(format!("{what} could not be read: secret {id}: {e}")))?,
             Err(e) if previous::read_failure_is_absence(e.status()) => previous::Previous::default(),
             Err(e) => {
-                return Err(Error::Unresolvable(format!(
+                return Err(DriverError::Unresolvable(format!(
                     "{what} could not be read: secret {id} ({e}); {}",
                     api::secret_read_hint(e.status())
                 )));
@@ -275,7 +276,7 @@ impl<P: Platform> Job<'_, P> {
             let name = f.var.strip_prefix(previous::FIELD_PREFIX).unwrap_or(&f.var);
             known_secrets::register_as(classify::previous(name, f.secret, public), f.value.expose());
             environment::check_value(&f.var, f.value.expose()).map_err(|e| {
-                Error::Unresolvable(format!(
+                DriverError::Unresolvable(format!(
                     "the secret's previous version (secret {id}) cannot be given to the hook: {e}"
                 ))
             })?;
@@ -287,6 +288,6 @@ impl<P: Platform> Job<'_, P> {
             &[("previous", LogValue::Str(status)), ("secret_id", LogValue::Meta(&id))],
         );
         environment::check_total(vars.iter().map(|(k, v): &(String, Secret)| (k.as_str(), v.expose())))
-            .map_err(|e| Error::Unresolvable(format!("the secret's previous version (secret {id}): {e}")))
+            .map_err(|e| DriverError::Unresolvable(format!("the secret's previous version (secret {id}): {e}")))
     }
 }

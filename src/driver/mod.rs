@@ -19,4 +19,4 @@ pub(crate) mod signals;
 pub(crate) mod token;
 
 pub(crate) use env::{Env, Vars};
-pub(crate) use error::Error;
+pub(crate) use error::DriverError;

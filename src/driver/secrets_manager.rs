@@ -1,7 +1,7 @@
 //! Secrets Manager over HTTPS, as `run` reaches it: the IAM token, secret
 //! reads and the task update ([`Platform`] for [`super::job::Job`]).
 
-use super::Error;
+use super::DriverError;
 use super::http::{Call, Http, Request};
 use super::job::Platform;
 use super::log::Log;
@@ -23,7 +23,7 @@ pub(crate) struct SecretsManager<'a> {
 }
 
 impl Platform for SecretsManager<'_> {
-    fn get_token(&mut self, log: &Log) -> Result<(), Error> {
+    fn get_token(&mut self, log: &Log) -> Result<(), DriverError> {
         self.tokens.fresh(&mut self.http, log, None).map(|_| ())
     }
 
@@ -31,11 +31,11 @@ impl Platform for SecretsManager<'_> {
         self.tokens.current()
     }
 
-    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    fn read_secret(&mut self, log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, DriverError> {
         let token = self
             .tokens
             .fresh(&mut self.http, log, None)
-            .map_err(|e| Error::SecretRead {
+            .map_err(|e| DriverError::SecretRead {
                 status: None,
                 what: e.to_string(),
             })?
@@ -52,7 +52,7 @@ impl Platform for SecretsManager<'_> {
         };
         match self.http.send(log, &req) {
             Ok(reply) => Ok(reply.body),
-            Err(e) => Err(Error::SecretRead {
+            Err(e) => Err(DriverError::SecretRead {
                 status: e.status(),
                 what: e.to_string(),
             }),

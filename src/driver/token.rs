@@ -1,7 +1,7 @@
 //! The IAM token: got before anything else, refreshed when it would expire
 //! within five minutes, registered as a secret the moment it arrives.
 
-use super::Error;
+use super::DriverError;
 use super::http::{Call, CallFailure, Http, Request};
 use super::log::{Log, LogValue};
 use super::{known_secrets, signals};
@@ -51,7 +51,12 @@ impl<'a> Tokens<'a> {
     /// refresh for it shares its stop budget).
     /// If the refresh fails, the current token is used while it has not
     /// expired.
-    pub(crate) fn fresh(&mut self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<&Secret, Error> {
+    pub(crate) fn fresh(
+        &mut self,
+        http: &mut Http,
+        log: &Log,
+        report: Option<Instant>,
+    ) -> Result<&Secret, DriverError> {
         let age_ms = |at: &Instant| at.elapsed().as_millis() as u64;
         let stale = self
             .current
@@ -82,10 +87,10 @@ impl<'a> Tokens<'a> {
         self.current
             .as_ref()
             .map(|(t, _)| &t.access_token)
-            .ok_or_else(|| Error::Token(String::from("no IAM token")))
+            .ok_or_else(|| DriverError::Token(String::from("no IAM token")))
     }
 
-    fn get(&self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<IamToken, Error> {
+    fn get(&self, http: &mut Http, log: &Log, report: Option<Instant>) -> Result<IamToken, DriverError> {
         let cr_token;
         let grant = match self.credential {
             Credential::ApiKey(key) => Grant::ApiKey(key),
@@ -111,10 +116,10 @@ impl<'a> Tokens<'a> {
         };
         let reply = match http.send(log, &req) {
             Ok(r) => r,
-            Err(e) => return Err(refusal(&e).unwrap_or_else(|| Error::Token(format!("no IAM token: {e}")))),
+            Err(e) => return Err(refusal(&e).unwrap_or_else(|| DriverError::Token(format!("no IAM token: {e}")))),
         };
         let token = iam::parse_token_reply(&reply.body)
-            .map_err(|e| Error::Token(format!("IAM's token reply is not usable: {e}")))?;
+            .map_err(|e| DriverError::Token(format!("IAM's token reply is not usable: {e}")))?;
         known_secrets::register(token.access_token.expose());
         Ok(token)
     }
@@ -122,8 +127,8 @@ impl<'a> Tokens<'a> {
 
 /// IAM's refusal of the credential (a 4xx other than 429), in IAM's own
 /// words, if that is how the call ended.
-fn refusal(e: &Error) -> Option<Error> {
-    let Error::Http(call) = e else { return None };
+fn refusal(e: &DriverError) -> Option<DriverError> {
+    let DriverError::Http(call) = e else { return None };
     let CallFailure::Status { status, body } = &call.why else {
         return None;
     };
@@ -131,29 +136,29 @@ fn refusal(e: &Error) -> Option<Error> {
         return None;
     }
     let said = iam::error_summary(body).unwrap_or_default();
-    Some(Error::Token(format!(
+    Some(DriverError::Token(format!(
         "IAM refused the credential (http status {status}{}{said}); check SM_ACCESS_APIKEY or the trusted profile",
         if said.is_empty() { "" } else { ": " }
     )))
 }
 
-fn read_cr_token(file: Option<&str>) -> Result<Secret, Error> {
+fn read_cr_token(file: Option<&str>) -> Result<Secret, DriverError> {
     let path = match file {
         Some(f) => f,
         None => CR_TOKEN_PATHS.iter().copied().find(|p| std::path::Path::new(p).exists()).ok_or_else(|| {
-            Error::Token(format!(
+            DriverError::Token(format!(
                 "no compute resource token: none of {} exists; enable the compute resource token for the job or set CREDHOOK_CR_TOKEN_FILE",
                 CR_TOKEN_PATHS.join(", ")
             ))
         })?,
     };
     let raw = super::files::read_regular(path, MAX_CR_TOKEN_FILE)
-        .map_err(|e| Error::Token(format!("the compute resource token file `{path}` {e}")))?;
+        .map_err(|e| DriverError::Token(format!("the compute resource token file `{path}` {e}")))?;
     let text = std::str::from_utf8(&raw)
-        .map_err(|_| Error::Token(format!("the compute resource token file `{path}` is not text")))?;
+        .map_err(|_| DriverError::Token(format!("the compute resource token file `{path}` is not text")))?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(Error::Token(format!(
+        return Err(DriverError::Token(format!(
             "the compute resource token file `{path}` is empty"
         )));
     }

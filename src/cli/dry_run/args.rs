@@ -1,7 +1,7 @@
 //! `credhook dry-run`'s command line, parsed once into typed values (pure:
 //! reading a `--secret` file is the caller's).
 
-use super::super::{Echo, Error};
+use super::super::{CliError, Echo};
 use std::ffi::OsString;
 use std::format;
 use std::string::{String, ToString};
@@ -51,7 +51,7 @@ pub(crate) struct Args {
     pub(crate) help: bool,
 }
 
-pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, CliError> {
     use lexopt::Arg::{Long, Short};
     let mut a = Args::default();
     let mut parser = lexopt::Parser::from_args(args);
@@ -62,13 +62,13 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
             Long("config") => {
                 let v = parser
                     .value()
-                    .map_err(|_| Error::Usage(String::from("--config needs a file")))?;
+                    .map_err(|_| CliError::Usage(String::from("--config needs a file")))?;
                 a.config = Some(super::super::utf8("--config file", v, Echo::Value)?);
             }
             Long("input") => {
                 let v = parser
                     .value()
-                    .map_err(|_| Error::Usage(String::from("--input needs name=value")))?;
+                    .map_err(|_| CliError::Usage(String::from("--input needs name=value")))?;
                 // The value may be a secret: never echoed.
                 let pair = super::super::utf8("an --input", v, Echo::Never)?;
                 a.inputs.push(input_arg(&pair)?);
@@ -76,14 +76,14 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
             Long("secret") => {
                 let v = parser
                     .value()
-                    .map_err(|_| Error::Usage(String::from("--secret needs NAME=@FILE or NAME=-")))?;
+                    .map_err(|_| CliError::Usage(String::from("--secret needs NAME=@FILE or NAME=-")))?;
                 let arg = super::super::utf8("--secret", v, Echo::Value)?;
                 a.secrets.push(secret_arg(&arg)?);
             }
             Long("delete") => {
                 let v = parser
                     .value()
-                    .map_err(|_| Error::Usage(String::from("--delete needs the credentials ID")))?;
+                    .map_err(|_| CliError::Usage(String::from("--delete needs the credentials ID")))?;
                 a.delete = Some(delete_arg(super::super::utf8("--delete ID", v, Echo::Value)?)?);
             }
             other => return Err(super::super::arg_error(other.unexpected())),
@@ -91,7 +91,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
     }
     given_once(&a)?;
     if a.keep && a.delete.is_some() {
-        return Err(Error::Usage(String::from(
+        return Err(CliError::Usage(String::from(
             "--keep and --delete cannot go together: --delete runs only a delete",
         )));
     }
@@ -100,11 +100,11 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Args, Error> {
 
 /// Each input given once, by `--input` or by `--secret`: a second value
 /// would silently replace the first.
-fn given_once(a: &Args) -> Result<(), Error> {
+fn given_once(a: &Args) -> Result<(), CliError> {
     let names = a.inputs.iter().map(|(n, _)| n).chain(a.secrets.iter().map(|(n, _)| n));
     for (i, name) in names.clone().enumerate() {
         if names.clone().take(i).any(|earlier| earlier == name) {
-            return Err(Error::Usage(format!(
+            return Err(CliError::Usage(format!(
                 "the input `{}` is given twice (by --input or --secret): give each input once",
                 name.to_ascii_lowercase()
             )));
@@ -116,14 +116,14 @@ fn given_once(a: &Args) -> Result<(), Error> {
 /// An input's name as `--input` and `--secret` take it: declared without
 /// `SMIN_` (the prefix, in any case, is stripped once: `SMIN_SMIN_X` is input
 /// `SMIN_X`), upper-cased.
-fn input_name(name: &str, flag: &str) -> Result<String, Error> {
+fn input_name(name: &str, flag: &str) -> Result<String, CliError> {
     let name = match name.get(..5) {
         Some(p) if p.eq_ignore_ascii_case("SMIN_") => &name[5..],
         _ => name,
     };
     let upper = name.to_ascii_uppercase();
     if !crate::core::job::schema::is_valid_name(&upper) {
-        return Err(Error::Usage(format!(
+        return Err(CliError::Usage(format!(
             "{flag} name `{}` must be letters, digits and `_`",
             name.escape_debug()
         )));
@@ -132,9 +132,9 @@ fn input_name(name: &str, flag: &str) -> Result<String, Error> {
 }
 
 /// `--input name=value`.
-fn input_arg(pair: &str) -> Result<(String, String), Error> {
+fn input_arg(pair: &str) -> Result<(String, String), CliError> {
     let (name, value) = pair.split_once('=').ok_or_else(|| {
-        Error::Usage(String::from(
+        CliError::Usage(String::from(
             "an --input is not name=value; write e.g. --input port=5432",
         ))
     })?;
@@ -142,17 +142,17 @@ fn input_arg(pair: &str) -> Result<(String, String), Error> {
 }
 
 /// `--secret NAME=@FILE` or `NAME=-`.
-fn secret_arg(arg: &str) -> Result<(String, SecretSource), Error> {
+fn secret_arg(arg: &str) -> Result<(String, SecretSource), CliError> {
     let fix = "write --secret NAME=@FILE (a file holding the secret as GET /api/v2/secrets/{id} returns it) or NAME=- (from stdin)";
     let (name, source) = arg
         .split_once('=')
-        .ok_or_else(|| Error::Usage(format!("--secret `{}` is not NAME=@FILE; {fix}", arg.escape_debug())))?;
+        .ok_or_else(|| CliError::Usage(format!("--secret `{}` is not NAME=@FILE; {fix}", arg.escape_debug())))?;
     let source = match source {
         "-" => SecretSource::Stdin,
         s => match s.strip_prefix('@') {
             Some(path) if !path.is_empty() => SecretSource::File(path.to_string()),
             _ => {
-                return Err(Error::Usage(format!(
+                return Err(CliError::Usage(format!(
                     "--secret {name}=…: the value must be @FILE or -; {fix}"
                 )));
             }
@@ -162,10 +162,10 @@ fn secret_arg(arg: &str) -> Result<(String, SecretSource), Error> {
 }
 
 /// `--delete ID`: an id a hook could have written and could be given back.
-fn delete_arg(id: String) -> Result<String, Error> {
+fn delete_arg(id: String) -> Result<String, CliError> {
     let id = id.trim().to_string();
     if id.is_empty() || id.chars().any(char::is_control) {
-        return Err(Error::Usage(String::from(
+        return Err(CliError::Usage(String::from(
             "--delete needs the credentials ID the create printed (not empty, no control characters)",
         )));
     }

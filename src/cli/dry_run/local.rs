@@ -1,7 +1,7 @@
 //! The Secrets Manager a dry run talks to: no IAM, the secrets `--secret`
 //! gave, and task updates printed instead of sent.
 
-use super::super::Error;
+use super::super::CliError;
 use crate::core::hook::channel::Typed;
 use crate::core::job::flow::{Event, Update};
 use crate::core::job::inputs::is_uuid;
@@ -30,13 +30,13 @@ pub(crate) struct LocalSecret {
 /// Checks that `body` is a secret as `GET /api/v2/secrets/{id}` returns it
 /// (an object with a `secret_type`), and finds its id. `n`: which
 /// `--secret` this is, for a made-up id.
-pub(crate) fn local_secret(input: String, body: Zeroizing<Vec<u8>>, n: usize) -> Result<LocalSecret, Error> {
-    let value = json::parse(&body).map_err(|e| Error::Failed(format!("is not JSON ({e})")))?;
+pub(crate) fn local_secret(input: String, body: Zeroizing<Vec<u8>>, n: usize) -> Result<LocalSecret, CliError> {
+    let value = json::parse(&body).map_err(|e| CliError::Failed(format!("is not JSON ({e})")))?;
     if !matches!(value, Value::Object(_)) {
-        return Err(Error::Failed(String::from("is not a JSON object")));
+        return Err(CliError::Failed(String::from("is not a JSON object")));
     }
     if value.get("secret_type").and_then(Value::as_str).is_none() {
-        return Err(Error::Failed(String::from(
+        return Err(CliError::Failed(String::from(
             "has no `secret_type`; give the secret as GET /api/v2/secrets/{id} returns it, \
              e.g. {\"secret_type\":\"arbitrary\",\"payload\":\"…\"}",
         )));
@@ -61,7 +61,7 @@ pub(crate) struct Local<'a> {
 }
 
 impl Platform for Local<'_> {
-    fn get_token(&mut self, _log: &Log) -> Result<(), driver::Error> {
+    fn get_token(&mut self, _log: &Log) -> Result<(), driver::DriverError> {
         Ok(())
     }
 
@@ -69,10 +69,10 @@ impl Platform for Local<'_> {
         None
     }
 
-    fn read_secret(&mut self, _log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, driver::Error> {
+    fn read_secret(&mut self, _log: &Log, id: &str) -> Result<Zeroizing<Vec<u8>>, driver::DriverError> {
         match self.secrets.iter().find(|s| s.id == id) {
             Some(s) => Ok(s.body.clone()),
-            None => Err(driver::Error::SecretRead {
+            None => Err(driver::DriverError::SecretRead {
                 status: Some(404),
                 what: format!("no --secret gives secret {id}; pass it with --secret NAME=@FILE"),
             }),

@@ -9,7 +9,7 @@ mod local;
 
 use self::args::{Args, SecretSource, USAGE, parse_args};
 use self::local::{Local, LocalSecret, local_secret, shown_id};
-use super::Error;
+use super::CliError;
 use crate::core::job::flow::Outcome;
 use crate::core::job::inputs::{self, Input};
 use crate::core::job::schema::{self, Kind};
@@ -88,7 +88,7 @@ struct DryRun {
 
 /// The config, the `--secret`s and the environment, checked: every problem
 /// is found before a credential can be created.
-fn prepare(args: &Args) -> Result<DryRun, Error> {
+fn prepare(args: &Args) -> Result<DryRun, CliError> {
     let config_path = args.config.as_deref().unwrap_or(super::DEFAULT_CONFIG);
     let config = super::load(config_path)?;
     let mut secrets = Vec::new();
@@ -101,7 +101,7 @@ fn prepare(args: &Args) -> Result<DryRun, Error> {
             .iter()
             .find(|s: &&LocalSecret| s.id == secret.id && s.body != secret.body)
         {
-            return Err(Error::Failed(format!(
+            return Err(CliError::Failed(format!(
                 "--secret {} and --secret {} are different secrets with the same `id` {}: give each its own id",
                 flag_name(name),
                 flag_name(&other.input),
@@ -112,17 +112,17 @@ fn prepare(args: &Args) -> Result<DryRun, Error> {
     }
     let env = assemble(&config, config_path, args, &secrets);
     let checked = Env::new(env.clone());
-    check(&checked, &args.secrets).map_err(|problems| Error::Failed(problems.join("\n")))?;
+    check(&checked, &args.secrets).map_err(|problems| CliError::Failed(problems.join("\n")))?;
     Ok(DryRun { env, secrets })
 }
 
-fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+fn read_secret_source(source: &SecretSource) -> Result<zeroize::Zeroizing<Vec<u8>>, CliError> {
     match source {
         SecretSource::File(path) => {
-            files::read_regular(path, MAX_SECRET as u64).map_err(|e| Error::Failed(format!("`{path}` {e}")))
+            files::read_regular(path, MAX_SECRET as u64).map_err(|e| CliError::Failed(format!("`{path}` {e}")))
         }
         SecretSource::Stdin => files::read_capped(std::io::stdin().lock(), MAX_SECRET, 0)
-            .map_err(|e| Error::Failed(format!("stdin cannot be read: {e}"))),
+            .map_err(|e| CliError::Failed(format!("stdin cannot be read: {e}"))),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The command line of `credhook http`: parsed and checked, nothing sent.
 
-use super::super::Error;
+use super::super::CliError;
 use super::super::{Echo, utf8};
 use super::usage;
 use crate::core::net::method::Method;
@@ -64,7 +64,7 @@ pub(crate) struct Args {
     pub(crate) flags: Flags,
 }
 
-fn seconds(flag: &str, v: &str) -> Result<Duration, Error> {
+fn seconds(flag: &str, v: &str) -> Result<Duration, CliError> {
     v.parse::<f64>()
         .ok()
         .filter(|s| *s > 0.0 && *s <= http_rules::MAX_SECONDS)
@@ -78,7 +78,7 @@ fn seconds(flag: &str, v: &str) -> Result<Duration, Error> {
 }
 
 /// `--max-size BYTES`.
-fn max_size(v: &str) -> Result<usize, Error> {
+fn max_size(v: &str) -> Result<usize, CliError> {
     v.parse::<usize>()
         .ok()
         .filter(|n| *n > 0 && *n <= http_rules::MAX_REPLY_SIZE)
@@ -91,7 +91,7 @@ fn max_size(v: &str) -> Result<usize, Error> {
 }
 
 /// `--retry N`.
-fn retry_count(v: &str) -> Result<u32, Error> {
+fn retry_count(v: &str) -> Result<u32, CliError> {
     v.parse::<u32>()
         .ok()
         .filter(|n| *n <= 100)
@@ -132,7 +132,7 @@ fn defaults() -> Args {
     }
 }
 
-pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
+pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, CliError> {
     use lexopt::Arg::{Long, Short, Value};
     // Help only for `-h` written alone: a URL from an input that starts
     // with `-` (`-Lhttps://…`) is read as options, and its `h` must not
@@ -149,7 +149,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
             Long(l) => format!("--{l}"),
             Value(_) => String::from("an operand"),
         };
-        let value = |p: &mut lexopt::Parser| -> Result<String, Error> {
+        let value = |p: &mut lexopt::Parser| -> Result<String, CliError> {
             utf8(&format!("the value of {flag}"), p.value().map_err(bad)?, Echo::Never)
         };
         let f = &mut a.flags;
@@ -192,7 +192,7 @@ pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Option<Args>, Error> {
 }
 
 /// METHOD and URL, and what only the whole command line can refuse.
-fn operands(mut a: Args, positional: Vec<String>) -> Result<Args, Error> {
+fn operands(mut a: Args, positional: Vec<String>) -> Result<Args, CliError> {
     let [method, url] = <[String; 2]>::try_from(positional).map_err(|_| {
         usage(format!(
             "give a METHOD and a URL, e.g. `credhook http GET https://api.example.com/`\n{USAGE}"

@@ -7,7 +7,7 @@ mod args;
 
 use self::args::{Args, BodySource, USAGE, parse_args};
 use super::tool_io as input;
-use super::{Echo, Error, utf8};
+use super::{CliError, Echo, utf8};
 use crate::core::net::delivery::Delivery;
 use crate::core::net::http_allow::{self, Allowlist};
 use crate::core::net::url;
@@ -26,14 +26,14 @@ use std::vec::Vec;
 use ureq::tls::RootCerts;
 use zeroize::Zeroizing;
 
-// Each kind of [`Error`] is one exit status: 2 nothing was sent
-// ([`Error::NotAllowed`] names only the host); 3 no usable reply
-// ([`Error::Transport`]: `--status` prints `000`, even when a status line
+// Each kind of [`CliError`] is one exit status: 2 nothing was sent
+// ([`CliError::NotAllowed`] names only the host); 3 no usable reply
+// ([`CliError::Transport`]: `--status` prints `000`, even when a status line
 // came before a refused redirect or an oversized body: a script that reads
 // only the status must not take it for success).
 
-fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+fn usage(msg: impl Into<String>) -> CliError {
+    CliError::Usage(msg.into())
 }
 
 /// One line on stderr. A closed stderr (`2>&1 | head -c 100`) loses the
@@ -73,19 +73,19 @@ fn written_authority(url: &str) -> &str {
 
 /// `CREDHOOK_HTTP_ALLOW` (read from this process's environment) against
 /// the expanded `url`, before anything is resolved or sent.
-fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, Error> {
+fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist>, CliError> {
     let value = env.get(http_allow::SETTING);
     if value.is_none() && env.is_set(http_allow::SETTING) {
         // Unreadable is not unset: closed, not open.
-        return Err(Error::NotAllowed(format!(
+        return Err(CliError::NotAllowed(format!(
             "{} is not valid UTF-8; nothing was sent",
             http_allow::SETTING
         )));
     }
-    let allow = http_allow::from_setting(value).map_err(|e| Error::NotAllowed(format!("{e}; nothing was sent")))?;
+    let allow = http_allow::from_setting(value).map_err(|e| CliError::NotAllowed(format!("{e}; nothing was sent")))?;
     if let Some(a) = &allow {
         let Some((host, port)) = http_allow::host_port(url) else {
-            return Err(Error::NotAllowed(String::from(
+            return Err(CliError::NotAllowed(String::from(
                 "the URL has no host it could allow; nothing was sent",
             )));
         };
@@ -97,7 +97,7 @@ fn check_allowed(env: &Env, written: &str, url: &str) -> Result<Option<Allowlist
             } else {
                 http_allow::shown(host, port)
             };
-            return Err(Error::NotAllowed(http_allow::refusal(&shown)));
+            return Err(CliError::NotAllowed(http_allow::refusal(&shown)));
         }
     }
     Ok(allow)
@@ -108,17 +108,17 @@ fn has_header(headers: &[(String, Secret)], name: &str) -> bool {
 }
 
 /// `{{NAME}}` references in `text` expanded; `what` names it in an error.
-fn expanded<'e>(lookup: impl Fn(&str) -> Option<&'e [u8]>, what: &str, text: &str) -> Result<Secret, Error> {
+fn expanded<'e>(lookup: impl Fn(&str) -> Option<&'e [u8]>, what: &str, text: &str) -> Result<Secret, CliError> {
     expand::expand(text, lookup).map_err(|e| usage(format!("{what}: {e}")))
 }
 
 /// The URL once expanded, if it may be sent. Messages name the URL as
 /// written, never the expanded one.
-fn expanded_url(a: &Args, env: &Env) -> Result<Secret, Error> {
+fn expanded_url(a: &Args, env: &Env) -> Result<Secret, CliError> {
     let url = expanded(input::lookup(env), "the URL", &a.url)?;
     match url::parse(url.expose()) {
         Ok(_) => {}
-        Err(crate::core::Error::UrlPlainHttp(_)) => {
+        Err(crate::core::CoreError::UrlPlainHttp(_)) => {
             return Err(usage(format!(
                 "`http://{}` is refused: http:// is only allowed to a loopback address (127.0.0.0/8, [::1], localhost); use https://",
                 place(&a.url)
@@ -141,7 +141,7 @@ fn expanded_url(a: &Args, env: &Env) -> Result<Secret, Error> {
     Ok(url)
 }
 
-fn prepare(a: &Args, env: &Env) -> Result<Prepared, Error> {
+fn prepare(a: &Args, env: &Env) -> Result<Prepared, CliError> {
     let lookup = input::lookup(env);
     let url = expanded_url(a, env)?;
     let allow = check_allowed(env, &a.url, url.expose())?;
@@ -180,7 +180,7 @@ fn prepare(a: &Args, env: &Env) -> Result<Prepared, Error> {
 
 /// The body: `--form` fields (with their Content-Type unless `-H` gave
 /// one), `--data`/`--json` text expanded, a file or stdin as read.
-fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Option<Zeroizing<Vec<u8>>>, CliError> {
     let lookup = input::lookup(env);
     if !a.form.is_empty() {
         let mut out = SecretBuf::with_capacity(64);
@@ -218,7 +218,7 @@ fn body(a: &Args, env: &Env, headers: &mut Vec<(String, Secret)>) -> Result<Opti
 /// `-o FILE` must be a file credhook may replace: not a symbolic link (it
 /// could point anywhere a secret should not go), not a directory. Checked
 /// before anything is sent; the open refuses a link made in between.
-fn check_output(path: &str) -> Result<(), Error> {
+fn check_output(path: &str) -> Result<(), CliError> {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => Err(usage(format!(
             "--output `{path}` is a symbolic link; give the path of a regular file (or a new one)"
@@ -240,16 +240,16 @@ fn check_output(path: &str) -> Result<(), Error> {
 /// Largest request body read from a file or stdin.
 const MAX_REQUEST_BODY: usize = 16 << 20;
 
-fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+fn read_body_input(r: impl std::io::Read, what: &str) -> Result<Zeroizing<Vec<u8>>, CliError> {
     read_capped(r, MAX_REQUEST_BODY, 0).map_err(|e| match e {
-        driver::Error::TooLarge(cap) => usage(format!(
+        driver::DriverError::TooLarge(cap) => usage(format!(
             "{what} holds more than {cap} bytes; a request body is at most that"
         )),
         e => usage(format!("{what} cannot be read: {e}")),
     })
 }
 
-fn roots(a: &Args) -> Result<RootCerts, Error> {
+fn roots(a: &Args) -> Result<RootCerts, CliError> {
     let (path, what) = match (&a.cacert, std::env::var_os("SSL_CERT_FILE")) {
         (Some(p), _) => (p.clone(), "--cacert"),
         (None, Some(p)) if !p.is_empty() => (utf8("SSL_CERT_FILE", p, Echo::Never)?, "SSL_CERT_FILE"),
@@ -261,7 +261,7 @@ fn roots(a: &Args) -> Result<RootCerts, Error> {
 /// Sends the call through the engine, as the flags say; a retry is said on
 /// stderr. `log_place` becomes the place as written, "(redirected)", once a
 /// redirect is followed.
-fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Error> {
+fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, CliError> {
     let p = prepare(a, env)?;
     let policy = http_rules::policy(&a.flags, p.allow);
     let mut engine = Engine::new(roots(a)?, http_rules::limits(&a.flags));
@@ -292,7 +292,7 @@ fn call(a: &Args, env: &Env, log_place: &mut String) -> Result<Reply, Error> {
             ));
         }
     });
-    result.map_err(|e| Error::Transport(format!("{e}{}", arrival(e.delivery()))))
+    result.map_err(|e| CliError::Transport(format!("{e}{}", arrival(e.delivery()))))
 }
 
 /// What a failure says of its request: whether the server may have acted
@@ -308,18 +308,19 @@ fn arrival(d: Delivery) -> &'static str {
 /// body to FILE: created 0600, an existing file made 0600 before the body is
 /// written (it may hold a secret); a symbolic link, FIFO, socket or block
 /// device refused, and the open never waits ([`crate::driver::files::open_output`]).
-fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), Error> {
-    let to_stdout =
-        |bytes: &[u8]| input::write_stdout(bytes).map_err(|e| Error::Failed(format!("stdout cannot be written: {e}")));
+fn deliver(a: &Args, status: Option<u16>, body: &[u8]) -> Result<(), CliError> {
+    let to_stdout = |bytes: &[u8]| {
+        input::write_stdout(bytes).map_err(|e| CliError::Failed(format!("stdout cannot be written: {e}")))
+    };
     if a.status {
         to_stdout(format!("{:03}\n", status.unwrap_or(0)).as_bytes())?;
     }
     match &a.output {
         Some(path) => {
-            let mut f =
-                crate::driver::files::open_output(path).map_err(|e| Error::Failed(format!("--output `{path}` {e}")))?;
+            let mut f = crate::driver::files::open_output(path)
+                .map_err(|e| CliError::Failed(format!("--output `{path}` {e}")))?;
             f.write_all(body)
-                .map_err(|e| Error::Failed(format!("--output `{path}` cannot be written: {e}")))
+                .map_err(|e| CliError::Failed(format!("--output `{path}` cannot be written: {e}")))
         }
         None => to_stdout(body),
     }
@@ -347,7 +348,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
     if a.check {
         return match prepare(&a, &env) {
             Ok(_) => 0,
-            Err(Error::NotAllowed(e)) => {
+            Err(CliError::NotAllowed(e)) => {
                 say(format_args!("{m} refused: {e}"));
                 2
             }
@@ -363,7 +364,7 @@ pub fn main(args: Vec<OsString>) -> u8 {
 /// The reply (or the failure) as output, a message and an exit status: 0
 /// for a 2xx or an `--ok` status, 1 for another status, 2 when nothing was
 /// sent, 3 when no usable reply came.
-fn finish(a: &Args, result: Result<Reply, Error>, log_place: &str) -> u8 {
+fn finish(a: &Args, result: Result<Reply, CliError>, log_place: &str) -> u8 {
     let m = a.method.as_str();
     match result {
         Ok(reply) => {
@@ -383,12 +384,12 @@ fn finish(a: &Args, result: Result<Reply, Error>, log_place: &str) -> u8 {
         }
         Err(failure) => {
             let code = match failure {
-                Error::Transport(e) => {
+                CliError::Transport(e) => {
                     say(format_args!("{m} {log_place}: {e}"));
                     3
                 }
                 // The host only: the path as written may hold anything.
-                Error::NotAllowed(e) => {
+                CliError::NotAllowed(e) => {
                     say(format_args!("{m} refused: {e}"));
                     2
                 }

@@ -1,7 +1,7 @@
 //! The hook's output protocol: `name=value` and `name<<DELIM … DELIM` lines on
 //! the private output channel, and the credentials payload they make.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::job::inputs::{parse_boolean, parse_integer};
 use crate::core::job::schema::{Field, Kind, Schema};
 use crate::core::secrets::registry::Registry;
@@ -136,13 +136,13 @@ fn next_token<'a>(lines: &[(usize, &'a str)], i: &mut usize) -> Option<Entry<'a>
 
 /// Parses the output channel. Messages name the line number and, when it is
 /// a valid name, the name; never a value or a raw line.
-pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, Error> {
+pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, CoreError> {
     if bytes.len() > MAX_OUTPUT_BYTES {
-        return Err(Error::HookOutputTooLarge);
+        return Err(CoreError::HookOutputTooLarge);
     }
     let text = core::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        Error::HookOutput(format!(
+        CoreError::HookOutput(format!(
             "line {line} of the hook's output is not valid UTF-8; write text only (base64-encode binary values)"
         ))
     })?;
@@ -163,13 +163,13 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, Error> {
             Key::Output(n) => format!("smout_{n}"),
         };
         if seen.contains(&canonical) {
-            return Err(Error::HookOutput(format!(
+            return Err(CoreError::HookOutput(format!(
                 "line {no}: `{raw_name}` is written twice; write each name once"
             )));
         }
         seen.push(canonical);
         if value.expose().chars().count() > MAX_VALUE_CHARS {
-            return Err(Error::HookOutput(format!(
+            return Err(CoreError::HookOutput(format!(
                 "line {no}: the value of `{raw_name}` is longer than {MAX_VALUE_CHARS} characters"
             )));
         }
@@ -180,29 +180,29 @@ pub(crate) fn parse(bytes: &[u8], schema: &Schema) -> Result<Report, Error> {
 
 /// A well-formed entry's line, name and value; `None` for a line that is
 /// ignored.
-fn valid_entry(token: Entry<'_>) -> Result<Option<(usize, &str, Secret)>, Error> {
+fn valid_entry(token: Entry<'_>) -> Result<Option<(usize, &str, Secret)>, CoreError> {
     Ok(Some(match token {
         Entry::Ignored => return Ok(None),
         Entry::Other { line, .. } => {
-            return Err(Error::HookOutput(format!(
+            return Err(CoreError::HookOutput(format!(
                 "line {line} is neither `name=value` nor `name<<DELIM`; comment it with `#` or send it to stderr instead"
             )));
         }
         Entry::Heredoc { line, delim: "", .. } => {
-            return Err(Error::HookOutput(format!(
+            return Err(CoreError::HookOutput(format!(
                 "line {line}: a multi-line value needs a delimiter after `<<`, e.g. `name<<EOF`"
             )));
         }
         Entry::Heredoc {
             line, closed: false, ..
         } => {
-            return Err(Error::HookOutput(format!(
+            return Err(CoreError::HookOutput(format!(
                 "line {line}: the multi-line value started here is never closed; end it with a line holding only the delimiter"
             )));
         }
         Entry::Heredoc { line, name, body, .. } => (line, name, body),
         Entry::Pair { line, name, value } if is_bare_value(name, value) => {
-            return Err(Error::HookOutput(format!(
+            return Err(CoreError::HookOutput(format!(
                 "line {line} is a bare value, not `name=value`; write `name=value` for a declared output"
             )));
         }
@@ -211,14 +211,15 @@ fn valid_entry(token: Entry<'_>) -> Result<Option<(usize, &str, Secret)>, Error>
 }
 
 /// Puts one value where its name says.
-fn record(report: &mut Report, key: Key, value: Secret, no: usize) -> Result<(), Error> {
+fn record(report: &mut Report, key: Key, value: Secret, no: usize) -> Result<(), CoreError> {
     match key {
         Key::Id => report.id = Some(value.expose().to_string()),
         Key::ErrorCode => report.error_code = Some(value.expose().to_string()),
         Key::ErrorMessage => report.error_message = Some(value.expose().to_string()),
         Key::AlreadyGone => {
-            report.already_gone = parse_boolean(value.expose().trim())
-                .ok_or_else(|| Error::HookOutput(format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`")))?;
+            report.already_gone = parse_boolean(value.expose().trim()).ok_or_else(|| {
+                CoreError::HookOutput(format!("line {no}: `{ALREADY_GONE}` must be `true` or `false`"))
+            })?;
         }
         Key::Output(n) => report.values.push((n, value)),
     }
@@ -244,10 +245,10 @@ fn quotable(raw: &str) -> bool {
     reads_like_a_name(raw) && raw.len() < 16
 }
 
-fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, Error> {
+fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, CoreError> {
     if !is_name(raw) {
         // The text before `=` may be part of a secret: it is never quoted.
-        return Err(Error::HookOutput(format!(
+        return Err(CoreError::HookOutput(format!(
             "line {no}: the text before `=` or `<<` is not a valid name; names are letters, digits and `_`"
         )));
     }
@@ -271,7 +272,7 @@ fn resolve(no: usize, raw: &str, schema: &Schema) -> Result<Key, Error> {
         };
         // A bare value (`c2VjcmV0==`) parses as a name too: quote only
         // what reads like a variable name.
-        return Err(Error::HookOutput(if quotable(raw) {
+        return Err(CoreError::HookOutput(if quotable(raw) {
             format!(
                 "line {no}: `{raw}` is not an output of the schema (outputs: {known}); declare SMOUT_{} or remove the line",
                 name.to_ascii_uppercase()
@@ -424,9 +425,9 @@ pub(crate) fn said_already_gone(bytes: &[u8]) -> bool {
 }
 
 /// A hook that exited 0 must not report an error.
-pub(crate) fn reject_error_fields(report: &Report) -> Result<(), Error> {
+pub(crate) fn reject_error_fields(report: &Report) -> Result<(), CoreError> {
     if report.error_code.is_some() || report.error_message.is_some() {
-        return Err(Error::HookOutput(String::from(
+        return Err(CoreError::HookOutput(String::from(
             "the hook exited 0 but wrote `error_code`/`error_message`; exit non-zero to report a failure",
         )));
     }
@@ -435,23 +436,23 @@ pub(crate) fn reject_error_fields(report: &Report) -> Result<(), Error> {
 
 /// The credentials of a successful create: the id, every required output,
 /// each value checked against its type.
-pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials, Error> {
+pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials, CoreError> {
     reject_error_fields(&report)?;
     if report.already_gone {
-        return Err(Error::HookOutput(format!(
+        return Err(CoreError::HookOutput(format!(
             "the hook's create wrote `{ALREADY_GONE}`, which only a delete may write; write the id and the outputs"
         )));
     }
     let id = match report.id {
         Some(id) if !id.trim().is_empty() => id,
         _ => {
-            return Err(Error::HookOutput(String::from(
+            return Err(CoreError::HookOutput(String::from(
                 "the hook exited 0 but wrote no `id`; write `id=<credentials id>` to $CREDHOOK_OUTPUT",
             )));
         }
     };
     if !usable_id(&id) {
-        return Err(Error::HookOutput(String::from(
+        return Err(CoreError::HookOutput(String::from(
             "the credentials id the hook wrote holds a control character (a NUL, a tab, an escape…), which no \
              environment variable can carry to its delete; write the id as plain text (reject a vendor's id that is not)",
         )));
@@ -480,7 +481,7 @@ pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials
         payload.push((name, typed));
     }
     if !missing.is_empty() {
-        return Err(Error::HookOutput(format!(
+        return Err(CoreError::HookOutput(format!(
             "the hook did not write the required output{} {}; write `name=value` for each",
             if missing.len() > 1 { "s" } else { "" },
             missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
@@ -489,14 +490,14 @@ pub(crate) fn credentials(schema: &Schema, report: Report) -> Result<Credentials
     Ok(Credentials { id, payload })
 }
 
-fn type_error(field: &Field) -> Error {
+fn type_error(field: &Field) -> CoreError {
     let what = match &field.kind {
         Kind::Integer => String::from("a whole number that fits in 64 bits"),
         Kind::Boolean => String::from("`true` or `false`"),
         Kind::Enum(m) => format!("one of {}", m.join(", ")),
         k => format!("a {k}"),
     };
-    Error::HookOutput(format!(
+    CoreError::HookOutput(format!(
         "output `{}` must be {what}; fix the value the hook writes",
         field.api_name()
     ))

@@ -1,6 +1,6 @@
 //! Which of the job's variables the hook inherits.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::job::schema::Schema;
 
 /// Whether variable `name` passes from the job's environment to the hook.
@@ -41,22 +41,22 @@ pub(crate) const MAX_RESOLVED_BYTES: usize = 1024 * 1024;
 /// value) and short enough for the kernel. Checked before the hook runs, so
 /// that a secret that cannot be passed fails the task (ERR10002) instead of
 /// the hook's start.
-pub(crate) fn check_value(var: &str, value: &str) -> Result<(), Error> {
+pub(crate) fn check_value(var: &str, value: &str) -> Result<(), CoreError> {
     if value.contains('\0') {
-        return Err(Error::HookVarNul(var.into()));
+        return Err(CoreError::HookVarNul(var.into()));
     }
     let bytes = var.len() + 1 + value.len() + 1;
     if bytes > MAX_VAR_BYTES {
-        return Err(Error::HookVarTooLong { var: var.into(), bytes });
+        return Err(CoreError::HookVarTooLong { var: var.into(), bytes });
     }
     Ok(())
 }
 
 /// The resolved variables together stay within [`MAX_RESOLVED_BYTES`].
-pub(crate) fn check_total<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), Error> {
+pub(crate) fn check_total<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), CoreError> {
     let total: usize = vars.into_iter().map(|(k, v)| k.len() + v.len() + 2).sum();
     if total > MAX_RESOLVED_BYTES {
-        return Err(Error::HookEnvTooLarge(total));
+        return Err(CoreError::HookEnvTooLarge(total));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! should say. Which code wins: credhook's own when credhook ended the hook
 //! (timeout, stop), else the hook's valid `error_code`, else credhook's.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::hook::channel::{self, Credentials};
 use crate::core::job::error_codes::{ErrorCode, FailureCode, HookCode};
 use crate::core::job::schema::Schema;
@@ -91,9 +91,9 @@ pub(crate) fn judge(
 }
 
 /// What the hook wrote to its output channel, read.
-fn report_of(schema: &Schema, run: &HookRun<'_>) -> Result<channel::Report, Error> {
+fn report_of(schema: &Schema, run: &HookRun<'_>) -> Result<channel::Report, CoreError> {
     if run.overflow {
-        return Err(Error::HookOutputTooLarge);
+        return Err(CoreError::HookOutputTooLarge);
     }
     channel::parse(run.output, schema)
 }
@@ -149,7 +149,7 @@ fn verdict_of(action: Action, schema: &Schema, run: &HookRun<'_>) -> (Verdict, O
 /// A hook that exited non-zero or was killed: its own `error_code` and
 /// `error_message` when it wrote usable ones, else credhook's; a broken
 /// output is ignored, with a warning.
-fn failed_run(run: &HookRun<'_>, report: Result<channel::Report, Error>) -> (Verdict, Option<String>) {
+fn failed_run(run: &HookRun<'_>, report: Result<channel::Report, CoreError>) -> (Verdict, Option<String>) {
     let how = match run.ending {
         Ending::Signaled(s) => format!("the hook was killed by signal {s}"),
         Ending::Exited(c) => format!("the hook exited with status {c}"),

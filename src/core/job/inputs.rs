@@ -1,6 +1,6 @@
 //! Input values: found in the environment and checked against their schema.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::job::schema::{Field, Kind, Schema};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -26,15 +26,18 @@ pub(crate) fn lookup<'a>(name: &str, get: impl Fn(&str) -> Option<&'a str>) -> O
 }
 
 /// Validates every declared input. Each problem names the input, the
-/// variable to set or what it must hold ([`Error::InputRequired`],
-/// [`Error::Input`]).
-pub(crate) fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str>) -> Result<Vec<Input>, Vec<Error>> {
+/// variable to set or what it must hold ([`CoreError::InputRequired`],
+/// [`CoreError::Input`]).
+pub(crate) fn validate<'a>(
+    schema: &Schema,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> Result<Vec<Input>, Vec<CoreError>> {
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
     for field in &schema.inputs {
         let value = lookup(&field.name, &get);
         match value {
-            None if field.required => problems.push(Error::InputRequired {
+            None if field.required => problems.push(CoreError::InputRequired {
                 input: field.api_name(),
                 var: field.name.clone(),
             }),
@@ -47,7 +50,7 @@ pub(crate) fn validate<'a>(schema: &Schema, get: impl Fn(&str) -> Option<&'a str
                     field: field.clone(),
                     value: Some(v),
                 }),
-                Err(why) => problems.push(Error::Input {
+                Err(why) => problems.push(CoreError::Input {
                     input: field.api_name(),
                     error: alloc::boxed::Box::new(why),
                 }),
@@ -92,8 +95,8 @@ pub(crate) fn secrets_to_read(inputs: &[Input], resolve: impl Fn(&Input) -> bool
 }
 
 /// Checks a value against its type; returns it as the hook should see it,
-/// or an [`Error::InputValue`] saying what it must be.
-pub(crate) fn check_value(kind: &Kind, v: &str) -> Result<String, Error> {
+/// or an [`CoreError::InputValue`] saying what it must be.
+pub(crate) fn check_value(kind: &Kind, v: &str) -> Result<String, CoreError> {
     let expected = match kind {
         Kind::String => return Ok(v.to_string()),
         Kind::Integer if parse_integer(v).is_some() => return Ok(v.to_string()),
@@ -107,7 +110,7 @@ pub(crate) fn check_value(kind: &Kind, v: &str) -> Result<String, Error> {
         Kind::SecretId if is_uuid(v) => return Ok(v.to_string()),
         Kind::SecretId => String::from("the ID (a UUID like 0b5571f7-21e6-42b7-91c5-3f5ac9793a46) of a secret"),
     };
-    Err(Error::InputValue { expected, got: clip(v) })
+    Err(CoreError::InputValue { expected, got: clip(v) })
 }
 
 /// Optional sign and decimal digits that fit in 64 bits.

@@ -2,7 +2,7 @@
 //! providers ship them — `{"job_env_variables":[{"name":…,"value":…},…]}` —
 //! and the rules `credhook check` applies to them.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::hook::clock::{DRAIN_LIMIT, KILL_GRACE};
 use crate::core::job::schema::{self, Direction, Kind};
 use crate::core::json::{self, Value};
@@ -11,16 +11,16 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-/// The variables of a job config, in file order; [`Error::ConfigNotJson`],
-/// [`Error::ConfigShape`] or [`Error::ConfigEntry`] for a file that is not
+/// The variables of a job config, in file order; [`CoreError::ConfigNotJson`],
+/// [`CoreError::ConfigShape`] or [`CoreError::ConfigEntry`] for a file that is not
 /// one.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, CoreError> {
     let v = json::parse(bytes).map_err(|e| match e {
-        Error::Json { offset, what } => Error::ConfigNotJson { offset, what },
+        CoreError::Json { offset, what } => CoreError::ConfigNotJson { offset, what },
         other => other,
     })?;
     let Some(Value::Array(items)) = v.get("job_env_variables") else {
-        return Err(Error::ConfigShape);
+        return Err(CoreError::ConfigShape);
     };
     let mut vars = Vec::new();
     for (i, item) in items.iter().enumerate() {
@@ -29,7 +29,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<(String, String)>, Error> {
             item.get("value").and_then(Value::as_str),
         ) {
             (Some(n), Some(v)) => vars.push((n.to_string(), v.to_string())),
-            _ => return Err(Error::ConfigEntry(i)),
+            _ => return Err(CoreError::ConfigEntry(i)),
         }
     }
     Ok(vars)
@@ -205,8 +205,8 @@ const OVERHEAD_S: u64 = 60;
 /// A task timeout as the engine configuration's `task_timeout` takes it: a
 /// whole number of seconds, or a number with `s`, `m` or `h` (`600`, `10m`,
 /// `2h`); Secrets Manager accepts 5 minutes to 24 hours
-/// ([`Error::DurationMalformed`], [`Error::DurationOutOfRange`]).
-pub(crate) fn parse_duration(text: &str) -> Result<u64, Error> {
+/// ([`CoreError::DurationMalformed`], [`CoreError::DurationOutOfRange`]).
+pub(crate) fn parse_duration(text: &str) -> Result<u64, CoreError> {
     let t = text.trim();
     let (digits, unit) = match t.char_indices().last() {
         Some((i, c @ ('s' | 'm' | 'h'))) => (&t[..i], c),
@@ -214,7 +214,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, Error> {
     };
     let n: u64 = match digits.parse() {
         Ok(n) if n > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => n,
-        _ => return Err(Error::DurationMalformed(String::from(text))),
+        _ => return Err(CoreError::DurationMalformed(String::from(text))),
     };
     let scale = match unit {
         'h' => 3600,
@@ -223,7 +223,7 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, Error> {
     };
     match n.checked_mul(scale) {
         Some(s) if (300..=86_400).contains(&s) => Ok(s),
-        _ => Err(Error::DurationOutOfRange(String::from(text))),
+        _ => Err(CoreError::DurationOutOfRange(String::from(text))),
     }
 }
 
@@ -244,20 +244,20 @@ pub(crate) fn parse_duration(text: &str) -> Result<u64, Error> {
 /// spend riding out an outage ([`policy::retry_budget_s`]: the IAM token's
 /// retry window and a Secrets Manager window on either side of the hook), so
 /// that a run that meets a failover still reports before its task times out.
-pub(crate) fn job_settings(s: &JobSettings) -> Result<String, Error> {
+pub(crate) fn job_settings(s: &JobSettings) -> Result<String, CoreError> {
     let hook_timeout_s = s.hook_timeout_s;
     if !(1..=86_400).contains(&hook_timeout_s) {
-        return Err(Error::HookTimeoutRange(hook_timeout_s));
+        return Err(CoreError::HookTimeoutRange(hook_timeout_s));
     }
     if hook_timeout_s >= s.task_timeout_s {
-        return Err(Error::HookTimeoutNotBelowTask {
+        return Err(CoreError::HookTimeoutNotBelowTask {
             hook_s: hook_timeout_s,
             task_s: s.task_timeout_s,
         });
     }
     let budget = policy::retry_budget_s(&s.retry);
     if hook_timeout_s.saturating_add(budget) >= s.task_timeout_s {
-        return Err(Error::RetryBudgetNotBelowTask {
+        return Err(CoreError::RetryBudgetNotBelowTask {
             hook_s: hook_timeout_s,
             budget_s: budget,
             iam_window_s: s.retry.iam_window_s,
@@ -266,12 +266,12 @@ pub(crate) fn job_settings(s: &JobSettings) -> Result<String, Error> {
         });
     }
     if !(1..=3600).contains(&s.http_timeout_s) {
-        return Err(Error::HttpTimeoutRange(s.http_timeout_s));
+        return Err(CoreError::HttpTimeoutRange(s.http_timeout_s));
     }
     for (flag, v) in [("--cpu", &s.cpu), ("--memory", &s.memory)] {
         let ok = !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
         if !ok {
-            return Err(Error::ResourceMalformed { flag, value: v.clone() });
+            return Err(CoreError::ResourceMalformed { flag, value: v.clone() });
         }
     }
     let max = (s.task_timeout_s + hook_timeout_s + OVERHEAD_S).max(run_bound_s(s));

@@ -1,7 +1,7 @@
 //! The job's schema: `SMIN_<NAME>` / `SMOUT_<NAME>` declarations whose values
 //! are schema strings such as `type:string, required:true`.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::secrets::classify;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -83,14 +83,14 @@ impl Direction {
 
 /// Parses a schema string: comma-separated `key:value` attributes, `type`
 /// required, `required` optional (`true`/`false`, default `false`); an
-/// [`Error::Schema`] saying which attribute is wrong.
-pub(crate) fn parse_schema_string(s: &str) -> Result<(Kind, bool), Error> {
+/// [`CoreError::Schema`] saying which attribute is wrong.
+pub(crate) fn parse_schema_string(s: &str) -> Result<(Kind, bool), CoreError> {
     let mut kind = None;
     let mut required = None;
     for attr in s.split(',') {
         let attr = attr.trim();
         let Some((key, value)) = attr.split_once(':') else {
-            return Err(Error::Schema(alloc::format!(
+            return Err(CoreError::Schema(alloc::format!(
                 "attribute `{attr}` is not `key:value`; write e.g. `type:string, required:true`"
             )));
         };
@@ -102,29 +102,29 @@ pub(crate) fn parse_schema_string(s: &str) -> Result<(Kind, bool), Error> {
                     "true" => true,
                     "false" => false,
                     _ => {
-                        return Err(Error::Schema(alloc::format!(
+                        return Err(CoreError::Schema(alloc::format!(
                             "`required:{value}` must be `required:true` or `required:false`"
                         )));
                     }
                 })
             }
-            "type" | "required" => return Err(Error::Schema(alloc::format!("`{key}` is given twice"))),
+            "type" | "required" => return Err(CoreError::Schema(alloc::format!("`{key}` is given twice"))),
             _ => {
-                return Err(Error::Schema(alloc::format!(
+                return Err(CoreError::Schema(alloc::format!(
                     "unknown attribute `{key}`; only `type` and `required` are allowed"
                 )));
             }
         }
     }
     let kind = kind.ok_or_else(|| {
-        Error::Schema(String::from(
+        CoreError::Schema(String::from(
             "no `type`; add e.g. `type:string` (string, integer, boolean, enum[a|b], secret_id)",
         ))
     })?;
     Ok((kind, required.unwrap_or(false)))
 }
 
-fn parse_kind(t: &str) -> Result<Kind, Error> {
+fn parse_kind(t: &str) -> Result<Kind, CoreError> {
     Ok(match t {
         "string" => Kind::String,
         "integer" => Kind::Integer,
@@ -132,13 +132,13 @@ fn parse_kind(t: &str) -> Result<Kind, Error> {
         "secret_id" => Kind::SecretId,
         _ => {
             let Some(body) = t.strip_prefix("enum[").and_then(|r| r.strip_suffix(']')) else {
-                return Err(Error::Schema(alloc::format!(
+                return Err(CoreError::Schema(alloc::format!(
                     "unknown type `{t}`; use string, integer, boolean, enum[a|b|c] or secret_id"
                 )));
             };
             let members: Vec<String> = body.split('|').map(|m| m.trim().to_string()).collect();
             if let Some(bad) = members.iter().find(|m| !is_enum_member(m)) {
-                return Err(Error::Schema(alloc::format!(
+                return Err(CoreError::Schema(alloc::format!(
                     "enum member `{bad}` in `{t}` is empty or has characters outside [A-Za-z0-9_.-]"
                 )));
             }
@@ -169,9 +169,9 @@ fn looks_like_schema(value: &str) -> bool {
 }
 
 /// Parses one declaration; `var` is the full variable name. The error is
-/// an [`Error::Declaration`] about `var`.
-pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Result<Field, Error> {
-    let problem = |what: String| Error::Declaration {
+/// an [`CoreError::Declaration`] about `var`.
+pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Result<Field, CoreError> {
+    let problem = |what: String| CoreError::Declaration {
         var: var.to_string(),
         what,
     };
@@ -199,8 +199,8 @@ pub(crate) fn parse_declaration(dir: Direction, var: &str, value: &str) -> Resul
 
 /// Reads the declarations out of the job's environment. A variable ending in
 /// `_VALUE` is a value, never a declaration. The problems are one
-/// [`Error::Declaration`] each, sorted by variable.
-pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, Vec<Error>) {
+/// [`CoreError::Declaration`] each, sorted by variable.
+pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (Schema, Vec<CoreError>) {
     let mut schema = Schema::default();
     let mut problems = Vec::new();
     let mut public = None;
@@ -226,7 +226,7 @@ pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (S
     if let Some(v) = public {
         match declared_public(&schema, v) {
             Ok(names) => schema.public = names,
-            Err(e) => problems.push(Error::Declaration {
+            Err(e) => problems.push(CoreError::Declaration {
                 var: String::from(classify::PUBLIC_OUTPUTS),
                 what: e.to_string(),
             }),
@@ -237,7 +237,7 @@ pub(crate) fn from_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> (S
 }
 
 /// `CREDHOOK_PUBLIC_OUTPUTS`, each name a declared output.
-fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, Error> {
+fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, CoreError> {
     let names = classify::parse_public_outputs(v)?;
     let undeclared: Vec<&str> = names
         .iter()
@@ -248,7 +248,7 @@ fn declared_public(schema: &Schema, v: &str) -> Result<Vec<String>, Error> {
         return Ok(names);
     }
     let known: Vec<String> = schema.outputs.iter().map(Field::api_name).collect();
-    Err(Error::PublicOutputs(alloc::format!(
+    Err(CoreError::PublicOutputs(alloc::format!(
         "names {}, which {} not a declared output (outputs: {}); list only declared outputs, without SMOUT_",
         undeclared.join(", "),
         if undeclared.len() == 1 { "is" } else { "are" },
@@ -326,7 +326,7 @@ mod tests {
         );
         assert_eq!(schema.outputs.len(), 1);
         assert_eq!(schema.outputs[0].api_name(), "token");
-        let vars: Vec<&str> = problems.iter().filter_map(Error::variable).collect();
+        let vars: Vec<&str> = problems.iter().filter_map(CoreError::variable).collect();
         assert_eq!(vars, ["SMOUT_REF", "SMOUT_bad"]);
         assert!(problems[1].to_string().contains("SMOUT_BAD"));
     }

@@ -3,7 +3,7 @@
 //! Pure: it takes the variables as an iterator, so tests need no real
 //! environment. Every problem names the variable and how to fix it.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::net::iam::{self, Profile};
 use crate::core::net::policy::RetrySettings;
 use crate::core::net::url;
@@ -114,7 +114,7 @@ pub(crate) fn log_format<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> 
 /// arguments, before they become [`Settings`]).
 struct EnvReader<'a> {
     env: BTreeMap<&'a str, &'a str>,
-    errors: Vec<Error>,
+    errors: Vec<CoreError>,
 }
 
 impl<'a> EnvReader<'a> {
@@ -134,7 +134,7 @@ impl<'a> EnvReader<'a> {
     }
 
     fn error(&mut self, var: &'static str, what: String) {
-        self.errors.push(Error::Setting { var, what });
+        self.errors.push(CoreError::Setting { var, what });
     }
 
     /// A variable that must be set; `fix` says how.
@@ -297,7 +297,7 @@ impl EnvReader<'_> {
         let groups = self.secret_groups(resolve_secrets);
         match from_setting(self.get(SETTING)) {
             Ok(_) => {}
-            Err(Error::HttpAllow(what)) => self.error(SETTING, what),
+            Err(CoreError::HttpAllow(what)) => self.error(SETTING, what),
             Err(other) => self.error(SETTING, other.to_string()),
         }
         groups
@@ -326,8 +326,8 @@ impl EnvReader<'_> {
 }
 
 /// Parses the environment. Every problem is reported, not just the first:
-/// one [`Error::Setting`] each.
-pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<Error>> {
+/// one [`CoreError::Setting`] each.
+pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Settings, Vec<CoreError>> {
     let mut env = EnvReader::new(vars);
     let task = env.task();
     let iam_url = env.iam_url(&task.instance_url);
@@ -362,10 +362,10 @@ pub(crate) fn parse<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
 }
 
 /// `CREDHOOK_SECRET_GROUPS=id[,…]`: secret group ids (`default` or a UUID),
-/// comma-separated, whitespace around each ignored; an [`Error::Setting`]
+/// comma-separated, whitespace around each ignored; an [`CoreError::Setting`]
 /// about it when broken.
-pub(crate) fn parse_groups(v: &str) -> Result<Vec<String>, Error> {
-    let broken = |what: String| Error::Setting {
+pub(crate) fn parse_groups(v: &str) -> Result<Vec<String>, CoreError> {
+    let broken = |what: String| CoreError::Setting {
         var: "CREDHOOK_SECRET_GROUPS",
         what,
     };
@@ -412,9 +412,9 @@ mod tests {
     ];
 
     /// A problem's sentence, without its variable.
-    fn what(e: &Error) -> &str {
+    fn what(e: &CoreError) -> &str {
         match e {
-            Error::Setting { what, .. } => what,
+            CoreError::Setting { what, .. } => what,
             other => panic!("not a setting's problem: {other:?}"),
         }
     }
@@ -482,7 +482,7 @@ mod tests {
             .into_iter(),
         )
         .unwrap_err();
-        let vars: Vec<&str> = errors.iter().filter_map(Error::variable).collect();
+        let vars: Vec<&str> = errors.iter().filter_map(CoreError::variable).collect();
         assert_eq!(
             vars,
             ["CREDHOOK_RETRIES", "CREDHOOK_RETRY_WINDOW", "CREDHOOK_IAM_RETRY_WINDOW"]
@@ -508,7 +508,7 @@ mod tests {
             ("CREDHOOK_RESOLVE_SECRETS", "maybe"),
         ];
         let errors = parse(env.into_iter()).unwrap_err();
-        let vars: Vec<&str> = errors.iter().filter_map(Error::variable).collect();
+        let vars: Vec<&str> = errors.iter().filter_map(CoreError::variable).collect();
         assert_eq!(
             vars,
             [
@@ -556,7 +556,7 @@ mod tests {
             .into_iter(),
         )
         .unwrap_err();
-        let vars: Vec<&str> = errors.iter().filter_map(Error::variable).collect();
+        let vars: Vec<&str> = errors.iter().filter_map(CoreError::variable).collect();
         assert_eq!(
             vars,
             [

@@ -3,7 +3,7 @@
 //! client that cannot be built) credhook cannot update the task, so these
 //! end it unreported (exit 2) with every problem named for the log.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::job::flow::Outcome;
 use crate::core::job::settings::{self, Settings};
 use alloc::format;
@@ -17,8 +17,8 @@ pub(crate) enum Unstartable {
     /// Variables credhook reads were set more than once (which value wins
     /// is not something to guess with credentials at stake).
     DuplicateVariables(Vec<String>),
-    /// The settings are missing or invalid: one [`Error::Setting`] each.
-    InvalidSettings(Vec<Error>),
+    /// The settings are missing or invalid: one [`CoreError::Setting`] each.
+    InvalidSettings(Vec<CoreError>),
     /// The HTTP client could not be set up (`CREDHOOK_CA_FILE`): the
     /// driver's message.
     HttpSetup(String),

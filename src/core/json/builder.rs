@@ -3,7 +3,7 @@
 //! expanded in the text, so values (secrets included) come from the
 //! environment instead of the command line.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::json;
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use crate::core::tools::expand;
@@ -23,10 +23,10 @@ pub(crate) struct Member<'a> {
 }
 
 /// Splits a field at its first `=`.
-pub(crate) fn parse_field(arg: &str) -> Result<Member<'_>, Error> {
+pub(crate) fn parse_field(arg: &str) -> Result<Member<'_>, CoreError> {
     let (head, text) = arg
         .split_once('=')
-        .ok_or_else(|| Error::FieldNoEquals(String::from(clip(arg))))?;
+        .ok_or_else(|| CoreError::FieldNoEquals(String::from(clip(arg))))?;
     let (head, raw) = match head.strip_suffix(':') {
         Some(h) => (h, true),
         None => (head, false),
@@ -36,7 +36,7 @@ pub(crate) fn parse_field(arg: &str) -> Result<Member<'_>, Error> {
         None => (head, false),
     };
     if key.is_empty() {
-        return Err(Error::FieldEmptyKey);
+        return Err(CoreError::FieldEmptyKey);
     }
     Ok(Member {
         key,
@@ -58,20 +58,20 @@ fn clip(arg: &str) -> &str {
 pub(crate) fn build<'v>(
     fields: &[Member<'_>],
     lookup: impl Fn(&str) -> Option<&'v [u8]> + Copy,
-) -> Result<Secret, Error> {
+) -> Result<Secret, CoreError> {
     let mut out = SecretBuf::with_capacity(64);
     out.push('{');
     let mut seen: Vec<&str> = Vec::new();
     for f in fields {
         if seen.contains(&f.key) {
-            return Err(Error::FieldTwice(String::from(f.key)));
+            return Err(CoreError::FieldTwice(String::from(f.key)));
         }
         seen.push(f.key);
         let text = match expand::expand(f.text, lookup) {
             Ok(t) => t,
-            Err(Error::ExpandUnset(_)) if f.optional => continue,
+            Err(CoreError::ExpandUnset(_)) if f.optional => continue,
             Err(e) => {
-                return Err(Error::FieldExpand {
+                return Err(CoreError::FieldExpand {
                     key: String::from(f.key),
                     error: Box::new(e),
                 });
@@ -87,7 +87,7 @@ pub(crate) fn build<'v>(
         out.push(':');
         if f.raw {
             let value = json::parse(text.expose().as_bytes()).map_err(|e| match e {
-                Error::Json { offset, what } => Error::FieldNotJson {
+                CoreError::Json { offset, what } => CoreError::FieldNotJson {
                     key: String::from(f.key),
                     offset,
                     what,

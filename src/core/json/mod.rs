@@ -9,7 +9,7 @@
 pub(crate) mod builder;
 pub(crate) mod query;
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -117,7 +117,7 @@ pub(crate) fn write_string(out: &mut impl fmt::Write, s: &str) {
 }
 
 /// Reads one JSON document; trailing non-whitespace is an error.
-pub(crate) fn parse(text: &[u8]) -> Result<Value, Error> {
+pub(crate) fn parse(text: &[u8]) -> Result<Value, CoreError> {
     let mut p = Parser { s: text, i: 0 };
     p.ws();
     let v = p.value(0)?;
@@ -134,8 +134,8 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn err(&self, what: &'static str) -> Error {
-        Error::Json { offset: self.i, what }
+    fn err(&self, what: &'static str) -> CoreError {
+        CoreError::Json { offset: self.i, what }
     }
 
     fn ws(&mut self) {
@@ -153,7 +153,7 @@ impl Parser<'_> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, Error> {
+    fn value(&mut self, depth: usize) -> Result<Value, CoreError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nested too deeply"));
         }
@@ -170,7 +170,7 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Value, Error> {
+    fn object(&mut self, depth: usize) -> Result<Value, CoreError> {
         self.i += 1;
         let mut members = Vec::new();
         self.ws();
@@ -201,7 +201,7 @@ impl Parser<'_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, Error> {
+    fn array(&mut self, depth: usize) -> Result<Value, CoreError> {
         self.i += 1;
         let mut items = Vec::new();
         self.ws();
@@ -222,7 +222,7 @@ impl Parser<'_> {
         }
     }
 
-    fn number(&mut self) -> Result<Value, Error> {
+    fn number(&mut self) -> Result<Value, CoreError> {
         let start = self.i;
         self.eat(b"-");
         let digits = |p: &mut Self| {
@@ -255,7 +255,7 @@ impl Parser<'_> {
 
     /// Reads a string literal into a buffer sized to the literal, so the
     /// unescaped text (never longer) is written once and never reallocated.
-    fn string(&mut self) -> Result<SecretBuf, Error> {
+    fn string(&mut self) -> Result<SecretBuf, CoreError> {
         self.i += 1;
         let start = self.i;
         let mut end = start;
@@ -271,7 +271,7 @@ impl Parser<'_> {
                 }
                 self.i += 1;
             }
-            let run = core::str::from_utf8(&self.s[run_start..self.i]).map_err(|e| Error::Json {
+            let run = core::str::from_utf8(&self.s[run_start..self.i]).map_err(|e| CoreError::Json {
                 offset: run_start + e.valid_up_to(),
                 what: "invalid UTF-8 in a string",
             })?;
@@ -292,7 +292,7 @@ impl Parser<'_> {
         }
     }
 
-    fn escape(&mut self) -> Result<char, Error> {
+    fn escape(&mut self) -> Result<char, CoreError> {
         let b = *self.s.get(self.i).ok_or_else(|| self.err("unterminated escape"))?;
         self.i += 1;
         Ok(match b {
@@ -324,7 +324,7 @@ impl Parser<'_> {
         })
     }
 
-    fn hex4(&mut self) -> Result<u32, Error> {
+    fn hex4(&mut self) -> Result<u32, CoreError> {
         let digits = self
             .s
             .get(self.i..self.i + 4)
@@ -394,7 +394,7 @@ mod tests {
         let deep = "[".repeat(10_000);
         assert!(matches!(
             parse(deep.as_bytes()).unwrap_err(),
-            Error::Json {
+            CoreError::Json {
                 what: "nested too deeply",
                 ..
             }

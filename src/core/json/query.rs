@@ -2,7 +2,7 @@
 //! `.` (the whole document), `.name`, `."any key"`, `["any key"]`, `[N]`
 //! (negative N counts from the end), chained: `.a.b[0]."c.d"`.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use alloc::string::String;
@@ -18,10 +18,10 @@ pub(crate) enum Segment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Path(pub Vec<Segment>);
 
-/// Parses a path; the error ([`Error::Path`]) says what is wrong and shows
+/// Parses a path; the error ([`CoreError::Path`]) says what is wrong and shows
 /// the grammar.
-pub(crate) fn parse(text: &str) -> Result<Path, Error> {
-    let bad = |what: &'static str| Error::Path {
+pub(crate) fn parse(text: &str) -> Result<Path, CoreError> {
+    let bad = |what: &'static str| CoreError::Path {
         path: String::from(text),
         what,
     };

@@ -17,7 +17,7 @@
 //! Nothing else is normalised: a host that could reach an allowed server
 //! under another spelling (`127.1`, an encoded name) is refused, not guessed.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::net::url::{self, Scheme};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -53,9 +53,9 @@ const MAX_NAME: usize = 253;
 
 /// `name` is dot-separated labels of ASCII letters, digits, `-` and `_`,
 /// none empty.
-fn check_name(name: &str, entry: &str) -> Result<(), Error> {
+fn check_name(name: &str, entry: &str) -> Result<(), CoreError> {
     if !name.is_ascii() {
-        return Err(Error::HttpAllow(format!(
+        return Err(CoreError::HttpAllow(format!(
             "`{entry}` is not ASCII; write an international name in punycode (xn--…)"
         )));
     }
@@ -64,7 +64,7 @@ fn check_name(name: &str, entry: &str) -> Result<(), Error> {
             l.is_empty() || l.len() > 63 || !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
     {
-        return Err(Error::HttpAllow(format!(
+        return Err(CoreError::HttpAllow(format!(
             "`{entry}` is not a host name (letters, digits, `-` and `_` in dot-separated labels, no empty label \
              or trailing dot), `*.domain` or `[IPv6]`, with an optional `:port`"
         )));
@@ -72,28 +72,28 @@ fn check_name(name: &str, entry: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn parse_port(port: &str, entry: &str) -> Result<u16, Error> {
+fn parse_port(port: &str, entry: &str) -> Result<u16, CoreError> {
     match port.parse::<u16>() {
         Ok(p) if p > 0 && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => Ok(p),
-        _ => Err(Error::HttpAllow(format!(
+        _ => Err(CoreError::HttpAllow(format!(
             "`{entry}`: the port must be a number from 1 to 65535"
         ))),
     }
 }
 
-fn parse_entry(entry: &str) -> Result<AllowedHost, Error> {
+fn parse_entry(entry: &str) -> Result<AllowedHost, CoreError> {
     let (host, port) = if let Some(v6) = entry.strip_prefix('[') {
         let close = v6
             .find(']')
-            .ok_or_else(|| Error::HttpAllow(format!("`{entry}`: an IPv6 address needs its closing `]`")))?;
+            .ok_or_else(|| CoreError::HttpAllow(format!("`{entry}`: an IPv6 address needs its closing `]`")))?;
         let addr = v6[..close]
             .parse::<Ipv6Addr>()
-            .map_err(|_| Error::HttpAllow(format!("`{entry}` is not an IPv6 address in brackets")))?;
+            .map_err(|_| CoreError::HttpAllow(format!("`{entry}` is not an IPv6 address in brackets")))?;
         let port = match &v6[close + 1..] {
             "" => None,
             rest => match rest.strip_prefix(':') {
                 Some(p) => Some(parse_port(p, entry)?),
-                None => return Err(Error::HttpAllow(format!("`{entry}`: only `:port` may follow `]`"))),
+                None => return Err(CoreError::HttpAllow(format!("`{entry}`: only `:port` may follow `]`"))),
             },
         };
         return Ok(AllowedHost {
@@ -107,7 +107,7 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, Error> {
         }
     };
     if host.contains(':') {
-        return Err(Error::HttpAllow(format!(
+        return Err(CoreError::HttpAllow(format!(
             "`{entry}`: write an IPv6 address in brackets, e.g. [2001:db8::1]:443"
         )));
     }
@@ -119,7 +119,7 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, Error> {
         }
         None => {
             if host.contains('*') {
-                return Err(Error::HttpAllow(format!(
+                return Err(CoreError::HttpAllow(format!(
                     "`{entry}`: `*` may only be a whole first label, as in `*.example.com`"
                 )));
             }
@@ -131,8 +131,8 @@ fn parse_entry(entry: &str) -> Result<AllowedHost, Error> {
 }
 
 /// Parses the setting's value: comma-separated entries, whitespace around
-/// each ignored. Every broken entry is named ([`Error::HttpAllow`]).
-pub(crate) fn parse(setting: &str) -> Result<Allowlist, Error> {
+/// each ignored. Every broken entry is named ([`CoreError::HttpAllow`]).
+pub(crate) fn parse(setting: &str) -> Result<Allowlist, CoreError> {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     for raw in setting.split(',') {
@@ -142,15 +142,15 @@ pub(crate) fn parse(setting: &str) -> Result<Allowlist, Error> {
         }
         match parse_entry(raw) {
             Ok(e) => entries.push(e),
-            Err(Error::HttpAllow(p)) => problems.push(p),
+            Err(CoreError::HttpAllow(p)) => problems.push(p),
             Err(other) => problems.push(other.to_string()),
         }
     }
     if !problems.is_empty() {
-        return Err(Error::HttpAllow(problems.join("; ")));
+        return Err(CoreError::HttpAllow(problems.join("; ")));
     }
     if entries.is_empty() {
-        return Err(Error::HttpAllow(String::from(
+        return Err(CoreError::HttpAllow(String::from(
             "holds no host; list the hosts the hook may call, e.g. api.example.com,*.example.net:443",
         )));
     }
@@ -254,9 +254,9 @@ impl core::fmt::Display for Allowlist {
 }
 
 /// The allowlist a hook's environment sets, if any: `None` when unset or
-/// empty (every host is allowed), [`Error::HttpAllow`] (its `Display` names
+/// empty (every host is allowed), [`CoreError::HttpAllow`] (its `Display` names
 /// the setting) when broken.
-pub(crate) fn from_setting(value: Option<&str>) -> Result<Option<Allowlist>, Error> {
+pub(crate) fn from_setting(value: Option<&str>) -> Result<Option<Allowlist>, CoreError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => parse(v).map(Some),

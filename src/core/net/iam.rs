@@ -1,6 +1,6 @@
 //! IAM: which endpoint, the token request as data, the reply.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::json::{self, Value};
 use crate::core::net::percent::form_encode;
 use crate::core::secrets::secret::{Secret, SecretBuf};
@@ -90,12 +90,12 @@ pub(crate) fn is_usable_token(t: &str) -> bool {
 }
 
 /// Reads `access_token` (and `expires_in`) from the token reply.
-pub(crate) fn parse_token_reply(body: &[u8]) -> Result<IamToken, Error> {
+pub(crate) fn parse_token_reply(body: &[u8]) -> Result<IamToken, CoreError> {
     let v = json::parse(body)?;
     let access_token = match v.get("access_token") {
         Some(Value::String(s)) if is_usable_token(s.expose()) => s.clone(),
-        Some(Value::String(_)) => return Err(Error::BadToken),
-        _ => return Err(Error::ReplyMissing("access_token")),
+        Some(Value::String(_)) => return Err(CoreError::BadToken),
+        _ => return Err(CoreError::ReplyMissing("access_token")),
     };
     let expires_in = match v.get("expires_in") {
         Some(Value::Number(n)) => n.parse().ok(),
@@ -232,9 +232,9 @@ mod tests {
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(
             parse_token_reply(br#"{"token":"x"}"#).unwrap_err(),
-            Error::ReplyMissing("access_token")
+            CoreError::ReplyMissing("access_token")
         );
-        assert!(matches!(parse_token_reply(b"<html>"), Err(Error::Json { .. })));
+        assert!(matches!(parse_token_reply(b"<html>"), Err(CoreError::Json { .. })));
         for bad in [
             r#""""#,
             r#""a\r\nX-Evil: 1""#,
@@ -245,12 +245,12 @@ mod tests {
             let body = alloc::format!(r#"{{"access_token":{bad}}}"#);
             assert_eq!(
                 parse_token_reply(body.as_bytes()).unwrap_err(),
-                Error::BadToken,
+                CoreError::BadToken,
                 "{bad}"
             );
         }
         let long = alloc::format!(r#"{{"access_token":"{}"}}"#, "a".repeat(MAX_TOKEN_BYTES + 1));
-        assert_eq!(parse_token_reply(long.as_bytes()).unwrap_err(), Error::BadToken);
+        assert_eq!(parse_token_reply(long.as_bytes()).unwrap_err(), CoreError::BadToken);
         assert_eq!(
             error_summary(br#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found."}"#)
                 .as_deref(),

@@ -7,7 +7,7 @@
 use super::http_allow::{self, Allowlist};
 use super::method::Method;
 use super::url::{self, Scheme};
-use crate::core::Error;
+use crate::core::CoreError;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -40,10 +40,10 @@ impl Redirects {
         status: u16,
         location: Option<&str>,
         followed: u32,
-    ) -> Option<Result<String, Error>> {
+    ) -> Option<Result<String, CoreError>> {
         match self {
             Redirects::Never => (300..=399).contains(&status).then(|| {
-                Err(Error::RedirectNeverFollowed {
+                Err(CoreError::RedirectNeverFollowed {
                     status,
                     location_host: location.map(|l| match url::host_of(l) {
                         Some(h) => url::shown(h),
@@ -67,7 +67,7 @@ impl Redirects {
 /// Why `CREDHOOK_HTTP_ALLOW` refuses the target of a redirect from
 /// `current` to `location`, if it does: checked before the redirect rules,
 /// whatever they say. Names the host, never the path.
-fn not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>) -> Option<Error> {
+fn not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>) -> Option<CoreError> {
     let allow = allow?;
     // An unusable Location is the redirect rules' to refuse.
     let target = target(current, location).ok()?;
@@ -76,7 +76,7 @@ fn not_allowed(allow: Option<&Allowlist>, current: &str, location: Option<&str>)
         Some((host, _)) => String::from(host),
         None => String::from(url::host_of(&target).unwrap_or("another host")),
     };
-    Some(Error::RedirectNotAllowed(refused))
+    Some(CoreError::RedirectNotAllowed(refused))
 }
 
 /// Statuses that redirect with a `Location`.
@@ -132,16 +132,16 @@ fn has_scheme(location: &str) -> bool {
 
 /// The absolute URL a redirect from `current` to `location` names, whether
 /// or not it may be followed (the egress allowlist checks it first).
-pub(crate) fn target(current: &str, location: Option<&str>) -> Result<String, Error> {
+pub(crate) fn target(current: &str, location: Option<&str>) -> Result<String, CoreError> {
     let location = location
         .map(|l| l[..l.find('#').unwrap_or(l.len())].trim())
         .filter(|l| !l.is_empty())
-        .ok_or(Error::RedirectBadLocation)?;
-    let scheme_end = current.find("://").ok_or(Error::RedirectBadLocation)?;
+        .ok_or(CoreError::RedirectBadLocation)?;
+    let scheme_end = current.find("://").ok_or(CoreError::RedirectBadLocation)?;
     let target = if has_scheme(location) {
         // `https:path` (a scheme without `//`) is not followed.
         if !location.contains("://") || location.find("://") != location.find(':') {
-            return Err(Error::RedirectBadLocation);
+            return Err(CoreError::RedirectBadLocation);
         }
         String::from(location)
     } else if let Some(rest) = location.strip_prefix("//") {
@@ -169,18 +169,18 @@ pub(crate) fn target(current: &str, location: Option<&str>) -> Result<String, Er
 /// `--location` may follow it. `location` may be absolute, `//host/…`,
 /// `/path`, `?query` or relative to the current path; its `#fragment` is
 /// dropped (it is never sent).
-pub(crate) fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, Error> {
+pub(crate) fn follow(current: &str, location: Option<&str>, asked: bool, followed: u32) -> Result<String, CoreError> {
     if !asked {
-        return Err(Error::RedirectNotAsked);
+        return Err(CoreError::RedirectNotAsked);
     }
     if followed >= MAX_REDIRECTS {
-        return Err(Error::RedirectTooMany);
+        return Err(CoreError::RedirectTooMany);
     }
-    let here = origin(current).ok_or(Error::RedirectBadLocation)?;
+    let here = origin(current).ok_or(CoreError::RedirectBadLocation)?;
     let target = target(current, location)?;
     match origin(&target) {
         Some(o) if o == here => Ok(target),
-        Some(_) => Err(Error::RedirectOtherOrigin(match url::parse(&target) {
+        Some(_) => Err(CoreError::RedirectOtherOrigin(match url::parse(&target) {
             Ok(u) => format!(
                 "{}://{}",
                 if u.scheme == Scheme::Https { "https" } else { "http" },
@@ -189,8 +189,8 @@ pub(crate) fn follow(current: &str, location: Option<&str>, asked: bool, followe
             Err(_) => String::from("another host"),
         })),
         None => Err(match target.get(..7) {
-            Some(s) if s.eq_ignore_ascii_case("http://") => Error::RedirectOtherOrigin(String::from("plain http")),
-            _ => Error::RedirectBadLocation,
+            Some(s) if s.eq_ignore_ascii_case("http://") => CoreError::RedirectOtherOrigin(String::from("plain http")),
+            _ => CoreError::RedirectBadLocation,
         }),
     }
 }
@@ -212,25 +212,28 @@ mod tests {
         assert_eq!(f("//api.example.com/y").unwrap(), "https://api.example.com/y");
         assert_eq!(
             f("https://evil.example.net/x"),
-            Err(Error::RedirectOtherOrigin("https://evil.example.net".into()))
+            Err(CoreError::RedirectOtherOrigin("https://evil.example.net".into()))
         );
         assert!(matches!(
             f("http://api.example.com/x"),
-            Err(Error::RedirectOtherOrigin(_))
+            Err(CoreError::RedirectOtherOrigin(_))
         ));
         assert!(matches!(
             f("https://api.example.com:8443/x"),
-            Err(Error::RedirectOtherOrigin(_))
+            Err(CoreError::RedirectOtherOrigin(_))
         ));
-        assert!(matches!(f("//evil.example.net/"), Err(Error::RedirectOtherOrigin(_))));
-        assert_eq!(follow(cur, None, true, 0), Err(Error::RedirectBadLocation));
-        assert_eq!(follow(cur, Some("/x"), false, 0), Err(Error::RedirectNotAsked));
-        assert_eq!(follow(cur, Some("/x"), true, 5), Err(Error::RedirectTooMany));
+        assert!(matches!(
+            f("//evil.example.net/"),
+            Err(CoreError::RedirectOtherOrigin(_))
+        ));
+        assert_eq!(follow(cur, None, true, 0), Err(CoreError::RedirectBadLocation));
+        assert_eq!(follow(cur, Some("/x"), false, 0), Err(CoreError::RedirectNotAsked));
+        assert_eq!(follow(cur, Some("/x"), true, 5), Err(CoreError::RedirectTooMany));
         let lo = "http://127.0.0.1:8080/a/b";
         assert_eq!(follow(lo, Some("c"), true, 0).unwrap(), "http://127.0.0.1:8080/a/c");
         assert!(matches!(
             follow(lo, Some("http://127.0.0.1:9/"), true, 0),
-            Err(Error::RedirectOtherOrigin(_))
+            Err(CoreError::RedirectOtherOrigin(_))
         ));
         assert_eq!(follow("https://h", Some("x"), true, 0).unwrap(), "https://h/x");
         assert_eq!(
@@ -285,7 +288,7 @@ mod tests {
         for s in [300, 301, 304, 308, 399] {
             assert!(matches!(
                 never.after(cur, s, Some("/x"), 0),
-                Some(Err(Error::RedirectNeverFollowed { .. }))
+                Some(Err(CoreError::RedirectNeverFollowed { .. }))
             ));
         }
         assert_eq!(never.after(cur, 200, None, 0), None);
@@ -311,7 +314,7 @@ mod tests {
         assert_eq!(tool(true, &[302], None).after(cur, 302, Some("/x"), 0), None);
         assert_eq!(
             tool(false, &[], None).after(cur, 302, Some("/x"), 0),
-            Some(Err(Error::RedirectNotAsked))
+            Some(Err(CoreError::RedirectNotAsked))
         );
         assert_eq!(
             tool(true, &[], None).after(cur, 302, Some("/x"), 0),
@@ -321,7 +324,7 @@ mod tests {
         let limited = tool(true, &[], Some("api.example.com"));
         assert_eq!(
             limited.after(cur, 302, Some("https://evil.example.net/x"), 0),
-            Some(Err(Error::RedirectNotAllowed("evil.example.net".into())))
+            Some(Err(CoreError::RedirectNotAllowed("evil.example.net".into())))
         );
         assert_eq!(
             limited.after(cur, 302, Some("/x"), 0),
@@ -330,7 +333,7 @@ mod tests {
         // Without --location the allowlist has nothing to refuse.
         assert_eq!(
             tool(false, &[], Some("api.example.com")).after(cur, 302, Some("https://evil.example.net/"), 0),
-            Some(Err(Error::RedirectNotAsked))
+            Some(Err(CoreError::RedirectNotAsked))
         );
     }
 }

@@ -1,6 +1,6 @@
 //! The few URL facts credhook needs: scheme, host, the loopback rule.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use alloc::borrow::Cow;
 use alloc::string::String;
 use core::net::{Ipv4Addr, Ipv6Addr};
@@ -58,9 +58,9 @@ fn userinfo_span(url: &str) -> Option<(usize, usize)> {
 
 /// Parses an absolute URL and applies the transport rule: `https://` always,
 /// `http://` only to a loopback host. Whitespace and control characters are
-/// refused anywhere in it: [`Error::UrlMalformed`], [`Error::UrlPlainHttp`].
-pub(crate) fn parse(url: &str) -> Result<Url<'_>, Error> {
-    let bad = || Error::UrlMalformed(shown(url));
+/// refused anywhere in it: [`CoreError::UrlMalformed`], [`CoreError::UrlPlainHttp`].
+pub(crate) fn parse(url: &str) -> Result<Url<'_>, CoreError> {
+    let bad = || CoreError::UrlMalformed(shown(url));
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
@@ -94,16 +94,16 @@ pub(crate) fn parse(url: &str) -> Result<Url<'_>, Error> {
     }
     let path = if path.is_empty() { "/" } else { path };
     if scheme == Scheme::Http && !is_loopback(host) {
-        return Err(Error::UrlPlainHttp(shown(url)));
+        return Err(CoreError::UrlPlainHttp(shown(url)));
     }
     Ok(Url { scheme, host, path })
 }
 
 /// A base URL that paths are appended to: [`parse`], and no `?` or `#`.
-pub(crate) fn parse_base(url: &str) -> Result<Url<'_>, Error> {
+pub(crate) fn parse_base(url: &str) -> Result<Url<'_>, CoreError> {
     let u = parse(url)?;
     if u.path.contains(['?', '#']) {
-        return Err(Error::UrlNotABase(shown(url)));
+        return Err(CoreError::UrlNotABase(shown(url)));
     }
     Ok(u)
 }
@@ -196,7 +196,7 @@ mod tests {
             "http://128.0.0.1/",
             "http://10.0.0.1/",
         ] {
-            assert!(matches!(parse(no), Err(Error::UrlPlainHttp(_))), "{no}");
+            assert!(matches!(parse(no), Err(CoreError::UrlPlainHttp(_))), "{no}");
         }
     }
 
@@ -217,7 +217,7 @@ mod tests {
             "https://host/\r\nX: y",
             "https://host\t/",
         ] {
-            assert!(matches!(parse(bad), Err(Error::UrlMalformed(_))), "{bad}");
+            assert!(matches!(parse(bad), Err(CoreError::UrlMalformed(_))), "{bad}");
         }
     }
 
@@ -245,7 +245,7 @@ mod tests {
     fn a_base_has_no_query_or_fragment() {
         assert!(parse_base("https://h/prefix").is_ok());
         for no in ["https://h/?q=1", "https://h?q", "https://h/x?"] {
-            assert!(matches!(parse_base(no), Err(Error::UrlNotABase(_))), "{no}");
+            assert!(matches!(parse_base(no), Err(CoreError::UrlNotABase(_))), "{no}");
         }
     }
 

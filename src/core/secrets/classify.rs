@@ -16,7 +16,7 @@
 //! secret (a user name, a host). They are still sent to Secrets Manager, but
 //! are neither registered nor masked.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::job::schema::{Kind, Schema};
 use crate::core::json::{self, Value};
 use crate::core::secrets::referenced;
@@ -101,13 +101,13 @@ pub(crate) fn is_public(name: &str, public_outputs: &[String]) -> bool {
 
 /// `CREDHOOK_PUBLIC_OUTPUTS`: output names, comma-separated, whitespace
 /// around each ignored, with or without `SMOUT_`, any letter case; as
-/// lower-case API names; an [`Error::PublicOutputs`] for a name that is
+/// lower-case API names; an [`CoreError::PublicOutputs`] for a name that is
 /// none.
-pub(crate) fn parse_public_outputs(v: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn parse_public_outputs(v: &str) -> Result<Vec<String>, CoreError> {
     let mut names = Vec::new();
     for n in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(Error::PublicOutputs(format!(
+            return Err(CoreError::PublicOutputs(format!(
                 "`{}` is not an output name; list output names (letters, digits and `_`, without SMOUT_), comma-separated",
                 n.escape_debug()
             )));
@@ -115,7 +115,7 @@ pub(crate) fn parse_public_outputs(v: &str) -> Result<Vec<String>, Error> {
         let lower = n.to_ascii_lowercase();
         let name = lower.strip_prefix("smout_").unwrap_or(&lower);
         if name.is_empty() {
-            return Err(Error::PublicOutputs(String::from(
+            return Err(CoreError::PublicOutputs(String::from(
                 "names `SMOUT_` alone; list output names without SMOUT_",
             )));
         }

@@ -8,7 +8,7 @@
 //! `<FIELD>` is the member's name upper-cased: the output's name, e.g.
 //! `slack_refresh_token` → `CREDHOOK_PREVIOUS_SLACK_REFRESH_TOKEN`.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::Secret;
 use alloc::collections::BTreeSet;
@@ -79,11 +79,11 @@ pub(crate) fn read_failure_is_absence(status: Option<u16>) -> bool {
 
 /// Reads a `GET /api/v2/secrets/{id}` reply for the task's own secret.
 /// No `credentials_content` (or `versions_total` 0) is no previous version.
-pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, Error> {
+pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, CoreError> {
     let v = json::parse(reply)?;
     match v.get("secret_type").and_then(Value::as_str) {
         None | Some("custom_credentials") => {}
-        Some(other) => return Err(Error::NotCustomCredentials(shown(other))),
+        Some(other) => return Err(CoreError::NotCustomCredentials(shown(other))),
     }
     if matches!(v.get("versions_total"), Some(Value::Number(n)) if n == "0") {
         return Ok(Previous::default());
@@ -91,7 +91,7 @@ pub(crate) fn from_reply(reply: &[u8]) -> Result<Previous, Error> {
     let members = match v.get("credentials_content") {
         None | Some(Value::Null) => return Ok(Previous::default()),
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(Error::PreviousNotAnObject),
+        Some(_) => return Err(CoreError::PreviousNotAnObject),
     };
     let mut p = Previous::default();
     // The names seen, for the same name in another letter case: a set, so
@@ -208,11 +208,11 @@ mod tests {
     fn other_replies_are_errors() {
         assert_eq!(
             from_reply(br#"{"secret_type":"arbitrary\n","payload":"x"}"#).unwrap_err(),
-            Error::NotCustomCredentials("arbitrary?".into())
+            CoreError::NotCustomCredentials("arbitrary?".into())
         );
         assert_eq!(
             from_reply(br#"{"credentials_content":"x"}"#).unwrap_err(),
-            Error::PreviousNotAnObject
+            CoreError::PreviousNotAnObject
         );
         assert!(from_reply(b"{").is_err());
     }

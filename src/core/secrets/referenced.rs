@@ -1,7 +1,7 @@
 //! Referenced secrets: a Secrets Manager secret read for a `secret_id` input
 //! becomes the hook's `SMIN_<NAME>_<FIELD>` variables.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::json::{self, Value};
 use crate::core::secrets::secret::Secret;
 use alloc::format;
@@ -47,12 +47,12 @@ pub(crate) fn field_suffixes() -> impl Iterator<Item = &'static str> {
 /// The variables for input `SMIN_<name>` from a `GET /api/v2/secrets/{id}`
 /// reply: `SMIN_<NAME>_TYPE` and the type's fields. Strings are passed intact
 /// (certificates keep their newlines); objects as compact JSON.
-pub(crate) fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)>, Error> {
+pub(crate) fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)>, CoreError> {
     let v = json::parse(reply)?;
     let secret_type = v
         .get("secret_type")
         .and_then(Value::as_str)
-        .ok_or(Error::ReplyMissing("secret_type"))?;
+        .ok_or(CoreError::ReplyMissing("secret_type"))?;
     let mut vars = Vec::new();
     vars.push((format!("SMIN_{name}_TYPE"), Secret::from(secret_type)));
     for (field, suffix) in fields_of(secret_type) {
@@ -68,19 +68,19 @@ pub(crate) fn hook_vars(name: &str, reply: &[u8]) -> Result<Vec<(String, Secret)
 
 /// Whether the secret in `reply` is in one of `allowed` (the
 /// `CREDHOOK_SECRET_GROUPS` ids, compared in any ASCII letter case: group ids
-/// are `default` and UUIDs): [`Error::GroupNotListed`], [`Error::GroupUnknown`],
-/// or [`Error::Json`] for a reply that is not JSON.
-pub(crate) fn check_group(reply: &[u8], allowed: &[String]) -> Result<(), Error> {
+/// are `default` and UUIDs): [`CoreError::GroupNotListed`], [`CoreError::GroupUnknown`],
+/// or [`CoreError::Json`] for a reply that is not JSON.
+pub(crate) fn check_group(reply: &[u8], allowed: &[String]) -> Result<(), CoreError> {
     let v = json::parse(reply)?;
     match v.get("secret_group_id").and_then(Value::as_str) {
         Some(g) if allowed.iter().any(|a| a.eq_ignore_ascii_case(g)) => Ok(()),
-        Some(g) => Err(Error::GroupNotListed(
+        Some(g) => Err(CoreError::GroupNotListed(
             g.chars()
                 .take(64)
                 .map(|c| if c.is_ascii_graphic() { c } else { '?' })
                 .collect(),
         )),
-        None => Err(Error::GroupUnknown),
+        None => Err(CoreError::GroupUnknown),
     }
 }
 
@@ -143,21 +143,21 @@ mod tests {
         assert_eq!(check_group(reply("\"G-1\"").as_bytes(), &allowed), Ok(()), "any case");
         assert_eq!(
             check_group(reply("\"g-2\"").as_bytes(), &allowed),
-            Err(Error::GroupNotListed("g-2".into()))
+            Err(CoreError::GroupNotListed("g-2".into()))
         );
         assert_eq!(
             check_group(reply("\"evil\\nline\"").as_bytes(), &allowed),
-            Err(Error::GroupNotListed("evil?line".into()))
+            Err(CoreError::GroupNotListed("evil?line".into()))
         );
         assert_eq!(
             check_group(reply("null").as_bytes(), &allowed),
-            Err(Error::GroupUnknown)
+            Err(CoreError::GroupUnknown)
         );
         assert_eq!(
             check_group(br#"{"secret_type":"arbitrary"}"#, &allowed),
-            Err(Error::GroupUnknown)
+            Err(CoreError::GroupUnknown)
         );
-        let e = Error::GroupNotListed("other".into()).to_string();
+        let e = CoreError::GroupNotListed("other".into()).to_string();
         assert!(
             e.starts_with("is in secret group `other`, which CREDHOOK_SECRET_GROUPS"),
             "{e}"
@@ -168,7 +168,7 @@ mod tests {
     fn bad_replies() {
         assert_eq!(
             hook_vars("X", br#"{"payload":"p"}"#).unwrap_err(),
-            Error::ReplyMissing("secret_type")
+            CoreError::ReplyMissing("secret_type")
         );
         assert!(hook_vars("X", b"{").is_err());
     }

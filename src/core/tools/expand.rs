@@ -3,7 +3,7 @@
 //! written as `'Authorization: Bearer {{TOKEN}}'` never appears on a command
 //! line (`/proc/<pid>/cmdline` is readable by every process of the user).
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::secrets::secret::{Secret, SecretBuf};
 use alloc::string::String;
 
@@ -29,9 +29,9 @@ fn reference(s: &str) -> Option<(&str, usize)> {
 
 /// Replaces every `{{NAME}}` in `text` with `lookup(NAME)`; every other brace
 /// is kept as written. An unset or empty variable is an error
-/// ([`Error::ExpandUnset`]), as is one that is not UTF-8
-/// ([`Error::ExpandNotUtf8`]); it names the variable, never a value.
-pub(crate) fn expand<'v>(text: &str, lookup: impl Fn(&str) -> Option<&'v [u8]>) -> Result<Secret, Error> {
+/// ([`CoreError::ExpandUnset`]), as is one that is not UTF-8
+/// ([`CoreError::ExpandNotUtf8`]); it names the variable, never a value.
+pub(crate) fn expand<'v>(text: &str, lookup: impl Fn(&str) -> Option<&'v [u8]>) -> Result<Secret, CoreError> {
     let mut out = SecretBuf::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("{{") {
@@ -41,9 +41,9 @@ pub(crate) fn expand<'v>(text: &str, lookup: impl Fn(&str) -> Option<&'v [u8]>) 
             Some((name, len)) => {
                 let value = match lookup(name) {
                     Some(v) if !v.is_empty() => v,
-                    _ => return Err(Error::ExpandUnset(String::from(name))),
+                    _ => return Err(CoreError::ExpandUnset(String::from(name))),
                 };
-                let value = core::str::from_utf8(value).map_err(|_| Error::ExpandNotUtf8(String::from(name)))?;
+                let value = core::str::from_utf8(value).map_err(|_| CoreError::ExpandNotUtf8(String::from(name)))?;
                 out.push_str(value);
                 rest = &rest[len..];
             }
@@ -72,7 +72,7 @@ mod tests {
         }
     }
 
-    fn ex(t: &str) -> Result<alloc::string::String, Error> {
+    fn ex(t: &str) -> Result<alloc::string::String, CoreError> {
         expand(t, env).map(|s| String::from(s.expose()))
     }
 
@@ -110,10 +110,10 @@ mod tests {
 
     #[test]
     fn unset_empty_and_binary_are_errors_naming_the_variable() {
-        assert_eq!(ex("a{{NOPE}}"), Err(Error::ExpandUnset("NOPE".into())));
-        assert_eq!(ex("{{EMPTY}}"), Err(Error::ExpandUnset("EMPTY".into())));
-        assert_eq!(ex("{{BIN}}"), Err(Error::ExpandNotUtf8("BIN".into())));
-        let msg = alloc::format!("{}", Error::ExpandUnset("NOPE".into()));
+        assert_eq!(ex("a{{NOPE}}"), Err(CoreError::ExpandUnset("NOPE".into())));
+        assert_eq!(ex("{{EMPTY}}"), Err(CoreError::ExpandUnset("EMPTY".into())));
+        assert_eq!(ex("{{BIN}}"), Err(CoreError::ExpandNotUtf8("BIN".into())));
+        let msg = alloc::format!("{}", CoreError::ExpandUnset("NOPE".into()));
         assert!(
             msg.starts_with("`{{NOPE}}` names the environment variable NOPE"),
             "{msg}"

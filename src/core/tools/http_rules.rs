@@ -2,7 +2,7 @@
 //! methods and outcomes `--retry` repeats, redirects, limits), how a status
 //! becomes an exit status, headers and form encoding.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::net::http_allow::Allowlist;
 use crate::core::net::policy::{CallPolicy, Limits, Names};
 use crate::core::net::redirect::Redirects;
@@ -86,13 +86,13 @@ pub(crate) fn exit_for_status(status: u16, ok: &[u16]) -> u8 {
 }
 
 /// `--ok 404,409`: three-digit statuses, comma-separated.
-pub(crate) fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, Error> {
+pub(crate) fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, CoreError> {
     s.split(',')
         .map(|c| {
             let c = c.trim();
             match c.parse::<u16>() {
                 Ok(n) if (100..=599).contains(&n) && c.len() == 3 => Ok(n),
-                _ => Err(Error::OkList {
+                _ => Err(CoreError::OkList {
                     list: s.into(),
                     item: c.into(),
                 }),
@@ -104,13 +104,13 @@ pub(crate) fn parse_ok_list(s: &str) -> Result<alloc::vec::Vec<u16>, Error> {
 /// A `-H 'Name: value'` argument split into its name and (unexpanded)
 /// value. The messages never quote the argument: a mistyped header may hold
 /// a secret.
-pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), Error> {
-    let (name, value) = arg.split_once(':').ok_or(Error::HeaderNoColon)?;
+pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), CoreError> {
+    let (name, value) = arg.split_once(':').ok_or(CoreError::HeaderNoColon)?;
     let name = name.trim();
     // RFC 9110 `token`.
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     if name.is_empty() || !name.bytes().all(token) {
-        return Err(Error::HeaderName);
+        return Err(CoreError::HeaderName);
     }
     // These frame the request: a wrong one silently drops the body or
     // leaves the server waiting for bytes that never come.
@@ -118,7 +118,7 @@ pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), Error> {
         .iter()
         .any(|n| name.eq_ignore_ascii_case(n))
     {
-        return Err(Error::HeaderFraming);
+        return Err(CoreError::HeaderFraming);
     }
     Ok((name, value.trim_start_matches([' ', '\t'])))
 }
@@ -126,12 +126,12 @@ pub(crate) fn split_header(arg: &str) -> Result<(&str, &str), Error> {
 /// Why an (expanded) header value cannot be sent: HTTP allows visible
 /// characters, spaces, tabs and non-ASCII bytes, never another control
 /// character (a line break would start a header of its own).
-pub(crate) fn check_header_value(value: &str) -> Result<(), Error> {
+pub(crate) fn check_header_value(value: &str) -> Result<(), CoreError> {
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(Error::HeaderValueLineBreak);
+        return Err(CoreError::HeaderValueLineBreak);
     }
     if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(Error::HeaderValueControl);
+        return Err(CoreError::HeaderValueControl);
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! with a delimiter that is no line of the value, so the reader gives back
 //! exactly the value written.
 
-use crate::core::Error;
+use crate::core::CoreError;
 use crate::core::secrets::secret::SecretBuf;
 use alloc::format;
 use alloc::string::String;
@@ -15,19 +15,19 @@ pub(crate) fn is_name(name: &str) -> bool {
 
 /// Appends the protocol line(s) for `name` = `value` to `out`, each ending
 /// in a newline. Refused, so that it reads back unchanged: a name that is
-/// not the reader's ([`Error::OutputBadName`]), a carriage return at a line
-/// end ([`Error::OutputCarriageReturn`]: the reader drops it) and a NUL
-/// ([`Error::OutputNul`]: no environment variable can carry it, so an id
+/// not the reader's ([`CoreError::OutputBadName`]), a carriage return at a line
+/// end ([`CoreError::OutputCarriageReturn`]: the reader drops it) and a NUL
+/// ([`CoreError::OutputNul`]: no environment variable can carry it, so an id
 /// written so could never be given to the hook's delete).
-pub(crate) fn write(out: &mut SecretBuf, name: &str, value: &str) -> Result<(), Error> {
+pub(crate) fn write(out: &mut SecretBuf, name: &str, value: &str) -> Result<(), CoreError> {
     if !is_name(name) {
-        return Err(Error::OutputBadName(String::from(name)));
+        return Err(CoreError::OutputBadName(String::from(name)));
     }
     if value.ends_with('\r') || value.contains("\r\n") {
-        return Err(Error::OutputCarriageReturn(String::from(name)));
+        return Err(CoreError::OutputCarriageReturn(String::from(name)));
     }
     if value.contains('\0') {
-        return Err(Error::OutputNul(String::from(name)));
+        return Err(CoreError::OutputNul(String::from(name)));
     }
     out.push_str(name);
     if !value.contains('\n') {
@@ -70,7 +70,7 @@ mod tests {
     use crate::core::secrets::secret::Secret;
 
     /// One `name=value` line set, built in a zeroizing buffer.
-    fn lines<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Secret, Error> {
+    fn lines<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Secret, CoreError> {
         let mut out = SecretBuf::with_capacity(256);
         for (n, v) in pairs {
             write(&mut out, n, v)?;
@@ -123,17 +123,17 @@ mod tests {
     #[test]
     fn refuses_what_would_not_read_back() {
         let mut out = SecretBuf::default();
-        assert_eq!(write(&mut out, "a b", "v"), Err(Error::OutputBadName("a b".into())));
-        assert_eq!(write(&mut out, "", "v"), Err(Error::OutputBadName("".into())));
+        assert_eq!(write(&mut out, "a b", "v"), Err(CoreError::OutputBadName("a b".into())));
+        assert_eq!(write(&mut out, "", "v"), Err(CoreError::OutputBadName("".into())));
         assert_eq!(
             write(&mut out, "a", "x\r\ny"),
-            Err(Error::OutputCarriageReturn("a".into()))
+            Err(CoreError::OutputCarriageReturn("a".into()))
         );
         assert_eq!(
             write(&mut out, "a", "x\r"),
-            Err(Error::OutputCarriageReturn("a".into()))
+            Err(CoreError::OutputCarriageReturn("a".into()))
         );
-        assert_eq!(write(&mut out, "id", "x\0y"), Err(Error::OutputNul("id".into())));
+        assert_eq!(write(&mut out, "id", "x\0y"), Err(CoreError::OutputNul("id".into())));
         assert_eq!(out.as_str(), "");
     }
 }

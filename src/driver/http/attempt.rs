@@ -3,7 +3,7 @@
 //! rule for whether its request may have reached the server ([`ended_by`]).
 //! It runs on a worker thread, so the engine can stop waiting for it.
 
-use super::super::Error;
+use super::super::DriverError;
 use super::super::files::read_capped;
 use crate::core::net::delivery;
 use crate::core::net::method::Method;
@@ -253,10 +253,10 @@ fn read_body(body: &mut ureq::Body, limits: &Limits) -> Result<Zeroizing<Vec<u8>
     let hint = body.content_length().unwrap_or(0).min(cap as u64) as usize;
     let reader = body.with_config().limit((cap as u64).saturating_add(1)).reader();
     read_capped(reader, cap, hint).map_err(|e| match e {
-        Error::TooLarge(_) => too_large(limits),
+        DriverError::TooLarge(_) => too_large(limits),
         // The reader gives no other error than these two.
         e => match e {
-            Error::Io(io) => io.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok()),
+            DriverError::Io(io) => io.into_inner().and_then(|i| i.downcast::<ureq::Error>().ok()),
             _ => None,
         }
         .map_or_else(

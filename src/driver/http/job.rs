@@ -2,7 +2,7 @@
 //! [`Call`] with its policy from the core ([`policy::for_job`]), and one
 //! log line per attempt.
 
-use super::super::Error;
+use super::super::DriverError;
 use super::super::log::{Log, LogValue};
 use super::{Attempted, Call, Engine, Outgoing, Reply};
 use crate::core::net::method::Method;
@@ -39,7 +39,7 @@ impl Http {
     /// `timeout`: each phase of an attempt (`CREDHOOK_HTTP_TIMEOUT`);
     /// `ca_file`: trust exactly the certificates in this PEM file instead
     /// of the bundled Mozilla roots.
-    pub(crate) fn new(retry: RetrySettings, timeout: Duration, ca_file: Option<&str>) -> Result<Http, Error> {
+    pub(crate) fn new(retry: RetrySettings, timeout: Duration, ca_file: Option<&str>) -> Result<Http, DriverError> {
         let roots = match ca_file {
             None => RootCerts::WebPki,
             Some(path) => RootCerts::new_with_certs(&super::load_pem_as(path, "CREDHOOK_CA_FILE")?),
@@ -51,7 +51,7 @@ impl Http {
     }
 
     /// Sends `req` as its call's policy says, logging each attempt.
-    pub(crate) fn send(&mut self, log: &Log, req: &Request<'_>) -> Result<Reply, Error> {
+    pub(crate) fn send(&mut self, log: &Log, req: &Request<'_>) -> Result<Reply, DriverError> {
         let policy = policy::for_job(req.call, &self.retry, req.report.is_some());
         let mut headers = std::vec![(String::from("Accept"), Secret::from("application/json"))];
         if let Some(t) = req.bearer {

@@ -16,7 +16,7 @@ use self::attempt::Answer;
 pub(crate) use self::attempt::{AttemptError, Outgoing};
 pub(crate) use self::job::{Http, Request};
 pub(crate) use self::tls::load_pem_as;
-use super::Error;
+use super::DriverError;
 use super::signals;
 use crate::core::net::delivery::Delivery;
 use crate::core::net::method::Method;
@@ -46,7 +46,7 @@ pub(crate) struct Reply {
 }
 
 /// Why a call did not end in a reply, and what became of its request:
-/// the payload of [`Error::Http`].
+/// the payload of [`DriverError::Http`].
 #[derive(Debug)]
 pub(crate) struct FailedCall {
     pub(crate) why: CallFailure,
@@ -61,14 +61,14 @@ pub(crate) struct FailedCall {
 pub(crate) enum CallFailure {
     /// The URL is malformed or plain http to a non-loopback host; nothing
     /// was sent.
-    Refused(crate::core::Error),
+    Refused(crate::core::CoreError),
     /// The last attempt got no usable reply.
     NoReply(AttemptError),
     /// A final status that is not a success (the body is kept for the
     /// caller to summarise; it is not logged).
     Status { status: u16, body: Zeroizing<Vec<u8>> },
     /// A redirect the policy does not follow.
-    Redirect(crate::core::Error),
+    Redirect(crate::core::CoreError),
 }
 
 impl FailedCall {
@@ -155,8 +155,8 @@ impl Tally {
     }
 
     /// The call failed: why, and how far it got.
-    fn fail(&self, why: CallFailure) -> Error {
-        Error::Http(Box::new(FailedCall {
+    fn fail(&self, why: CallFailure) -> DriverError {
+        DriverError::Http(Box::new(FailedCall {
             why,
             delivery: self.delivery,
             attempts: self.progress.attempt + 1,
@@ -202,7 +202,7 @@ impl Engine {
         policy: &CallPolicy,
         stop_from: Option<Instant>,
         seen: &mut dyn FnMut(&Attempted<'_>),
-    ) -> Result<Reply, Error> {
+    ) -> Result<Reply, DriverError> {
         let mut t = Tally::new();
         if let Err(e) = url::parse(out.url.expose()) {
             return Err(t.fail(CallFailure::Refused(e)));

@@ -2,7 +2,7 @@
 //! exactly the certificates of a PEM file (`CREDHOOK_CA_FILE`, `--cacert`,
 //! `SSL_CERT_FILE`); and the one agent configuration every call shares.
 
-use super::super::Error;
+use super::super::DriverError;
 use crate::core::net::policy::Limits;
 
 use std::vec::Vec;
@@ -42,9 +42,9 @@ pub(crate) fn agent(roots: RootCerts, limits: &Limits) -> ureq::Agent {
 
 /// The certificates of a PEM file (a regular file of at most
 /// [`MAX_CA_FILE`] bytes); `what` names the setting or flag that named it.
-pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, Error> {
+pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'static>>, DriverError> {
     let pem = super::super::files::read_regular(path, MAX_CA_FILE)
-        .map_err(|e| Error::Setup(std::format!("{what} `{path}` {e}")))?;
+        .map_err(|e| DriverError::Setup(std::format!("{what} `{path}` {e}")))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         match item {
@@ -52,7 +52,7 @@ pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'sta
                 // rustls would skip it silently, and every server then fails
                 // as "unknown issuer": say so now.
                 if let Err(e) = webpki::anchor_from_trusted_cert(&pki_types::CertificateDer::from(c.der())) {
-                    return Err(Error::Setup(std::format!(
+                    return Err(DriverError::Setup(std::format!(
                         "{what} `{path}`: certificate {} is not a valid X.509 certificate ({e:?}); check the file's contents",
                         certs.len() + 1
                     )));
@@ -60,11 +60,15 @@ pub(crate) fn load_pem_as(path: &str, what: &str) -> Result<Vec<Certificate<'sta
                 certs.push(c)
             }
             Ok(_) => {}
-            Err(e) => return Err(Error::Setup(std::format!("{what} `{path}` is not valid PEM: {e}"))),
+            Err(e) => {
+                return Err(DriverError::Setup(std::format!(
+                    "{what} `{path}` is not valid PEM: {e}"
+                )));
+            }
         }
     }
     if certs.is_empty() {
-        return Err(Error::Setup(std::format!(
+        return Err(DriverError::Setup(std::format!(
             "{what} `{path}` holds no `-----BEGIN CERTIFICATE-----` block; point it at a PEM CA bundle"
         )));
     }
