@@ -23,6 +23,14 @@ pub(crate) struct CallPolicy {
     pub(crate) status_suffices: bool,
 }
 
+impl CallPolicy {
+    /// Whether a final `status` (no retry follows) is the call's reply: a
+    /// 2xx, or any status when the policy says so; else the call failed.
+    pub(crate) fn is_reply(&self, status: u16) -> bool {
+        super::retry::is_success(status) || self.any_status
+    }
+}
+
 /// An engine's limits, the same for each of its calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {
@@ -40,6 +48,19 @@ pub(crate) struct Limits {
     pub(crate) deadline: Option<Duration>,
     /// What messages name.
     pub(crate) names: Names,
+}
+
+impl Limits {
+    /// How long the next attempt may take, `elapsed` into the call: its own
+    /// limit, or what is left of the call's deadline if that is less; `None`
+    /// once the deadline has passed (the call gives up, timed out).
+    pub(crate) fn attempt_time(&self, elapsed: Duration) -> Option<Duration> {
+        let left = match self.deadline {
+            Some(d) => d.saturating_sub(elapsed).min(self.attempt),
+            None => self.attempt,
+        };
+        (!left.is_zero()).then_some(left)
+    }
 }
 
 /// The settings or flags behind the limits, for messages that say which
@@ -182,6 +203,28 @@ pub(crate) fn call_bound_s(window_s: u64, http_timeout_s: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_final_status_is_a_reply_if_2xx_or_if_the_policy_takes_any() {
+        let mut p = for_job(Call::SecretRead, &RetrySettings::default(), false);
+        assert!(p.is_reply(200) && p.is_reply(204));
+        assert!(!p.is_reply(404) && !p.is_reply(503) && !p.is_reply(302));
+        p.any_status = true;
+        assert!(p.is_reply(404) && p.is_reply(503));
+    }
+
+    #[test]
+    fn an_attempt_gets_its_limit_or_what_is_left_of_the_deadline() {
+        let s = Duration::from_secs;
+        let mut l = job_limits(30);
+        let own = l.attempt;
+        assert_eq!(l.attempt_time(s(10_000)), Some(own));
+        l.deadline = Some(own + s(5));
+        assert_eq!(l.attempt_time(s(0)), Some(own));
+        assert_eq!(l.attempt_time(own), Some(s(5)));
+        assert_eq!(l.attempt_time(own + s(5)), None);
+        assert_eq!(l.attempt_time(own + s(9)), None);
+    }
 
     #[test]
     fn each_job_call_gets_its_window_and_stop_budget() {

@@ -227,6 +227,13 @@ pub(crate) fn stopped(policy: &RetryPolicy, since_stop_ms: Option<u64>) -> bool 
     matches!((policy.after_stop_ms, since_stop_ms), (Some(budget), Some(since)) if since >= budget)
 }
 
+/// Whether a backoff wait a stop interrupted goes on: only if the rest of
+/// it (`left_ms`) still ends before the call's budget after the stop is spent (the
+/// report keeps its backoff); else the call gives up now.
+pub(crate) fn wait_survives_stop(policy: &RetryPolicy, since_stop_ms: Option<u64>, left_ms: u64) -> bool {
+    !stopped(policy, since_stop_ms.map(|s| s.saturating_add(left_ms)))
+}
+
 /// `Retry-After` as delay-seconds. (The HTTP-date form is not used by IBM
 /// Cloud; it is treated as absent.)
 pub(crate) fn parse_retry_after(value: &str) -> Option<u64> {
@@ -535,5 +542,25 @@ mod tests {
             Next::RetryAfterMs(_)
         ));
         assert!(!stopped(&tool, Some(99_000)));
+    }
+
+    #[test]
+    fn a_wait_a_stop_interrupts_goes_on_only_if_it_ends_within_the_budget() {
+        let report = RetryPolicy {
+            after_stop_ms: Some(10_000),
+            ..P
+        };
+        assert!(wait_survives_stop(&report, Some(1_000), 8_999));
+        // Ending as the budget is spent is ending stopped.
+        assert!(!wait_survives_stop(&report, Some(1_000), 9_000));
+        assert!(!wait_survives_stop(&report, Some(10_000), 0));
+        // Other calls give up at once; one that does not watch stops waits.
+        assert!(!wait_survives_stop(&P, Some(0), 0));
+        let tool = RetryPolicy {
+            after_stop_ms: None,
+            ..P
+        };
+        assert!(wait_survives_stop(&tool, Some(99_000), 5_000));
+        assert!(wait_survives_stop(&report, None, u64::MAX));
     }
 }

@@ -267,14 +267,9 @@ impl Engine {
         if retry::stopped(&policy.retry, clock.since_ms()) {
             return Err(AttemptError::Stopped);
         }
-        let left = match self.limits.deadline {
-            Some(d) => d.saturating_sub(start.elapsed()).min(self.limits.attempt),
-            None => self.limits.attempt,
-        };
-        if left.is_zero() {
-            return Err(self.timed_out());
-        }
-        Ok(left)
+        self.limits
+            .attempt_time(start.elapsed())
+            .ok_or_else(|| self.timed_out())
     }
 
     fn timed_out(&self) -> AttemptError {
@@ -341,8 +336,7 @@ impl Engine {
             return true;
         }
         let left = end.saturating_duration_since(Instant::now());
-        let at_end = clock.since_ms().map(|s| s.saturating_add(left.as_millis() as u64));
-        if retry::stopped(&policy.retry, at_end) {
+        if !retry::wait_survives_stop(&policy.retry, clock.since_ms(), left.as_millis() as u64) {
             return false;
         }
         std::thread::sleep(left);
@@ -366,7 +360,7 @@ fn redirected(out: &Outgoing, target: String, status: u16) -> Outgoing {
 /// status as one, else why not.
 fn finish(result: Result<Answer, AttemptError>, policy: &CallPolicy, delivery: Delivery) -> Result<Reply, CallFailure> {
     match result {
-        Ok(a) if retry::is_success(a.status) || policy.any_status => Ok(Reply {
+        Ok(a) if policy.is_reply(a.status) => Ok(Reply {
             status: a.status,
             body: a.body,
             delivery,
