@@ -8,6 +8,7 @@
 use super::signals;
 use crate::core::hook::channel::MAX_OUTPUT_BYTES;
 use crate::core::hook::clock::{HookClock, Signal};
+use crate::core::hook::verdict::{LAST_STDERR_KEPT, last_stderr_line};
 use crate::core::secrets::secret::extend_zeroizing;
 use std::fs::File;
 use std::io;
@@ -31,8 +32,6 @@ pub(crate) const MAX_HELD_LINES: usize = 16 * 1024;
 /// How much of the output channel is kept: more than it may hold (1 MiB), so
 /// that values written past that limit are still registered as secrets.
 pub(crate) const MAX_KEPT_OUTPUT: usize = 2 * MAX_OUTPUT_BYTES;
-/// How much of the last stderr line is kept for a task description.
-const LAST_STDERR_KEPT: usize = 4096;
 /// Where the hook finds its output channel.
 pub(crate) const OUTPUT_PATH: &str = "/dev/fd/3";
 
@@ -136,15 +135,10 @@ impl Collector {
     /// Ends `buf`'s line: holds it if it fits, else drops it and the rest.
     fn push(&mut self, buf: &mut LineBuf) {
         let line = &buf.partial[..];
-        if buf.stream == Stream::Stderr && !line.trim_ascii().is_empty() {
-            // Cut at a character boundary: half a character would become
-            // U+FFFD and hide the start of a secret from the cut-aware mask.
-            let mut n = line.len().min(LAST_STDERR_KEPT);
-            while n > 0 && n < line.len() && (line[n] & 0xC0) == 0x80 {
-                n -= 1;
-            }
-            let kept = &line[..n];
-            self.last_stderr = Some((Zeroizing::new(kept.to_vec()), buf.len > kept.len()));
+        if buf.stream == Stream::Stderr
+            && let Some((kept, cut)) = last_stderr_line(line, buf.len)
+        {
+            self.last_stderr = Some((Zeroizing::new(kept.to_vec()), cut));
         }
         let cost = buf.len + 1;
         if !self.full && self.held + cost <= MAX_HELD_LOG && self.lines.index.len() < MAX_HELD_LINES {

@@ -47,6 +47,26 @@ pub(crate) struct HookRun<'a> {
     pub(crate) timeout_s: u64,
 }
 
+/// How much of the hook's last stderr line is kept for a description.
+pub(crate) const LAST_STDERR_KEPT: usize = 4096;
+
+/// Which stderr line a description may quote: a stderr line that is not
+/// blank (`line`: what was kept of it, `len`: its whole length) becomes the
+/// last one, its first [`LAST_STDERR_KEPT`] bytes cut at a character
+/// boundary (half a character would become U+FFFD and hide the start of a
+/// secret from the cut-aware mask), and whether it was cut; a blank line
+/// leaves the last one as it was (`None`).
+pub(crate) fn last_stderr_line(line: &[u8], len: usize) -> Option<(&[u8], bool)> {
+    if line.trim_ascii().is_empty() {
+        return None;
+    }
+    let mut n = line.len().min(LAST_STDERR_KEPT);
+    while n > 0 && n < line.len() && (line[n] & 0xC0) == 0x80 {
+        n -= 1;
+    }
+    Some((&line[..n], len > n))
+}
+
 /// What a hook run amounts to.
 #[derive(Debug)]
 pub(crate) struct Judgement {
@@ -193,6 +213,22 @@ fn with_last_line(what: String, last_stderr: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_stderr_line_is_a_non_blank_one_cut_at_a_character() {
+        assert_eq!(last_stderr_line(b"  \t", 3), None);
+        assert_eq!(last_stderr_line(b"", 0), None);
+        assert_eq!(last_stderr_line(b"boom", 4), Some((&b"boom"[..], false)));
+        // Held shorter than it was: cut.
+        assert_eq!(last_stderr_line(b"boom", 9000), Some((&b"boom"[..], true)));
+        let mut long = alloc::vec![b'a'; LAST_STDERR_KEPT - 1];
+        long.extend_from_slice("é and more".as_bytes());
+        let (kept, cut) = last_stderr_line(&long, long.len()).unwrap();
+        assert_eq!(kept.len(), LAST_STDERR_KEPT - 1);
+        assert!(cut);
+        let exact = alloc::vec![b'x'; LAST_STDERR_KEPT];
+        assert_eq!(last_stderr_line(&exact, exact.len()), Some((&exact[..], false)));
+    }
     use crate::core::job::schema::from_env;
     use crate::core::job::task_update::describe;
 
