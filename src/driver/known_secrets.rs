@@ -43,7 +43,7 @@ pub(crate) fn register_as(class: Class, value: &str) {
 /// is one of the job's own too.
 pub(crate) fn register_resolved(class: Class, value: &str) {
     register_as(class, value);
-    if class != Class::Public {
+    if class.is_own() {
         lock(&OWN).register_text(value);
     }
 }

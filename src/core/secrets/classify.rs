@@ -37,6 +37,16 @@ pub(crate) enum Class {
     ServiceCredentials,
 }
 
+impl Class {
+    /// Whether a referenced secret's field of this class is also one of the
+    /// job's own secrets (the API key, the tokens), with which metadata —
+    /// a credentials id in a description — is masked: every field but a
+    /// public one.
+    pub(crate) fn is_own(self) -> bool {
+        self != Class::Public
+    }
+}
+
 /// Registers `value` as its class says.
 pub(crate) fn register(registry: &mut Registry, class: Class, value: &str) {
     match class {
@@ -192,6 +202,13 @@ fn public_field(path: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_referenced_field_but_a_public_one_is_the_jobs_own() {
+        assert!(!Class::Public.is_own());
+        assert!(Class::Secret.is_own());
+        assert!(Class::ServiceCredentials.is_own());
+    }
 
     const DB: &str = r#"{"connection":{"postgres":{"authentication":{"method":"direct","password":"Pg-Passw0rd-9x","username":"ibm_cloud_user1"},
         "composed":["postgres://ibm_cloud_user1:Pg-Passw0rd-9x@db-host.databases.example:31045/ibmclouddb?sslmode=verify-full"],
