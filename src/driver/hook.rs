@@ -227,10 +227,7 @@ pub(crate) fn rollback(
     base_env: &Vars,
     ids: Vec<String>,
 ) -> Option<String> {
-    if ids.is_empty() {
-        return None;
-    }
-    let mut rollback = Rollback::new(ids, Duration::from_secs(hook.timeout_s));
+    let mut rollback = Rollback::start(ids, Duration::from_secs(hook.timeout_s))?;
     log.warn(
         "rolling back: deleting the credentials just created",
         &[("credentials_ids", LogValue::Meta(&listed(rollback.ids())))],

@@ -117,6 +117,12 @@ impl Rollback {
         }
     }
 
+    /// The rollback of `ids`, or `None` when there is nothing to delete:
+    /// then nothing is logged and the description says nothing of it.
+    pub(crate) fn start(ids: Vec<String>, budget: Duration) -> Option<Rollback> {
+        (!ids.is_empty()).then(|| Rollback::new(ids, budget))
+    }
+
     /// Every id, for the line logged before the first delete (so none is
     /// lost silently if the platform kills the job).
     pub(crate) fn ids(&self) -> &[String] {
@@ -212,6 +218,12 @@ mod tests {
 
     fn ids(n: usize) -> Vec<String> {
         (0..n).map(|i| alloc::format!("c-{i}")).collect()
+    }
+
+    #[test]
+    fn no_ids_no_rollback() {
+        assert!(Rollback::start(Vec::new(), S(300)).is_none());
+        assert_eq!(Rollback::start(ids(1), S(300)).map(|r| r.ids().len()), Some(1));
     }
 
     #[test]
