@@ -112,7 +112,7 @@ fn prepare(args: &Args) -> Result<DryRun, CliError> {
     }
     let env = assemble(&config, config_path, args, &secrets);
     let checked = Env::new(env.clone());
-    check(&checked, &args.secrets).map_err(|problems| CliError::Failed(problems.join("\n")))?;
+    check(&checked, &args.secrets)?;
     Ok(DryRun { env, secrets })
 }
 
@@ -191,8 +191,8 @@ fn hook_path(old: Option<&std::ffi::OsStr>) -> Option<OsString> {
 }
 
 /// Every problem with the settings, the schema, the inputs and the
-/// `--secret`s, before any hook runs.
-fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), Vec<String>> {
+/// `--secret`s, before any hook runs: one per line.
+fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), CliError> {
     let mut problems: Vec<String> = match settings::parse(env.utf8()) {
         Ok(_) => Vec::new(),
         Err(errors) => errors.iter().map(ToString::to_string).collect(),
@@ -215,7 +215,11 @@ fn check(env: &Env, secrets: &[(String, SecretSource)]) -> Result<(), Vec<String
             ));
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(problems.join("\n")))
+    }
 }
 
 impl DryRun {
