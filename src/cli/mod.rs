@@ -1,6 +1,7 @@
-//! The subcommands other than `run`: the author's tools (`new`, `check`,
+//! The subcommands: `run` (the job), the author's tools (`new`, `check`,
 //! `ce-flags`, `dry-run`) and the hook's tools (`http`, `json`, with
-//! `tool_io` for what both read and write). Each file owns one.
+//! `tool_io` for what both read and write), and `error` ([`CliError`]).
+//! Each file owns one.
 
 pub mod ce_flags;
 pub mod check;
