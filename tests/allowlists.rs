@@ -127,6 +127,21 @@ fn http_allow_refuses_other_hosts_before_sending_naming_host_and_setting_only() 
         );
         assert!(!out.stderr.contains("/steal"), "the path is not named: {out:?}");
     }
+    // A name an address parser reads as 127.0.0.1 is no name a wildcard
+    // matches: `*.1` does not let `127.1` (or `0x7f.1`) through.
+    for host in ["127.1", "0x7f.1"] {
+        let out = http(
+            &s,
+            Some("*.1"),
+            &["--status", "GET", &format!("https://{host}:{port}/")],
+        );
+        assert_eq!(out.code, 2, "{host}: {out:?}");
+        assert!(
+            out.stderr
+                .contains(&format!("GET refused: {host}:{port} is not in CREDHOOK_HTTP_ALLOW")),
+            "{host}: {out:?}"
+        );
+    }
     // A host made by expansion is named as written.
     let out = http(
         &s,

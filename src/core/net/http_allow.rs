@@ -172,8 +172,10 @@ impl Allowlist {
         if v6.is_none() && check_name(&host, "").is_err() {
             return false;
         }
-        // An address is no name: `*.0.0.1` must not match 127.0.0.1.
-        let v4 = host.parse::<core::net::Ipv4Addr>().is_ok();
+        // An address is no name: `*.0.0.1` must not match 127.0.0.1, nor
+        // `*.1` 127.1 or 0x7f.1 (inet_aton reads both as 127.0.0.1). A host
+        // whose last label is a number never matches a wildcard.
+        let v4 = numeric_last_label(&host);
         self.entries.iter().any(|e| {
             let host_ok = match (&e.host, v6) {
                 (Host::V6(a), Some(b)) => *a == b,
@@ -195,6 +197,13 @@ impl Allowlist {
     pub(crate) fn allows_url(&self, url: &str) -> bool {
         host_port(url).is_some_and(|(h, p)| self.allows(h, p))
     }
+}
+
+/// Whether `host`'s last label (a trailing dot aside) is a number, decimal
+/// or `0x` hex: such a host may be read as an IPv4 address.
+fn numeric_last_label(host: &str) -> bool {
+    let last = host.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    !last.is_empty() && (last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x"))
 }
 
 /// The host (IPv6 without brackets) and the port an absolute `http(s)://`
@@ -328,6 +337,18 @@ mod tests {
             !allow("*.0.0.1").allows("127.0.0.1", 443),
             "a wildcard never matches an address"
         );
+        // Nor a name an address parser reads as one (inet_aton: 127.1 is
+        // 127.0.0.1, so is 0x7f.1); names ending in a letter still match.
+        for (entry, host) in [
+            ("*.1", "127.1"),
+            ("*.1", "0x7f.1"),
+            ("*.0.1", "127.0.1"),
+            ("*.1", "127.1."),
+        ] {
+            assert!(!allow(entry).allows(host, 443), "{entry} allowed {host}");
+        }
+        assert!(allow("*.example.com").allows("10.example.com", 443));
+        assert!(allow("*.x1").allows("a.x1", 443));
         let a = allow("[::1]:8443");
         assert!(a.allows("::1", 8443) && !a.allows("::1", 443));
     }
